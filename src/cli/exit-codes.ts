@@ -1,0 +1,24 @@
+import type { ErrorKind } from '../core/errors.js';
+
+/** The one table from error kinds to exit codes. Shown in `secureflow --help` and the README. */
+export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  invalid_input: 3,
+  not_found: 4,
+  model: 5,
+  anomaly: 10,
+  interrupted: 130,
+};
+
+export const EXIT_CODE_HELP = `
+Exit codes:
+  0    success
+  1    internal error (a bug: please report it)
+  2    usage error: unknown command or flag, bad flag value
+  3    invalid input: a transaction, CSV row or file that cannot be read (the message names the line and field)
+  4    not found: an input or model file
+  5    model file is not a valid secureflow model
+  10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate
+  130  interrupted (Ctrl-C)`;

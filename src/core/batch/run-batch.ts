@@ -1,0 +1,130 @@
+import { createReadStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import type { IsolationForestModel } from '../../model/model.js';
+import { SecureflowError } from '../errors.js';
+import { csvChunks } from './csv-chunks.js';
+import { inlineExecutor, workerPool, type ChunkExecutor } from './executors.js';
+import { csvHeader, tableHeader, type BatchFormat } from './output-format.js';
+import type { ChunkJob, ChunkResult, RowError } from './score-chunk.js';
+
+export interface BatchOptions {
+  /** Paths, or "-" for standard input. */
+  inputs: string[];
+  format: BatchFormat;
+  explain: boolean;
+  strict: boolean;
+  color: boolean;
+  workers: number;
+  model: IsolationForestModel;
+  /** The model file's text, for worker threads to load. */
+  modelText: string;
+  threshold?: number;
+  output: Writable;
+  stdin?: Readable;
+  /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
+  onProgress?: (bytes: number, total: number, rows: number) => void;
+  chunkBytes?: number;
+}
+
+export interface BatchSummary {
+  rows: number;
+  flagged: number;
+  errors: number;
+  elapsedMs: number;
+  sampleErrors: (RowError & { file: string })[];
+  /** Where --strict stopped, if it did. */
+  stoppedAt: (RowError & { file: string }) | null;
+}
+
+const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** Below this, worker threads cost more to start than they save. */
+const WORKER_MIN_BYTES = 4 << 20;
+
+/**
+ * Scores CSV inputs into `output`, streaming: memory is bounded by chunk size times jobs in flight,
+ * whatever the input size. Every input record gives one output row, in input order.
+ */
+export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
+  const started = performance.now();
+  const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const settings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color };
+  const useWorkers = o.workers > 1 && (total === 0 || total >= WORKER_MIN_BYTES);
+  const executor: ChunkExecutor = useWorkers
+    ? workerPool(o.workers, o.modelText, o.threshold, settings)
+    : inlineExecutor(o.model, settings);
+  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null };
+  const write = async (text: string): Promise<void> => {
+    if (text && !o.output.write(text)) await once(o.output, 'drain');
+  };
+
+  let bytesDone = 0;
+  let wroteJsonRow = false;
+  let lastHeader: string | null = null;
+  if (o.format === 'json') await write('[\n');
+  try {
+    for (const path of o.inputs) {
+      const file = path === '-' ? 'stdin' : path;
+      const stream = path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
+      const inflight: { promise: Promise<ChunkResult>; size: number }[] = [];
+
+      const drainOne = async (): Promise<boolean> => {
+        const head = inflight.shift()!;
+        const result = await head.promise;
+        bytesDone += head.size;
+        summary.rows += result.rows;
+        summary.flagged += result.flagged;
+        summary.errors += result.errors;
+        for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });
+        if (o.format === 'json' && result.output) {
+          await write(wroteJsonRow ? `,\n${result.output}` : result.output);
+          wroteJsonRow = true;
+        } else await write(result.output);
+        o.onProgress?.(bytesDone, total, summary.rows);
+        if (result.stoppedAt) {
+          summary.stoppedAt = { ...result.stoppedAt, file };
+          return false;
+        }
+        return true;
+      };
+
+      let seq = 0;
+      let stopped = false;
+      for await (const chunk of csvChunks(stream, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
+        if (seq === 0) {
+          const headerText = o.format === 'csv' ? csvHeader(chunk.header, o.explain) : o.format === 'table' ? tableHeader(chunk.header, o.explain) : '';
+          if (headerText !== lastHeader) await write(headerText);
+          lastHeader = headerText;
+        }
+        const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
+        bytes.set(chunk.bytes);
+        const job: ChunkJob = { seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header };
+        inflight.push({ promise: executor.run(job), size: bytes.length });
+        while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
+        if (stopped) break;
+      }
+      if (stopped && 'destroy' in stream) stream.destroy();
+      while (inflight.length > 0 && !stopped) stopped = !(await drainOne());
+      if (stopped) break;
+    }
+  } finally {
+    await executor.close();
+  }
+  if (o.format === 'json') await write(wroteJsonRow ? '\n]\n' : ']\n');
+  summary.elapsedMs = performance.now() - started;
+  return summary;
+}
+
+function fileSize(path: string): number {
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new SecureflowError('invalid_input', `${path} is a directory, expected a CSV file`);
+    return st.size;
+  } catch (e) {
+    if (e instanceof SecureflowError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
+    throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+

@@ -1,0 +1,110 @@
+import { keepsIntegers, type FeatureSpec } from './features.js';
+import type { Random } from './random.js';
+
+/**
+ * One isolation tree in pre-order: node i is a leaf when feature[i] < 0; an internal node's left
+ * child (x < threshold) follows it, its right child (x >= threshold) follows the left subtree.
+ * `size` is the number of training samples that reached the node (the cover TreeSHAP needs).
+ */
+export interface CompactTree {
+  feature: number[];
+  threshold: number[];
+  size: number[];
+}
+
+export function heightLimit(sampleSize: number): number {
+  return Math.ceil(Math.log2(Math.max(sampleSize, 2)));
+}
+
+/**
+ * Grows `trees` isolation trees on `data` (row-major, already transformed, `rows` x specs.length),
+ * as Liu et al. and scikit-learn do: a subsample without replacement per tree, a random non-constant
+ * feature per node, a threshold uniform between the node's min and max, and a height limit.
+ */
+export function growForest(
+  data: Float64Array,
+  rows: number,
+  specs: readonly FeatureSpec[],
+  trees: number,
+  sampleSize: number,
+  rng: Random,
+): CompactTree[] {
+  const psi = Math.min(sampleSize, rows);
+  const limit = heightLimit(psi);
+  const pool = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) pool[i] = i;
+  const sample = new Int32Array(psi);
+  const out: CompactTree[] = [];
+  for (let t = 0; t < trees; t++) {
+    // Partial Fisher-Yates: the pool stays a permutation, so reusing it across trees is still uniform.
+    for (let i = 0; i < psi; i++) {
+      const j = i + rng.nextInt(rows - i);
+      const tmp = pool[i];
+      pool[i] = pool[j];
+      pool[j] = tmp;
+      sample[i] = pool[i];
+    }
+    const tree: CompactTree = { feature: [], threshold: [], size: [] };
+    grow(tree, data, specs, sample, 0, psi, 0, limit, rng);
+    out.push(tree);
+  }
+  return out;
+}
+
+function grow(
+  tree: CompactTree,
+  data: Float64Array,
+  specs: readonly FeatureSpec[],
+  idx: Int32Array,
+  start: number,
+  end: number,
+  depth: number,
+  limit: number,
+  rng: Random,
+): void {
+  const n = end - start;
+  const m = specs.length;
+  const at = tree.feature.length;
+  tree.feature.push(-1);
+  tree.threshold.push(0);
+  tree.size.push(n);
+  if (depth >= limit || n <= 1) return;
+
+  // Features in random order; the first that is not constant in this node is split (scikit-learn skips
+  // constant features the same way). A node where every feature is constant stays a leaf.
+  const order = [0, 1, 2, 3, 4].slice(0, m);
+  for (let i = m - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const f of order) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = start; i < end; i++) {
+      const v = data[idx[i] * m + f];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!(hi > lo)) continue;
+    let threshold = hi - rng.nextFloat() * (hi - lo); // in (lo, hi]: both sides non-empty
+    if (keepsIntegers(specs[f])) {
+      // Any cut between two integers splits integer data the same way; k + 0.5 keeps the file short.
+      threshold = Math.ceil(threshold) - 0.5;
+    } else if (!(threshold > lo)) threshold = hi;
+
+    let split = start;
+    for (let i = start; i < end; i++) {
+      if (data[idx[i] * m + f] < threshold) {
+        const tmp = idx[i];
+        idx[i] = idx[split];
+        idx[split] = tmp;
+        split++;
+      }
+    }
+    tree.feature[at] = f;
+    tree.threshold[at] = threshold;
+    grow(tree, data, specs, idx, start, split, depth + 1, limit, rng);
+    grow(tree, data, specs, idx, split, end, depth + 1, limit, rng);
+    return;
+  }
+}

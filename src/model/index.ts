@@ -1,0 +1,13 @@
+export * from './features.js';
+export * from './transaction.js';
+export * from './options.js';
+export * from './random.js';
+export * from './path-length.js';
+export * from './model-file.js';
+export * from './model.js';
+export * from './train.js';
+export * from './metrics.js';
+export * from './synthetic.js';
+export type { RiskFactor, RiskLevel } from './explain.js';
+export * from './default-model.js';
+export * from './number-format.js';

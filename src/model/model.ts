@@ -1,0 +1,108 @@
+import { FEATURE_COUNT, FEATURES, transformRows, type FeatureName } from './features.js';
+import { DenseForest } from './forest-score.js';
+import { confidence, riskFactors, riskLevel, type RiskFactor, type RiskLevel } from './explain.js';
+import type { ModelDocument } from './model-file.js';
+import { anomalyScoreFromDepth } from './path-length.js';
+import { percentileRank } from './quantiles.js';
+import { expectedValue, prepareShapTree, TreeShapExplainer, type ShapTree } from './tree-shap.js';
+
+export interface Verdict {
+  anomaly_score: number;
+  risk_score: number;
+  risk_level: RiskLevel;
+  is_anomaly: boolean;
+  confidence: number;
+}
+
+export interface Explanation {
+  /** Exact Shapley values of the output, per feature; positive pushes toward anomaly. */
+  shap: Record<FeatureName, number>;
+  /** Expected output over the training data (TreeSHAP's base value). */
+  base: number;
+  /** The output explained: minus the mean path length over the trees. Sum of shap = output - base. */
+  output: number;
+  riskFactors: RiskFactor[];
+}
+
+/** A loaded model, ready to score and explain. Pure: no I/O. */
+export class IsolationForestModel {
+  readonly doc: ModelDocument;
+  readonly version: string;
+  readonly threshold: number;
+  private readonly dense: DenseForest;
+  private shapTrees: ShapTree[] | null = null;
+  private explainer: TreeShapExplainer | null = null;
+  private baseValue = 0;
+
+  constructor(doc: ModelDocument, thresholdOverride?: number) {
+    this.doc = doc;
+    this.version = doc.id;
+    this.threshold = thresholdOverride ?? doc.threshold;
+    this.dense = new DenseForest(doc.forest.trees, doc.forest.heightLimit, FEATURE_COUNT);
+  }
+
+  /** Anomaly scores of `count` raw rows (row-major, FEATURES order) into `out`. `work` is scratch space. */
+  scoreRows(raw: Float64Array, count: number, out: Float64Array, work = new Float64Array(count * FEATURE_COUNT)): void {
+    transformRows(this.doc.features, raw, work, count);
+    out.fill(0, 0, count);
+    this.dense.sumPathLengths(work, count, out);
+    const trees = this.dense.trees;
+    const normaliser = this.doc.forest.normaliser;
+    for (let i = 0; i < count; i++) out[i] = anomalyScoreFromDepth(out[i] / trees, normaliser);
+  }
+
+  scoreOne(raw: ArrayLike<number>): number {
+    const out = new Float64Array(1);
+    this.scoreRows(Float64Array.from(raw), 1, out);
+    return out[0];
+  }
+
+  /** risk_score: the percentage of training rows that scored lower. */
+  riskScore(score: number): number {
+    return percentileRank(this.doc.training.scoreQuantiles, score);
+  }
+
+  private thresholdRiskCache: number | null = null;
+  get thresholdRisk(): number {
+    this.thresholdRiskCache ??= this.riskScore(this.threshold);
+    return this.thresholdRiskCache;
+  }
+
+  verdict(score: number): Verdict {
+    const isAnomaly = score >= this.threshold;
+    const risk = this.riskScore(score);
+    return {
+      anomaly_score: score,
+      risk_score: risk,
+      risk_level: riskLevel(risk, this.thresholdRisk, isAnomaly),
+      is_anomaly: isAnomaly,
+      confidence: confidence(risk, this.thresholdRisk, isAnomaly),
+    };
+  }
+
+  /** Exact Shapley values (path-dependent TreeSHAP) of one raw row at `offset`, and its risk factors. */
+  explain(raw: ArrayLike<number>, offset = 0): Explanation {
+    if (!this.shapTrees) {
+      this.shapTrees = this.doc.forest.trees.map(prepareShapTree);
+      const depth = Math.max(...this.shapTrees.map((t) => t.depth));
+      this.explainer = new TreeShapExplainer(depth);
+      this.baseValue = this.shapTrees.reduce((s, t) => s + expectedValue(t), 0) / this.shapTrees.length;
+    }
+    const row = new Float64Array(FEATURE_COUNT);
+    for (let j = 0; j < FEATURE_COUNT; j++) row[j] = raw[offset + j];
+    const x = new Float64Array(FEATURE_COUNT);
+    transformRows(this.doc.features, row, x, 1);
+    const phi = new Float64Array(FEATURE_COUNT);
+    const scale = 1 / this.shapTrees.length;
+    for (const tree of this.shapTrees) this.explainer!.explain(tree, x, 0, phi, scale);
+    const depthSum = new Float64Array(1);
+    this.dense.sumPathLengths(x, 1, depthSum);
+    const shap = Object.fromEntries(FEATURES.map((f, j) => [f, phi[j]])) as Record<FeatureName, number>;
+    return {
+      shap,
+      base: this.baseValue,
+      output: -depthSum[0] / this.dense.trees,
+      riskFactors: riskFactors(row, 0, phi, this.doc.training.features, this.doc.training.rows),
+    };
+  }
+}

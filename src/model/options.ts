@@ -1,0 +1,52 @@
+/** Training options and their defaults, in one place (scikit-learn's IsolationForest defaults). */
+export interface ForestOptions {
+  /** Number of isolation trees. */
+  trees: number;
+  /** Rows drawn without replacement for each tree (capped at the number of training rows). */
+  sampleSize: number;
+  /** Seed of the random generator. */
+  seed: number;
+  /**
+   * Expected share of anomalies: the threshold is the matching percentile of the training scores.
+   * `'auto'` is scikit-learn's fixed threshold of 0.5. Ignored when `threshold` is set.
+   */
+  contamination: number | 'auto';
+  /** An explicit anomaly-score threshold in (0, 1]. */
+  threshold: number | null;
+  /** How amount is fed to the forest (see features.ts). */
+  amountTransform: 'none' | 'log1p';
+  /** The hour the forest's clock starts at (see features.ts); null keeps the raw 0..23 hour. */
+  dayStartHour: number | null;
+}
+
+export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
+  trees: 100,
+  sampleSize: 256,
+  seed: 42,
+  contamination: 0.1,
+  threshold: null,
+  amountTransform: 'none',
+  dayStartHour: 6,
+});
+
+/** Fills defaults and checks ranges; throws a RangeError naming the option. */
+export function resolveForestOptions(partial: Partial<ForestOptions> = {}): ForestOptions {
+  const o: ForestOptions = { ...DEFAULT_FOREST_OPTIONS };
+  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  if (!Number.isInteger(o.trees) || o.trees < 1 || o.trees > 10000) throw new RangeError(`trees must be an integer in 1..10000, got ${o.trees}`);
+  if (!Number.isInteger(o.sampleSize) || o.sampleSize < 2 || o.sampleSize > 65536) {
+    throw new RangeError(`sample size must be an integer in 2..65536, got ${o.sampleSize}`);
+  }
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..4294967295, got ${o.seed}`);
+  if (o.contamination !== 'auto' && !(o.contamination > 0 && o.contamination <= 0.5)) {
+    throw new RangeError(`contamination must be in (0, 0.5] or "auto", got ${o.contamination}`);
+  }
+  if (o.threshold !== null && !(o.threshold > 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${o.threshold}`);
+  if (o.amountTransform !== 'none' && o.amountTransform !== 'log1p') {
+    throw new RangeError(`amount transform must be "none" or "log1p", got ${String(o.amountTransform)}`);
+  }
+  if (o.dayStartHour !== null && !(Number.isInteger(o.dayStartHour) && o.dayStartHour >= 0 && o.dayStartHour <= 23)) {
+    throw new RangeError(`day start hour must be an integer in 0..23, got ${o.dayStartHour}`);
+  }
+  return o;
+}

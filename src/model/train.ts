@@ -1,0 +1,73 @@
+import { defaultFeatureSpecs, FEATURE_COUNT, transformRows, type FeatureSpec } from './features.js';
+import { growForest, heightLimit } from './forest-train.js';
+import { DenseForest } from './forest-score.js';
+import { sealModel, type FeatureStats, type ModelDocument } from './model-file.js';
+import { resolveForestOptions, type ForestOptions } from './options.js';
+import { anomalyScoreFromDepth, averagePathLength } from './path-length.js';
+import { quantile, quantileTable } from './quantiles.js';
+import { createRandom, type Random } from './random.js';
+
+const QUANTILE_POINTS = 1001;
+
+/**
+ * Trains a model on `rows` raw transactions (row-major, FEATURES order). Deterministic: the same
+ * rows, options and generator state give the same document, byte for byte.
+ */
+export function trainModel(raw: Float64Array, rows: number, partial: Partial<ForestOptions> = {}, rng?: Random): ModelDocument {
+  const options = resolveForestOptions(partial);
+  if (rows < 2) throw new RangeError(`training needs at least 2 rows, got ${rows}`);
+  const specs: FeatureSpec[] = defaultFeatureSpecs(options.amountTransform, options.dayStartHour);
+  const x = new Float64Array(rows * FEATURE_COUNT);
+  transformRows(specs, raw, x, rows);
+
+  const random = rng ?? createRandom(options.seed);
+  const trees = growForest(x, rows, specs, options.trees, options.sampleSize, random);
+  const psi = Math.min(options.sampleSize, rows);
+  const height = heightLimit(psi);
+  const normaliser = averagePathLength(psi);
+
+  const sums = new Float64Array(rows);
+  new DenseForest(trees, height, FEATURE_COUNT).sumPathLengths(x, rows, sums);
+  const scores = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) scores[i] = anomalyScoreFromDepth(sums[i] / trees.length, normaliser);
+  scores.sort();
+
+  // scikit-learn: offset_ = percentile(score_samples, 100 * contamination), score_samples = -s.
+  let threshold: number;
+  if (options.threshold !== null) threshold = options.threshold;
+  else if (options.contamination === 'auto') threshold = 0.5;
+  else threshold = quantile(scores, 1 - options.contamination);
+
+  return sealModel({
+    features: specs,
+    options: {
+      trees: options.trees,
+      sampleSize: options.sampleSize,
+      seed: options.seed,
+      contamination: options.contamination,
+      threshold: options.threshold,
+    },
+    threshold,
+    forest: { sampleSize: psi, heightLimit: height, normaliser, trees },
+    training: { rows, scoreQuantiles: quantileTable(scores, QUANTILE_POINTS), features: featureStats(specs, raw, rows) },
+  });
+}
+
+function featureStats(specs: readonly FeatureSpec[], raw: Float64Array, rows: number): FeatureStats[] {
+  const m = specs.length;
+  return specs.map((spec, j) => {
+    const values = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) values[i] = raw[i * m + j];
+    values.sort();
+    const stats: FeatureStats = { name: spec.name, quantiles: quantileTable(values, QUANTILE_POINTS) };
+    if (spec.kind === 'integer') {
+      const counts = new Map<number, number>();
+      for (const v of values) {
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+        if (counts.size > 100) break;
+      }
+      if (counts.size <= 100) stats.counts = Object.fromEntries([...counts].map(([v, c]) => [String(v), c]));
+    }
+    return stats;
+  });
+}
