@@ -36,8 +36,9 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
         const i = index.get(name);
         return i === undefined ? undefined : cells[i];
       };
-      for (const record of parseRecords(chunk.bytes.toString('utf8'), chunk.firstLine)) {
-        cells = record.cells;
+      const records = parseRecords(chunk.bytes.toString('utf8'), chunk.firstLine);
+      for (let r = 0; r < records.count; r++) {
+        cells = records.cells(r);
         if ((rows + 1) * FEATURE_COUNT > raw.length) {
           const bigger = new Float64Array(raw.length * 2);
           bigger.set(raw);
@@ -50,7 +51,7 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
         if (!error && labels && (cells[labelAt] ?? '').trim() === '') error = { field: labelColumn!, reason: 'is empty' };
         if (error) {
           errorCount++;
-          if (errors.length < 5) errors.push(`${file}: line ${record.line}: ${error.field} ${error.reason}`);
+          if (errors.length < 5) errors.push(`${file}: line ${records.line(r)}: ${error.field} ${error.reason}`);
           continue;
         }
         labels?.push(cells[labelAt].trim());

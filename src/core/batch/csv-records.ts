@@ -1,56 +1,93 @@
 import { parse } from 'csv-parse/sync';
 
-/** One CSV record and the 1-based line of the file it starts on. */
-export interface CsvRecord {
-  line: number;
-  cells: string[];
-  /** The record's text as read, when it needs no re-quoting (no quote characters in the chunk). */
-  text: string | null;
+/**
+ * The records of one chunk of CSV, read lazily: a record's cells or text are made only when asked
+ * for, so a chunk's records do not all sit on the heap at once (they would outlive the young
+ * generation and make garbage collection the biggest cost of scoring a large file).
+ */
+export interface CsvRows {
+  readonly count: number;
+  /** The 1-based file line the record starts on. */
+  line(i: number): number;
+  cells(i: number): string[];
+  /** The record as CSV text, ready to be carried through to CSV output. */
+  text(i: number): string;
+  /** For plain (quote-free) chunks: where each record sits in the chunk's text. */
+  readonly plain: { text: string; starts: Int32Array; ends: Int32Array } | null;
 }
 
 /**
- * Parses a chunk of whole records starting at file line `firstLine`. A chunk without any quote
- * character is plain comma-and-newline data, which is split directly (the common case, and about
- * four times faster); anything quoted goes through csv-parse. Empty lines are skipped but counted.
- * A differential test checks that both paths agree.
+ * Reads a chunk of whole records starting at file line `firstLine`. A chunk without any quote
+ * character is plain comma-and-newline data, split directly (the common case, and about four times
+ * faster); anything quoted goes through csv-parse. Empty lines are skipped but counted. A differential
+ * test checks that both paths agree.
  */
-export function parseRecords(chunk: string, firstLine: number): CsvRecord[] {
-  return chunk.indexOf('"') === -1 ? splitPlain(chunk, firstLine) : parseQuoted(chunk, firstLine);
+export function parseRecords(chunk: string, firstLine: number): CsvRows {
+  return chunk.indexOf('"') === -1 ? plainRows(chunk, firstLine) : quotedRows(chunk, firstLine);
 }
 
-function splitPlain(chunk: string, firstLine: number): CsvRecord[] {
-  const out: CsvRecord[] = [];
+function plainRows(chunk: string, firstLine: number): CsvRows {
+  let capacity = 1024;
+  let starts: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  let ends: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  let lines: Int32Array<ArrayBuffer> = new Int32Array(capacity);
+  let count = 0;
   let line = firstLine;
-  let pos = 0;
-  while (pos < chunk.length) {
+  for (let pos = 0; pos < chunk.length; line++) {
     let end = chunk.indexOf('\n', pos);
     if (end === -1) end = chunk.length;
     let stop = end;
     if (stop > pos && chunk.charCodeAt(stop - 1) === 13) stop--; // CRLF
     if (stop > pos) {
-      const text = chunk.slice(pos, stop);
-      out.push({ line, cells: text.split(','), text });
+      if (count === capacity) {
+        capacity *= 2;
+        starts = grow(starts, capacity);
+        ends = grow(ends, capacity);
+        lines = grow(lines, capacity);
+      }
+      starts[count] = pos;
+      ends[count] = stop;
+      lines[count++] = line;
     }
-    line++;
     pos = end + 1;
   }
-  return out;
+  return {
+    count,
+    line: (i) => lines[i],
+    cells: (i) => chunk.slice(starts[i], ends[i]).split(','),
+    text: (i) => chunk.slice(starts[i], ends[i]),
+    plain: { text: chunk, starts, ends },
+  };
 }
 
-function parseQuoted(chunk: string, firstLine: number): CsvRecord[] {
-  const out: CsvRecord[] = [];
-  const rows = parse(chunk, {
-    relax_column_count: true,
-    skip_empty_lines: true,
-    info: true,
-  }) as unknown as { record: string[]; info: { lines: number } }[];
-  for (const { record, info } of rows) {
+function grow(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(capacity);
+  b.set(a);
+  return b;
+}
+
+function quotedRows(chunk: string, firstLine: number): CsvRows {
+  const rows = parse(chunk, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {
+    record: string[];
+    info: { lines: number };
+  }[];
+  const lines = rows.map(({ record, info }) => {
     // csv-parse reports the line a record ends on; a record spanning lines starts earlier.
     let embedded = 0;
     for (const cell of record) for (let i = cell.indexOf('\n'); i !== -1; i = cell.indexOf('\n', i + 1)) embedded++;
-    out.push({ line: firstLine + info.lines - 1 - embedded, cells: record, text: null });
-  }
-  return out;
+    return firstLine + info.lines - 1 - embedded;
+  });
+  return {
+    count: rows.length,
+    line: (i) => lines[i],
+    cells: (i) => rows[i].record,
+    text: (i) => rows[i].record.map(csvEscape).join(','),
+    plain: null,
+  };
+}
+
+export function csvEscape(cell: string): string {
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 /** Parses a header line (it may be quoted) into column names; a UTF-8 byte order mark is dropped. */

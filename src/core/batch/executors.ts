@@ -25,7 +25,7 @@ export function workerPool(size: number, modelText: string, threshold: number | 
   const pending = new Map<Worker, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   const workers: Worker[] = [];
   for (let i = 0; i < size; i++) {
-    const w = new Worker(url, { workerData: { modelText, threshold, settings } });
+    const w = new Worker(url, { workerData: { modelText, threshold, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
     w.on('message', (result: ChunkResult) => {
       const p = pending.get(w);
       pending.delete(w);

@@ -1,4 +1,5 @@
 import { FEATURES } from '../../model/features.js';
+import { csvEscape } from './csv-records.js';
 
 export type BatchFormat = 'csv' | 'ndjson' | 'json' | 'table';
 
@@ -21,10 +22,6 @@ export interface ResultCells {
   shap: string[] | null;
   top_factor: string;
   error: string;
-}
-
-export function csvEscape(cell: string): string {
-  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 export function csvHeader(inputColumns: string[], explain: boolean): string {

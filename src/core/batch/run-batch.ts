@@ -55,8 +55,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     ? workerPool(o.workers, o.modelText, o.threshold, settings)
     : inlineExecutor(o.model, settings);
   const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null };
-  const write = async (text: string): Promise<void> => {
-    if (text && !o.output.write(text)) await once(o.output, 'drain');
+  const write = async (data: string | Uint8Array): Promise<void> => {
+    if (data.length > 0 && !o.output.write(data)) await once(o.output, 'drain');
   };
 
   let bytesDone = 0;
@@ -77,10 +77,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         summary.flagged += result.flagged;
         summary.errors += result.errors;
         for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });
-        if (o.format === 'json' && result.output) {
-          await write(wroteJsonRow ? `,\n${result.output}` : result.output);
+        if (o.format === 'json' && result.output.length > 0) {
+          if (wroteJsonRow) await write(',\n');
           wroteJsonRow = true;
-        } else await write(result.output);
+        }
+        await write(result.output);
         o.onProgress?.(bytesDone, total, summary.rows);
         if (result.stoppedAt) {
           summary.stoppedAt = { ...result.stoppedAt, file };

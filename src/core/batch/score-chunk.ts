@@ -1,8 +1,12 @@
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction, type FieldError } from '../../model/transaction.js';
-import { parseRecords, type CsvRecord } from './csv-records.js';
-import { csvEscape, csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells } from './output-format.js';
+import { parseRecords, type CsvRows } from './csv-records.js';
+import { confidence, riskLevel } from '../../model/explain.js';
+import { formatFixed } from '../../model/number-format.js';
+import { fastReader } from './fast-reader.js';
+import { OutputBuffer } from './output-buffer.js';
+import { csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells } from './output-format.js';
 
 export interface ChunkJob {
   seq: number;
@@ -22,7 +26,8 @@ export interface RowError {
 
 export interface ChunkResult {
   seq: number;
-  output: string;
+  /** The rows as UTF-8, ready to write. */
+  output: Uint8Array;
   rows: number;
   flagged: number;
   errors: number;
@@ -42,17 +47,17 @@ export interface ChunkSettings {
 /** Scores one chunk of CSV records into output text: one output row per input record, in order. */
 export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ChunkResult {
   const text = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString('utf8');
-  const records = parseRecords(text, job.firstLine);
-  const n = records.length;
+  const rows = parseRecords(text, job.firstLine);
+  const n = rows.count;
   const index = new Map<string, number>();
   job.header.forEach((name, i) => {
     const key = name.toLowerCase();
     if (!index.has(key)) index.set(key, i);
   });
 
+  // Pass 1: read every record's features; only the features and the errors are kept.
   const raw = new Float64Array(n * FEATURE_COUNT);
-  const errors: (FieldError | null)[] = new Array(n).fill(null);
-  const valid = new Int32Array(n);
+  const errors = new Map<number, FieldError>();
   let validCount = 0;
   let cells: string[] = [];
   const get = (name: string): string | undefined => {
@@ -60,96 +65,94 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
     return i === undefined ? undefined : cells[i];
   };
   let stopAt = n;
+  const fast = rows.plain ? fastReader(job.header) : null;
   for (let r = 0; r < n; r++) {
-    cells = records[r].cells;
-    let error: FieldError | null;
-    if (cells.length !== job.header.length) {
-      error = { field: 'row', reason: `has ${cells.length} fields, the header has ${job.header.length}` };
-    } else error = readTransaction(get, raw, validCount * FEATURE_COUNT);
-    if (error) {
-      errors[r] = error;
+    if (fast && fast.read(rows.plain!.text, rows.plain!.starts[r], rows.plain!.ends[r], raw, validCount * FEATURE_COUNT)) {
+      validCount++;
+      continue;
+    }
+    cells = rows.cells(r);
+    const error =
+      cells.length !== job.header.length
+        ? { field: 'row', reason: `has ${cells.length} fields, the header has ${job.header.length}` }
+        : readTransaction(get, raw, validCount * FEATURE_COUNT);
+    if (!error) validCount++;
+    else {
+      errors.set(r, error);
       if (settings.strict) {
         stopAt = r;
         break;
       }
-    } else valid[validCount++] = r;
+    }
   }
 
+  // Pass 2: score the valid rows together (the kernel wants blocks), then write rows in input order.
   const scores = new Float64Array(validCount);
   model.scoreRows(raw, validCount, scores);
-
-  let output = '';
+  const thresholdRisk = model.thresholdRisk;
+  const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
+  const jsonSeparator = settings.format === 'json';
+  const row: ResultCells = { line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '' };
   let flagged = 0;
-  let errorCount = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
   for (let r = 0; r < stopAt; r++) {
-    const record = records[r];
-    const error = errors[r];
-    let cellsOut: ResultCells;
+    row.line = rows.line(r);
+    const error = errors.get(r);
     if (error) {
-      errorCount++;
-      if (sampleErrors.length < 5) sampleErrors.push({ line: record.line, field: error.field, reason: error.reason });
-      cellsOut = errorCells(record.line, `${error.field} ${error.reason}`);
+      if (sampleErrors.length < 5) sampleErrors.push({ line: row.line, field: error.field, reason: error.reason });
+      row.anomaly_score = row.risk_score = row.risk_level = row.confidence = row.top_factor = '';
+      row.is_anomaly = null;
+      row.shap = null;
+      row.error = `${error.field} ${error.reason}`;
     } else {
       const score = scores[v];
-      const verdict = model.verdict(score);
-      if (verdict.is_anomaly) flagged++;
-      cellsOut = {
-        line: record.line,
-        anomaly_score: score.toFixed(6),
-        risk_score: verdict.risk_score.toFixed(2),
-        risk_level: verdict.risk_level,
-        is_anomaly: verdict.is_anomaly,
-        confidence: verdict.confidence.toFixed(4),
-        shap: null,
-        top_factor: '',
-        error: '',
-      };
-      if (settings.explain) explainInto(model, raw, v, cellsOut);
+      const isAnomaly = score >= model.threshold;
+      const risk = model.riskScore(score);
+      if (isAnomaly) flagged++;
+      row.anomaly_score = formatFixed(score, 6);
+      row.risk_score = formatFixed(risk, 2);
+      row.risk_level = riskLevel(risk, thresholdRisk, isAnomaly);
+      row.is_anomaly = isAnomaly;
+      row.confidence = formatFixed(confidence(risk, thresholdRisk, isAnomaly), 4);
+      row.error = '';
+      if (settings.explain) explainInto(model, raw, v, row);
       v++;
     }
-    // JSON rows are joined by ",\n" (the caller joins chunks the same way); other formats end each row with "\n".
-    if (settings.format === 'json' && r > 0) output += ',\n';
-    output += formatRow(record, job.header, cellsOut, settings);
+    // JSON rows are joined by ",\n" (the caller joins chunks the same way); other formats end rows with "\n".
+    if (jsonSeparator && r > 0) out.push(',\n');
+    out.push(formatRow(rows, r, job.header, row, settings));
   }
-  const stopped = stopAt < n ? records[stopAt] : null;
-  const stoppedError = stopped ? errors[stopAt]! : null;
+  const stoppedError = stopAt < n ? errors.get(stopAt)! : null;
   return {
     seq: job.seq,
-    output,
+    output: out.bytes(),
     rows: stopAt,
     flagged,
-    errors: errorCount,
-    stoppedAt: stopped && stoppedError ? { line: stopped.line, field: stoppedError.field, reason: stoppedError.reason } : null,
+    errors: errors.size - (stoppedError ? 1 : 0),
+    stoppedAt: stoppedError ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason } : null,
     sampleErrors,
   };
-}
-
-function errorCells(line: number, error: string): ResultCells {
-  return { line, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error };
 }
 
 function explainInto(model: IsolationForestModel, raw: Float64Array, v: number, out: ResultCells): void {
   const e = model.explain(raw, v * FEATURE_COUNT);
   const values = FEATURES.map((f) => e.shap[f]);
-  out.shap = values.map((x) => x.toFixed(6));
+  out.shap = values.map((x) => formatFixed(x, 6));
   let best = -1;
   for (let j = 0; j < values.length; j++) if (values[j] > 0 && (best < 0 || values[j] > values[best])) best = j;
   out.top_factor = best < 0 ? '' : FEATURES[best];
 }
 
-function formatRow(record: CsvRecord, header: string[], r: ResultCells, s: ChunkSettings): string {
+function formatRow(rows: CsvRows, r: number, header: string[], cells: ResultCells, s: ChunkSettings): string {
   switch (s.format) {
-    case 'csv': {
-      const input = record.text ?? record.cells.map(csvEscape).join(',');
-      return csvRow(input, r, s.explain);
-    }
+    case 'csv':
+      return csvRow(rows.text(r), cells, s.explain);
     case 'ndjson':
-      return `${jsonRow(header, record.cells, r, s.explain)}\n`;
+      return `${jsonRow(header, rows.cells(r), cells, s.explain)}\n`;
     case 'json':
-      return jsonRow(header, record.cells, r, s.explain);
+      return jsonRow(header, rows.cells(r), cells, s.explain);
     case 'table':
-      return tableRow(record.cells, header.length, r, s.explain, s.color);
+      return tableRow(rows.cells(r), header.length, cells, s.explain, s.color);
   }
 }

@@ -7,5 +7,6 @@ import { scoreChunk, type ChunkJob, type ChunkSettings } from './score-chunk.js'
 const data = workerData as { modelText: string; threshold?: number; settings: ChunkSettings };
 const model = new IsolationForestModel(parseModel(data.modelText), data.threshold);
 parentPort!.on('message', (job: ChunkJob) => {
-  parentPort!.postMessage(scoreChunk(model, job, data.settings));
+  const result = scoreChunk(model, job, data.settings);
+  parentPort!.postMessage(result, [result.output.buffer as ArrayBuffer]);
 });

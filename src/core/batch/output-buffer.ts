@@ -1,0 +1,27 @@
+/**
+ * A chunk's output, encoded straight into one growing byte buffer: rows do not pile up as strings
+ * (which would outlive the young generation), and the bytes go to the main thread by transfer, not copy.
+ */
+export class OutputBuffer {
+  private buf: Buffer;
+  private length = 0;
+
+  constructor(initialBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(4096, initialBytes));
+  }
+
+  push(text: string): void {
+    const worst = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (this.length + worst > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + worst));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(text, this.length);
+  }
+
+  /** The bytes written. Their ArrayBuffer is this object's own (never Node's shared pool: 4 KiB and up), so it can be transferred. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length);
+  }
+}
