@@ -1,7 +1,7 @@
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction, type FieldError } from '../../model/transaction.js';
-import { parseRecords, type CsvRows } from './csv-records.js';
+import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { confidence, riskLevel } from '../../model/explain.js';
 import { formatFixed } from '../../model/number-format.js';
 import { fastReader } from './fast-reader.js';
@@ -146,8 +146,14 @@ function explainInto(model: IsolationForestModel, raw: Float64Array, v: number, 
 
 function formatRow(rows: CsvRows, r: number, header: string[], cells: ResultCells, s: ChunkSettings): string {
   switch (s.format) {
-    case 'csv':
-      return csvRow(rows.text(r), cells, s.explain);
+    case 'csv': {
+      // A row with the wrong number of fields is padded or cut to the header's width, so the output stays a
+      // rectangular CSV; its error cell says how many fields it had.
+      const input = cells.error !== '' && rows.cells(r).length !== header.length
+        ? Array.from({ length: header.length }, (_, i) => csvEscape(rows.cells(r)[i] ?? '')).join(',')
+        : rows.text(r);
+      return csvRow(input, cells, s.explain);
+    }
     case 'ndjson':
       return `${jsonRow(header, rows.cells(r), cells, s.explain)}\n`;
     case 'json':
