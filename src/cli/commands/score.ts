@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -116,7 +115,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable): P
       explain: Boolean(opts.explain),
       strict: Boolean(opts.strict),
       color: toTerminal && colorEnabled(process.stdout),
-      workers: opts.workers ?? availableParallelism(),
+      workers: opts.workers,
       model,
       modelText: text,
       threshold: opts.threshold,

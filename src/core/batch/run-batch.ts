@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
@@ -15,7 +16,8 @@ export interface BatchOptions {
   explain: boolean;
   strict: boolean;
   color: boolean;
-  workers: number;
+  /** Worker threads; `undefined` picks the machine's cores for large inputs and this thread for small ones. */
+  workers: number | undefined;
   model: IsolationForestModel;
   /** The model file's text, for worker threads to load. */
   modelText: string;
@@ -50,9 +52,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
   const total = sizes.reduce((a, b) => a + b, 0);
   const settings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color };
-  const useWorkers = o.workers > 1 && (total === 0 || total >= WORKER_MIN_BYTES);
-  const executor: ChunkExecutor = useWorkers
-    ? workerPool(o.workers, o.modelText, o.threshold, settings)
+  const workers = o.workers ?? (total === 0 || total >= WORKER_MIN_BYTES ? availableParallelism() : 1);
+  const executor: ChunkExecutor = workers > 1
+    ? workerPool(workers, o.modelText, o.threshold, settings)
     : inlineExecutor(o.model, settings);
   const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null };
   const write = async (data: string | Uint8Array): Promise<void> => {
