@@ -62,3 +62,32 @@ describe('exact path-dependent TreeSHAP', () => {
     expect(night.riskFactors[0].description).toMatch(/^hour 4 occurs in only/);
   });
 });
+
+describe('tabulated exact Shapley values (the batch path)', () => {
+  it('equals brute force and TreeSHAP for every row probed', async () => {
+    const { ShapTable } = await import('../../src/model/shap-table.js');
+    const table = new ShapTable(trees);
+    for (const x of probeRows()) {
+      const fast = new Float64Array(5);
+      table.explain(x, 0, fast, 1);
+      const slow = new Float64Array(5);
+      for (const tree of trees) {
+        const b = bruteForceShap(tree, x, 0, 5);
+        for (let j = 0; j < 5; j++) slow[j] += b[j];
+      }
+      for (let j = 0; j < 5; j++) expect(Math.abs(fast[j] - slow[j])).toBeLessThan(1e-9);
+    }
+  });
+
+  it('gives the model the same explanations once switched to it', () => {
+    const a = new IsolationForestModel(doc);
+    const b = new IsolationForestModel(doc);
+    b.prepareBatchExplanations();
+    for (let r = 0; r < 100; r++) {
+      const ea = a.explain(data.raw, r * 5);
+      const eb = b.explain(data.raw, r * 5);
+      for (const f of Object.keys(ea.shap) as (keyof typeof ea.shap)[]) expect(Math.abs(ea.shap[f] - eb.shap[f])).toBeLessThan(1e-9);
+      expect(eb.base).toBe(ea.base);
+    }
+  });
+});

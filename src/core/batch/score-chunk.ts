@@ -87,6 +87,7 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
   }
 
   // Pass 2: score the valid rows together (the kernel wants blocks), then write rows in input order.
+  if (settings.explain) model.prepareBatchExplanations();
   const scores = new Float64Array(validCount);
   model.scoreRows(raw, validCount, scores);
   const thresholdRisk = model.thresholdRisk;
