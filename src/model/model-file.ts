@@ -51,7 +51,7 @@ export class ModelFormatError extends Error {
 }
 
 export function contentHash(docWithoutId: Omit<ModelDocument, 'id'>): string {
-  return createHash('sha256').update(JSON.stringify(docWithoutId)).digest('hex').slice(0, 16);
+  return hashText(JSON.stringify(docWithoutId));
 }
 
 /** Builds the document with its id in a fixed key order, so serialising it is deterministic. */
@@ -73,10 +73,20 @@ export function parseModel(text: string): ModelDocument {
   } catch (e) {
     throw new ModelFormatError(`model file is not JSON: ${(e as Error).message}`);
   }
-  return checkModel(data);
+  // A file as serializeModel wrote it hashes straight from its text, saving a re-serialisation at start-up;
+  // any other layout (say, pretty-printed) is checked by re-serialising.
+  const id = (data as { id?: unknown } | null)?.id;
+  const marker = `,"id":${JSON.stringify(id)},`;
+  const at = typeof id === 'string' ? text.indexOf(marker) : -1;
+  const body = at > 0 && text.endsWith('}\n') ? `${text.slice(0, at)},${text.slice(at + marker.length, -1)}` : null;
+  return checkModel(data, body !== null && hashText(body) === id);
 }
 
-export function checkModel(data: unknown): ModelDocument {
+function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+export function checkModel(data: unknown, hashVerified = false): ModelDocument {
   const fail = (what: string): never => {
     throw new ModelFormatError(`not a secureflow model: ${what}`);
   };
@@ -104,7 +114,7 @@ export function checkModel(data: unknown): ModelDocument {
     if (!ok) fail(`tree ${t} is malformed`);
   }
   const { id, ...rest } = doc;
-  const expected = contentHash(rest as Omit<ModelDocument, 'id'>);
+  const expected = hashVerified ? id : contentHash(rest as Omit<ModelDocument, 'id'>);
   if (id !== expected) fail(`content hash mismatch (id ${JSON.stringify(id)}, content hashes to ${expected}): the file was edited or damaged`);
   return doc as unknown as ModelDocument;
 }

@@ -105,6 +105,14 @@ describe('model file', () => {
     expect(b).toEqual(a);
   });
 
+  it('checks the hash from the text of a canonical file, and by re-serialising any other layout', () => {
+    expect(parseModel(JSON.stringify(JSON.parse(text), null, 2)).id).toBe(doc.id);
+    const tampered = text.replace(`"threshold":${doc.threshold}`, '"threshold":0.5');
+    expect(tampered).not.toBe(text);
+    expect(() => parseModel(tampered)).toThrow(/content hash mismatch/);
+    expect(() => parseModel(JSON.stringify(JSON.parse(tampered), null, 1))).toThrow(/content hash mismatch/);
+  });
+
   it('has a content hash as its id', () => {
     expect(doc.id).toMatch(/^[0-9a-f]{16}$/);
     expect(trainModel(data.raw, data.rows, { seed: 6 }).id).not.toBe(doc.id);
