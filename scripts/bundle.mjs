@@ -13,5 +13,7 @@ await build({
   chunkNames: '[name]-[hash]', // beside the entries: code locates the model (../model/) and worker (./worker.js) from import.meta.url
   // commander is CommonJS; its require() of Node built-ins needs a real require in an ES module bundle.
   banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
+  // The database drivers stay in node_modules: better-sqlite3 locates its native addon from its own path.
+  external: ['better-sqlite3', 'pg', 'pg-native'],
   logLevel: 'warning',
 });

@@ -8,6 +8,7 @@ export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
   invalid_input: 3,
   not_found: 4,
   model: 5,
+  unavailable: 6,
   anomaly: 10,
   interrupted: 130,
 };
@@ -20,5 +21,6 @@ Exit codes:
   3    invalid input: a transaction, CSV row or file that cannot be read (the message names the line and field)
   4    not found: an input or model file
   5    model file is not a valid secureflow model
+  6    database unavailable (cannot open or reach it; the message names it, password masked)
   10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate
   130  interrupted (Ctrl-C)`;

@@ -23,6 +23,7 @@ function rate(value: string): number {
   return r;
 }
 
+const dbOption = () => new Option('--db <url|path>', 'database: a postgres:// URL or a SQLite file (default: SECUREFLOW_DB, DATABASE_URL, then the user data directory)');
 const modelOption = () => new Option('--model <file>', 'model file (default: the bundled model)').env('SECUREFLOW_MODEL');
 const thresholdOption = () =>
   new Option('--threshold <score>', 'flag scores at or above this anomaly score instead of the model\'s threshold').argParser(number('threshold', 0, 1));
@@ -66,7 +67,8 @@ export function buildProgram(): Command {
     .option('--strict', 'stop at the first bad row (exit 3) instead of reporting it and going on')
     .option('--fail-on-anomaly', 'exit 10 if any transaction is flagged')
     .addOption(new Option('--max-anomaly-rate <rate>', 'exit 10 if the flagged share of scored rows exceeds this (0..1 or N%)').argParser(rate))
-    .option('--no-store', 'do not store results (storage arrives with the database; today nothing is stored)')
+    .addOption(dbOption())
+    .option('--no-store', 'do not store results in the database')
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts));
 
@@ -84,6 +86,9 @@ export function buildProgram(): Command {
     .option('--label-column <column>', 'a label column to leave out of training')
     .addOption(new Option('--amount-transform <t>', 'how amount is fed to the forest').choices(['none', 'log1p']).default('none'))
     .addOption(new Option('--day-start-hour <h>', 'hour the forest\'s clock starts at, or "none" for the raw hour').default('6'))
+    .option('--register', 'also store the model in the database (models list)')
+    .option('--activate', 'with --register: make it the model secureflow score uses')
+    .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'summary format').choices(['text', 'json']))
     .action(async (files: string[], opts) => (await import('./commands/train.js')).runTrain(files, opts));
 
@@ -99,13 +104,96 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']))
     .action(async (file: string, opts) => (await import('./commands/evaluate.js')).runEvaluate(file, opts));
 
+  program
+    .command('feedback')
+    .summary('record whether a flagged (or passed) transaction was right')
+    .argument('<id>', 'transaction id (as printed by score)')
+    .option('--correct', 'the verdict was right')
+    .option('--incorrect', 'the verdict was wrong')
+    .option('--notes <text>', 'why')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
+    .action(async (id: string, opts) => (await import('./commands/feedback.js')).runFeedback(id, opts));
+
+  const transactions = program.command('transactions').summary('look back at what was scored');
+  transactions
+    .command('list')
+    .description('List stored transactions, newest first.')
+    .option('--anomalies', 'only flagged transactions')
+    .option('--since <when>', 'only since then: 7d, 24h, 30m or an ISO date')
+    .option('--batch <id>', 'only one run of secureflow score (its batch id)')
+    .addOption(new Option('--limit <n>', 'at most this many').default(20).argParser(number('limit', 1, 100000, true)))
+    .addOption(new Option('--offset <n>', 'skip this many').default(0).argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, true)))
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json', 'csv']))
+    .action(async (opts) => (await import('./commands/transactions.js')).runTransactionsList(opts));
+  transactions
+    .command('show')
+    .description('Show one transaction: features, scores, explanation and feedback.')
+    .argument('<id>', 'transaction id')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
+    .action(async (id: string, opts) => (await import('./commands/transactions.js')).runTransactionsShow(id, opts));
+
+  const models = program.command('models').summary('registered models: list, show, activate');
+  models
+    .command('list')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .action(async (opts) => (await import('./commands/models.js')).runModelsList(opts));
+  models
+    .command('show')
+    .argument('<version>', 'model version (hash) or id')
+    .option('--export <file>', 'write the model file')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsShow(version, opts));
+  models
+    .command('activate')
+    .description('Make a registered model the one secureflow score uses.')
+    .argument('<version>', 'model version (hash) or id')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsActivate(version, opts));
+
+  const keys = program.command('keys').summary('API keys for the daemon: create, list, revoke');
+  keys
+    .command('create')
+    .description('Create an API key; it is printed once (only a salted hash is stored).\nRoles: admin; analyst (score, feedback, read); scorer (score only); viewer (read only).')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .requiredOption('--role <role>', 'admin, analyst, scorer or viewer')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'json prints {id, name, role, key}').choices(['text', 'json']))
+    .action(async (opts) => (await import('./commands/keys.js')).runKeysCreate(opts));
+  keys
+    .command('list')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .action(async (opts) => (await import('./commands/keys.js')).runKeysList(opts));
+  keys
+    .command('revoke')
+    .argument('<id>', 'key id')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts));
+
+  program
+    .command('migrate')
+    .summary('apply pending database migrations (the deploy release step)')
+    .addOption(dbOption())
+    .action(async (opts) => (await import('./commands/migrate.js')).runMigrate(opts));
+
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
-  program.commands.forEach((c) => c.exitOverride());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

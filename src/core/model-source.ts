@@ -29,3 +29,28 @@ export function loadModel(path?: string, threshold?: number): { model: Isolation
   const { text, doc } = readModelText(path);
   return { model: new IsolationForestModel(doc, threshold), text };
 }
+
+/**
+ * The model to score with: an explicit file; else the database's active model, when a store is open and
+ * has one; else the bundled default.
+ */
+export async function resolveScoringModel(
+  path: string | undefined,
+  threshold: number | undefined,
+  store: { activeModel(): Promise<{ version: string; model: string } | null> } | null,
+): Promise<{ model: IsolationForestModel; text: string; source: string }> {
+  if (path === undefined && store) {
+    const active = await store.activeModel();
+    if (active) {
+      try {
+        const doc = parseModel(active.model);
+        return { model: new IsolationForestModel(doc, threshold), text: active.model, source: `active model ${doc.id} (database)` };
+      } catch (e) {
+        if (e instanceof ModelFormatError) throw new SecureflowError('model', `the database's active model ${active.version}: ${e.message}`);
+        throw e;
+      }
+    }
+  }
+  const { text, doc, source } = readModelText(path);
+  return { model: new IsolationForestModel(doc, threshold), text, source };
+}

@@ -1,6 +1,7 @@
 import type { RiskFactor, RiskLevel } from '../model/explain.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { normalizeTransaction, type CanonicalTransaction } from '../model/transaction.js';
+import type { NewTransaction } from '../db/store.js';
 import { SecureflowError } from './errors.js';
 
 /** One scored transaction: the fields of the HTTP contract, shared by the CLI and the daemon. */
@@ -54,5 +55,22 @@ export function scoreTransaction(model: IsolationForestModel, input: unknown, da
     data_source: dataSource,
     model_version: model.version,
     timestamp: now.toISOString(),
+  };
+}
+
+/** The row to store for a scored transaction (explanation included). */
+export function toNewTransaction(r: ScoreResult, batchId: string | null): NewTransaction {
+  return {
+    reference: r.reference,
+    ...r.transaction,
+    is_fraudulent: r.is_anomaly,
+    anomaly_score: r.anomaly_score,
+    risk_score: r.risk_score,
+    risk_level: r.risk_level,
+    confidence: r.confidence,
+    explanation: { shap_explanation: r.shap_explanation, shap_base_value: r.shap_base_value, risk_factors: r.risk_factors },
+    model_version: r.model_version,
+    source: r.data_source,
+    batch_id: batchId,
   };
 }

@@ -4,9 +4,12 @@ import type { Writable } from 'node:stream';
 import { runBatch, type BatchSummary } from '../../core/batch/run-batch.js';
 import type { BatchFormat } from '../../core/batch/output-format.js';
 import { SecureflowError } from '../../core/errors.js';
-import { loadModel } from '../../core/model-source.js';
-import { scoreTransaction, type ScoreResult } from '../../core/score-transaction.js';
-import { nullSink } from '../../core/sink.js';
+import { resolveScoringModel } from '../../core/model-source.js';
+import { scoreTransaction, toNewTransaction, type ScoreResult } from '../../core/score-transaction.js';
+import { storeSink } from '../../core/store-sink.js';
+import type { Store } from '../../db/store.js';
+import type { IsolationForestModel } from '../../model/model.js';
+import { withStore } from '../database.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
 
@@ -32,6 +35,7 @@ export interface ScoreOptions {
   failOnAnomaly?: boolean;
   maxAnomalyRate?: number;
   store: boolean;
+  db?: string;
   quiet?: boolean;
 }
 
@@ -53,33 +57,37 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
   if (files.length > 0 && (fromFlags.length > 0 || opts.json !== undefined)) {
     throw new SecureflowError('usage', 'give either CSV files or one transaction (flags or --json), not both');
   }
-  // Storage arrives with the database (issue 3); until then every run behaves as --no-store.
-  const sink = nullSink();
-  const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
-  try {
-    if (files.length > 0) await scoreFiles(files, opts, out);
-    else await scoreSingle(opts, fromFlags, out);
-  } finally {
-    await sink.close();
-    if (opts.output) {
-      (out as NodeJS.WritableStream).end();
-      await once(out, 'close');
-    }
-  }
-}
-
-async function scoreSingle(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][], out: Writable): Promise<void> {
-  if (opts.format === 'csv') {
+  if (opts.format === 'csv' && files.length === 0) {
     throw new SecureflowError('usage', '--format csv is for CSV input; use text, json or ndjson for one transaction');
   }
-  let input: unknown;
-  if (opts.json !== undefined) input = parseJson(opts.json, '--json');
-  else if (fromFlags.length > 0) input = Object.fromEntries(fromFlags.map(([k, field]) => [field, opts[k]]));
-  else if (process.stdin.isTTY) {
-    throw new SecureflowError('usage', 'nothing to score: give CSV files, transaction flags (--amount ...), --json, or JSON on stdin');
-  } else input = parseJson(await readStdin(), 'stdin');
+  const input = files.length === 0 ? await singleInput(opts, fromFlags) : null;
+  const run = async (store: Store | null): Promise<void> => {
+    const { model, text } = await resolveScoringModel(opts.model, opts.threshold, store);
+    const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
+    try {
+      if (input === null) await scoreFiles(files, opts, out, model, text, store);
+      else await scoreSingle(input, opts, out, model, store);
+    } finally {
+      if (opts.output) {
+        (out as NodeJS.WritableStream).end();
+        await once(out, 'close');
+      }
+    }
+  };
+  if (opts.store) await withStore(opts.db, run);
+  else await run(null);
+}
 
-  const { model } = loadModel(opts.model, opts.threshold);
+async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][]): Promise<unknown> {
+  if (opts.json !== undefined) return parseJson(opts.json, '--json');
+  if (fromFlags.length > 0) return Object.fromEntries(fromFlags.map(([k, field]) => [field, opts[k]]));
+  if (process.stdin.isTTY) {
+    throw new SecureflowError('usage', 'nothing to score: give CSV files, transaction flags (--amount ...), --json, or JSON on stdin');
+  }
+  return parseJson(await readStdin(), 'stdin');
+}
+
+async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, model: IsolationForestModel, store: Store | null): Promise<void> {
   const many = Array.isArray(input);
   const inputs = many ? (input as unknown[]) : [input];
   const results: ScoreResult[] = [];
@@ -91,6 +99,12 @@ async function scoreSingle(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, s
       throw e;
     }
   }
+  if (store) {
+    const ids = await store.insertTransactions(results.map((r) => toNewTransaction(r, null)));
+    ids.forEach((id, i) => {
+      results[i].transaction_id = id;
+    });
+  }
   const format = opts.format ?? (process.stdout.isTTY && !opts.output ? 'text' : 'json');
   if (format === 'json') out.write(`${JSON.stringify(many ? results : results[0], null, 2)}\n`);
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -99,14 +113,15 @@ async function scoreSingle(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, s
   checkGates(opts, flagged, results.length);
 }
 
-async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable): Promise<void> {
+async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, model: IsolationForestModel, modelText: string, store: Store | null): Promise<void> {
   const toTerminal = !opts.output && Boolean(process.stdout.isTTY);
   const requested = opts.format === 'text' ? 'table' : opts.format;
   const format: BatchFormat = requested ?? (toTerminal ? 'table' : 'csv');
   if (files.filter((f) => f === '-').length > 1) throw new SecureflowError('usage', 'stdin (-) can be read only once');
-  const { model, text } = loadModel(opts.model, opts.threshold);
   const showProgress = !opts.quiet && Boolean(process.stderr.isTTY) && !toTerminal;
   const progress = progressBar(process.stderr, showProgress);
+  const sink = store ? storeSink(store, model, 'cli') : null;
+  const stop = interruptions();
   let summary: BatchSummary;
   try {
     summary = await runBatch({
@@ -117,16 +132,24 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable): P
       color: toTerminal && colorEnabled(process.stdout),
       workers: opts.workers,
       model,
-      modelText: text,
+      modelText,
       threshold: opts.threshold,
       output: out,
+      store: sink ? (batch) => sink.store(batch) : null,
+      signal: stop.signal,
       onProgress: progress.update,
     });
+  } catch (e) {
+    // Whatever was stored is whole chunks; say how much, so a re-run can pick up from there.
+    if (sink) process.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
+    throw e;
   } finally {
     progress.done();
+    stop.dispose();
   }
   const scored = summary.rows - summary.errors;
-  if (!opts.quiet) printSummary(summary, scored);
+  if (!opts.quiet || summary.interrupted) printSummary(summary, scored, sink?.batchId ?? null);
+  if (summary.interrupted) throw new SecureflowError('interrupted', `interrupted by ${stop.signalName()}: output and storage hold whole chunks only`);
   if (summary.stoppedAt) {
     const s = summary.stoppedAt;
     throw new SecureflowError('invalid_input', `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`, { ...s });
@@ -135,7 +158,28 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable): P
   if (summary.errors > 0) process.exitCode = 3;
 }
 
-function printSummary(s: BatchSummary, scored: number): void {
+/** SIGINT/SIGTERM stop a batch gracefully (finish the chunks in flight); a second one exits at once. */
+function interruptions() {
+  const controller = new AbortController();
+  let name = 'SIGINT';
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    name = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    signalName: () => name,
+    dispose(): void {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function printSummary(s: BatchSummary, scored: number, batchId: string | null): void {
   const p = painter(colorEnabled(process.stderr));
   const rate = scored > 0 ? (100 * s.flagged) / scored : 0;
   const errors = s.errors > 0 ? p.red(`${formatInt(s.errors)} errors`) : '0 errors';
@@ -143,6 +187,7 @@ function printSummary(s: BatchSummary, scored: number): void {
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
   );
+  if (batchId) process.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
   for (const e of s.sampleErrors) process.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
   if (s.errors > s.sampleErrors.length) process.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
 }

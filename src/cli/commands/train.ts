@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { SecureflowError } from '../../core/errors.js';
 import { readRows } from '../../core/read-rows.js';
-import { serializeModel, trainModel } from '../../model/index.js';
+import { evaluateScores } from '../../model/metrics.js';
+import { serializeModel } from '../../model/model-file.js';
+import { IsolationForestModel } from '../../model/model.js';
+import { trainModel } from '../../model/train.js';
+import { withStore } from '../database.js';
+import { positiveLabel } from './evaluate.js';
 import { formatInt } from '../terminal.js';
 
 export interface TrainOptions {
@@ -15,6 +20,9 @@ export interface TrainOptions {
   amountTransform: 'none' | 'log1p';
   dayStartHour: string;
   format?: 'text' | 'json';
+  register?: boolean;
+  activate?: boolean;
+  db?: string;
 }
 
 export async function runTrain(files: string[], opts: TrainOptions): Promise<void> {
@@ -27,7 +35,8 @@ export async function runTrain(files: string[], opts: TrainOptions): Promise<voi
     throw new SecureflowError('usage', `--day-start-hour must be an integer in 0..23 or "none", got ${JSON.stringify(opts.dayStartHour)}`);
   }
   const started = performance.now();
-  const { raw, rows } = await readRows(files, opts.labelColumn);
+  if (opts.activate && !opts.register) throw new SecureflowError('usage', '--activate needs --register');
+  const { raw, rows, labels } = await readRows(files, opts.labelColumn);
   if (rows < 2) throw new SecureflowError('invalid_input', `training needs at least 2 rows, got ${rows}`);
   const doc = trainModel(raw, rows, {
     trees: opts.trees,
@@ -43,14 +52,34 @@ export async function runTrain(files: string[], opts: TrainOptions): Promise<voi
   } catch (e) {
     throw new SecureflowError('invalid_input', `cannot write ${opts.out}: ${(e as Error).message}`);
   }
-  const summary = { id: doc.id, path: opts.out, rows, trees: doc.options.trees, sample_size: doc.forest.sampleSize, seed: doc.options.seed, threshold: doc.threshold };
+  let registered: { id: number; active: boolean } | null = null;
+  if (opts.register) {
+    // With labels, the model's metrics on its own training data are kept with it (models list shows them).
+    let metrics: unknown = null;
+    if (labels) {
+      const positive = positiveLabel(new Set(labels)).toLowerCase();
+      const scores = new Float64Array(rows);
+      new IsolationForestModel(doc).scoreRows(raw, rows, scores);
+      metrics = evaluateScores(scores, Uint8Array.from(labels, (l) => (l.toLowerCase() === positive ? 1 : 0)), doc.threshold);
+    }
+    registered = await withStore(opts.db, (store) =>
+      store.registerModel(
+        { version: doc.id, format: `${doc.format}@${doc.formatVersion}`, options: doc.options, trained_at: new Date().toISOString(), rows, metrics, model: serializeModel(doc) },
+        Boolean(opts.activate),
+      ),
+    );
+  }
+  const summary = {
+    id: doc.id, path: opts.out, rows, trees: doc.options.trees, sample_size: doc.forest.sampleSize, seed: doc.options.seed, threshold: doc.threshold,
+    registered: registered !== null, active: registered?.active ?? false,
+  };
   if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     process.stdout.write(
       `trained model ${doc.id} on ${formatInt(rows)} rows in ${((performance.now() - started) / 1000).toFixed(2)} s: ` +
         `${doc.options.trees} trees, ${doc.forest.sampleSize} rows each, seed ${doc.options.seed}, ` +
-        `threshold ${doc.threshold.toFixed(4)} -> ${opts.out}\n`,
+        `threshold ${doc.threshold.toFixed(4)} -> ${opts.out}${registered ? `; registered${registered.active ? ' and active' : ''}` : ''}\n`,
     );
   }
 }

@@ -1,49 +1,75 @@
 import { Worker } from 'node:worker_threads';
 import type { IsolationForestModel } from '../../model/model.js';
-import { scoreChunk, type ChunkJob, type ChunkResult, type ChunkSettings } from './score-chunk.js';
+import { formatChunk, scoreChunkRows, type ChunkJob, type ChunkResult, type ChunkSettings, type ScoredBatch } from './score-chunk.js';
+
+/** Stores a chunk's scored rows and gives back their ids (or null when it stored nothing). */
+export type StoreBatch = (batch: ScoredBatch) => Promise<Float64Array | null>;
 
 /** Runs chunk jobs: in this thread, or on a pool of worker threads. */
 export interface ChunkExecutor {
   /** How many jobs may be in flight at once. */
   readonly capacity: number;
-  run(job: ChunkJob): Promise<ChunkResult>;
+  /** Scores a chunk; with `store`, stores its rows between scoring and formatting so rows carry their ids. */
+  run(job: ChunkJob, store: StoreBatch | null): Promise<ChunkResult>;
   close(): Promise<void>;
 }
 
 export function inlineExecutor(model: IsolationForestModel, settings: ChunkSettings): ChunkExecutor {
   return {
     capacity: 1,
-    run: async (job) => scoreChunk(model, job, settings),
+    async run(job, store) {
+      const chunk = scoreChunkRows(model, job, settings);
+      const ids = store ? await store(chunk.batch) : null;
+      return formatChunk(model, chunk, settings, ids);
+    },
     close: async () => {},
   };
 }
+
+/** Messages to a worker, and back (see worker.ts). */
+export type ToWorker = { kind: 'score'; job: ChunkJob; store: boolean } | { kind: 'ids'; seq: number; ids: Float64Array | null };
+export type FromWorker = { kind: 'scored'; batch: ScoredBatch } | { kind: 'done'; result: ChunkResult };
 
 export function workerPool(size: number, modelText: string, threshold: number | undefined, settings: ChunkSettings): ChunkExecutor {
   const url = new URL('./worker.js', import.meta.url);
   const idle: Worker[] = [];
   const waiting: ((w: Worker) => void)[] = [];
-  const pending = new Map<Worker, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  const jobs = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void; store: StoreBatch | null }>();
   const workers: Worker[] = [];
-  for (let i = 0; i < size; i++) {
-    const w = new Worker(url, { workerData: { modelText, threshold, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
-    w.on('message', (result: ChunkResult) => {
-      const p = pending.get(w);
-      pending.delete(w);
-      release(w);
-      p?.resolve(result);
-    });
-    w.on('error', (err) => {
-      const p = pending.get(w);
-      pending.delete(w);
-      p?.reject(err);
-    });
-    workers.push(w);
-    idle.push(w);
-  }
-  function release(w: Worker): void {
+  const release = (w: Worker): void => {
     const next = waiting.shift();
     if (next) next(w);
     else idle.push(w);
+  };
+  const fail = (err: Error): void => {
+    for (const job of jobs.values()) job.reject(err);
+    jobs.clear();
+  };
+  for (let i = 0; i < size; i++) {
+    // Small heaps: the work is streaming, and the default heap sizing let RSS grow past 400 MB for nothing.
+    const w = new Worker(url, { workerData: { modelText, threshold, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
+    w.on('message', (msg: FromWorker) => {
+      if (msg.kind === 'scored') {
+        // The worker is free for another chunk while this one is stored; it formats this one when the ids come.
+        release(w);
+        const job = jobs.get(msg.batch.seq)!;
+        job.store!(msg.batch).then(
+          (ids) => w.postMessage({ kind: 'ids', seq: msg.batch.seq, ids } satisfies ToWorker),
+          (err: Error) => {
+            jobs.delete(msg.batch.seq);
+            job.reject(err);
+          },
+        );
+        return;
+      }
+      const job = jobs.get(msg.result.seq);
+      jobs.delete(msg.result.seq);
+      if (!job?.store) release(w);
+      job?.resolve(msg.result);
+    });
+    w.on('error', fail);
+    workers.push(w);
+    idle.push(w);
   }
   const acquire = (): Promise<Worker> => {
     const w = idle.pop();
@@ -51,11 +77,11 @@ export function workerPool(size: number, modelText: string, threshold: number | 
   };
   return {
     capacity: size * 2,
-    async run(job) {
+    async run(job, store) {
       const w = await acquire();
       return new Promise<ChunkResult>((resolve, reject) => {
-        pending.set(w, { resolve, reject });
-        w.postMessage(job, [job.bytes.buffer as ArrayBuffer]);
+        jobs.set(job.seq, { resolve, reject, store });
+        w.postMessage({ kind: 'score', job, store: store !== null } satisfies ToWorker, [job.bytes.buffer as ArrayBuffer]);
       });
     },
     async close() {

@@ -5,9 +5,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
 import { csvChunks } from './csv-chunks.js';
-import { inlineExecutor, workerPool, type ChunkExecutor } from './executors.js';
+import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
 import { csvHeader, tableHeader, type BatchFormat } from './output-format.js';
-import type { ChunkJob, ChunkResult, RowError } from './score-chunk.js';
+import type { ChunkJob, ChunkResult, RowError, ScoredBatch } from './score-chunk.js';
 
 export interface BatchOptions {
   /** Paths, or "-" for standard input. */
@@ -24,6 +24,10 @@ export interface BatchOptions {
   threshold?: number;
   output: Writable;
   stdin?: Readable;
+  /** Stores each chunk's rows (whole chunks, in input order) and returns their ids; null: store nothing. */
+  store: ((batch: ScoredBatch) => Promise<Float64Array>) | null;
+  /** Stops reading when aborted; chunks already read are finished, stored and written. */
+  signal?: AbortSignal;
   /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
   onProgress?: (bytes: number, total: number, rows: number) => void;
   chunkBytes?: number;
@@ -33,10 +37,12 @@ export interface BatchSummary {
   rows: number;
   flagged: number;
   errors: number;
+  stored: number;
   elapsedMs: number;
   sampleErrors: (RowError & { file: string })[];
   /** Where --strict stopped, if it did. */
   stoppedAt: (RowError & { file: string }) | null;
+  interrupted: boolean;
 }
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -51,12 +57,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
   const total = sizes.reduce((a, b) => a + b, 0);
-  const settings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color };
+  const settings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.store !== null };
   const workers = o.workers ?? (total === 0 || total >= WORKER_MIN_BYTES ? availableParallelism() : 1);
-  const executor: ChunkExecutor = workers > 1
-    ? workerPool(workers, o.modelText, o.threshold, settings)
-    : inlineExecutor(o.model, settings);
-  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null };
+  const executor: ChunkExecutor = workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model, settings);
+  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
+  const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {
     if (data.length > 0 && !o.output.write(data)) await once(o.output, 'drain');
   };
@@ -64,13 +69,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   let bytesDone = 0;
   let wroteJsonRow = false;
   let lastHeader: string | null = null;
+  let seq = 0; // across files: the order chunks are stored and written in
   if (o.format === 'json') await write('[\n');
   try {
     for (const path of o.inputs) {
+      if (o.signal?.aborted) break;
       const file = path === '-' ? 'stdin' : path;
       const stream = path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
       const inflight: { promise: Promise<ChunkResult>; size: number }[] = [];
 
+      /** Writes the oldest chunk in flight; false once --strict has stopped. */
       const drainOne = async (): Promise<boolean> => {
         const head = inflight.shift()!;
         const result = await head.promise;
@@ -78,6 +86,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         summary.rows += result.rows;
         summary.flagged += result.flagged;
         summary.errors += result.errors;
+        summary.stored += result.stored;
         for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });
         if (o.format === 'json' && result.output.length > 0) {
           if (wroteJsonRow) await write(',\n');
@@ -92,22 +101,26 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         return true;
       };
 
-      let seq = 0;
       let stopped = false;
+      let first = true;
       for await (const chunk of csvChunks(stream, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
-        if (seq === 0) {
-          const headerText = o.format === 'csv' ? csvHeader(chunk.header, o.explain) : o.format === 'table' ? tableHeader(chunk.header, o.explain) : '';
+        if (first) {
+          const headerText =
+            o.format === 'csv' ? csvHeader(chunk.header, o.explain, settings.withIds)
+            : o.format === 'table' ? tableHeader(chunk.header, o.explain, settings.withIds)
+            : '';
           if (headerText !== lastHeader) await write(headerText);
           lastHeader = headerText;
+          first = false;
         }
         const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
         bytes.set(chunk.bytes);
         const job: ChunkJob = { seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header };
-        inflight.push({ promise: executor.run(job), size: bytes.length });
+        inflight.push({ promise: executor.run(job, store), size: bytes.length });
         while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
-        if (stopped) break;
+        if (stopped || o.signal?.aborted) break;
       }
-      if (stopped && 'destroy' in stream) stream.destroy();
+      if ((stopped || o.signal?.aborted) && 'destroy' in stream) stream.destroy();
       while (inflight.length > 0 && !stopped) stopped = !(await drainOne());
       if (stopped) break;
     }
@@ -115,8 +128,34 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     await executor.close();
   }
   if (o.format === 'json') await write(wroteJsonRow ? '\n]\n' : ']\n');
+  summary.interrupted = Boolean(o.signal?.aborted);
   summary.elapsedMs = performance.now() - started;
   return summary;
+}
+
+/**
+ * Chunks finish scoring in any order across workers; this stores them strictly in input order (so ids
+ * follow the file), one chunk at a time, and stores nothing after a chunk where --strict stopped.
+ */
+function storeInOrder(store: (batch: ScoredBatch) => Promise<Float64Array>): StoreBatch {
+  let next = 0;
+  let halted = false;
+  const waiting = new Map<number, () => void>();
+  return async (batch) => {
+    if (batch.seq !== next) await new Promise<void>((resolve) => waiting.set(batch.seq, resolve));
+    try {
+      if (halted) return null;
+      halted = batch.stopped;
+      return await store(batch);
+    } catch (e) {
+      halted = true;
+      throw e;
+    } finally {
+      next++;
+      waiting.get(next)?.();
+      waiting.delete(next);
+    }
+  };
 }
 
 function fileSize(path: string): number {
@@ -130,4 +169,3 @@ function fileSize(path: string): number {
     throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
   }
 }
-

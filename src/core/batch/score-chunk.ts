@@ -1,9 +1,9 @@
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction, type FieldError } from '../../model/transaction.js';
-import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { confidence, riskLevel } from '../../model/explain.js';
 import { formatFixed } from '../../model/number-format.js';
+import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
 import { OutputBuffer } from './output-buffer.js';
 import { csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells } from './output-format.js';
@@ -31,6 +31,8 @@ export interface ChunkResult {
   rows: number;
   flagged: number;
   errors: number;
+  /** Rows stored (0 without storage). */
+  stored: number;
   /** Set when --strict stopped at this row; `output` then holds only the rows before it. */
   stoppedAt: RowError | null;
   /** The first few row errors, for the summary. */
@@ -42,10 +44,40 @@ export interface ChunkSettings {
   explain: boolean;
   strict: boolean;
   color: boolean;
+  /** Whether output rows carry a transaction_id column (storage is on). */
+  withIds: boolean;
 }
 
-/** Scores one chunk of CSV records into output text: one output row per input record, in order. */
-export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ChunkResult {
+/** A chunk's valid rows, column by column, for the store: plain typed arrays that cross threads by transfer. */
+export interface ScoredBatch {
+  seq: number;
+  count: number;
+  features: Float64Array;
+  anomalyScore: Float64Array;
+  riskScore: Float64Array;
+  confidence: Float64Array;
+  isAnomaly: Uint8Array;
+  /** The caller's reference per row (an id/transaction_id/reference column), or null without such a column. */
+  references: (string | null)[] | null;
+  /** Shapley values, 5 per row, when explained. */
+  shap: Float64Array | null;
+  /** --strict stopped in this chunk: nothing after it may be stored. */
+  stopped: boolean;
+}
+
+/** A chunk between scoring and formatting: what formatting needs, kept in the thread that scored it. */
+export interface ScoredChunk {
+  job: ChunkJob;
+  rows: CsvRows;
+  errors: Map<number, FieldError>;
+  stopAt: number;
+  batch: ScoredBatch;
+}
+
+const REFERENCE_COLUMNS = ['id', 'transaction_id', 'reference'];
+
+/** Phase 1: parses, validates, scores (and explains) one chunk of records. */
+export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ScoredChunk {
   const text = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString('utf8');
   const rows = parseRecords(text, job.firstLine);
   const n = rows.count;
@@ -54,8 +86,10 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
     const key = name.toLowerCase();
     if (!index.has(key)) index.set(key, i);
   });
+  const referenceAt = REFERENCE_COLUMNS.map((c) => index.get(c)).find((i) => i !== undefined);
+  const references: (string | null)[] | null = settings.withIds && referenceAt !== undefined ? [] : null;
 
-  // Pass 1: read every record's features; only the features and the errors are kept.
+  // Read every record's features; only the features and the errors are kept.
   const raw = new Float64Array(n * FEATURE_COUNT);
   const errors = new Map<number, FieldError>();
   let validCount = 0;
@@ -69,6 +103,7 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
   for (let r = 0; r < n; r++) {
     if (fast && fast.read(rows.plain!.text, rows.plain!.starts[r], rows.plain!.ends[r], raw, validCount * FEATURE_COUNT)) {
       validCount++;
+      if (references) references.push(rows.cells(r)[referenceAt!].trim() || null);
       continue;
     }
     cells = rows.cells(r);
@@ -76,8 +111,10 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
       cells.length !== job.header.length
         ? { field: 'row', reason: `has ${cells.length} fields, the header has ${job.header.length}` }
         : readTransaction(get, raw, validCount * FEATURE_COUNT);
-    if (!error) validCount++;
-    else {
+    if (!error) {
+      validCount++;
+      if (references) references.push(cells[referenceAt!].trim() || null);
+    } else {
       errors.set(r, error);
       if (settings.strict) {
         stopAt = r;
@@ -86,14 +123,45 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
     }
   }
 
-  // Pass 2: score the valid rows together (the kernel wants blocks), then write rows in input order.
+  // Score the valid rows together: the kernel wants blocks.
   if (settings.explain) model.prepareBatchExplanations();
-  const scores = new Float64Array(validCount);
-  model.scoreRows(raw, validCount, scores);
+  const features = raw.subarray(0, validCount * FEATURE_COUNT);
+  const anomalyScore = new Float64Array(validCount);
+  model.scoreRows(features, validCount, anomalyScore);
+  const riskScore = new Float64Array(validCount);
+  const conf = new Float64Array(validCount);
+  const isAnomaly = new Uint8Array(validCount);
+  const thresholdRisk = model.thresholdRisk;
+  for (let v = 0; v < validCount; v++) {
+    const flagged = anomalyScore[v] >= model.threshold;
+    isAnomaly[v] = flagged ? 1 : 0;
+    riskScore[v] = model.riskScore(anomalyScore[v]);
+    conf[v] = confidence(riskScore[v], thresholdRisk, flagged);
+  }
+  let shap: Float64Array | null = null;
+  if (settings.explain) {
+    shap = new Float64Array(validCount * FEATURE_COUNT);
+    for (let v = 0; v < validCount; v++) {
+      const e = model.explain(features, v * FEATURE_COUNT);
+      FEATURES.forEach((f, j) => {
+        shap![v * FEATURE_COUNT + j] = e.shap[f];
+      });
+    }
+  }
+  const batch: ScoredBatch = {
+    seq: job.seq, count: validCount, features, anomalyScore, riskScore, confidence: conf, isAnomaly, references, shap, stopped: stopAt < n,
+  };
+  return { job, rows, errors, stopAt, batch };
+}
+
+/** Phase 2: writes one output row per input record, in order; `ids` are the stored rows' ids, if stored. */
+export function formatChunk(model: IsolationForestModel, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
+  const { job, rows, errors, stopAt, batch } = chunk;
   const thresholdRisk = model.thresholdRisk;
   const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
-  const jsonSeparator = settings.format === 'json';
-  const row: ResultCells = { line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '' };
+  const row: ResultCells = {
+    transaction_id: '', line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '',
+  };
   let flagged = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
@@ -102,43 +170,47 @@ export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings:
     const error = errors.get(r);
     if (error) {
       if (sampleErrors.length < 5) sampleErrors.push({ line: row.line, field: error.field, reason: error.reason });
-      row.anomaly_score = row.risk_score = row.risk_level = row.confidence = row.top_factor = '';
+      row.transaction_id = row.anomaly_score = row.risk_score = row.risk_level = row.confidence = row.top_factor = '';
       row.is_anomaly = null;
       row.shap = null;
       row.error = `${error.field} ${error.reason}`;
     } else {
-      const score = scores[v];
-      const isAnomaly = score >= model.threshold;
-      const risk = model.riskScore(score);
+      const isAnomaly = batch.isAnomaly[v] === 1;
       if (isAnomaly) flagged++;
-      row.anomaly_score = formatFixed(score, 6);
-      row.risk_score = formatFixed(risk, 2);
-      row.risk_level = riskLevel(risk, thresholdRisk, isAnomaly);
+      row.transaction_id = ids ? String(ids[v]) : '';
+      row.anomaly_score = formatFixed(batch.anomalyScore[v], 6);
+      row.risk_score = formatFixed(batch.riskScore[v], 2);
+      row.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, isAnomaly);
       row.is_anomaly = isAnomaly;
-      row.confidence = formatFixed(confidence(risk, thresholdRisk, isAnomaly), 4);
+      row.confidence = formatFixed(batch.confidence[v], 4);
       row.error = '';
-      if (settings.explain) explainInto(model, raw, v, row);
+      if (batch.shap) explanationCells(batch.shap, v, row);
       v++;
     }
     // JSON rows are joined by ",\n" (the caller joins chunks the same way); other formats end rows with "\n".
-    if (jsonSeparator && r > 0) out.push(',\n');
+    if (settings.format === 'json' && r > 0) out.push(',\n');
     out.push(formatRow(rows, r, job.header, row, settings));
   }
-  const stoppedError = stopAt < n ? errors.get(stopAt)! : null;
+  const stoppedError = stopAt < rows.count ? errors.get(stopAt)! : null;
   return {
     seq: job.seq,
     output: out.bytes(),
     rows: stopAt,
     flagged,
     errors: errors.size - (stoppedError ? 1 : 0),
+    stored: ids ? batch.count : 0,
     stoppedAt: stoppedError ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason } : null,
     sampleErrors,
   };
 }
 
-function explainInto(model: IsolationForestModel, raw: Float64Array, v: number, out: ResultCells): void {
-  const e = model.explain(raw, v * FEATURE_COUNT);
-  const values = FEATURES.map((f) => e.shap[f]);
+/** Both phases, for runs that store nothing. */
+export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ChunkResult {
+  return formatChunk(model, scoreChunkRows(model, job, settings), settings, null);
+}
+
+function explanationCells(shap: Float64Array, v: number, out: ResultCells): void {
+  const values = Array.from(shap.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT));
   out.shap = values.map((x) => formatFixed(x, 6));
   let best = -1;
   for (let j = 0; j < values.length; j++) if (values[j] > 0 && (best < 0 || values[j] > values[best])) best = j;
@@ -150,16 +222,17 @@ function formatRow(rows: CsvRows, r: number, header: string[], cells: ResultCell
     case 'csv': {
       // A row with the wrong number of fields is padded or cut to the header's width, so the output stays a
       // rectangular CSV; its error cell says how many fields it had.
-      const input = cells.error !== '' && rows.cells(r).length !== header.length
-        ? Array.from({ length: header.length }, (_, i) => csvEscape(rows.cells(r)[i] ?? '')).join(',')
-        : rows.text(r);
-      return csvRow(input, cells, s.explain);
+      const input =
+        cells.error !== '' && rows.cells(r).length !== header.length
+          ? Array.from({ length: header.length }, (_, i) => csvEscape(rows.cells(r)[i] ?? '')).join(',')
+          : rows.text(r);
+      return csvRow(input, cells, s.explain, s.withIds);
     }
     case 'ndjson':
-      return `${jsonRow(header, rows.cells(r), cells, s.explain)}\n`;
+      return `${jsonRow(header, rows.cells(r), cells, s.explain, s.withIds)}\n`;
     case 'json':
-      return jsonRow(header, rows.cells(r), cells, s.explain);
+      return jsonRow(header, rows.cells(r), cells, s.explain, s.withIds);
     case 'table':
-      return tableRow(rows.cells(r), header.length, cells, s.explain, s.color);
+      return tableRow(rows.cells(r), header.length, cells, s.explain, s.withIds, s.color);
   }
 }

@@ -1,0 +1,33 @@
+import { SecureflowError } from '../../core/errors.js';
+import { withStore } from '../database.js';
+
+export interface FeedbackOptions {
+  correct?: boolean;
+  incorrect?: boolean;
+  notes?: string;
+  db?: string;
+  format?: 'text' | 'json';
+}
+
+export function parseTransactionId(value: string): number {
+  const id = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(id) || id < 1) {
+    throw new SecureflowError('usage', `transaction id must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return id;
+}
+
+/** Records whether a flag was right: one current verdict per transaction, a second call updates it. */
+export async function runFeedback(idText: string, opts: FeedbackOptions): Promise<void> {
+  const id = parseTransactionId(idText);
+  if (Boolean(opts.correct) === Boolean(opts.incorrect)) throw new SecureflowError('usage', 'give exactly one of --correct or --incorrect');
+  await withStore(opts.db, async (store) => {
+    const feedback = await store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null);
+    if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);
+    if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(feedback)}\n`);
+    else {
+      const updated = feedback.updated_at !== feedback.created_at;
+      process.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
+    }
+  });
+}

@@ -1,0 +1,23 @@
+import type { Store } from '../db/store.js';
+import { SecureflowError } from '../core/errors.js';
+
+/**
+ * Opens the database chosen by --db > SECUREFLOW_DB > DATABASE_URL > the default SQLite file, runs `fn`,
+ * and closes it. Connection failures become a clear error naming the database (password masked).
+ */
+export async function withStore<T>(flag: string | undefined, fn: (store: Store, display: string) => Promise<T>): Promise<T> {
+  const { openStore, resolveDatabase } = await import('../db/open-store.js');
+  const resolved = resolveDatabase(flag);
+  let store: Store;
+  try {
+    store = await openStore(resolved);
+  } catch (e) {
+    // The store's errors name the database by its display form (password masked); mask again to be sure.
+    throw new SecureflowError('unavailable', (e as Error).message.replaceAll(resolved.target, resolved.display));
+  }
+  try {
+    return await fn(store, resolved.display);
+  } finally {
+    await store.close();
+  }
+}
