@@ -1,10 +1,16 @@
 import { parse } from 'csv-parse/sync';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
 export const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+
+/** Tests never touch the user's own database: by default every run stores into this file. */
+const TEST_DB = join(mkdtempSync(join(tmpdir(), 'secureflow-cli-')), 'default.db');
 
 export interface CliRun {
   code: number;
@@ -18,7 +24,7 @@ export function cli(args: string[], options: { input?: string; env?: Record<stri
     input: options.input ?? '',
     encoding: 'utf8',
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: { ...process.env, NO_COLOR: '1', SECUREFLOW_DB: TEST_DB, DATABASE_URL: '', ...options.env },
     maxBuffer: 256 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), 'secureflow-test-'));
 
 describe('secureflow score: CSV files', () => {
   it('writes CSV when piped: input columns carried through, one row per input row, summary on stderr', () => {
-    const r = cli(['score', fixture('transactions.csv')]);
+    const r = cli(['score', '--no-store', fixture('transactions.csv')]);
     expect(r.code).toBe(0);
     const rows = csvTable(r.stdout);
     expect(rows).toHaveLength(10);
@@ -24,27 +24,27 @@ describe('secureflow score: CSV files', () => {
   });
 
   it('writes json (one array, input order), ndjson and table', () => {
-    const json = JSON.parse(cli(['score', fixture('transactions.csv'), '-f', 'json', '-q']).stdout);
+    const json = JSON.parse(cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'json', '-q']).stdout);
     expect(json).toHaveLength(10);
     expect(json.map((x: { line: number }) => x.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(json[1]).toMatchObject({ amount: '1250.00', is_anomaly: true, risk_level: 'highest' });
     expect(typeof json[1].anomaly_score).toBe('number');
-    const nd = cli(['score', fixture('transactions.csv'), '-f', 'ndjson', '-q']).stdout.trim().split('\n');
+    const nd = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'ndjson', '-q']).stdout.trim().split('\n');
     expect(nd.map((l) => JSON.parse(l))).toEqual(json);
-    const table = cli(['score', fixture('transactions.csv'), '-f', 'table', '-q']).stdout.split('\n');
+    const table = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'table', '-q']).stdout.split('\n');
     expect(table[0]).toMatch(/line\s+amount/);
     expect(table[2]).toMatch(/^\s+3 1250\.00.*highest\s+YES$/);
   });
 
   it('reads CSV from stdin with -', () => {
     const csv = readFileSync(fixture('transactions.csv'), 'utf8');
-    const viaStdin = cli(['score', '-', '-q'], { input: csv });
+    const viaStdin = cli(['score', '--no-store', '-', '-q'], { input: csv });
     expect(viaStdin.code).toBe(0);
-    expect(viaStdin.stdout).toBe(cli(['score', fixture('transactions.csv'), '-q']).stdout);
+    expect(viaStdin.stdout).toBe(cli(['score', '--no-store', fixture('transactions.csv'), '-q']).stdout);
   });
 
   it('reports bad rows with their line and field, keeps the good ones, and exits 3', () => {
-    const r = cli(['score', fixture('bad-rows.csv')]);
+    const r = cli(['score', '--no-store', fixture('bad-rows.csv')]);
     expect(r.code).toBe(3);
     const rows = csvTable(r.stdout);
     expect(rows).toHaveLength(8);
@@ -61,14 +61,14 @@ describe('secureflow score: CSV files', () => {
   });
 
   it('--strict stops at the first bad row with exit 3, after writing the rows before it', () => {
-    const r = cli(['score', fixture('bad-rows.csv'), '--strict', '-q']);
+    const r = cli(['score', '--no-store', fixture('bad-rows.csv'), '--strict', '-q']);
     expect(r.code).toBe(3);
     expect(csvTable(r.stdout).map((x) => x.line)).toEqual(['2']);
     expect(r.stderr).toContain('line 3: amount must be a number, got "abc" (stopped by --strict)');
   });
 
   it('handles legacy columns, quoted cells and several files in one run', () => {
-    const r = cli(['score', fixture('legacy.csv'), fixture('quoted.csv'), '-f', 'ndjson']);
+    const r = cli(['score', '--no-store', fixture('legacy.csv'), fixture('quoted.csv'), '-f', 'ndjson']);
     expect(r.code).toBe(0);
     const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows).toHaveLength(7);
@@ -80,36 +80,36 @@ describe('secureflow score: CSV files', () => {
 
   it('refuses a file with no usable header, a missing file, and an empty file', () => {
     writeFileSync(join(dir, 'nohead.csv'), 'a,b\n1,2\n');
-    const nohead = cli(['score', join(dir, 'nohead.csv')]);
+    const nohead = cli(['score', '--no-store', join(dir, 'nohead.csv')]);
     expect(nohead.code).toBe(3);
     expect(nohead.stderr).toContain('line 1: the header has no column for amount');
-    expect(cli(['score', join(dir, 'missing.csv')]).code).toBe(4);
+    expect(cli(['score', '--no-store', join(dir, 'missing.csv')]).code).toBe(4);
     writeFileSync(join(dir, 'empty.csv'), '');
-    expect(cli(['score', join(dir, 'empty.csv')]).stderr).toContain('the file is empty');
+    expect(cli(['score', '--no-store', join(dir, 'empty.csv')]).stderr).toContain('the file is empty');
   });
 
   it('gates CI pipelines with --fail-on-anomaly and --max-anomaly-rate', () => {
-    expect(cli(['score', fixture('transactions.csv'), '--fail-on-anomaly', '-q']).code).toBe(10);
-    expect(cli(['score', fixture('transactions.csv'), '--max-anomaly-rate', '0.5', '-q']).code).toBe(0);
-    const over = cli(['score', fixture('transactions.csv'), '--max-anomaly-rate', '30%', '-q']);
+    expect(cli(['score', '--no-store', fixture('transactions.csv'), '--fail-on-anomaly', '-q']).code).toBe(10);
+    expect(cli(['score', '--no-store', fixture('transactions.csv'), '--max-anomaly-rate', '0.5', '-q']).code).toBe(0);
+    const over = cli(['score', '--no-store', fixture('transactions.csv'), '--max-anomaly-rate', '30%', '-q']);
     expect(over.code).toBe(10);
     expect(over.stderr).toContain('anomaly rate 40.00% exceeds --max-anomaly-rate 30.00%');
-    expect(cli(['score', fixture('transactions.csv'), '--max-anomaly-rate', '2']).code).toBe(2);
+    expect(cli(['score', '--no-store', fixture('transactions.csv'), '--max-anomaly-rate', '2']).code).toBe(2);
   });
 
   it('adds exact Shapley values and the top factor with --explain', () => {
-    const rows = JSON.parse(cli(['score', fixture('transactions.csv'), '--explain', '-f', 'json', '-q']).stdout);
+    const rows = JSON.parse(cli(['score', '--no-store', fixture('transactions.csv'), '--explain', '-f', 'json', '-q']).stdout);
     expect(Object.keys(rows[0].shap_explanation)).toHaveLength(5);
     expect(rows[9].top_factor).toBe('amount');
-    const csv = csvTable(cli(['score', fixture('transactions.csv'), '--explain', '-q']).stdout);
+    const csv = csvTable(cli(['score', '--no-store', fixture('transactions.csv'), '--explain', '-q']).stdout);
     expect(csv[9]).toHaveProperty('shap_amount');
     expect(Number(csv[9].shap_amount)).toBeCloseTo(rows[9].shap_explanation.amount, 5);
   });
 
   it('writes to a file with -o', () => {
     const out = join(dir, 'out.csv');
-    expect(cli(['score', fixture('transactions.csv'), '-o', out, '-q']).code).toBe(0);
-    expect(readFileSync(out, 'utf8')).toBe(cli(['score', fixture('transactions.csv'), '-q']).stdout);
+    expect(cli(['score', '--no-store', fixture('transactions.csv'), '-o', out, '-q']).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(cli(['score', '--no-store', fixture('transactions.csv'), '-q']).stdout);
   });
 
   describe('a multi-chunk file', () => {
@@ -123,9 +123,9 @@ describe('secureflow score: CSV files', () => {
     });
 
     it('gives byte-identical output whatever the number of workers, in input order', () => {
-      const one = cli(['score', big, '--workers', '1', '-q']);
-      const two = cli(['score', big, '--workers', '2', '-q']);
-      const three = cli(['score', big, '--workers', '3', '-q']);
+      const one = cli(['score', '--no-store', big, '--workers', '1', '-q']);
+      const two = cli(['score', '--no-store', big, '--workers', '2', '-q']);
+      const three = cli(['score', '--no-store', big, '--workers', '3', '-q']);
       expect(one.code).toBe(3);
       expect(two.stdout).toBe(one.stdout);
       expect(three.stdout).toBe(one.stdout);

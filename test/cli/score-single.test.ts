@@ -26,7 +26,7 @@ describe('secureflow score: one transaction', () => {
   });
 
   it('gives the same scores for the same input in separate processes', () => {
-    const args = ['score', '--json', readFileSync(fixture('transaction.json'), 'utf8'), '--format', 'json'];
+    const args = ['score', '--no-store', '--json', readFileSync(fixture('transaction.json'), 'utf8'), '--format', 'json'];
     const a = JSON.parse(cli(args).stdout);
     const b = JSON.parse(cli(args).stdout);
     delete a.timestamp;

@@ -141,7 +141,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, mo
     });
   } catch (e) {
     // Whatever was stored is whole chunks; say how much, so a re-run can pick up from there.
-    if (sink) process.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
+    if (sink && sink.stored > 0) process.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
     throw e;
   } finally {
     progress.done();

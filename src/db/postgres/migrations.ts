@@ -1,0 +1,137 @@
+import type { Migration } from '../shared.js';
+
+/**
+ * Postgres's half of the one migration history (src/db/sqlite/migrations.ts has the same names, in the same order).
+ * Applied in order, each once, in one transaction under an advisory lock, recorded in schema_migrations.
+ * Never edit an applied migration: add a new one.
+ *
+ * Conventions: ids are identity bigints (parsed to JS numbers by the store); JSON is JSONB; times are timestamptz,
+ * written from the application's clock as in SQLite (no DEFAULT now()) and returned as ISO-8601 UTC strings by the
+ * store; tables are created in the connection's search_path schema.
+ */
+export const migrations: Migration[] = [
+  {
+    name: '001_initial',
+    sql: `
+      CREATE TABLE transactions (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        reference text,
+        -- NaN sorts above Infinity in Postgres: "< 'Infinity'" admits finite amounts only.
+        amount double precision NOT NULL CHECK (amount >= 0 AND amount < 'Infinity'),
+        hour integer NOT NULL CHECK (hour BETWEEN 0 AND 23),
+        day_of_week integer NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
+        merchant_category integer NOT NULL CHECK (merchant_category >= 0),
+        transaction_type integer NOT NULL CHECK (transaction_type >= 0),
+        is_fraudulent boolean NOT NULL,
+        anomaly_score double precision NOT NULL,
+        risk_score double precision NOT NULL,
+        risk_level text NOT NULL,
+        confidence double precision NOT NULL,
+        explanation jsonb,
+        model_version text NOT NULL,
+        source text NOT NULL,
+        batch_id text,
+        created_at timestamptz NOT NULL
+      );
+
+      CREATE TABLE feedback (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        transaction_id bigint NOT NULL UNIQUE REFERENCES transactions (id) ON DELETE CASCADE,
+        is_correct boolean NOT NULL,
+        notes text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+      );
+
+      CREATE TABLE model_versions (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        version text NOT NULL UNIQUE,
+        format text NOT NULL,
+        options jsonb NOT NULL,
+        trained_at timestamptz NOT NULL,
+        rows integer NOT NULL,
+        metrics jsonb,
+        model text NOT NULL, -- the model file's exact text: exports must be byte for byte (not jsonb)
+        active boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL
+      );
+      -- At most one active model.
+      CREATE UNIQUE INDEX model_versions_one_active ON model_versions (active) WHERE active;
+
+      CREATE TABLE api_keys (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL,
+        role text NOT NULL CHECK (role IN ('admin', 'analyst', 'scorer', 'viewer')),
+        key_hash text NOT NULL,
+        created_at timestamptz NOT NULL,
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      );
+    `,
+  },
+  {
+    name: '002_transaction_indexes',
+    // listTransactions walks (created_at, id) backwards and stops at the limit; the partial index serves
+    // "anomalies only", the batch index "--batch".
+    sql: `
+      CREATE INDEX transactions_created_at ON transactions (created_at, id);
+      CREATE INDEX transactions_anomalies ON transactions (created_at, id) WHERE is_fraudulent;
+      CREATE INDEX transactions_batch ON transactions (batch_id, created_at, id);
+    `,
+  },
+  {
+    name: '003_transaction_stats',
+    // Per-minute (UTC), per-hour-feature counts, kept by insertTransactions in the same transaction, so that the
+    // dashboard and the list's totals read a few rows per minute of traffic instead of counting a million
+    // transactions. The delete trigger keeps them true when old rows are purged (transactions are otherwise
+    // never updated; a TRUNCATE of transactions must truncate transaction_stats too).
+    sql: `
+      CREATE TABLE transaction_stats (
+        bucket timestamptz NOT NULL,
+        hour integer NOT NULL,
+        total bigint NOT NULL,
+        anomalies bigint NOT NULL,
+        score_sum double precision NOT NULL,
+        PRIMARY KEY (bucket, hour)
+      );
+
+      INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum)
+      SELECT date_trunc('minute', created_at, 'UTC'), hour, count(*), count(*) FILTER (WHERE is_fraudulent), sum(anomaly_score)
+      FROM transactions GROUP BY 1, 2;
+
+      -- search_path FROM CURRENT: the function finds this schema's transaction_stats whoever deletes.
+      CREATE FUNCTION transactions_forget_stats() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE transaction_stats s
+        SET total = s.total - d.total, anomalies = s.anomalies - d.anomalies, score_sum = s.score_sum - d.score_sum
+        FROM (
+          SELECT date_trunc('minute', created_at, 'UTC') AS bucket, hour, count(*) AS total,
+                 count(*) FILTER (WHERE is_fraudulent) AS anomalies, sum(anomaly_score) AS score_sum
+          FROM deleted GROUP BY 1, 2
+        ) d
+        WHERE s.bucket = d.bucket AND s.hour = d.hour;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER transactions_forget_stats AFTER DELETE ON transactions
+        REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION transactions_forget_stats();
+    `,
+  },
+  {
+    name: '004_batch_anomalies_index',
+    // "--batch X --anomalies": otherwise the anomalies index is walked past every other batch's anomalies.
+    sql: `
+      CREATE INDEX transactions_batch_anomalies ON transactions (batch_id, created_at, id) WHERE is_fraudulent;
+    `,
+  },
+  {
+    name: '005_feedback_transaction_time',
+    // The dashboard counts the feedback on transactions since a date. A copy of the transaction's created_at
+    // (which never changes) lets it read one index range of feedback instead of joining every transaction since then.
+    sql: `
+      ALTER TABLE feedback ADD COLUMN transaction_created_at timestamptz;
+      UPDATE feedback f SET transaction_created_at = t.created_at FROM transactions t WHERE t.id = f.transaction_id;
+      ALTER TABLE feedback ALTER COLUMN transaction_created_at SET NOT NULL;
+      CREATE INDEX feedback_transaction_time ON feedback (transaction_created_at) INCLUDE (is_correct);
+    `,
+  },
+];

@@ -1,0 +1,364 @@
+import pg from 'pg';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import {
+  asId, buildDashboard, checkPage, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
+  StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
+} from '../shared.js';
+import { migrations } from './migrations.js';
+
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface PostgresOptions {
+  /** Schema for every connection's search_path (tests use one per test); it must exist. Default: the server's. */
+  schema?: string;
+  /** Pool size. Default 10. */
+  poolSize?: number;
+  /** How long to wait for a connection before failing. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
+const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
+const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
+const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+
+// The columns from unnest (all but id and created_at, which is one value for the batch) and their array types.
+const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1, -1);
+const INSERT_TYPES = ['text', 'float8', 'int4', 'int4', 'int4', 'int4', 'bool', 'float8', 'float8', 'text', 'float8', 'jsonb', 'text', 'text', 'text'];
+// One statement for any number of rows (15 parameters, one array per column). ORDER BY ord makes the identity
+// values follow input order; RETURNING's order is not documented, so the caller sorts the ids it returns.
+const INSERT_SQL = `
+  INSERT INTO transactions (${INSERT_COLUMNS.join(', ')}, created_at)
+  SELECT ${INSERT_COLUMNS.join(', ')}, $${INSERT_TYPES.length + 1}::timestamptz
+  FROM unnest(${INSERT_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) WITH ORDINALITY AS u(${INSERT_COLUMNS.join(', ')}, ord)
+  ORDER BY ord
+  RETURNING id`;
+// The batch's per-hour sums into its minute ($5). Last in the transaction, in hour order: concurrent writers
+// queue on these rows briefly and never deadlock.
+const STATS_SQL = `
+  INSERT INTO transaction_stats AS s (bucket, hour, total, anomalies, score_sum)
+  SELECT $5::timestamptz, u.* FROM unnest($1::int4[], $2::int8[], $3::int8[], $4::float8[]) AS u(hour, total, anomalies, score_sum)
+  ORDER BY u.hour
+  ON CONFLICT (bucket, hour) DO UPDATE SET
+    total = s.total + excluded.total, anomalies = s.anomalies + excluded.anomalies, score_sum = s.score_sum + excluded.score_sum`;
+
+// Per pool rather than pg.types.setTypeParser, which would change every pg user in the process.
+const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    // int8 (ids, count(*)) and numeric (sum()): JS numbers; exact up to 2^53, far beyond any table here.
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (text: string) => Number(text);
+    if (oid === pg.types.builtins.TIMESTAMPTZ) return (text: string) => parseTimestamp(text).toISOString();
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/** The Store over a Postgres pool. Parameterised queries only; multi-statement writes in BEGIN/COMMIT. */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly display: string,
+  ) {}
+
+  /** Connects, applies pending migrations. Errors name the database with its password masked. */
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+    const display = redactUrl(url);
+    if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
+      throw new StoreError('invalid', `schema must be a lower-case SQL identifier, got ${JSON.stringify(options.schema)}`);
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      application_name: 'secureflow',
+      options: options.schema ? `-c search_path=${options.schema}` : undefined,
+      types,
+    });
+    // An idle client losing its connection emits 'error' on the pool, which would crash the process if unheard;
+    // the next query gets a fresh connection or fails with its own error.
+    pool.on('error', () => {});
+    const store = new PostgresStore(pool, display);
+    try {
+      await pool.query('SELECT 1');
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw new StoreError('unavailable', scrubMessage(`cannot connect to ${display}: ${reason(e)}`, url), { cause: e });
+    }
+    try {
+      await store.migrate();
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw e instanceof StoreError ? e : new StoreError('unavailable', scrubMessage(`cannot migrate ${display}: ${reason(e)}`, url), { cause: e });
+    }
+    return store;
+  }
+
+  async migrate(): Promise<string[]> {
+    const pending = async (q: Queryable) => {
+      const exists = (await q.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok")).rows[0].ok as boolean;
+      const applied = new Set(exists ? (await q.query('SELECT name FROM schema_migrations')).rows.map((r) => r.name as string) : []);
+      return migrations.filter((m) => !applied.has(m.name));
+    };
+    // Most opens find nothing to do: check without taking the lock.
+    if ((await pending(this.pool)).length === 0) return [];
+    return this.tx(async (c) => {
+      // Concurrent openers queue here; the second then finds nothing pending. Keyed by schema so that separate
+      // schemas (tests) migrate independently. DDL is transactional: a failed migration leaves no trace.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('secureflow:migrate:' || coalesce(current_schema(), '')))");
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL)');
+      const todo = await pending(c);
+      for (const m of todo) {
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2::timestamptz)', [m.name, now()]);
+      }
+      return todo.map((m) => m.name);
+    });
+  }
+
+  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows;
+    } catch (e) {
+      throw this.mapError(e);
+    }
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (e) {
+      throw this.mapError(e);
+    }
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      c.release();
+      return result;
+    } catch (e) {
+      // A client whose ROLLBACK fails is broken: release(err) removes it from the pool.
+      await c.query('ROLLBACK').then(() => c.release(), (err: Error) => c.release(err));
+      throw this.mapError(e);
+    }
+  }
+
+  async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    checkTransactions(rows);
+    // One array per column; pg serialises them as array literals.
+    const columns = INSERT_COLUMNS.map((name) =>
+      name === 'explanation' ? rows.map((r) => jsonOrNull(r.explanation)) : rows.map((r) => (r as unknown as Row)[name]),
+    );
+    const createdAt = now();
+    const hours = sumByHour(rows);
+    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt)];
+    const ids = await this.tx(async (c) => {
+      const inserted = (await c.query(INSERT_SQL, [...columns, createdAt])).rows.map((r) => r.id as number);
+      await c.query(STATS_SQL, stats);
+      return inserted;
+    });
+    return ids.sort((a, b) => a - b);
+  }
+
+  async getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null> {
+    if (asId(id) === null) return null;
+    const [row] = await this.query(
+      `SELECT ${TX_COLUMNS}, f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at
+       FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id WHERE t.id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
+    const feedback = f_id === null ? null : ({ id: f_id, transaction_id: id, is_correct: f_is_correct, notes: f_notes, created_at: f_created_at, updated_at: f_updated_at } as Feedback);
+    return { ...(transaction as unknown as StoredTransaction), feedback };
+  }
+
+  async listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
+    const offset = query.offset ?? 0;
+    checkPage(query.limit, offset);
+    const since = query.since === undefined ? null : isoOf(query.since, 'since');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.anomaliesOnly) where.push('t.is_fraudulent');
+    if (since !== null) (params.push(since), where.push(`t.created_at >= $${params.length}::timestamptz`));
+    if (query.batchId !== undefined) (params.push(query.batchId), where.push(`t.batch_id = $${params.length}`));
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const n = params.length;
+    const [rows, total] = await Promise.all([
+      this.query(`SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, query.limit, offset]),
+      this.count(query, clause, params, since),
+    ]);
+    return { rows: rows as unknown as StoredTransaction[], total };
+  }
+
+  /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
+  private async count(query: TransactionQuery, clause: string, params: unknown[], since: string | null): Promise<number> {
+    if (query.batchId !== undefined) return (await this.query(`SELECT count(*) AS n FROM transactions t ${clause}`, params))[0].n as number;
+    const boundary = statsBoundary(since);
+    const [row] = await this.query(
+      `SELECT (SELECT coalesce(sum(${query.anomaliesOnly ? 'anomalies' : 'total'}), 0) FROM transaction_stats WHERE bucket >= $1::timestamptz)
+            + (SELECT count(*) FROM transactions t WHERE ${query.anomaliesOnly ? 't.is_fraudulent AND ' : ''}t.created_at >= $2::timestamptz AND t.created_at < $1::timestamptz) AS n`,
+      [boundary, since ?? boundary],
+    );
+    return row.n as number;
+  }
+
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+    if (asId(transactionId) === null) return null;
+    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
+    const [row] = await this.query(
+      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+       SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
+       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
+       RETURNING ${FEEDBACK_COLUMNS}`,
+      [transactionId, isCorrect, notes, now()],
+    );
+    return (row as unknown as Feedback | undefined) ?? null;
+  }
+
+  async dashboard(since: Date): Promise<DashboardStats> {
+    const from = isoOf(since, 'since');
+    const boundary = statsBoundary(from);
+    const [hours, [feedback]] = await Promise.all([
+      // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
+      this.query(
+        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, sum(score_sum) AS score_sum
+         FROM transaction_stats WHERE bucket >= $2::timestamptz GROUP BY hour
+         UNION ALL
+         SELECT hour, count(*), count(*) FILTER (WHERE is_fraudulent), sum(anomaly_score)
+         FROM transactions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz GROUP BY hour`,
+        [from, boundary],
+      ),
+      this.query(
+        'SELECT count(*) AS total, count(*) FILTER (WHERE is_correct) AS positive FROM feedback WHERE transaction_created_at >= $1::timestamptz',
+        [from],
+      ),
+    ]);
+    return buildDashboard(hours as unknown as HourSums[], feedback as { total: number; positive: number });
+  }
+
+  async registerModel(
+    model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string },
+    activate: boolean,
+  ): Promise<ModelVersion> {
+    const trainedAt = isoOf(new Date(model.trained_at), 'trained_at');
+    return this.tx(async (c) => {
+      if (activate) await lockModels(c);
+      // Re-registering a version keeps the stored row (a version is a content hash: same version, same model).
+      await c.query(
+        `INSERT INTO model_versions (version, format, options, trained_at, rows, metrics, model, created_at)
+         VALUES ($1, $2, $3::jsonb, $4::timestamptz, $5, $6::jsonb, $7, $8::timestamptz) ON CONFLICT (version) DO NOTHING`,
+        [model.version, model.format, JSON.stringify(model.options ?? null), trainedAt, model.rows, jsonOrNull(model.metrics), model.model, now()],
+      );
+      const id = (await c.query('SELECT id FROM model_versions WHERE version = $1', [model.version])).rows[0].id as number;
+      if (activate) await setActive(c, id);
+      return (await modelRow(c, id, false))!;
+    });
+  }
+
+  async listModels(): Promise<ModelVersion[]> {
+    return (await this.query(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`)) as unknown as ModelVersion[];
+  }
+
+  async getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null> {
+    const id = await findModel(this.pool, versionOrId);
+    return id === null ? null : ((await modelRow(this.pool, id, true)) as ModelVersion & { model: string });
+  }
+
+  async activateModel(versionOrId: string): Promise<ModelVersion | null> {
+    return this.tx(async (c) => {
+      await lockModels(c);
+      const id = await findModel(c, versionOrId);
+      if (id === null) return null;
+      await setActive(c, id);
+      return modelRow(c, id, false);
+    });
+  }
+
+  async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
+    const [row] = await this.query(`SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`);
+    return (row as unknown as ModelVersion & { model: string }) ?? null;
+  }
+
+  async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
+    const [row] = await this.query(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`, [name, role, keyHash, now()]);
+    return row as unknown as ApiKey;
+  }
+
+  async listKeys(): Promise<ApiKey[]> {
+    return (await this.query(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`)) as unknown as ApiKey[];
+  }
+
+  async getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null> {
+    if (asId(id) === null) return null;
+    const [row] = await this.query(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = $1`, [id]);
+    return (row as unknown as ApiKey & { key_hash: string }) ?? null;
+  }
+
+  async revokeKey(id: number): Promise<ApiKey | null> {
+    if (asId(id) === null) return null;
+    // coalesce: revoking twice keeps the first revocation time.
+    const [row] = await this.query(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2::timestamptz) WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [id, now()]);
+    return (row as unknown as ApiKey) ?? null;
+  }
+
+  async touchKey(id: number): Promise<void> {
+    if (asId(id) === null) return;
+    await this.query('UPDATE api_keys SET last_used_at = $2::timestamptz WHERE id = $1', [id, now()]);
+  }
+
+  async countActiveKeys(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL');
+    return row.n as number;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  /** Constraint failures are the caller's bad input; connection failures are unavailability. Never the URL. */
+  private mapError(e: unknown): unknown {
+    if (e instanceof StoreError) return e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') return e;
+    // 23: integrity constraint violated; 22: data exception (e.g. an integer out of the column's range).
+    if (code.startsWith('23') || code.startsWith('22')) return new StoreError('invalid', `rejected by the database: ${reason(e)}`, { cause: e });
+    if (/^(08|57P0|53)/.test(code) || /^E[A-Z]+$/.test(code)) {
+      return new StoreError('unavailable', `lost the database ${this.display}: ${reason(e)}`, { cause: e });
+    }
+    return e;
+  }
+}
+
+/** The id of a model named by version, else by numeric id. */
+async function findModel(q: Queryable, versionOrId: string): Promise<number | null> {
+  const ref = modelRef(versionOrId);
+  const { rows } = await q.query('SELECT id FROM model_versions WHERE version = $1 OR id = $2 ORDER BY version = $1 DESC LIMIT 1', [ref.version, ref.id]);
+  return rows.length ? (rows[0].id as number) : null;
+}
+
+/**
+ * Serialises activations (otherwise two could each deactivate the rest, then collide on the one-active index).
+ * Taken first in the transaction: upgrading from the insert's lock later could deadlock two registrations.
+ */
+async function lockModels(c: Queryable): Promise<void> {
+  await c.query('LOCK TABLE model_versions IN SHARE ROW EXCLUSIVE MODE');
+}
+
+/** Makes one model the active one; the others first, because the unique index is checked row by row. */
+async function setActive(c: Queryable, id: number): Promise<void> {
+  await c.query('UPDATE model_versions SET active = false WHERE active AND id <> $1', [id]);
+  await c.query('UPDATE model_versions SET active = true WHERE id = $1 AND NOT active', [id]);
+}
+
+async function modelRow(q: Queryable, id: number, withModel: boolean): Promise<ModelVersion | null> {
+  const { rows } = await q.query(`SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = $1`, [id]);
+  return (rows[0] as ModelVersion | undefined) ?? null;
+}

@@ -1,0 +1,195 @@
+/**
+ * What both backends share: the error type, input checks and the arithmetic of the dashboard, so that SQLite and
+ * Postgres give the same answers from the same rows. Nothing here touches a driver.
+ */
+import type { DashboardStats, NewTransaction } from './store.js';
+
+export type StoreErrorKind = 'not_found' | 'unavailable' | 'invalid';
+
+/** A storage failure the caller can act on: bad input (invalid), a database it cannot reach (unavailable), ... */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The stored transaction's columns, in the order rows come back (and are printed as JSON). */
+export const TRANSACTION_COLUMNS = [
+  'id', 'reference', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'is_fraudulent',
+  'anomaly_score', 'risk_score', 'risk_level', 'confidence', 'explanation', 'model_version', 'source', 'batch_id', 'created_at',
+] as const;
+
+const FINITE = ['amount', 'anomaly_score', 'risk_score', 'confidence'] as const;
+const INTEGER = ['hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
+const TEXT = ['risk_level', 'model_version', 'source'] as const;
+const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
+
+/**
+ * Type checks done in JS, identically for both backends: SQLite would turn NaN into NULL and Postgres would store
+ * it, and neither says which row was wrong. Ranges (hour 0..23, ...) are left to the tables' CHECK constraints.
+ */
+export function checkTransactions(rows: readonly NewTransaction[]): void {
+  rows.forEach((row, i) => {
+    const bad = (field: string, what: string) => new StoreError('invalid', `transaction ${i + 1} of ${rows.length}: ${field} must be ${what}`);
+    for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
+    // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
+    for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
+    for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
+    for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
+    if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+  });
+}
+
+/** A JSON column's text, or SQL NULL for null (an unexplained row, a model without metrics). */
+export function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** A positive integer id, or null for anything else (which can match no row). */
+export function asId(id: number): number | null {
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+/** A model is named by its version hash or its numeric id given as a string. */
+export function modelRef(versionOrId: string): { version: string; id: number | null } {
+  const id = /^[1-9]\d{0,15}$/.test(versionOrId) ? asId(Number(versionOrId)) : null;
+  return { version: versionOrId, id };
+}
+
+/**
+ * Now, as stored: ISO-8601 UTC with milliseconds. Both backends take times from the application's clock (not the
+ * database's), so that they store the same values and a `since` computed by the caller compares like with like.
+ */
+export const nowIso = (): string => new Date().toISOString();
+
+/** The transaction_stats bucket of a created_at: its minute, in the same format. */
+export const minuteOf = (iso: string): string => `${iso.slice(0, 16)}:00.000Z`;
+
+export function isoOf(date: Date, what: string): string {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`);
+  return date.toISOString();
+}
+
+export function checkPage(limit: number, offset: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new StoreError('invalid', `limit must be a non-negative integer, got ${limit}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new StoreError('invalid', `offset must be a non-negative integer, got ${offset}`);
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Per-hour sums from either backend, already as JS numbers. */
+export interface HourSums {
+  hour: number;
+  total: number;
+  anomalies: number;
+  score_sum: number;
+}
+
+/** A batch's per-hour sums, for transaction_stats (hours in ascending order: Postgres locks rows in that order). */
+export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
+  const byHour = new Map<number, HourSums>();
+  for (const r of rows) {
+    let h = byHour.get(r.hour);
+    if (!h) byHour.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0 }));
+    h.total++;
+    if (r.is_fraudulent) h.anomalies++;
+    h.score_sum += r.anomaly_score;
+  }
+  return [...byHour.values()].sort((a, b) => a.hour - b.hour);
+}
+
+/**
+ * Where counting switches from transaction_stats to raw rows: the first whole minute at or after `since` (ISO).
+ * Rows in [since, boundary) are counted one by one; whole minutes from the boundary on come from the stats.
+ */
+export function statsBoundary(sinceIso: string | null): string {
+  if (sinceIso === null) return new Date(0).toISOString();
+  return new Date(Math.ceil(Date.parse(sinceIso) / 60_000) * 60_000).toISOString();
+}
+
+/**
+ * The dashboard from per-hour sums and feedback counts. Averages and percentages are computed here, not in SQL,
+ * so that both backends round the same way.
+ */
+export function buildDashboard(hours: HourSums[], feedback: { total: number; positive: number }): DashboardStats {
+  const hourly = Array.from({ length: 24 }, (_, hour) => ({ hour, total_transactions: 0, anomalies: 0 }));
+  let total = 0;
+  let anomalies = 0;
+  let scoreSum = 0;
+  for (const h of hours) {
+    total += h.total;
+    anomalies += h.anomalies;
+    scoreSum += h.score_sum;
+    const slot = hourly[h.hour];
+    if (slot) {
+      slot.total_transactions += h.total;
+      slot.anomalies += h.anomalies;
+    }
+  }
+  return {
+    total_transactions: total,
+    anomalies_detected: anomalies,
+    avg_anomaly_score: total === 0 ? 0 : round(scoreSum / total, 6),
+    anomaly_rate: total === 0 ? 0 : round((anomalies / total) * 100, 2),
+    hourly_distribution: hourly,
+    feedback: {
+      total_feedback: feedback.total,
+      positive_feedback: feedback.positive,
+      accuracy: feedback.total === 0 ? 0 : round((feedback.positive / feedback.total) * 100, 2),
+    },
+  };
+}
+
+/** A migration: its name (the same list in both backends, in order) and this backend's SQL. */
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+/**
+ * The URL with its password replaced by ***: in the user-info part (the password runs to the last '@', so an
+ * unencoded '@' or '/' in it is still masked) and in a ?password= / ?sslpassword= parameter.
+ */
+export function redactUrl(url: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return url;
+  const rest = url.slice(scheme[0].length);
+  const queryAt = rest.indexOf('?');
+  const main = queryAt < 0 ? rest : rest.slice(0, queryAt);
+  const query = queryAt < 0 ? '' : rest.slice(queryAt);
+  const at = main.lastIndexOf('@');
+  const colon = main.indexOf(':');
+  const authority = at >= 0 && colon >= 0 && colon < at ? `${main.slice(0, colon)}:***${main.slice(at)}` : main;
+  return scheme[0] + authority + query.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
+}
+
+/** A message with the URL (and its password, however it got there) masked. */
+export function scrubMessage(message: string, url: string): string {
+  let out = message.replaceAll(url, redactUrl(url));
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:(.*)@/i.exec(url.split('?')[0]);
+  if (m && m[1].length >= 4) {
+    // Short passwords would mask innocent words; a long one is what a leak would look like.
+    out = out.replaceAll(m[1], '***');
+    try {
+      const decoded = decodeURIComponent(m[1]);
+      if (decoded.length >= 4) out = out.replaceAll(decoded, '***');
+    } catch {
+      // not percent-encoded: nothing more to mask
+    }
+  }
+  return out;
+}
+
+/** What failed, in words: Node's network errors may have an empty message (AggregateError) but always a code. */
+export function describeError(e: unknown): string {
+  const err = e as { message?: string; code?: string; errors?: { message?: string }[] };
+  return err.message || err.errors?.[0]?.message || err.code || String(e);
+}

@@ -1,0 +1,127 @@
+import type { Migration } from '../shared.js';
+
+/**
+ * SQLite's half of the one migration history (src/db/postgres/migrations.ts has the same names, in the same order).
+ * Applied in order, each once, recorded in schema_migrations. Never edit an applied migration: add a new one.
+ *
+ * Conventions: STRICT tables (a wrong type is an error, not a silent conversion); booleans are INTEGER 0/1;
+ * JSON is TEXT; times are ISO-8601 UTC text with milliseconds and 'Z' (2024-05-01T12:00:00.000Z), written by the
+ * application, so they sort and compare as text; ids are INTEGER PRIMARY KEY (the rowid), assigned in insertion order.
+ */
+export const migrations: Migration[] = [
+  {
+    name: '001_initial',
+    sql: `
+      CREATE TABLE transactions (
+        id INTEGER PRIMARY KEY,
+        reference TEXT,
+        -- 9e999 is +Infinity in SQLite: finite amounts only (NaN arrives as NULL).
+        amount REAL NOT NULL CHECK (amount >= 0 AND amount < 9e999),
+        hour INTEGER NOT NULL CHECK (hour BETWEEN 0 AND 23),
+        day_of_week INTEGER NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
+        merchant_category INTEGER NOT NULL CHECK (merchant_category >= 0),
+        transaction_type INTEGER NOT NULL CHECK (transaction_type >= 0),
+        is_fraudulent INTEGER NOT NULL CHECK (is_fraudulent IN (0, 1)),
+        anomaly_score REAL NOT NULL,
+        risk_score REAL NOT NULL,
+        risk_level TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        explanation TEXT CHECK (explanation IS NULL OR json_valid(explanation)),
+        model_version TEXT NOT NULL,
+        source TEXT NOT NULL,
+        batch_id TEXT,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        transaction_id INTEGER NOT NULL UNIQUE REFERENCES transactions (id) ON DELETE CASCADE,
+        is_correct INTEGER NOT NULL CHECK (is_correct IN (0, 1)),
+        notes TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE model_versions (
+        id INTEGER PRIMARY KEY,
+        version TEXT NOT NULL UNIQUE,
+        format TEXT NOT NULL,
+        options TEXT NOT NULL,
+        trained_at TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        metrics TEXT,
+        model TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+        created_at TEXT NOT NULL
+      ) STRICT;
+      -- At most one active model.
+      CREATE UNIQUE INDEX model_versions_one_active ON model_versions (active) WHERE active = 1;
+
+      CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'scorer', 'viewer')),
+        key_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at TEXT
+      ) STRICT;
+    `,
+  },
+  {
+    name: '002_transaction_indexes',
+    // listTransactions walks (created_at, id) backwards and stops at the limit; an index on created_at alone
+    // suffices because SQLite appends the rowid (= id) to every index. The partial index serves "anomalies only"
+    // (queries must say exactly "is_fraudulent = 1" to use it), the batch index "--batch".
+    sql: `
+      CREATE INDEX transactions_created_at ON transactions (created_at);
+      CREATE INDEX transactions_anomalies ON transactions (created_at) WHERE is_fraudulent = 1;
+      CREATE INDEX transactions_batch ON transactions (batch_id, created_at) WHERE batch_id IS NOT NULL;
+    `,
+  },
+  {
+    name: '003_transaction_stats',
+    // Per-minute, per-hour-feature counts, kept by insertTransactions in the same write transaction, so that the
+    // dashboard and the list's totals read a few rows per minute of traffic instead of counting a million
+    // transactions. The delete trigger keeps them true when old rows are purged (transactions are otherwise
+    // never updated). Buckets use created_at's format, truncated to the minute.
+    sql: `
+      CREATE TABLE transaction_stats (
+        bucket TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        anomalies INTEGER NOT NULL,
+        score_sum REAL NOT NULL,
+        PRIMARY KEY (bucket, hour)
+      ) STRICT, WITHOUT ROWID;
+
+      INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum)
+      SELECT substr(created_at, 1, 16) || ':00.000Z', hour, count(*), sum(is_fraudulent), total(anomaly_score)
+      FROM transactions GROUP BY 1, 2;
+
+      CREATE TRIGGER transactions_forget_stats AFTER DELETE ON transactions BEGIN
+        UPDATE transaction_stats
+        SET total = total - 1, anomalies = anomalies - old.is_fraudulent, score_sum = score_sum - old.anomaly_score
+        WHERE bucket = substr(old.created_at, 1, 16) || ':00.000Z' AND hour = old.hour;
+      END;
+    `,
+  },
+  {
+    name: '004_batch_anomalies_index',
+    // "--batch X --anomalies": otherwise the anomalies index is walked past every other batch's anomalies.
+    sql: `
+      CREATE INDEX transactions_batch_anomalies ON transactions (batch_id, created_at) WHERE is_fraudulent = 1;
+    `,
+  },
+  {
+    name: '005_feedback_transaction_time',
+    // The dashboard counts the feedback on transactions since a date. A copy of the transaction's created_at
+    // (which never changes) lets it read one index range of feedback instead of joining every transaction since then.
+    // Nullable only because SQLite cannot add a NOT NULL column without a default; the store always sets it.
+    sql: `
+      ALTER TABLE feedback ADD COLUMN transaction_created_at TEXT;
+      UPDATE feedback SET transaction_created_at = (SELECT t.created_at FROM transactions t WHERE t.id = feedback.transaction_id);
+      CREATE INDEX feedback_transaction_time ON feedback (transaction_created_at, is_correct);
+    `,
+  },
+];

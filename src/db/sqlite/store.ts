@@ -1,0 +1,322 @@
+import Database from 'better-sqlite3';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import {
+  asId, buildDashboard, checkPage, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
+  type HourSums,
+} from '../shared.js';
+import { migrations } from './migrations.js';
+
+type Row = Record<string, unknown>;
+
+const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
+const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
+const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
+const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+
+/**
+ * The Store over one SQLite file (better-sqlite3, synchronous; the async methods just wrap it).
+ *
+ * Several processes may write one file at once (two `secureflow score` runs, a CLI beside the daemon): WAL lets
+ * readers and one writer proceed together, busy_timeout makes a second writer wait instead of failing, and every
+ * multi-statement write begins IMMEDIATE (takes the write lock up front) so that a transaction never has to
+ * upgrade a read lock, the one case where SQLite returns SQLITE_BUSY without waiting.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private statements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) the file and applies pending migrations. The file's directory must exist. */
+  static async open(path: string): Promise<SqliteStore> {
+    const db = new Database(path, { timeout: 10_000 }); // the busy timeout, in ms
+    try {
+      await enableWal(db);
+      db.pragma('synchronous = NORMAL'); // with WAL: durable at checkpoints, never corrupt; much faster commits
+      db.pragma('foreign_keys = ON');
+      const store = new SqliteStore(db);
+      await store.migrate();
+      return store;
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  async migrate(): Promise<string[]> {
+    const pending = () => {
+      const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+      const applied = new Set(hasTable ? this.db.prepare('SELECT name FROM schema_migrations').pluck().all() : []);
+      return migrations.filter((m) => !applied.has(m.name));
+    };
+    // Most opens find nothing to do: check without the write lock, so that opening never waits for a writer.
+    if (pending().length === 0) return [];
+    const apply = this.db.transaction(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+      const todo = pending(); // again, under the lock: another process may have applied them meanwhile
+      for (const m of todo) {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(m.name, now());
+      }
+      return todo.map((m) => m.name);
+    });
+    return apply.immediate();
+  }
+
+  /** Prepared once per distinct SQL text, then reused. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Every write: an IMMEDIATE transaction, with constraint and lock failures as StoreErrors. */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (e) {
+      throw mapError(e);
+    }
+  }
+
+  async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    checkTransactions(rows);
+    const insert = this.stmt(
+      `INSERT INTO transactions (${TRANSACTION_COLUMNS.slice(1).join(', ')}) VALUES (${TRANSACTION_COLUMNS.slice(1).map(() => '?').join(', ')})`,
+    );
+    const addStats = this.stmt(
+      `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (bucket, hour) DO UPDATE SET
+         total = total + excluded.total, anomalies = anomalies + excluded.anomalies, score_sum = score_sum + excluded.score_sum`,
+    );
+    return this.write(() => {
+      const createdAt = now(); // taken under the write lock, so created_at order follows id order across processes
+      const ids = rows.map((r) =>
+        Number(
+          insert.run(
+            r.reference, r.amount, r.hour, r.day_of_week, r.merchant_category, r.transaction_type, r.is_fraudulent ? 1 : 0,
+            r.anomaly_score, r.risk_score, r.risk_level, r.confidence, jsonOrNull(r.explanation), r.model_version, r.source,
+            r.batch_id, createdAt,
+          ).lastInsertRowid,
+        ),
+      );
+      for (const h of sumByHour(rows)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum);
+      return ids;
+    });
+  }
+
+  async getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null> {
+    if (asId(id) === null) return null;
+    const row = this.stmt(`SELECT ${TX_COLUMNS} FROM transactions t WHERE t.id = ?`).get(id) as Row | undefined;
+    if (!row) return null;
+    const feedback = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(id) as Row | undefined;
+    return { ...toTransaction(row), feedback: feedback ? toFeedback(feedback) : null };
+  }
+
+  async listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
+    const offset = query.offset ?? 0;
+    checkPage(query.limit, offset);
+    const since = query.since === undefined ? null : isoOf(query.since, 'since');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.anomaliesOnly) where.push('t.is_fraudulent = 1'); // exactly as the partial indexes say
+    if (since !== null) (where.push('t.created_at >= ?'), params.push(since));
+    if (query.batchId !== undefined) (where.push('t.batch_id = ?'), params.push(query.batchId));
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // One read transaction: the page and the total come from the same snapshot.
+    return this.db.transaction(() => {
+      const rows = this.stmt(`SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT ? OFFSET ?`)
+        .all(...params, query.limit, offset) as Row[];
+      return { rows: rows.map(toTransaction), total: this.count(query, clause, params, since) };
+    })();
+  }
+
+  /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
+  private count(query: TransactionQuery, clause: string, params: unknown[], since: string | null): number {
+    if (query.batchId !== undefined) return this.stmt(`SELECT count(*) FROM transactions t ${clause}`).pluck().get(...params) as number;
+    const boundary = statsBoundary(since);
+    return this.stmt(
+      `SELECT (SELECT coalesce(sum(${query.anomaliesOnly ? 'anomalies' : 'total'}), 0) FROM transaction_stats WHERE bucket >= ?)
+            + (SELECT count(*) FROM transactions t WHERE ${query.anomaliesOnly ? 't.is_fraudulent = 1 AND ' : ''}t.created_at >= ? AND t.created_at < ?)`,
+    ).pluck().get(boundary, since ?? boundary, boundary) as number;
+  }
+
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+    if (asId(transactionId) === null) return null;
+    const at = now();
+    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
+    const row = this.write(() => this.stmt(
+      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+       SELECT id, created_at, ?, ?, ?, ? FROM transactions WHERE id = ?
+       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
+       RETURNING ${FEEDBACK_COLUMNS}`,
+    ).get(isCorrect ? 1 : 0, notes, at, at, transactionId)) as Row | undefined;
+    return row ? toFeedback(row) : null;
+  }
+
+  async dashboard(since: Date): Promise<DashboardStats> {
+    const from = isoOf(since, 'since');
+    const boundary = statsBoundary(from);
+    return this.db.transaction(() => {
+      // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
+      const hours = this.stmt(
+        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, total(score_sum) AS score_sum
+         FROM transaction_stats WHERE bucket >= ? GROUP BY hour
+         UNION ALL
+         SELECT hour, count(*), sum(is_fraudulent), total(anomaly_score)
+         FROM transactions WHERE created_at >= ? AND created_at < ? GROUP BY hour`,
+      ).all(boundary, from, boundary) as HourSums[];
+      const feedback = this.stmt(
+        `SELECT count(*) AS total, coalesce(sum(is_correct), 0) AS positive FROM feedback WHERE transaction_created_at >= ?`,
+      ).get(from) as { total: number; positive: number };
+      return buildDashboard(hours, feedback);
+    })();
+  }
+
+  async registerModel(
+    model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string },
+    activate: boolean,
+  ): Promise<ModelVersion> {
+    const trainedAt = isoOf(new Date(model.trained_at), 'trained_at');
+    return this.write(() => {
+      // Re-registering a version keeps the stored row (a version is a content hash: same version, same model).
+      this.stmt(
+        `INSERT INTO model_versions (version, format, options, trained_at, rows, metrics, model, active, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (version) DO NOTHING`,
+      ).run(model.version, model.format, JSON.stringify(model.options ?? null), trainedAt, model.rows, jsonOrNull(model.metrics), model.model, now());
+      const id = this.stmt('SELECT id FROM model_versions WHERE version = ?').pluck().get(model.version) as number;
+      if (activate) this.setActive(id);
+      return this.modelRow(id)!;
+    });
+  }
+
+  async listModels(): Promise<ModelVersion[]> {
+    return (this.stmt(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`).all() as Row[]).map(toModel);
+  }
+
+  async getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null> {
+    const id = this.findModel(versionOrId);
+    return id === null ? null : this.modelRow(id, true)!;
+  }
+
+  async activateModel(versionOrId: string): Promise<ModelVersion | null> {
+    return this.write(() => {
+      const id = this.findModel(versionOrId);
+      if (id === null) return null;
+      this.setActive(id);
+      return this.modelRow(id)!;
+    });
+  }
+
+  async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
+    const id = this.stmt('SELECT id FROM model_versions WHERE active = 1').pluck().get() as number | undefined;
+    return id === undefined ? null : this.modelRow(id, true)!;
+  }
+
+  /** The id of a model named by version, else by numeric id. */
+  private findModel(versionOrId: string): number | null {
+    const ref = modelRef(versionOrId);
+    const id = this.stmt('SELECT id FROM model_versions WHERE version = ? OR id = ? ORDER BY version = ? DESC LIMIT 1')
+      .pluck().get(ref.version, ref.id, ref.version) as number | undefined;
+    return id ?? null;
+  }
+
+  /** Deactivates the others first: the unique index on active rows is checked row by row. */
+  private setActive(id: number): void {
+    this.stmt('UPDATE model_versions SET active = 0 WHERE active = 1 AND id <> ?').run(id);
+    this.stmt('UPDATE model_versions SET active = 1 WHERE id = ? AND active = 0').run(id);
+  }
+
+  private modelRow(id: number, withModel: true): (ModelVersion & { model: string }) | null;
+  private modelRow(id: number, withModel?: false): ModelVersion | null;
+  private modelRow(id: number, withModel = false): ModelVersion | null {
+    const row = this.stmt(`SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = ?`).get(id) as Row | undefined;
+    return row ? toModel(row) : null;
+  }
+
+  async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
+    return this.write(() =>
+      this.stmt(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${KEY_COLUMNS}`).get(name, role, keyHash, now()),
+    ) as ApiKey;
+  }
+
+  async listKeys(): Promise<ApiKey[]> {
+    return this.stmt(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`).all() as ApiKey[];
+  }
+
+  async getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null> {
+    if (asId(id) === null) return null;
+    return (this.stmt(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).get(id) as ApiKey & { key_hash: string }) ?? null;
+  }
+
+  async revokeKey(id: number): Promise<ApiKey | null> {
+    if (asId(id) === null) return null;
+    // coalesce: revoking twice keeps the first revocation time.
+    const row = this.write(() => this.stmt(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING ${KEY_COLUMNS}`).get(now(), id));
+    return (row as ApiKey | undefined) ?? null;
+  }
+
+  async touchKey(id: number): Promise<void> {
+    if (asId(id) === null) return;
+    this.write(() => this.stmt('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now(), id));
+  }
+
+  async countActiveKeys(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * Switches the file to WAL (persistent: later opens find it set). The switch needs an exclusive lock and SQLite
+ * does not wait for that one with the busy timeout, so two processes creating one file at once retry here.
+ */
+async function enableWal(db: Database.Database): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+    }
+  }
+}
+
+function toTransaction(row: Row): StoredTransaction {
+  row.is_fraudulent = row.is_fraudulent === 1;
+  row.explanation = row.explanation === null ? null : JSON.parse(row.explanation as string);
+  return row as unknown as StoredTransaction;
+}
+
+function toFeedback(row: Row): Feedback {
+  row.is_correct = row.is_correct === 1;
+  return row as unknown as Feedback;
+}
+
+function toModel(row: Row): ModelVersion {
+  row.options = JSON.parse(row.options as string);
+  row.metrics = row.metrics === null ? null : JSON.parse(row.metrics as string);
+  row.active = row.active === 1;
+  return row as unknown as ModelVersion;
+}
+
+/** Constraint failures are the caller's bad input; a lock still held after the busy timeout is unavailability. */
+function mapError(e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return e;
+  if (code.startsWith('SQLITE_CONSTRAINT')) return new StoreError('invalid', `rejected by the database: ${(e as Error).message}`, { cause: e });
+  if (code.startsWith('SQLITE_BUSY')) return new StoreError('unavailable', `the database stayed locked by another process: ${(e as Error).message}`, { cause: e });
+  return e;
+}

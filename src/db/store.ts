@@ -1,0 +1,110 @@
+/**
+ * The storage interface between the core and a database backend. Two backends implement it with the
+ * same behaviour (src/db/sqlite/, src/db/postgres/), checked by one contract test suite.
+ */
+
+/** A scored transaction, ready to store. */
+export interface NewTransaction {
+  reference: string | null;
+  amount: number;
+  hour: number;
+  day_of_week: number;
+  merchant_category: number;
+  transaction_type: number;
+  is_fraudulent: boolean;
+  anomaly_score: number;
+  risk_score: number;
+  risk_level: string;
+  confidence: number;
+  /** Shapley values and risk factors, or null when the row was not explained. */
+  explanation: unknown | null;
+  model_version: string;
+  /** Where it came from: cli, api, ... */
+  source: string;
+  batch_id: string | null;
+}
+
+export interface StoredTransaction extends NewTransaction {
+  id: number;
+  created_at: string; // ISO-8601, UTC
+}
+
+export interface Feedback {
+  id: number;
+  transaction_id: number;
+  is_correct: boolean;
+  notes: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TransactionQuery {
+  anomaliesOnly?: boolean;
+  since?: Date;
+  batchId?: string;
+  limit: number;
+  offset?: number;
+}
+
+export interface DashboardStats {
+  total_transactions: number;
+  anomalies_detected: number;
+  avg_anomaly_score: number;
+  /** Percentage, rounded to 2 decimals. */
+  anomaly_rate: number;
+  hourly_distribution: { hour: number; total_transactions: number; anomalies: number }[];
+  feedback: { total_feedback: number; positive_feedback: number; accuracy: number };
+}
+
+export interface ModelVersion {
+  id: number;
+  version: string;
+  format: string;
+  options: unknown;
+  trained_at: string;
+  rows: number;
+  metrics: unknown | null;
+  active: boolean;
+}
+
+export type Role = 'admin' | 'analyst' | 'scorer' | 'viewer';
+
+export interface ApiKey {
+  id: number;
+  name: string;
+  role: Role;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations; returns the names applied. Also run automatically on open. */
+  migrate(): Promise<string[]>;
+  /** Stores rows in one database transaction: all or none. Returns their ids, in order. */
+  insertTransactions(rows: NewTransaction[]): Promise<number[]>;
+  getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null>;
+  listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }>;
+  /** One current verdict per transaction: a second call updates it. Null when the transaction is unknown. */
+  upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null>;
+  dashboard(since: Date): Promise<DashboardStats>;
+
+  registerModel(model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string }, activate: boolean): Promise<ModelVersion>;
+  listModels(): Promise<ModelVersion[]>;
+  /** The stored model document (JSON text) of a version or id. */
+  getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null>;
+  activateModel(versionOrId: string): Promise<ModelVersion | null>;
+  activeModel(): Promise<(ModelVersion & { model: string }) | null>;
+
+  /** Stores a key's hash (never the key). */
+  createKey(name: string, role: Role, keyHash: string): Promise<ApiKey>;
+  listKeys(): Promise<ApiKey[]>;
+  /** The key's row and stored hash, for verification. */
+  getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null>;
+  revokeKey(id: number): Promise<ApiKey | null>;
+  touchKey(id: number): Promise<void>;
+  countActiveKeys(): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, resolveDatabase } from '../../src/db/open-store.js';
+import { migrations as postgresMigrations } from '../../src/db/postgres/migrations.js';
+import { migrations as sqliteMigrations } from '../../src/db/sqlite/migrations.js';
+import { SqliteStore } from '../../src/db/sqlite/store.js';
+import { newTransaction, storeContract } from './store-contract.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'secureflow-sqlite-'));
+afterAll(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); });
+let n = 0;
+const freshPath = () => join(dir, `store-${++n}`, 'test.db'); // a missing directory: openStore creates it
+
+storeContract('sqlite', async () => {
+  const path = freshPath();
+  const store = await openStore(resolveDatabase(path, {}));
+  return { store, cleanup: () => store.close() };
+});
+
+describe('sqlite specifics', () => {
+  it('has the same migration history as postgres, recorded in schema_migrations', async () => {
+    const names = sqliteMigrations.map((m) => m.name);
+    expect(names).toEqual(postgresMigrations.map((m) => m.name));
+    expect(names).toEqual([...names].sort());
+    const path = freshPath();
+    const store = await openStore(resolveDatabase(path, {}));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all()).toEqual(names);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('fills transaction_stats and feedback times from existing rows (003, 005), and keeps the stats true when rows are deleted', async () => {
+    const path = freshPath();
+    const store = await openStore(resolveDatabase(path, {}));
+    await store.insertTransactions([newTransaction({ hour: 4 }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9 }), newTransaction({ hour: 9 })]);
+    await store.upsertFeedback(2, true, null);
+    const before = await store.dashboard(new Date(0));
+    const raw = new Database(path);
+    // Back to before 003 and 005 (as a database made by an older secureflow would be), then forward again.
+    raw.exec(`DROP TRIGGER transactions_forget_stats; DROP TABLE transaction_stats;
+      DROP INDEX feedback_transaction_time; ALTER TABLE feedback DROP COLUMN transaction_created_at;
+      DELETE FROM schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time')`);
+    expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time']);
+    expect(await store.dashboard(new Date(0))).toEqual(before);
+    raw.exec('DELETE FROM transactions WHERE id = 2'); // its feedback goes with it
+    raw.close();
+    expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, feedback: { total_feedback: 0 } });
+    expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
+    await store.close();
+  });
+
+  it('uses its indexes for listing and the dashboard', async () => {
+    const path = freshPath();
+    const store = await openStore(resolveDatabase(path, {}));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    const list = plan('SELECT * FROM transactions t ORDER BY t.created_at DESC, t.id DESC LIMIT 20');
+    expect(list).toContain('transactions_created_at');
+    expect(list).not.toContain('TEMP B-TREE');
+    expect(plan('SELECT * FROM transactions t WHERE t.is_fraudulent = 1 ORDER BY t.created_at DESC, t.id DESC LIMIT 20')).toContain('transactions_anomalies');
+    expect(plan("SELECT * FROM transactions t WHERE t.batch_id = 'x' ORDER BY t.created_at DESC, t.id DESC LIMIT 20")).toContain('transactions_batch');
+    db.close();
+  });
+
+  describe('two processes writing one file at once', () => {
+    const out = join(ROOT, `.secureflow-test-${process.pid}`); // inside the project so the bundle finds node_modules
+    const module = join(out, 'sqlite-store.mjs');
+    beforeAll(async () => {
+      // The child processes run plain JS: bundle SqliteStore (drivers left as imports) rather than build all of dist/.
+      await build({ entryPoints: [join(ROOT, 'src/db/sqlite/store.ts')], outfile: module, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'error' });
+    });
+    afterAll(() => { if (!process.env.KEEP) rmSync(out, { recursive: true, force: true }); });
+
+    const child = `
+      const { SqliteStore } = await import(process.env.STORE_MODULE);
+      // Start together (process start-up times differ by more than the whole run), then both open a new file:
+      // both try to migrate it.
+      await new Promise((r) => setTimeout(r, Number(process.env.START_AT) - Date.now()));
+      const store = await SqliteStore.open(process.env.DB);
+      for (let b = 0; b < 20; b++) {
+        const batch = process.env.WHO + '-' + b;
+        const rows = Array.from({ length: 500 }, (_, i) => ({
+          reference: String(i), amount: i, hour: i % 24, day_of_week: i % 7, merchant_category: 1, transaction_type: 0, is_fraudulent: false,
+          anomaly_score: 0.5, risk_score: 50, risk_level: 'normal', confidence: 0.5, explanation: { i }, model_version: 'm', source: 'test', batch_id: batch,
+        }));
+        await store.insertTransactions(rows);
+        await new Promise((r) => setTimeout(r, 3)); // let the other process take the lock in between
+      }
+      await store.close();`;
+    const run = (db: string, who: string, startAt: number) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, STORE_MODULE: module, DB: db, WHO: who, START_AT: String(startAt) }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        p.stderr.on('data', (d) => (stderr += d));
+        p.on('exit', (code) => resolve({ code, stderr }));
+      });
+
+    it('both succeed, every row arrives, each batch stays whole', async () => {
+      const db = join(dir, 'shared.db');
+      const startAt = Date.now() + 1500;
+      const results = await Promise.all([run(db, 'a', startAt), run(db, 'b', startAt)]);
+      expect(results).toEqual([{ code: 0, stderr: '' }, { code: 0, stderr: '' }]);
+      const store = await SqliteStore.open(db);
+      expect((await store.listTransactions({ limit: 0 })).total).toBe(20_000);
+      for (const who of ['a', 'b']) {
+        const { rows, total } = await store.listTransactions({ batchId: `${who}-7`, limit: 1000 });
+        expect(total).toBe(500);
+        const ids = rows.map((r) => r.id).sort((x, y) => x - y);
+        expect(ids[499] - ids[0]).toBe(499); // one write transaction per batch: contiguous ids
+      }
+      // They did write at the same time: batches of the two processes alternate in id order.
+      const { rows } = await store.listTransactions({ limit: 20_000 });
+      const owners = rows.map((r) => r.batch_id![0]).filter((who, i, all) => who !== all[i - 1]);
+      expect(owners.length).toBeGreaterThan(2);
+      await store.close();
+    });
+  });
+});

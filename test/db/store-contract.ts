@@ -1,0 +1,351 @@
+/**
+ * The behaviour every Store backend must share, run against each (sqlite.test.ts, postgres.test.ts).
+ * Each test gets a fresh, migrated, empty store from `makeStore` and cleans it up afterwards.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StoreError } from '../../src/db/shared.js';
+import type { NewTransaction, Store } from '../../src/db/store.js';
+
+export interface StoreHarness {
+  store: Store;
+  cleanup: () => Promise<void>;
+}
+
+export const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A valid transaction; `over` changes fields. */
+export function newTransaction(over: Partial<NewTransaction> = {}): NewTransaction {
+  return {
+    reference: null, amount: 42.5, hour: 13, day_of_week: 2, merchant_category: 3, transaction_type: 0, is_fraudulent: false,
+    anomaly_score: 0.41, risk_score: 37.5, risk_level: 'normal', confidence: 0.8, explanation: null, model_version: 'm1', source: 'test',
+    batch_id: null, ...over,
+  };
+}
+
+/** 1,000 rows whose every field varies, with strings that stress quoting (arrays, JSON, CSV). */
+function variedRows(n: number): NewTransaction[] {
+  const awkward = ['', 'NULL', 'a"b\\c', '{x,y}', 'comma, "quote"', 'ünï😀', "it's", 'tab\there\nnewline'];
+  return Array.from({ length: n }, (_, i) => ({
+    reference: i % 7 === 0 ? null : `${awkward[i % awkward.length]}-${i}`,
+    amount: i === 0 ? 0 : i * 13.37 + 1e-9 * i,
+    hour: i % 24,
+    day_of_week: i % 7,
+    merchant_category: i % 11,
+    transaction_type: i % 4,
+    is_fraudulent: i % 5 === 0,
+    anomaly_score: 0.3 + (i % 100) / 1000 + 1 / 3,
+    risk_score: (i * 7.3) % 100,
+    risk_level: ['normal', 'elevated', 'highest'][i % 3],
+    confidence: (i % 97) / 97,
+    explanation: i % 3 === 0 ? null : { shap_explanation: { amount: i / 1000, hour: -i / 7 }, risk_factors: [{ feature: 'amount', description: awkward[i % awkward.length] }] },
+    model_version: `model-${i % 2}`,
+    source: i % 2 ? 'cli' : 'api',
+    batch_id: 'big',
+  }));
+}
+
+export function storeContract(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    describe('migrations', () => {
+      it('are applied on open, so migrate() twice is a no-op', async () => {
+        expect(await store.migrate()).toEqual([]);
+        expect(await store.migrate()).toEqual([]);
+        expect(await store.listTransactions({ limit: 1 })).toEqual({ rows: [], total: 0 });
+      });
+    });
+
+    describe('transactions', () => {
+      it('inserts nothing for an empty list', async () => {
+        expect(await store.insertTransactions([])).toEqual([]);
+        expect((await store.listTransactions({ limit: 10 })).total).toBe(0);
+      });
+
+      it('assigns integer ids in insertion order and round-trips a row', async () => {
+        const before = Date.now();
+        const row = newTransaction({ reference: 'order-1', is_fraudulent: true, explanation: { shap_explanation: { amount: 0.5 } }, batch_id: 'b1' });
+        const ids = await store.insertTransactions([newTransaction(), row, newTransaction()]);
+        expect(ids).toEqual([1, 2, 3]);
+        expect(await store.insertTransactions([newTransaction()])).toEqual([4]);
+        const got = await store.getTransaction(2);
+        expect(got).toStrictEqual({ ...row, id: 2, created_at: expect.stringMatching(ISO), feedback: null });
+        const at = Date.parse(got!.created_at);
+        expect(at).toBeGreaterThanOrEqual(before - 1000); // the database's clock may be a little behind
+        expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+      });
+
+      it('stores 1,000 rows in one call: increasing ids, every field intact', async () => {
+        const rows = variedRows(1000);
+        const ids = await store.insertTransactions(rows);
+        expect(ids).toHaveLength(1000);
+        ids.forEach((id, i) => {
+          expect(Number.isInteger(id)).toBe(true);
+          if (i > 0) expect(id).toBeGreaterThan(ids[i - 1]);
+        });
+        const { rows: stored, total } = await store.listTransactions({ batchId: 'big', limit: 2000 });
+        expect(total).toBe(1000);
+        // Same created_at for the whole call, so newest first means highest id first.
+        const byId = new Map(stored.map((r) => [r.id, r]));
+        expect(stored.map((r) => r.id)).toEqual([...ids].reverse());
+        rows.forEach((row, i) => {
+          expect(byId.get(ids[i])).toStrictEqual({ ...row, id: ids[i], created_at: expect.stringMatching(ISO) });
+        });
+      });
+
+      it('stores nothing of a batch with an invalid row', async () => {
+        await store.insertTransactions([newTransaction()]);
+        const bad: Partial<NewTransaction>[] = [
+          { amount: Number.NaN }, // rejected before the database sees it
+          { amount: null as unknown as number },
+          { source: null as unknown as string },
+          { hour: 24 }, // rejected by the database's CHECK, after earlier rows of the batch were written
+          { day_of_week: -1 },
+          { merchant_category: 2 ** 31 }, // beyond Postgres's integer: refused by both
+          { transaction_type: 1.5 },
+        ];
+        for (const over of bad) {
+          const batch = [newTransaction({ batch_id: 'doomed' }), newTransaction({ batch_id: 'doomed' }), newTransaction({ batch_id: 'doomed', ...over })];
+          const error = await store.insertTransactions(batch).catch((e: unknown) => e);
+          expect(error, JSON.stringify(over)).toBeInstanceOf(StoreError);
+          expect((error as StoreError).kind).toBe('invalid');
+        }
+        expect((await store.listTransactions({ limit: 10 })).total).toBe(1);
+        expect((await store.listTransactions({ batchId: 'doomed', limit: 10 })).total).toBe(0);
+        const [next] = await store.insertTransactions([newTransaction()]);
+        expect(next).toBeGreaterThan(1);
+      });
+
+      it('answers null for unknown or impossible ids', async () => {
+        await store.insertTransactions([newTransaction()]);
+        for (const id of [2, 0, -1, 1.5, Number.NaN, 2 ** 60]) expect(await store.getTransaction(id)).toBeNull();
+      });
+
+      it('lists newest first with a total that ignores limit and offset, filtered by anomalies, since and batch', async () => {
+        const old = await store.insertTransactions([
+          newTransaction({ batch_id: 'a' }), newTransaction({ batch_id: 'a', is_fraudulent: true }), newTransaction({ batch_id: 'a' }),
+        ]);
+        await sleep(15);
+        const mid = new Date();
+        await sleep(15);
+        const recent = await store.insertTransactions([
+          newTransaction({ batch_id: 'b', is_fraudulent: true }), newTransaction({ batch_id: 'b' }), newTransaction({ batch_id: 'b', is_fraudulent: true }),
+        ]);
+        const ids = async (q: Parameters<Store['listTransactions']>[0]) => {
+          const r = await store.listTransactions(q);
+          return { ids: r.rows.map((x) => x.id), total: r.total };
+        };
+        expect(await ids({ limit: 10 })).toEqual({ ids: [...recent].reverse().concat([...old].reverse()), total: 6 });
+        expect(await ids({ limit: 2 })).toEqual({ ids: [recent[2], recent[1]], total: 6 });
+        expect(await ids({ limit: 2, offset: 2 })).toEqual({ ids: [recent[0], old[2]], total: 6 });
+        expect(await ids({ limit: 2, offset: 10 })).toEqual({ ids: [], total: 6 });
+        expect(await ids({ limit: 0 })).toEqual({ ids: [], total: 6 });
+        expect(await ids({ limit: 10, anomaliesOnly: true })).toEqual({ ids: [recent[2], recent[0], old[1]], total: 3 });
+        expect(await ids({ limit: 10, anomaliesOnly: false })).toMatchObject({ total: 6 });
+        expect(await ids({ limit: 10, since: mid })).toEqual({ ids: [...recent].reverse(), total: 3 });
+        expect(await ids({ limit: 10, since: new Date(Date.now() + 60_000) })).toEqual({ ids: [], total: 0 });
+        expect(await ids({ limit: 10, batchId: 'a' })).toEqual({ ids: [...old].reverse(), total: 3 });
+        expect(await ids({ limit: 1, batchId: 'a', anomaliesOnly: true })).toEqual({ ids: [old[1]], total: 1 });
+        expect(await ids({ limit: 10, batchId: 'a', since: mid })).toEqual({ ids: [], total: 0 });
+        expect(await ids({ limit: 10, batchId: 'b', since: mid, anomaliesOnly: true })).toEqual({ ids: [recent[2], recent[0]], total: 2 });
+        expect(await ids({ limit: 10, batchId: 'nope' })).toEqual({ ids: [], total: 0 });
+      });
+
+      it('rejects a negative limit or offset and an invalid date', async () => {
+        for (const q of [{ limit: -1 }, { limit: 1, offset: -1 }, { limit: 1.5 }, { limit: 1, since: new Date('nope') }]) {
+          await expect(store.listTransactions(q)).rejects.toMatchObject({ kind: 'invalid' });
+        }
+      });
+    });
+
+    describe('feedback', () => {
+      it('is null for an unknown transaction', async () => {
+        expect(await store.upsertFeedback(1, true, null)).toBeNull();
+        expect(await store.upsertFeedback(-3, true, null)).toBeNull();
+      });
+
+      it('inserts, then updates the one verdict, keeping its id and created_at', async () => {
+        const [id] = await store.insertTransactions([newTransaction()]);
+        const first = await store.upsertFeedback(id, true, 'confirmed');
+        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at });
+        await sleep(15);
+        const second = await store.upsertFeedback(id, false, null);
+        expect(second).toStrictEqual({ id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO) });
+        expect(Date.parse(second!.updated_at)).toBeGreaterThan(Date.parse(first!.updated_at));
+        expect((await store.getTransaction(id))!.feedback).toStrictEqual(second);
+      });
+    });
+
+    describe('dashboard', () => {
+      it('is all zeros, with 24 hours, when there is nothing', async () => {
+        const d = await store.dashboard(new Date(0));
+        expect(d).toStrictEqual({
+          total_transactions: 0, anomalies_detected: 0, avg_anomaly_score: 0, anomaly_rate: 0,
+          hourly_distribution: Array.from({ length: 24 }, (_, hour) => ({ hour, total_transactions: 0, anomalies: 0 })),
+          feedback: { total_feedback: 0, positive_feedback: 0, accuracy: 0 },
+        });
+      });
+
+      it('counts transactions since a date, by hour, with rounded rates and feedback accuracy', async () => {
+        const [oldId] = await store.insertTransactions([newTransaction({ hour: 5, is_fraudulent: true, anomaly_score: 0.99 })]);
+        await store.upsertFeedback(oldId, false, null);
+        await sleep(15);
+        const since = new Date();
+        await sleep(15);
+        const ids = await store.insertTransactions([
+          newTransaction({ hour: 0, anomaly_score: 0.1 }),
+          newTransaction({ hour: 0, anomaly_score: 0.2, is_fraudulent: true }),
+          newTransaction({ hour: 23, anomaly_score: 0.3 }),
+          newTransaction({ hour: 7, anomaly_score: 0.123456789 }),
+          newTransaction({ hour: 7, anomaly_score: 0.7 }),
+          newTransaction({ hour: 7, anomaly_score: 0.8, is_fraudulent: true }),
+        ]);
+        await store.upsertFeedback(ids[0], true, null);
+        await store.upsertFeedback(ids[1], true, 'yes');
+        await store.upsertFeedback(ids[2], false, null);
+        const d = await store.dashboard(since);
+        expect(d.total_transactions).toBe(6);
+        expect(d.anomalies_detected).toBe(2);
+        expect(d.avg_anomaly_score).toBe(0.370576); // 2.223456789 / 6, to 6 decimals
+        expect(d.anomaly_rate).toBe(33.33);
+        expect(d.hourly_distribution).toHaveLength(24);
+        expect(d.hourly_distribution[0]).toEqual({ hour: 0, total_transactions: 2, anomalies: 1 });
+        expect(d.hourly_distribution[5]).toEqual({ hour: 5, total_transactions: 0, anomalies: 0 });
+        expect(d.hourly_distribution[7]).toEqual({ hour: 7, total_transactions: 3, anomalies: 1 });
+        expect(d.hourly_distribution[23]).toEqual({ hour: 23, total_transactions: 1, anomalies: 0 });
+        expect(d.feedback).toEqual({ total_feedback: 3, positive_feedback: 2, accuracy: 66.67 });
+        const all = await store.dashboard(new Date(0));
+        expect(all).toMatchObject({ total_transactions: 7, anomalies_detected: 3, anomaly_rate: 42.86, feedback: { total_feedback: 4, positive_feedback: 2, accuracy: 50 } });
+        expect(all.hourly_distribution[5]).toEqual({ hour: 5, total_transactions: 1, anomalies: 1 });
+      });
+    });
+
+    describe('counting across minutes', () => {
+      // Totals and the dashboard read whole minutes from a rollup and the first, partial minute from the rows
+      // themselves: check them against plain counting for every kind of boundary. Times come from the
+      // application's clock in both backends, so a fake clock places the rows.
+      it('agrees with counting the rows one by one, whatever `since` is', async () => {
+        const inserted: { at: string; id: number; row: NewTransaction }[] = [];
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          const at = async (iso: string, rows: NewTransaction[]) => {
+            vi.setSystemTime(new Date(iso));
+            const ids = await store.insertTransactions(rows);
+            rows.forEach((row, i) => inserted.push({ at: iso, id: ids[i], row }));
+          };
+          await at('2030-01-01T12:00:30.000Z', [newTransaction({ hour: 1, is_fraudulent: true, anomaly_score: 0.9 }), newTransaction({ hour: 1, anomaly_score: 0.1 })]);
+          await at('2030-01-01T12:00:50.000Z', [newTransaction({ hour: 2, anomaly_score: 0.2 })]);
+          await at('2030-01-01T12:01:00.000Z', [newTransaction({ hour: 1, is_fraudulent: true, anomaly_score: 0.8 })]);
+          await at('2030-01-01T12:01:00.000Z', [newTransaction({ hour: 1, anomaly_score: 0.3 })]); // same minute, same hour: adds up
+          await at('2030-01-01T12:03:20.000Z', [newTransaction({ hour: 3, anomaly_score: 0.4 }), newTransaction({ hour: 3, is_fraudulent: true }), newTransaction({ hour: 23 })]);
+          await at('2030-01-01T12:59:59.999Z', [newTransaction({ hour: 0, is_fraudulent: true, anomaly_score: 0.7 })]);
+        } finally {
+          vi.useRealTimers();
+        }
+        const sinces = ['2030-01-01T11:00:00.000Z', '2030-01-01T12:00:30.000Z', '2030-01-01T12:00:30.001Z', '2030-01-01T12:00:40.000Z',
+          '2030-01-01T12:00:59.999Z', '2030-01-01T12:01:00.000Z', '2030-01-01T12:01:00.001Z', '2030-01-01T12:02:00.000Z', '2030-01-01T12:03:20.000Z',
+          '2030-01-01T12:59:59.998Z', '2030-01-01T12:59:59.999Z', '2030-01-01T13:00:00.000Z', undefined];
+        for (const iso of sinces) {
+          const since = iso === undefined ? undefined : new Date(iso);
+          const match = inserted.filter((x) => iso === undefined || x.at >= iso);
+          const anomalies = match.filter((x) => x.row.is_fraudulent);
+          const newestFirst = (xs: typeof match) => xs.map((x) => x.id).sort((a, b) => b - a); // ids follow time here
+          const list = await store.listTransactions({ limit: 100, since });
+          expect({ iso, ids: list.rows.map((r) => r.id), total: list.total }).toEqual({ iso, ids: newestFirst(match), total: match.length });
+          const flagged = await store.listTransactions({ limit: 100, since, anomaliesOnly: true });
+          expect({ iso, ids: flagged.rows.map((r) => r.id), total: flagged.total }).toEqual({ iso, ids: newestFirst(anomalies), total: anomalies.length });
+          expect((await store.listTransactions({ limit: 1, offset: 1, since })).total).toBe(match.length);
+
+          const d = await store.dashboard(since ?? new Date(0));
+          const sum = match.reduce((a, x) => a + x.row.anomaly_score, 0);
+          expect({ iso, total: d.total_transactions, anomalies: d.anomalies_detected, avg: d.avg_anomaly_score }).toEqual({
+            iso, total: match.length, anomalies: anomalies.length, avg: match.length ? Math.round((sum / match.length) * 1e6) / 1e6 : 0,
+          });
+          for (const h of d.hourly_distribution) {
+            const inHour = match.filter((x) => x.row.hour === h.hour);
+            expect({ iso, ...h }).toEqual({ iso, hour: h.hour, total_transactions: inHour.length, anomalies: inHour.filter((x) => x.row.is_fraudulent).length });
+          }
+        }
+      });
+    });
+
+    describe('models', () => {
+      const model = (version: string) => ({
+        version, format: 'secureflow-isolation-forest@1', options: { trees: 100, seed: 7, contamination: 0.05 },
+        trained_at: '2024-05-01T12:00:00.000Z', rows: 1100, metrics: { roc_auc: 0.99 }, model: `{"id":"${version}",\n  "trees": []}\n`,
+      });
+
+      it('registers, activates one at a time, and finds by version or id', async () => {
+        expect(await store.activeModel()).toBeNull();
+        const a = await store.registerModel(model('aaa'), false);
+        expect(a).toStrictEqual({ id: 1, version: 'aaa', format: 'secureflow-isolation-forest@1', options: { trees: 100, seed: 7, contamination: 0.05 }, trained_at: '2024-05-01T12:00:00.000Z', rows: 1100, metrics: { roc_auc: 0.99 }, active: false });
+        expect(await store.activeModel()).toBeNull();
+        const b = await store.registerModel({ ...model('bbb'), metrics: null }, true);
+        expect(b).toMatchObject({ id: 2, version: 'bbb', metrics: null, active: true });
+        expect(await store.activeModel()).toStrictEqual({ ...b, model: model('bbb').model });
+        expect(await store.activateModel('aaa')).toStrictEqual({ ...a, active: true });
+        expect((await store.listModels()).map((m) => [m.id, m.active])).toEqual([[1, true], [2, false]]);
+        expect(await store.activateModel('2')).toMatchObject({ version: 'bbb', active: true });
+        expect((await store.listModels()).map((m) => m.active)).toEqual([false, true]);
+        expect(await store.getModel('aaa')).toStrictEqual({ ...a, model: model('aaa').model });
+        expect(await store.getModel('1')).toStrictEqual({ ...a, model: model('aaa').model });
+        for (const unknown of ['ccc', '3', '0', '-1', '', '1.0']) {
+          expect(await store.getModel(unknown)).toBeNull();
+          expect(await store.activateModel(unknown)).toBeNull();
+        }
+        expect((await store.activeModel())!.version).toBe('bbb');
+      });
+
+      it('returns the existing row when a version is registered again, activating it if asked', async () => {
+        const a = await store.registerModel(model('aaa'), false);
+        await store.registerModel(model('bbb'), true);
+        expect(await store.registerModel({ ...model('aaa'), rows: 5 }, false)).toStrictEqual(a);
+        expect(await store.registerModel(model('aaa'), true)).toStrictEqual({ ...a, active: true });
+        expect((await store.listModels()).map((m) => [m.version, m.active])).toEqual([['aaa', true], ['bbb', false]]);
+      });
+
+      it('normalises trained_at to an ISO UTC string', async () => {
+        const m = await store.registerModel({ ...model('x'), trained_at: '2024-05-01T14:00:00+02:00' }, false);
+        expect(m.trained_at).toBe('2024-05-01T12:00:00.000Z');
+      });
+    });
+
+    describe('api keys', () => {
+      it('creates, lists without hashes, revokes once, touches and counts', async () => {
+        const ci = await store.createKey('ci', 'scorer', 'scrypt$salt$hash1');
+        expect(ci).toStrictEqual({ id: 1, name: 'ci', role: 'scorer', created_at: expect.stringMatching(ISO), last_used_at: null, revoked_at: null });
+        const ops = await store.createKey('ops', 'viewer', 'scrypt$salt$hash2');
+        expect(ops.id).toBe(2);
+        expect(await store.listKeys()).toStrictEqual([ci, ops]);
+        expect(await store.getKey(2)).toStrictEqual({ ...ops, key_hash: 'scrypt$salt$hash2' });
+        expect(await store.getKey(3)).toBeNull();
+        expect(await store.countActiveKeys()).toBe(2);
+
+        const revoked = await store.revokeKey(1);
+        expect(revoked).toStrictEqual({ ...ci, revoked_at: expect.stringMatching(ISO) });
+        await sleep(15);
+        expect(await store.revokeKey(1)).toStrictEqual(revoked); // the first revocation time stays
+        expect(await store.revokeKey(99)).toBeNull();
+        expect(await store.countActiveKeys()).toBe(1);
+
+        await store.touchKey(2);
+        await store.touchKey(99); // unknown: nothing to do
+        const touched = await store.getKey(2);
+        expect(touched!.last_used_at).toMatch(ISO);
+        expect((await store.listKeys())[1]).toStrictEqual({ ...ops, last_used_at: touched!.last_used_at });
+      });
+
+      it('refuses an unknown role', async () => {
+        await expect(store.createKey('x', 'root' as 'admin', 'h')).rejects.toMatchObject({ kind: 'invalid' });
+      });
+    });
+  });
+}
