@@ -6,6 +6,9 @@ import {
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
+/** Rows per multi-row INSERT (16 columns: 1,024 parameters, well under SQLite's limit). */
+const ROWS_PER_INSERT = 64;
+
 type Row = Record<string, unknown>;
 
 const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
@@ -88,9 +91,12 @@ export class SqliteStore implements Store {
   async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
     if (rows.length === 0) return [];
     checkTransactions(rows);
-    const insert = this.stmt(
-      `INSERT INTO transactions (${TRANSACTION_COLUMNS.slice(1).join(', ')}) VALUES (${TRANSACTION_COLUMNS.slice(1).map(() => '?').join(', ')})`,
-    );
+    const columns = TRANSACTION_COLUMNS.slice(1);
+    const one = `(${columns.map(() => '?').join(', ')})`;
+    const insertOne = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${one}`);
+    // Many rows per statement: a quarter less time per row than one statement each (bench/). Under the
+    // write lock, a statement's rows get consecutive rowids, so the ids follow from the last one.
+    const insertMany = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${Array(ROWS_PER_INSERT).fill(one).join(', ')}`);
     const addStats = this.stmt(
       `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (bucket, hour) DO UPDATE SET
@@ -98,15 +104,20 @@ export class SqliteStore implements Store {
     );
     return this.write(() => {
       const createdAt = now(); // taken under the write lock, so created_at order follows id order across processes
-      const ids = rows.map((r) =>
-        Number(
-          insert.run(
-            r.reference, r.amount, r.hour, r.day_of_week, r.merchant_category, r.transaction_type, r.is_fraudulent ? 1 : 0,
-            r.anomaly_score, r.risk_score, r.risk_level, r.confidence, jsonOrNull(r.explanation), r.model_version, r.source,
-            r.batch_id, createdAt,
-          ).lastInsertRowid,
-        ),
-      );
+      const values = (r: NewTransaction) => [
+        r.reference, r.amount, r.hour, r.day_of_week, r.merchant_category, r.transaction_type, r.is_fraudulent ? 1 : 0,
+        r.anomaly_score, r.risk_score, r.risk_level, r.confidence, jsonOrNull(r.explanation), r.model_version, r.source,
+        r.batch_id, createdAt,
+      ];
+      const ids = new Array<number>(rows.length);
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+        const params: unknown[] = [];
+        for (let k = 0; k < ROWS_PER_INSERT; k++) params.push(...values(rows[i + k]));
+        const last = Number(insertMany.run(params).lastInsertRowid);
+        for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
+      }
+      for (; i < rows.length; i++) ids[i] = Number(insertOne.run(values(rows[i])).lastInsertRowid);
       for (const h of sumByHour(rows)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum);
       return ids;
     });
