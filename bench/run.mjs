@@ -16,6 +16,7 @@ import { flatMemory } from './sections/memory.mjs';
 import { coldStart } from './sections/coldstart.mjs';
 import { baseline } from './sections/baseline.mjs';
 import { reference } from './sections/reference.mjs';
+import { storage } from './sections/storage.mjs';
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const rowsEnv = process.env.BENCH_ROWS;
@@ -73,7 +74,8 @@ const sections = [
   ['memory', '4. Flat memory', flatMemory],
   ['coldStart', '5. Cold start', coldStart],
   ['baseline', '6. Baseline: ml-isolation-forest', baseline],
-  ['reference', '7. Reference: the original system', reference],
+  ['storage', '7. Storage (SQLite file, Postgres)', storage],
+  ['reference', '8. Reference: the original system', reference],
 ];
 
 const results = {};

@@ -7,7 +7,7 @@ import { CLI, runChecked, countLines, hasGnuTime, num, secs, mib, rate, table } 
 /** Scores `file` (rows data rows) with W workers; checks the output has one line per row plus the header. */
 export async function scoreFile(file, rows, workers, extra = []) {
   const outPath = join(CACHE_DIR, `out-w${workers}-${rows}${extra.length ? '-explain' : ''}.csv`);
-  const r = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--workers', String(workers), ...extra], { stdoutPath: outPath });
+  const r = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--no-store', '--workers', String(workers), ...extra], { stdoutPath: outPath });
   const lines = await countLines(outPath);
   rmSync(outPath, { force: true });
   if (lines !== rows + 1) throw new Error(`expected ${rows + 1} output lines, got ${lines} (stderr: ${r.stderr.slice(0, 300)})`);

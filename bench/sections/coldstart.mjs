@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { CLI, ROOT, timeSync, median, millis, table } from '../lib/util.mjs';
 
-const ONE = ['score', '--amount', '120', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json'];
+const ONE = ['score', '--no-store', '--amount', '120', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json'];
 
 export async function coldStart(ctx, out) {
   // One checked run first: the command must work and print JSON.
