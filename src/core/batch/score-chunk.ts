@@ -204,11 +204,6 @@ export function formatChunk(model: IsolationForestModel, chunk: ScoredChunk, set
   };
 }
 
-/** Both phases, for runs that store nothing. */
-export function scoreChunk(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ChunkResult {
-  return formatChunk(model, scoreChunkRows(model, job, settings), settings, null);
-}
-
 function explanationCells(shap: Float64Array, v: number, out: ResultCells): void {
   const values = Array.from(shap.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT));
   out.shap = values.map((x) => formatFixed(x, 6));
