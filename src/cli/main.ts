@@ -24,6 +24,8 @@ function rate(value: string): number {
 }
 
 const dbOption = () => new Option('--db <url|path>', 'database: a postgres:// URL or a SQLite file (default: SECUREFLOW_DB, DATABASE_URL, then the user data directory)');
+const remoteOption = () => new Option('--remote <url>', 'use a secureflow daemon instead of the local database (default: SECUREFLOW_REMOTE)');
+const apiKeyOption = () => new Option('--api-key <key>', 'API key for --remote (default: SECUREFLOW_API_KEY; prefer the variable: flags show in ps)');
 const modelOption = () => new Option('--model <file>', 'model file (default: the bundled model)').env('SECUREFLOW_MODEL');
 const thresholdOption = () =>
   new Option('--threshold <score>', 'flag scores at or above this anomaly score instead of the model\'s threshold').argParser(number('threshold', 0, 1));
@@ -69,6 +71,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-anomaly-rate <rate>', 'exit 10 if the flagged share of scored rows exceeds this (0..1 or N%)').argParser(rate))
     .addOption(dbOption())
     .option('--no-store', 'do not store results in the database')
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts));
 
@@ -112,6 +116,8 @@ export function buildProgram(): Command {
     .option('--incorrect', 'the verdict was wrong')
     .option('--notes <text>', 'why')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/feedback.js')).runFeedback(id, opts));
 
@@ -125,6 +131,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--limit <n>', 'at most this many').default(20).argParser(number('limit', 1, 100000, true)))
     .addOption(new Option('--offset <n>', 'skip this many').default(0).argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, true)))
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json', 'csv']))
     .action(async (opts) => (await import('./commands/transactions.js')).runTransactionsList(opts));
   transactions
@@ -132,6 +140,8 @@ export function buildProgram(): Command {
     .description('Show one transaction: features, scores, explanation and feedback.')
     .argument('<id>', 'transaction id')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/transactions.js')).runTransactionsShow(id, opts));
 
@@ -176,6 +186,28 @@ export function buildProgram(): Command {
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts));
+
+  program
+    .command('serve')
+    .summary('run the HTTP daemon (the API of the system it replaces)')
+    .description(
+      'Serve the scoring API over HTTP. Flags > environment (PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS,\n' +
+        'LOG_LEVEL, SECUREFLOW_RATE_LIMIT) > defaults. On an address other than loopback, API keys are required\n' +
+        '(secureflow keys create) unless --no-auth is given.',
+    )
+    .option('--host <host>', 'address to listen on (default: HOST, else 127.0.0.1)')
+    .addOption(new Option('--port <port>', 'port (default: PORT, else 5001)').argParser(number('port', 0, 65535, true)))
+    .addOption(dbOption())
+    .addOption(modelOption())
+    .addOption(thresholdOption())
+    .addOption(new Option('--body-limit <bytes>', 'largest request body (default 10 MiB)').argParser(number('body limit', 1024, 1024 ** 3, true)))
+    .addOption(new Option('--batch-limit <n>', 'most transactions per predict-batch request (default 10000)').argParser(number('batch limit', 1, 1_000_000, true)))
+    .addOption(new Option('--rate-limit <n>', 'requests per second per key (per IP without keys); 0 = off (default: SECUREFLOW_RATE_LIMIT, else off)').argParser(number('rate limit', 0, 1_000_000, true)))
+    .option('--redis-url <url>', 'share rate-limit counters between instances (default: REDIS_URL)')
+    .option('--cors-origin <origin>', 'browser origin allowed to call the API; repeatable; * for any (default: CORS_ORIGINS, else http://localhost:3000)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--no-auth', 'serve without API keys, even on a public address')
+    .addOption(new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .action(async (opts) => (await import('./commands/serve.js')).runServe(opts));
 
   program
     .command('migrate')

@@ -25,6 +25,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** Postgres only: connection timeout in ms (default 10 s). */
   connectTimeoutMs?: number;
+  /** Postgres only: fail a query unanswered after this many ms (default: wait). */
+  queryTimeoutMs?: number;
 }
 
 /** `--db` flag > SECUREFLOW_DB > DATABASE_URL > the default SQLite file in the user's data directory. Empty values count as unset. */

@@ -106,5 +106,8 @@ export interface Store {
   touchKey(id: number): Promise<void>;
   countActiveKeys(): Promise<number>;
 
+  /** One round trip to the database; throws StoreError('unavailable') when it cannot be reached. */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }

@@ -100,6 +100,24 @@ export class IsolationForestModel {
     this.shapTable ??= new ShapTable(this.prepareShap());
   }
 
+  /**
+   * Exact Shapley values of `count` raw rows (FEATURES order) into `phi` (5 per row), with the sign and
+   * scale of explain()'s `shap`. Uses the tabulated algorithm.
+   */
+  explainRows(raw: Float64Array, count: number, phi: Float64Array): void {
+    this.prepareBatchExplanations();
+    const x = new Float64Array(count * FEATURE_COUNT);
+    transformRows(this.doc.features, raw, x, count);
+    phi.fill(0, 0, count * FEATURE_COUNT);
+    const scale = 1 / this.shapTrees!.length;
+    const one = new Float64Array(FEATURE_COUNT);
+    for (let v = 0; v < count; v++) {
+      one.fill(0);
+      this.shapTable!.explain(x, v * FEATURE_COUNT, one, scale);
+      phi.set(one, v * FEATURE_COUNT);
+    }
+  }
+
   /** Exact Shapley values (path-dependent TreeSHAP) of one raw row at `offset`, and its risk factors. */
   explain(raw: ArrayLike<number>, offset = 0): Explanation {
     this.prepareShap();

@@ -1,11 +1,15 @@
 import { SecureflowError } from '../../core/errors.js';
 import { withStore } from '../database.js';
+import { RemoteClient, remoteTarget } from '../remote-client.js';
+import { remoteFeedback } from './remote.js';
 
 export interface FeedbackOptions {
   correct?: boolean;
   incorrect?: boolean;
   notes?: string;
   db?: string;
+  remote?: string;
+  apiKey?: string;
   format?: 'text' | 'json';
 }
 
@@ -21,13 +25,17 @@ export function parseTransactionId(value: string): number {
 export async function runFeedback(idText: string, opts: FeedbackOptions): Promise<void> {
   const id = parseTransactionId(idText);
   if (Boolean(opts.correct) === Boolean(opts.incorrect)) throw new SecureflowError('usage', 'give exactly one of --correct or --incorrect');
-  await withStore(opts.db, async (store) => {
-    const feedback = await store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null);
+  const remote = remoteTarget(opts);
+  const save = remote
+    ? () => remoteFeedback(new RemoteClient(remote.url, remote.apiKey), id, Boolean(opts.correct), opts.notes ?? null)
+    : () => withStore(opts.db, (store) => store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null));
+  {
+    const feedback = await save();
     if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);
     if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(feedback)}\n`);
     else {
       const updated = feedback.updated_at !== feedback.created_at;
       process.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
     }
-  });
+  }
 }

@@ -10,6 +10,9 @@ import { storeSink } from '../../core/store-sink.js';
 import type { Store } from '../../db/store.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { withStore } from '../database.js';
+import { RemoteClient, remoteTarget } from '../remote-client.js';
+import { remoteExecutor } from '../remote-executor.js';
+import { resultOf } from './remote.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
 
@@ -36,6 +39,8 @@ export interface ScoreOptions {
   maxAnomalyRate?: number;
   store: boolean;
   db?: string;
+  remote?: string;
+  apiKey?: string;
   quiet?: boolean;
 }
 
@@ -60,13 +65,32 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
   if (opts.format === 'csv' && files.length === 0) {
     throw new SecureflowError('usage', '--format csv is for CSV input; use text, json or ndjson for one transaction');
   }
+  const remote = remoteTarget(opts);
+  if (remote) {
+    const local = (['model', 'threshold', 'db', 'workers'] as const).filter((k) => opts[k] !== undefined && !(k === 'model' && process.env.SECUREFLOW_MODEL === opts.model));
+    if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
+  }
   const input = files.length === 0 ? await singleInput(opts, fromFlags) : null;
+  if (remote) {
+    const client = new RemoteClient(remote.url, remote.apiKey);
+    const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
+    try {
+      if (input === null) await scoreFiles(files, opts, out, { client }, null);
+      else await scoreSingle(input, opts, out, { client }, null);
+    } finally {
+      if (opts.output) {
+        (out as NodeJS.WritableStream).end();
+        await once(out, 'close');
+      }
+    }
+    return;
+  }
   const run = async (store: Store | null): Promise<void> => {
     const { model, text } = await resolveScoringModel(opts.model, opts.threshold, store);
     const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
     try {
-      if (input === null) await scoreFiles(files, opts, out, model, text, store);
-      else await scoreSingle(input, opts, out, model, store);
+      if (input === null) await scoreFiles(files, opts, out, { model, text }, store);
+      else await scoreSingle(input, opts, out, { model }, store);
     } finally {
       if (opts.output) {
         (out as NodeJS.WritableStream).end();
@@ -87,13 +111,17 @@ async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, s
   return parseJson(await readStdin(), 'stdin');
 }
 
-async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, model: IsolationForestModel, store: Store | null): Promise<void> {
+/** Scores here with a model, or on a daemon (`--remote`), which also stores unless --no-store. */
+type Scorer = { model: IsolationForestModel; text?: string; client?: undefined } | { client: RemoteClient; model?: undefined; text?: undefined };
+
+async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
   const many = Array.isArray(input);
   const inputs = many ? (input as unknown[]) : [input];
   const results: ScoreResult[] = [];
   for (const [i, item] of inputs.entries()) {
     try {
-      results.push(scoreTransaction(model, item, 'cli'));
+      if (scorer.client) results.push(resultOf(await scorer.client.request('POST', `/api/predict?store=${opts.store}`, { json: item })));
+      else results.push(scoreTransaction(scorer.model, item, 'cli'));
     } catch (e) {
       if (e instanceof SecureflowError && many) throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
       throw e;
@@ -113,14 +141,15 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, mo
   checkGates(opts, flagged, results.length);
 }
 
-async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, model: IsolationForestModel, modelText: string, store: Store | null): Promise<void> {
+async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
+  const model = scorer.model ?? null;
   const toTerminal = !opts.output && Boolean(process.stdout.isTTY);
   const requested = opts.format === 'text' ? 'table' : opts.format;
   const format: BatchFormat = requested ?? (toTerminal ? 'table' : 'csv');
   if (files.filter((f) => f === '-').length > 1) throw new SecureflowError('usage', 'stdin (-) can be read only once');
   const showProgress = !opts.quiet && Boolean(process.stderr.isTTY) && !toTerminal;
   const progress = progressBar(process.stderr, showProgress);
-  const sink = store ? storeSink(store, model, 'cli') : null;
+  const sink = store && model ? storeSink(store, model, 'cli') : null;
   const stop = interruptions();
   let summary: BatchSummary;
   try {
@@ -132,8 +161,10 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, mo
       color: toTerminal && colorEnabled(process.stdout),
       workers: opts.workers,
       model,
-      modelText,
+      modelText: scorer.text ?? '',
       threshold: opts.threshold,
+      executor: scorer.client ? (settings) => remoteExecutor(scorer.client, settings, opts.store) : undefined,
+      withIds: scorer.client ? opts.store : undefined,
       output: out,
       store: sink ? (batch) => sink.store(batch) : null,
       signal: stop.signal,

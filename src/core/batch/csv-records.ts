@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { SecureflowError } from '../errors.js';
 
 /**
  * The records of one chunk of CSV, read lazily: a record's cells or text are made only when asked
@@ -67,10 +68,15 @@ function grow(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
 }
 
 function quotedRows(chunk: string, firstLine: number): CsvRows {
-  const rows = parse(chunk, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as {
-    record: string[];
-    info: { lines: number };
-  }[];
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parse(chunk, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
+  } catch (e) {
+    // Broken quoting leaves no reliable record boundaries after it: stop with the line, rather than guess.
+    const err = e as Error & { lines?: number };
+    const line = firstLine + (err.lines ?? 1) - 1;
+    throw new SecureflowError('invalid_input', `line ${line}: malformed CSV: ${err.message.replace(/ at line \d+.*$/, '')}`, { line, field: 'row' });
+  }
   const lines = rows.map(({ record, info }) => {
     // csv-parse reports the line a record ends on; a record spanning lines starts earlier.
     let embedded = 0;

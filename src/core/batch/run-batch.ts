@@ -7,7 +7,7 @@ import { SecureflowError } from '../errors.js';
 import { csvChunks } from './csv-chunks.js';
 import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
 import { csvHeader, tableHeader, type BatchFormat } from './output-format.js';
-import type { ChunkJob, ChunkResult, RowError, ScoredBatch } from './score-chunk.js';
+import type { ChunkJob, ChunkResult, ChunkSettings, RowError, ScoredBatch } from './score-chunk.js';
 
 export interface BatchOptions {
   /** Paths, or "-" for standard input. */
@@ -18,8 +18,8 @@ export interface BatchOptions {
   color: boolean;
   /** Worker threads; `undefined` picks the machine's cores for large inputs and this thread for small ones. */
   workers: number | undefined;
-  model: IsolationForestModel;
-  /** The model file's text, for worker threads to load. */
+  /** The model and its file's text (for worker threads); unused with `executor`. */
+  model: IsolationForestModel | null;
   modelText: string;
   threshold?: number;
   output: Writable;
@@ -31,6 +31,9 @@ export interface BatchOptions {
   /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
   onProgress?: (bytes: number, total: number, rows: number) => void;
   chunkBytes?: number;
+  /** Runs chunks somewhere else (a daemon); rows carry ids when `withIds`. Default: this process's threads. */
+  executor?: (settings: ChunkSettings) => ChunkExecutor;
+  withIds?: boolean;
 }
 
 export interface BatchSummary {
@@ -57,9 +60,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
   const total = sizes.reduce((a, b) => a + b, 0);
-  const settings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.store !== null };
+  const settings: ChunkSettings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null };
   const workers = o.workers ?? (total === 0 || total >= WORKER_MIN_BYTES ? availableParallelism() : 1);
-  const executor: ChunkExecutor = workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model, settings);
+  const executor: ChunkExecutor = o.executor
+    ? o.executor(settings)
+    : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
   const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {

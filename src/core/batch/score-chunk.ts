@@ -154,10 +154,12 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
   return { job, rows, errors, stopAt, batch };
 }
 
-/** Phase 2: writes one output row per input record, in order; `ids` are the stored rows' ids, if stored. */
-export function formatChunk(model: IsolationForestModel, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
+/**
+ * Phase 2: writes one output row per input record, in order; `ids` are the stored rows' ids, if stored.
+ * `thresholdRisk` (the model's) places risk levels; a daemon's answer carries it for --remote runs.
+ */
+export function formatChunk(thresholdRisk: number, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
   const { job, rows, errors, stopAt, batch } = chunk;
-  const thresholdRisk = model.thresholdRisk;
   const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
   const row: ResultCells = {
     transaction_id: '', line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '',

@@ -16,6 +16,8 @@ export interface PostgresOptions {
   poolSize?: number;
   /** How long to wait for a connection before failing. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Fail a query that gets no answer in this many ms (a silent network). Default: wait. */
+  queryTimeoutMs?: number;
 }
 
 const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
@@ -74,6 +76,7 @@ export class PostgresStore implements Store {
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      query_timeout: options.queryTimeoutMs,
       application_name: 'secureflow',
       options: options.schema ? `-c search_path=${options.schema}` : undefined,
       types,
@@ -317,6 +320,10 @@ export class PostgresStore implements Store {
     return row.n as number;
   }
 
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -326,6 +333,11 @@ export class PostgresStore implements Store {
   /** Constraint failures are the caller's bad input; connection failures are unavailability. Never the URL. */
   private mapError(e: unknown): unknown {
     if (e instanceof StoreError) return e;
+    // What the server rejected carries a SQLSTATE (a DatabaseError); anything else from pg is the connection
+    // failing: refused, reset, "Connection terminated unexpectedly", a connect timeout.
+    if (!(e instanceof pg.DatabaseError)) {
+      return new StoreError('unavailable', `lost the database ${this.display}: ${reason(e)}`, { cause: e });
+    }
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') return e;
     // 23: integrity constraint violated; 22: data exception (e.g. an integer out of the column's range).

@@ -283,6 +283,10 @@ export class SqliteStore implements Store {
     return this.stmt('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number;
   }
 
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

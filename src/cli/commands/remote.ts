@@ -1,0 +1,53 @@
+/**
+ * The daemon's answers in the shapes local mode prints, so `--remote` output matches local output.
+ */
+import type { ScoreResult } from '../../core/score-transaction.js';
+import { TRANSACTION_COLUMNS } from '../../db/shared.js';
+import type { Feedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
+import type { RemoteClient } from '../remote-client.js';
+
+const FEATURES = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
+
+function storedOf(view: Record<string, unknown>): StoredTransaction {
+  return Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, view[c] ?? null])) as unknown as StoredTransaction;
+}
+
+export async function remoteList(client: RemoteClient, q: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
+  const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset ?? 0) });
+  if (q.anomaliesOnly) params.set('anomalies', 'true');
+  if (q.since) params.set('since', q.since.toISOString());
+  if (q.batchId) params.set('batch_id', q.batchId);
+  const data = await client.request('GET', `/api/transactions?${params}`);
+  return { rows: (data.transactions as Record<string, unknown>[]).map(storedOf), total: data.pagination.total };
+}
+
+/** A score result from a daemon's answer (predict, or a stored transaction's view). */
+export function resultOf(view: Record<string, any>): ScoreResult {
+  return {
+    transaction_id: view.transaction_id ?? view.id ?? null,
+    reference: view.reference ?? null,
+    is_anomaly: view.is_anomaly,
+    is_fraudulent: view.is_fraudulent ?? view.is_anomaly,
+    anomaly_score: view.anomaly_score,
+    risk_score: view.risk_score,
+    risk_level: view.risk_level,
+    confidence: view.confidence,
+    shap_explanation: view.shap_explanation ?? {},
+    shap_base_value: view.shap_base_value ?? 0,
+    risk_factors: view.risk_factors ?? [],
+    transaction: Object.fromEntries(FEATURES.map((f) => [f, view[f]])) as unknown as ScoreResult['transaction'],
+    data_source: view.data_source ?? view.source,
+    model_version: view.model_version,
+    timestamp: view.timestamp,
+  };
+}
+
+export async function remoteShow(client: RemoteClient, id: number): Promise<{ row: StoredTransaction & { feedback: Feedback | null }; result: ScoreResult }> {
+  const view = await client.request('GET', `/api/transactions/${id}`);
+  return { row: { ...storedOf(view), feedback: view.feedback ?? null }, result: resultOf(view) };
+}
+
+export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback> {
+  const r = await client.request('POST', '/api/feedback', { json: { transaction_id: id, is_correct: isCorrect, notes } });
+  return { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+}

@@ -1,0 +1,43 @@
+import { SERVE_DEFAULTS, parseOrigins, type ServeOptions } from '../../daemon/options.js';
+import { serveUntilSignalled } from '../../daemon/server.js';
+
+export interface ServeFlags {
+  host?: string;
+  port?: number;
+  db?: string;
+  model?: string;
+  threshold?: number;
+  bodyLimit?: number;
+  batchLimit?: number;
+  rateLimit?: number;
+  redisUrl?: string;
+  corsOrigin?: string[];
+  auth: boolean;
+  logLevel?: string;
+}
+
+/** Flags > environment (as on Fly: PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, LOG_LEVEL) > defaults. */
+export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const envInt = (name: string): number | undefined => (env[name] && /^\d+$/.test(env[name]!.trim()) ? Number(env[name]) : undefined);
+  return {
+    ...SERVE_DEFAULTS,
+    host: flags.host ?? (env.HOST?.trim() || SERVE_DEFAULTS.host),
+    port: flags.port ?? envInt('PORT') ?? SERVE_DEFAULTS.port,
+    db: flags.db,
+    model: flags.model,
+    threshold: flags.threshold,
+    bodyLimit: flags.bodyLimit ?? SERVE_DEFAULTS.bodyLimit,
+    batchLimit: flags.batchLimit ?? SERVE_DEFAULTS.batchLimit,
+    rateLimit: flags.rateLimit ?? envInt('SECUREFLOW_RATE_LIMIT') ?? SERVE_DEFAULTS.rateLimit,
+    redisUrl: flags.redisUrl ?? (env.REDIS_URL?.trim() || undefined),
+    corsOrigins: flags.corsOrigin?.length ? flags.corsOrigin : (parseOrigins(env.CORS_ORIGINS) ?? [...SERVE_DEFAULTS.corsOrigins]),
+    noAuth: flags.auth === false,
+    logLevel: flags.logLevel ?? (env.LOG_LEVEL?.trim() || SERVE_DEFAULTS.logLevel),
+  };
+}
+
+export async function runServe(flags: ServeFlags): Promise<void> {
+  await serveUntilSignalled(serveOptions(flags));
+  // Stopped cleanly: exit now rather than wait on sockets the platform is already closing.
+  process.exit(0);
+}

@@ -1,0 +1,63 @@
+import { SecureflowError, type ErrorKind } from '../core/errors.js';
+
+/** How a daemon's answer maps to the CLI's error kinds (and so to exit codes). */
+function kindOf(status: number): ErrorKind {
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
+  if (status === 429 || status === 503) return 'unavailable';
+  if (status >= 400 && status < 500) return 'invalid_input';
+  return 'internal';
+}
+
+/** `--remote URL` > SECUREFLOW_REMOTE; `--api-key` > SECUREFLOW_API_KEY. */
+export function remoteTarget(flags: { remote?: string; apiKey?: string }, env: NodeJS.ProcessEnv = process.env): { url: string; apiKey: string | null } | null {
+  const url = (flags.remote ?? env.SECUREFLOW_REMOTE)?.trim();
+  if (!url) return null;
+  if (!/^https?:\/\/[^/]+/i.test(url)) throw new SecureflowError('usage', `--remote must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  const apiKey = (flags.apiKey ?? env.SECUREFLOW_API_KEY)?.trim() || null;
+  return { url: url.replace(/\/+$/, ''), apiKey };
+}
+
+/** A daemon over HTTP (undici). Errors become SecureflowErrors with the daemon's message; the key is never shown. */
+export class RemoteClient {
+  constructor(
+    readonly url: string,
+    private readonly apiKey: string | null,
+  ) {}
+
+  async request<T = any>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
+    const { request } = await import('undici');
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let payload: string | Uint8Array | undefined;
+    if (body?.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body?.csv !== undefined) {
+      headers['content-type'] = 'text/csv';
+      payload = body.csv;
+    }
+    let res;
+    try {
+      res = await request(`${this.url}${path}`, { method, headers, body: payload, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      throw new SecureflowError('unavailable', `cannot reach the daemon at ${this.url}: ${err.code ?? err.message}`);
+    }
+    const text = await res.body.text();
+    let data: any = null;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+    if (res.statusCode >= 400) {
+      const message = typeof data?.error === 'string' ? data.error : `HTTP ${res.statusCode}`;
+      const retry = res.headers['retry-after'];
+      const hint = res.statusCode === 401 && !this.apiKey ? ' (give --api-key or set SECUREFLOW_API_KEY)' : retry ? ` (retry after ${retry} s)` : '';
+      throw new SecureflowError(kindOf(res.statusCode), `daemon at ${this.url}: ${message}${hint}`, { status: res.statusCode, ...(data?.details ?? {}) });
+    }
+    if (data === null) throw new SecureflowError('internal', `daemon at ${this.url} answered ${method} ${path} with something other than JSON`);
+    return data as T;
+  }
+}

@@ -1,0 +1,63 @@
+import type { ChunkExecutor } from '../core/batch/executors.js';
+import { parseRecords, csvEscape } from '../core/batch/csv-records.js';
+import { formatChunk, type ChunkSettings, type ScoredChunk } from '../core/batch/score-chunk.js';
+import { FEATURE_COUNT, FEATURES } from '../model/features.js';
+import type { FieldError } from '../model/transaction.js';
+import type { RemoteClient } from './remote-client.js';
+
+interface RemoteItem {
+  index: number;
+  error?: string;
+  field?: string;
+  transaction_id?: number | null;
+  anomaly_score?: number;
+  risk_score?: number;
+  confidence?: number;
+  is_anomaly?: boolean;
+  shap_explanation?: Record<string, number>;
+}
+
+/**
+ * Scores CSV chunks on a daemon: each chunk goes as text/csv to POST /api/predict-batch (the daemon
+ * reads it as `secureflow score` would and stores it in one transaction), and the answer is formatted
+ * here exactly as a local run formats its own, so `--remote` output matches local output.
+ */
+export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, store: boolean): ChunkExecutor {
+  return {
+    capacity: 2, // one chunk on the wire while the previous is formatted
+    async run(job) {
+      const headerLine = `${job.header.map(csvEscape).join(',')}\n`;
+      const body = Buffer.concat([Buffer.from(headerLine), job.bytes]);
+      const params = new URLSearchParams({ explain: String(settings.explain), store: String(store) });
+      const answer = await client.request<{ results: RemoteItem[]; threshold_risk: number }>('POST', `/api/predict-batch?${params}`, { csv: body });
+      const rows = parseRecords(Buffer.from(job.bytes).toString('utf8'), job.firstLine);
+      const items = answer.results;
+      const errors = new Map<number, FieldError>();
+      let stopAt = rows.count;
+      const valid = items.filter((item) => {
+        if (item.error === undefined) return true;
+        const field = item.field ?? 'row';
+        errors.set(item.index, { field, reason: item.error.startsWith(`${field} `) ? item.error.slice(field.length + 1) : item.error });
+        if (settings.strict && item.index < stopAt) stopAt = item.index;
+        return false;
+      });
+      const n = valid.length;
+      const ids = new Float64Array(n);
+      const batch: ScoredChunk['batch'] = {
+        seq: job.seq, count: n, features: new Float64Array(n * FEATURE_COUNT), anomalyScore: new Float64Array(n), riskScore: new Float64Array(n),
+        confidence: new Float64Array(n), isAnomaly: new Uint8Array(n), references: null, shap: settings.explain ? new Float64Array(n * FEATURE_COUNT) : null,
+        stopped: stopAt < rows.count,
+      };
+      valid.forEach((item, v) => {
+        batch.anomalyScore[v] = item.anomaly_score!;
+        batch.riskScore[v] = item.risk_score!;
+        batch.confidence[v] = item.confidence!;
+        batch.isAnomaly[v] = item.is_anomaly ? 1 : 0;
+        ids[v] = item.transaction_id ?? 0;
+        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => (batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]));
+      });
+      return formatChunk(answer.threshold_risk, { job, rows, errors, stopAt, batch }, settings, store ? ids : null);
+    },
+    close: async () => {},
+  };
+}

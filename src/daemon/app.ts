@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import type { DaemonDatabase } from './database.js';
+import { HttpError, toHttpError } from './http-error.js';
+import { DaemonMetrics } from './metrics.js';
+import { isLoopback, type ServeOptions } from './options.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+import { feedbackRoutes } from './routes/feedback.js';
+import { healthRoutes } from './routes/health.js';
+import { predictRoutes } from './routes/predict.js';
+import { transactionRoutes } from './routes/transactions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's key, once checked; null when auth is off (or open on loopback with no keys). */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** What the route needs; routes without one are open (health, readiness, metrics). */
+    permission?: Permission;
+  }
+}
+
+export interface AppDeps {
+  db: DaemonDatabase;
+  options: ServeOptions;
+  metrics?: DaemonMetrics;
+  /** Shared rate-limit counters (REDIS_URL). */
+  redis?: Redis;
+  /** A pino logger; none: silent. */
+  logger?: FastifyBaseLogger;
+}
+
+/** What route files get: the app's parts, nothing global. */
+export interface RouteContext {
+  db: DaemonDatabase;
+  options: ServeOptions;
+  metrics: DaemonMetrics;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Builds the HTTP app (routes, auth, limits, errors, metrics) without listening: tests call it in-process. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { db, options } = deps;
+  const metrics = deps.metrics ?? new DaemonMetrics();
+  metrics.setModel(db.model.version);
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit,
+    // A caller's X-Request-Id is kept when it is sane, so logs on both sides line up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', null);
+
+  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  await app.register(cors, {
+    origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    maxAge: 600,
+  });
+
+  const keys = new KeyChecker(db);
+  const loopback = isLoopback(options.host);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const permission = request.routeOptions.config.permission;
+    if (!permission || options.noAuth || request.method === 'OPTIONS') return;
+    const key = presentedKey(request.headers);
+    if (key === null) {
+      // A daemon on loopback with no keys at all is a developer's: open, as `serve` warned at start.
+      if (loopback && !(await keys.keysExist())) return;
+      throw new HttpError(401, 'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY', {}, { 'www-authenticate': 'Bearer' });
+    }
+    request.principal = await keys.check(key);
+    requirePermission(request.principal, permission);
+  });
+
+  if (options.rateLimit > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler', // after auth: counted per key
+      max: options.rateLimit,
+      timeWindow: 1000,
+      redis: deps.redis,
+      nameSpace: 'secureflow-rl-',
+      skipOnError: true, // Redis down: serve rather than refuse everyone
+      keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
+      errorResponseBuilder: (_req, ctx) =>
+        new HttpError(429, `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`, {
+          limit: ctx.max,
+          retry_after_seconds: Math.ceil(ctx.ttl / 1000),
+        }),
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const http = toHttpError(error, options.retryAfterSeconds) ?? fromFastify(error, options);
+    if (http.status === 503) metrics.databaseErrors.inc({ route: request.routeOptions.url ?? 'unmatched' });
+    if (http.status >= 500 && http.status !== 503) request.log.error({ err: error }, 'request failed');
+    reply.status(http.status).headers(http.headers).send({ error: http.message, details: http.details });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]}`, details: {} });
+  });
+
+  const ctx: RouteContext = { db, options, metrics };
+  healthRoutes(app, ctx);
+  predictRoutes(app, ctx);
+  feedbackRoutes(app, ctx);
+  dashboardRoutes(app, ctx);
+  transactionRoutes(app, ctx);
+  return app;
+}
+
+/** Fastify's own errors (body parsing, limits, rate limit) as HttpErrors; anything unknown is a 500. */
+function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError(415, `unsupported content type: send application/json${error.message.includes('csv') ? '' : ' (or text/csv for predict-batch)'}`, {});
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HttpError(400, 'the request body is empty: send a JSON object', { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HttpError(400, 'Content-Length does not match the body', { field: 'body' });
+  }
+  if (error.statusCode === 429) return new HttpError(429, error.message);
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new HttpError(400, `malformed JSON: ${error.message}`, { field: 'body' });
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new HttpError(error.statusCode, error.message, { code: error.code });
+  }
+  return new HttpError(500, 'internal error (logged with this request\'s id)', {});
+}

@@ -1,0 +1,129 @@
+import { resolveScoringModel } from '../core/model-source.js';
+import { openStore, StoreError, type OpenOptions, type ResolvedDatabase } from '../db/open-store.js';
+import type { Store } from '../db/store.js';
+import type { IsolationForestModel } from '../model/model.js';
+
+export type DatabaseStatus = 'connected' | 'unavailable';
+
+export interface DatabaseEvents {
+  onStatus?(status: DatabaseStatus, reason: string | null): void;
+}
+
+// The daemon fails fast on a silent network rather than holding requests for pg's default timeouts.
+const DAEMON_PG: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000 };
+
+/**
+ * The daemon's database and model. Postgres may be down when the daemon starts or at any time after: the
+ * daemon keeps serving (health says degraded, writes answer 503), retries in the background, and picks up
+ * where it left off when the database returns; the pool reconnects by itself once open.
+ */
+export class DaemonDatabase {
+  private store: Store | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  status: DatabaseStatus = 'unavailable';
+  lastError: string | null = null;
+
+  private constructor(
+    readonly resolved: ResolvedDatabase,
+    public model: IsolationForestModel,
+    private readonly modelPath: string | undefined,
+    private readonly threshold: number | undefined,
+    private readonly events: DatabaseEvents,
+    private readonly openOptions: OpenOptions,
+  ) {}
+
+  /**
+   * Opens the database and resolves the model (a file, else the database's active model, else the bundled
+   * one). SQLite must open now (a bad path will not fix itself); Postgres may come later.
+   */
+  static async open(
+    resolved: ResolvedDatabase,
+    opts: { model?: string; threshold?: number; retryMs?: number; openOptions?: OpenOptions } & DatabaseEvents,
+  ): Promise<DaemonDatabase> {
+    const fallback = await resolveScoringModel(opts.model, opts.threshold, null);
+    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_PG, ...opts.openOptions });
+    const ok = await db.connect();
+    if (!ok) {
+      if (resolved.kind === 'sqlite') throw new StoreError('unavailable', db.lastError ?? `cannot open ${resolved.display}`);
+      db.scheduleRetry(opts.retryMs ?? 2000);
+    }
+    return db;
+  }
+
+  private async connect(): Promise<boolean> {
+    try {
+      const store = await openStore(this.resolved, this.openOptions);
+      if (this.closed) {
+        await store.close();
+        return false;
+      }
+      this.store = store;
+      this.model = (await resolveScoringModel(this.modelPath, this.threshold, store)).model;
+      this.setStatus('connected', null);
+      return true;
+    } catch (e) {
+      this.setStatus('unavailable', (e as Error).message);
+      return false;
+    }
+  }
+
+  private scheduleRetry(ms: number): void {
+    if (this.closed) return;
+    this.retryTimer = setTimeout(async () => {
+      if (!(await this.connect())) this.scheduleRetry(ms);
+    }, ms);
+    this.retryTimer.unref();
+  }
+
+  private setStatus(status: DatabaseStatus, reason: string | null): void {
+    const changed = status !== this.status;
+    this.status = status;
+    this.lastError = reason;
+    if (changed) this.events.onStatus?.(status, reason);
+  }
+
+  /** The open store; throws StoreError('unavailable') while there is none. */
+  require(): Store {
+    if (!this.store) throw new StoreError('unavailable', 'the database is not connected');
+    return this.store;
+  }
+
+  /** Runs a database call, keeping the status current: an outage marks it unavailable, success connected. */
+  async run<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    const store = this.require();
+    try {
+      const result = await fn(store);
+      if (this.status !== 'connected') this.setStatus('connected', null);
+      return result;
+    } catch (e) {
+      if (e instanceof StoreError && e.kind === 'unavailable') this.setStatus('unavailable', e.message);
+      throw e;
+    }
+  }
+
+  /** A round trip within `timeoutMs`; updates the status. */
+  async check(timeoutMs = 1000): Promise<DatabaseStatus> {
+    if (!this.store) return this.status;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreError('unavailable', `no answer from the database in ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.run((s) => s.ping()), timeout]);
+    } catch (e) {
+      this.setStatus('unavailable', (e as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.status;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const store = this.store;
+    this.store = null;
+    await store?.close();
+  }
+}

@@ -1,0 +1,63 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The daemon's Prometheus metrics, on a registry of its own (one per app, so tests can build many). */
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly requestDuration = new Histogram({
+    name: 'secureflow_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly predictions = new Counter({
+    name: 'secureflow_predictions_total',
+    help: 'Scored transactions by verdict',
+    labelNames: ['verdict'] as const,
+    registers: [this.registry],
+  });
+  readonly scoringDuration = new Histogram({
+    name: 'secureflow_scoring_duration_seconds',
+    help: 'Time to validate, score and explain (not store) a request\'s transactions',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'secureflow_batch_size',
+    help: 'Transactions per POST /api/predict-batch',
+    buckets: [1, 10, 100, 1000, 5000, 10_000],
+    registers: [this.registry],
+  });
+  readonly databaseErrors = new Counter({
+    name: 'secureflow_database_errors_total',
+    help: 'Requests that failed because the database was unavailable',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+  readonly databaseUp = new Gauge({
+    name: 'secureflow_database_up',
+    help: '1 while the database answers, 0 during an outage',
+    registers: [this.registry],
+  });
+  readonly modelInfo = new Gauge({
+    name: 'secureflow_model_info',
+    help: 'The model scoring requests (value 1, version in the label)',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  setModel(version: string): void {
+    this.modelInfo.reset();
+    this.modelInfo.set({ version }, 1);
+  }
+
+  countVerdicts(flagged: number, total: number): void {
+    if (flagged > 0) this.predictions.inc({ verdict: 'anomaly' }, flagged);
+    if (total - flagged > 0) this.predictions.inc({ verdict: 'normal' }, total - flagged);
+  }
+}

@@ -1,0 +1,50 @@
+/** The daemon's settings and their defaults, in one place. Flags > environment > these. */
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** --db / SECUREFLOW_DB / DATABASE_URL; resolved like the CLI's. */
+  db?: string;
+  /** A model file; default: the database's active model, else the bundled one. */
+  model?: string;
+  threshold?: number;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Most transactions in one POST /api/predict-batch. */
+  batchLimit: number;
+  /** Requests per second per key (per IP without auth); 0 turns rate limiting off. */
+  rateLimit: number;
+  /** Shared rate-limit counters for every instance. */
+  redisUrl?: string;
+  /** Browser origins allowed to call the API; '*' allows any. */
+  corsOrigins: string[];
+  /** Serve without API keys, even on a public address. */
+  noAuth: boolean;
+  logLevel: string;
+  /** Seconds a client is told to wait (Retry-After) while the database is unreachable. */
+  retryAfterSeconds: number;
+  /** How long shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
+}
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 5001,
+  bodyLimit: 10 * 1024 * 1024,
+  batchLimit: 10_000,
+  rateLimit: 0,
+  corsOrigins: ['http://localhost:3000'],
+  noAuth: false,
+  logLevel: 'info',
+  retryAfterSeconds: 5,
+  shutdownTimeoutMs: 10_000,
+} as const satisfies Partial<ServeOptions>;
+
+/** CORS_ORIGINS="https://a.example, https://b.example" → a list. */
+export function parseOrigins(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

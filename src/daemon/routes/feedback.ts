@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../app.js';
+import { badRequest, HttpError } from '../http-error.js';
+import { positiveId } from './params.js';
+
+/** An analyst's verdict on a scored transaction: one per transaction, a second call updates it. */
+export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void {
+  app.post('/api/feedback', { config: { permission: 'feedback' } }, async (request) => {
+    const body = request.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object {transaction_id, feedback}');
+    const b = body as Record<string, unknown>;
+    const id = positiveId('transaction_id', b.transaction_id);
+    // The original's names (feedback, comments) and the schema's (is_correct, notes) are both accepted.
+    const verdict = b.feedback !== undefined ? b.feedback : b.is_correct;
+    const field = b.feedback !== undefined ? 'feedback' : 'is_correct';
+    if (verdict === undefined) throw badRequest('feedback', 'is required: true if the verdict was right, false if not');
+    if (typeof verdict !== 'boolean') throw badRequest(field, `must be true or false, got ${JSON.stringify(verdict)}`);
+    const notesRaw = b.comments !== undefined ? b.comments : b.notes;
+    if (notesRaw !== undefined && notesRaw !== null && typeof notesRaw !== 'string') {
+      throw badRequest(b.comments !== undefined ? 'comments' : 'notes', 'must be a string');
+    }
+    const notes = typeof notesRaw === 'string' && notesRaw.trim() !== '' ? notesRaw.slice(0, 2000) : null;
+    const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes));
+    if (!saved) throw new HttpError(404, `transaction ${id} not found`, { field: 'transaction_id' });
+    return {
+      message: saved.created_at === saved.updated_at ? 'feedback recorded' : 'feedback updated',
+      transaction_id: id,
+      feedback: saved.is_correct,
+      id: saved.id,
+      is_correct: saved.is_correct,
+      notes: saved.notes,
+      created_at: saved.created_at,
+      updated_at: saved.updated_at,
+    };
+  });
+}

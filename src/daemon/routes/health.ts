@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../app.js';
+
+/** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
+export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext): void {
+  const open = { rateLimit: false } as const;
+
+  // 200 while the process can serve, even with the database down (then "degraded"): a platform should not
+  // restart a daemon for its database's outage.
+  app.get('/api/health', { config: open }, async () => {
+    const database = await db.check();
+    metrics.databaseUp.set(database === 'connected' ? 1 : 0);
+    return {
+      status: database === 'connected' ? 'healthy' : 'degraded',
+      database,
+      database_kind: db.resolved.kind,
+      model_version: db.model.version,
+      timestamp: new Date().toISOString(),
+    };
+  });
+
+  // For load balancers: 503 while writes would fail.
+  app.get('/api/ready', { config: open }, async (_request, reply) => {
+    const database = await db.check();
+    metrics.databaseUp.set(database === 'connected' ? 1 : 0);
+    if (database !== 'connected') reply.status(503).header('retry-after', '5');
+    return { ready: database === 'connected', database, model_version: db.model.version, timestamp: new Date().toISOString() };
+  });
+
+  // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
+  // tables and checks the database.
+  app.post('/api/warmup', { config: { permission: 'score' } }, async () => {
+    const start = process.hrtime.bigint();
+    db.model.prepareBatchExplanations();
+    db.model.explain([100, 12, 2, 1, 0]);
+    await db.check();
+    return {
+      status: 'warmed_up',
+      warmup_time_seconds: Number(process.hrtime.bigint() - start) / 1e9,
+      model_version: db.model.version,
+      database: db.status,
+      timestamp: new Date().toISOString(),
+    };
+  });
+
+  app.get('/metrics', { config: open }, async (_request, reply) => {
+    metrics.setModel(db.model.version);
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { readCsvTransactions, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
+import { scoreTransaction, toNewTransaction } from '../../core/score-transaction.js';
+import type { RouteContext } from '../app.js';
+import { badRequest, HttpError } from '../http-error.js';
+import { boolParam, queryOf } from './params.js';
+
+/** Scoring: one transaction, or a batch as JSON or CSV. Every scored transaction is stored before the answer. */
+export function predictRoutes(app: FastifyInstance, { db, options, metrics }: RouteContext): void {
+  app.post('/api/predict', { config: { permission: 'score' } }, async (request) => {
+    const store = boolParam('store', queryOf(request.query).store) ?? true;
+    if (store) db.require(); // 503 before any work while the database is away
+    const start = process.hrtime.bigint();
+    const result = scoreTransaction(db.model, request.body, 'api');
+    metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
+    const [id] = store ? await db.run((s) => s.insertTransactions([toNewTransaction(result, null)])) : [null];
+    metrics.countVerdicts(result.is_anomaly ? 1 : 0, 1);
+    const { transaction, ...rest } = result;
+    return { ...rest, transaction_id: id, ...transaction };
+  });
+
+  app.post('/api/predict-batch', { config: { permission: 'score' } }, async (request) => {
+    const query = queryOf(request.query);
+    const explain = boolParam('explain', query.explain) ?? true;
+    const store = boolParam('store', query.store) ?? true;
+    const strict = boolParam('strict', query.strict) ?? false;
+    if (store) db.require();
+    const tooMany = (n: number) =>
+      new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit, received: n });
+    let read;
+    if (typeof request.body === 'string') read = await readCsvTransactions(request.body, { strict });
+    else {
+      const list = batchItems(request.body);
+      if (list.length > options.batchLimit) throw tooMany(list.length);
+      read = readJsonTransactions(list);
+    }
+    const total = read.count + read.errors.size;
+    if (total > options.batchLimit) throw tooMany(total);
+    metrics.batchSize.observe(total);
+    const { items, batch, batchId, scoringSeconds } = await (store ? db.run((s) => scoreAndStore(db.model, read, total, { explain, store: s, source: 'api' })) : scoreAndStore(db.model, read, total, { explain, store: null, source: 'api' }));
+    metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
+    let flagged = 0;
+    for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
+    metrics.countVerdicts(flagged, batch.count);
+    return {
+      results: items,
+      total_processed: total,
+      scored: batch.count,
+      errors: read.errors.size,
+      flagged,
+      batch_id: batchId,
+      model_version: db.model.version,
+      threshold_risk: db.model.thresholdRisk, // where risk_level's bands start, for clients formatting rows
+      timestamp: new Date().toISOString(),
+    };
+  });
+}
+
+/** `{transactions: [...]}` as the original took it; a bare array is accepted too. */
+function batchItems(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  if (body === null || typeof body !== 'object') throw badRequest('transactions', 'is required: send {"transactions": [...]} or CSV with Content-Type: text/csv');
+  const list = (body as Record<string, unknown>).transactions;
+  if (list === undefined) throw badRequest('transactions', 'is required: send {"transactions": [...]}');
+  if (!Array.isArray(list)) throw badRequest('transactions', 'must be an array of transactions');
+  return list;
+}

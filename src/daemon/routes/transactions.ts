@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import { storedResult } from '../../core/stored-result.js';
+import { transactionView } from '../../core/transaction-view.js';
+import type { RouteContext } from '../app.js';
+import { badRequest, HttpError } from '../http-error.js';
+import { boolParam, intParam, positiveId, queryOf } from './params.js';
+
+/** Looking back: stored transactions, a page at a time, and one with its feedback. */
+export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): void {
+  app.get('/api/transactions', { config: { permission: 'read' } }, async (request) => {
+    const q = queryOf(request.query);
+    const page = intParam('page', q.page, 1, 1, 1_000_000);
+    const perPage = intParam('per_page', q.per_page, 20, 1, 1000);
+    // limit/offset (what the CLI's --remote sends) override page/per_page.
+    const limit = intParam('limit', q.limit, perPage, 1, 100_000);
+    const offset = intParam('offset', q.offset, (page - 1) * perPage, 0, Number.MAX_SAFE_INTEGER);
+    let since: Date | undefined;
+    if (q.since !== undefined && q.since !== '') {
+      since = new Date(q.since);
+      if (Number.isNaN(since.getTime())) throw badRequest('since', `must be an ISO-8601 date, got ${JSON.stringify(q.since)}`);
+    }
+    const { rows, total } = await db.run((s) =>
+      s.listTransactions({ anomaliesOnly: boolParam('anomalies', q.anomalies), since, batchId: q.batch_id || undefined, limit, offset }),
+    );
+    return {
+      transactions: rows.map((r) => transactionView(r)),
+      pagination: { page, per_page: perPage, total, pages: Math.ceil(total / perPage) },
+    };
+  });
+
+  app.get('/api/transactions/:id', { config: { permission: 'read' } }, async (request) => {
+    const id = positiveId('id', (request.params as { id: string }).id);
+    const row = await db.run((s) => s.getTransaction(id));
+    if (!row) throw new HttpError(404, `transaction ${id} not found`, { field: 'id' });
+    const result = await db.run((s) => storedResult(s, row));
+    return { ...transactionView(row), shap_explanation: result.shap_explanation, shap_base_value: result.shap_base_value, risk_factors: result.risk_factors };
+  });
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify';
+import { SecureflowError } from '../core/errors.js';
+import { resolveDatabase } from '../db/open-store.js';
+import { buildApp } from './app.js';
+import { DaemonDatabase } from './database.js';
+import { DaemonMetrics } from './metrics.js';
+import { isLoopback, type ServeOptions } from './options.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: DaemonDatabase;
+  url: string;
+  /** Stops accepting, finishes in-flight requests, closes the database and Redis. */
+  close(): Promise<void>;
+}
+
+/** Opens the database, builds the app and listens. The only place that listens. */
+export async function startServer(options: ServeOptions, extras: { logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
+  const resolved = resolveDatabase(options.db);
+  const metrics = new DaemonMetrics();
+  // Keys can arrive as Authorization or X-API-Key headers: neither is ever logged.
+  const logger = {
+    level: options.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '***' },
+  };
+  const { default: pino } = await import('pino');
+  const log = extras.logStream ? pino(logger, extras.logStream) : pino(logger);
+  const db = await DaemonDatabase.open(resolved, {
+    model: options.model,
+    threshold: options.threshold,
+    onStatus: (status, reason) => {
+      metrics.databaseUp.set(status === 'connected' ? 1 : 0);
+      if (status === 'connected') log.info({ database: resolved.display }, 'database connected');
+      else log.warn({ database: resolved.display, reason }, 'database unavailable; writes answer 503 until it returns');
+    },
+  });
+
+  if (!options.noAuth) {
+    const keys = db.status === 'connected' ? await db.run((s) => s.countActiveKeys()) : null;
+    if (keys === 0 && !isLoopback(options.host)) {
+      await db.close();
+      throw new SecureflowError(
+        'usage',
+        `refusing to serve on ${options.host} without API keys: create one with \`secureflow keys create --name NAME --role scorer\`, or pass --no-auth to serve without keys`,
+      );
+    }
+    if (keys === 0) log.warn('no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)');
+  } else log.warn('--no-auth: the API is open to anyone who can reach it');
+
+  let redis: import('ioredis').Redis | undefined;
+  if (options.redisUrl && options.rateLimit > 0) {
+    const { Redis } = await import('ioredis');
+    redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+    redis.on('error', (e: Error) => log.warn({ reason: e.message }, 'redis unavailable: rate limits are not enforced until it returns'));
+  }
+
+  const app = await buildApp({ db, options, metrics, redis, logger: log });
+  db.model.prepareBatchExplanations(); // the first request should not pay for the tables
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (e) {
+    await db.close();
+    redis?.disconnect();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new SecureflowError('unavailable', `port ${options.port} on ${options.host} is already in use`);
+    if (code === 'EACCES') throw new SecureflowError('unavailable', `not allowed to listen on ${options.host}:${options.port}`);
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url, database: resolved.display, model_version: db.model.version, auth: options.noAuth ? 'off' : 'keys', rate_limit: options.rateLimit || 'off' }, 'secureflow serving');
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    db,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await db.close();
+        if (redis) await redis.quit().catch(() => redis!.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Runs until SIGTERM or SIGINT, then shuts down gracefully (in-flight requests finish) within the timeout. */
+export async function serveUntilSignalled(options: ServeOptions): Promise<void> {
+  const server = await startServer(options);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      const force = setTimeout(() => {
+        server.app.log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, options.shutdownTimeoutMs);
+      force.unref();
+      server.close().then(
+        () => {
+          server.app.log.info('stopped');
+          resolve();
+        },
+        (e: Error) => {
+          server.app.log.error({ reason: e.message }, 'error while stopping');
+          resolve();
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
