@@ -26,7 +26,9 @@ export class RemoteClient {
   ) {}
 
   async request<T = any>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
-    const { request } = await import('undici');
+    // Loaded on first use: local runs never pay for it. (Bundled, the CommonJS exports sit on `default`.)
+    const undici = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
+    const request = undici.request ?? undici.default!.request;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let payload: string | Uint8Array | undefined;
