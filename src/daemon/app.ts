@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
@@ -18,6 +19,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's key, once checked; null when auth is off (or open on loopback with no keys). */
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /**
+     * Stops taking requests (503, Connection: close) and resolves once every response in flight has been
+     * handed to the OS, or at `timeoutMs`. Call before close(): Node's server.close() destroys keep-alive
+     * sockets whose response has ended but not yet flushed, cutting large responses short.
+     */
+    drain(timeoutMs: number): Promise<boolean>;
   }
   interface FastifyContextConfig {
     /** What the route needs; routes without one are open (health, readiness, metrics). */
@@ -62,6 +71,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   app.decorateRequest('principal', null);
+
+  const inflight = new Set<ServerResponse>();
+  let draining = false;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (draining) {
+      reply.header('connection', 'close');
+      throw new HttpError(503, 'shutting down: retry shortly', {}, { 'retry-after': '1' });
+    }
+    const res = reply.raw;
+    inflight.add(res);
+    const done = () => inflight.delete(res);
+    res.once('finish', done);
+    res.once('close', done);
+  });
+  app.decorate('drain', (timeoutMs: number) => {
+    draining = true;
+    const deadline = Date.now() + timeoutMs;
+    return new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (inflight.size === 0) resolve(true);
+        else if (Date.now() >= deadline) resolve(false);
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  });
 
   app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 

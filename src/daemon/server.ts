@@ -78,6 +78,7 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
     url,
     close() {
       closing ??= (async () => {
+        await app.drain(Math.max(1000, options.shutdownTimeoutMs - 2000));
         await app.close();
         await db.close();
         if (redis) await redis.quit().catch(() => redis!.disconnect());

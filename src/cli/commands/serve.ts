@@ -37,7 +37,7 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
+  // Returns once stopped; the process then exits by itself when the last response has been flushed
+  // (exiting at once could cut a large response short). A timer bounds the wait.
   await serveUntilSignalled(serveOptions(flags));
-  // Stopped cleanly: exit now rather than wait on sockets the platform is already closing.
-  process.exit(0);
 }

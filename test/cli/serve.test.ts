@@ -1,0 +1,61 @@
+/** `secureflow serve` as a process: start-up checks, graceful shutdown with requests in flight, no keys in logs. */
+import { describe, expect, it } from 'vitest';
+import { cli } from './run-cli.js';
+import { spawnDaemon } from './daemon-process.js';
+import { createKey, tempDb } from '../daemon/server-helpers.js';
+
+const tx = { amount: 10, hour: 12, day_of_week: 1, merchant_category: 2, transaction_type: 0 };
+
+describe('secureflow serve', () => {
+  it('finishes in-flight requests on SIGTERM, refuses new ones, and exits 0 within 10 s', async () => {
+    const daemon = await spawnDaemon(['--db', tempDb()]);
+    const body = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: i })) });
+    const inflight = fetch(`${daemon.url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await new Promise((r) => setTimeout(r, 30)); // the request is on its way
+    const t0 = Date.now();
+    daemon.proc.kill('SIGTERM');
+    const res = await inflight;
+    expect(res.status).toBe(200);
+    expect((await res.json()).results).toHaveLength(10_000);
+    const code = await daemon.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await expect(fetch(`${daemon.url}/api/health`)).rejects.toThrow();
+    const lines = daemon.logs.map((l) => JSON.parse(l));
+    expect(lines.some((l) => /shutting down/.test(l.msg))).toBe(true);
+    expect(lines.at(-1).msg).toBe('stopped');
+  });
+
+  it('takes HOST from the environment, as on Fly', async () => {
+    const db = tempDb();
+    const key = await createKey(db, 'scorer');
+    const daemon = await spawnDaemon(['--db', db], { HOST: '0.0.0.0' });
+    try {
+      expect(daemon.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+      const port = new URL(daemon.url).port;
+      const r = await fetch(`http://127.0.0.1:${port}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(tx) });
+      expect(r.status).toBe(200);
+      expect(daemon.logs.join('\n')).not.toContain(key.split('_')[2]);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('refuses to start on a public address without keys (exit 2), and says how to fix it', () => {
+    const r = cli(['serve', '--host', '0.0.0.0', '--port', '0', '--db', tempDb()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing to serve on 0\.0\.0\.0 without API keys.*keys create.*--no-auth/);
+  });
+
+  it('names a busy port (exit 6)', async () => {
+    const daemon = await spawnDaemon(['--db', tempDb()]);
+    try {
+      const port = new URL(daemon.url).port;
+      const r = cli(['serve', '--port', port, '--db', tempDb()]);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toMatch(new RegExp(`port ${port} .*already in use`));
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
