@@ -1,5 +1,6 @@
 // secureflow benchmark suite: `npm run bench` (builds first) or `node bench/run.mjs` after a build.
 //   BENCH_ROWS=n   rows of the big CSV file (default 1,000,000)
+//   BENCH_ONLY=a,b only these sections (data, kernel, cli, memory, coldStart, baseline, storage, daemon, reference)
 //   BENCH_QUICK=1  100,000 rows (unless BENCH_ROWS is set), single runs, smaller explain and baseline samples
 // Prints a report to stdout and writes bench/results/latest.json. Each section is independent: one that
 // fails prints its error and the others still run (the exit code is then 1).
@@ -17,6 +18,7 @@ import { coldStart } from './sections/coldstart.mjs';
 import { baseline } from './sections/baseline.mjs';
 import { reference } from './sections/reference.mjs';
 import { storage } from './sections/storage.mjs';
+import { daemon } from './sections/daemon.mjs';
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const rowsEnv = process.env.BENCH_ROWS;
@@ -75,8 +77,9 @@ const sections = [
   ['coldStart', '5. Cold start', coldStart],
   ['baseline', '6. Baseline: ml-isolation-forest', baseline],
   ['storage', '7. Storage (SQLite file, Postgres)', storage],
-  ['reference', '8. Reference: the original system', reference],
-];
+  ['daemon', '8. Daemon (secureflow serve)', daemon],
+  ['reference', '9. Reference: the original system', reference],
+].filter(([key]) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(key));
 
 const results = {};
 const started = now();

@@ -59,7 +59,10 @@ export class DaemonDatabase {
         return false;
       }
       this.store = store;
-      this.model = (await resolveScoringModel(this.modelPath, this.threshold, store)).model;
+      // A model file wins; else the database's active model replaces the bundled one loaded at start.
+      if (this.modelPath === undefined && (await store.activeModel()) !== null) {
+        this.model = (await resolveScoringModel(undefined, this.threshold, store)).model;
+      }
       this.setStatus('connected', null);
       return true;
     } catch (e) {

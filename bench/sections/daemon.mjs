@@ -1,0 +1,172 @@
+// The daemon: requests per second against a bare node:http server (same load, same run), 10,000-row
+// batches stored on SQLite and Postgres, and cold start to the first answered /api/health.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI, ROOT, median, millis, num, table } from '../lib/util.mjs';
+
+const PG_URL = process.env.SECUREFLOW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const AUTOCANNON = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url));
+const tx = { amount: 4800, hour: 3, day_of_week: 6, merchant_category: 9, transaction_type: 2 };
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+/** Runs `args` pinned to `cpu` (taskset) so that server and load generator do not share a core. */
+function pinned(cpu, args, env = {}) {
+  return spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function waitHealthy(url, ms = 15_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error(`${url} did not answer in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function stop(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve();
+    proc.on('exit', resolve);
+    proc.kill('SIGTERM');
+  });
+}
+
+/** autocannon from another process on core `cpu`: JSON summary. */
+function load(cpu, url, { method = 'GET', body, seconds, connections = 50 }) {
+  const args = [AUTOCANNON, '-j', '-c', String(connections), '-d', String(seconds), '-m', method];
+  if (body) args.push('-H', 'content-type=application/json', '-b', body);
+  args.push(url);
+  const proc = pinned(cpu, args);
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) =>
+    proc.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      const r = JSON.parse(out);
+      resolve({ rps: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
+    }),
+  );
+}
+
+const BARE = `
+const http = require('node:http');
+const body = JSON.stringify({ transaction_id: 1, is_anomaly: true, anomaly_score: 0.7, risk_score: 99.5 });
+http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); }); })
+  .listen(Number(process.env.PORT), '127.0.0.1');`;
+
+async function startDaemon(cpu, db, extra = []) {
+  const port = await freePort();
+  const proc = pinned(cpu, [CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', ...extra], { DATABASE_URL: '' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${url}/api/health`);
+  return { url, proc };
+}
+
+export async function daemon(ctx, out) {
+  const seconds = ctx.quick ? 3 : 10;
+  const dir = mkdtempSync(join(tmpdir(), 'secureflow-bench-daemon-'));
+  const results = {};
+
+  // 1. Throughput: the same load against a bare node:http server and POST /api/predict (SQLite, explained).
+  const barePort = await freePort();
+  const bare = pinned(0, ['-e', BARE], { PORT: String(barePort) });
+  try {
+    await waitHealthy(`http://127.0.0.1:${barePort}/`);
+    await load(1, `http://127.0.0.1:${barePort}/`, { method: 'POST', body: JSON.stringify(tx), seconds: 1 }); // warm-up
+    results.bare = await load(1, `http://127.0.0.1:${barePort}/`, { method: 'POST', body: JSON.stringify(tx), seconds });
+  } finally {
+    await stop(bare);
+  }
+  const d = await startDaemon(0, join(dir, 'predict.db'));
+  try {
+    await load(1, `${d.url}/api/predict`, { method: 'POST', body: JSON.stringify(tx), seconds: 1 });
+    results.predict = await load(1, `${d.url}/api/predict`, { method: 'POST', body: JSON.stringify(tx), seconds });
+  } finally {
+    await stop(d.proc);
+  }
+  results.predict.share_of_bare = results.predict.rps / results.bare.rps;
+  out(table(
+    ['server (50 connections, server and load on separate cores)', 'req/s', 'p50', 'p99', 'errors'],
+    [
+      ['bare node:http, fixed JSON body', num(results.bare.rps), `${results.bare.p50_ms} ms`, `${results.bare.p99_ms} ms`, results.bare.errors + results.bare.non2xx],
+      ['POST /api/predict (SQLite, stored, explained)', num(results.predict.rps), `${results.predict.p50_ms} ms`, `${results.predict.p99_ms} ms`, results.predict.errors + results.predict.non2xx],
+    ],
+  ));
+  out(`  /api/predict serves ${(100 * results.predict.share_of_bare).toFixed(1)}% of the bare server's requests per second (target >= 15%)`);
+
+  // 2. 10,000-transaction batches, stored, explained: median of several requests.
+  const batchBody = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: (i * 7.31) % 5000, hour: i % 24, day_of_week: i % 7, merchant_category: i % 10, transaction_type: i % 3 })) });
+  const timeBatches = async (url, n) => {
+    const times = [];
+    for (let i = 0; i < n + 1; i++) {
+      const t = performance.now();
+      const r = await fetch(`${url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`predict-batch answered ${r.status}`);
+      if (i > 0) times.push(performance.now() - t); // the first warms up
+    }
+    return median(times);
+  };
+  const batchRuns = ctx.quick ? 3 : 5;
+  const rows = [];
+  const sq = await startDaemon(0, join(dir, 'batch.db'));
+  try {
+    results.batch_sqlite_ms = await timeBatches(sq.url, batchRuns);
+    rows.push(['SQLite', millis(results.batch_sqlite_ms)]);
+  } finally {
+    await stop(sq.proc);
+  }
+  const pg = await import('pg');
+  const admin = new pg.default.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 3000 });
+  admin.on('error', () => {});
+  const schema = `sf_bench_daemon_${process.pid}`;
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const p = await startDaemon(0, url.toString());
+    try {
+      results.batch_postgres_ms = await timeBatches(p.url, batchRuns);
+      rows.push(['Postgres', millis(results.batch_postgres_ms)]);
+    } finally {
+      await stop(p.proc);
+    }
+  } catch (e) {
+    rows.push(['Postgres', `skipped: ${e.message}`]);
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
+  }
+  out(table(['POST /api/predict-batch, 10,000 transactions, stored and explained (median)', 'time'], rows));
+  out('  target <= 250 ms on each');
+
+  // 3. Cold start: process start to the first answered /api/health.
+  const colds = [];
+  for (let i = 0; i < (ctx.quick ? 3 : 7); i++) {
+    const port = await freePort();
+    const t = performance.now();
+    const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--db', join(dir, 'cold.db'), '--log-level', 'warn'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' });
+    await waitHealthy(`http://127.0.0.1:${port}/api/health`);
+    colds.push(performance.now() - t);
+    await stop(proc);
+  }
+  results.cold_start_ms = median(colds);
+  out(`  cold start to the first answered /api/health: ${millis(results.cold_start_ms)} median of ${colds.length} (target <= 300 ms)`);
+  return results;
+}
