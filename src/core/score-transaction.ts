@@ -1,4 +1,5 @@
-import type { RiskFactor, RiskLevel } from '../model/explain.js';
+import { riskFactors, type RiskFactor, type RiskLevel } from '../model/explain.js';
+import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { normalizeTransaction, type CanonicalTransaction } from '../model/transaction.js';
 import type { NewTransaction } from '../db/store.js';
@@ -29,33 +30,66 @@ export function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid_input naming the field. */
-export function scoreTransaction(model: IsolationForestModel, input: unknown, dataSource: string, now = new Date()): ScoreResult {
+/** A transaction that passed validation: its canonical fields, raw features and the caller's reference. */
+export interface ValidTransaction {
+  transaction: CanonicalTransaction;
+  features: Float64Array;
+  reference: string | null;
+}
+
+/** Validates one transaction (canonical or legacy). Throws invalid_input naming the field. */
+export function validateTransaction(input: unknown): ValidTransaction {
   const normalized = normalizeTransaction(input);
   if (!normalized.ok) {
     const { field, reason } = normalized.error;
     throw new SecureflowError('invalid_input', `${field} ${reason}`, { field });
   }
-  const score = model.scoreOne(normalized.features);
-  const verdict = model.verdict(score);
-  const explanation = model.explain(normalized.features);
-  return {
-    transaction_id: null,
-    reference: normalized.reference,
-    is_anomaly: verdict.is_anomaly,
-    is_fraudulent: verdict.is_anomaly,
-    anomaly_score: round(verdict.anomaly_score, 6),
-    risk_score: round(verdict.risk_score, 2),
-    risk_level: verdict.risk_level,
-    confidence: round(verdict.confidence, 4),
-    shap_explanation: Object.fromEntries(Object.entries(explanation.shap).map(([k, v]) => [k, round(v, 6)])),
-    shap_base_value: round(explanation.base, 6),
-    risk_factors: explanation.riskFactors.map((f) => ({ ...f, contribution: round(f.contribution, 6) })),
-    transaction: normalized.transaction,
-    data_source: dataSource,
-    model_version: model.version,
-    timestamp: now.toISOString(),
-  };
+  return normalized;
+}
+
+/**
+ * Scores and explains valid transactions together (the kernels want blocks of rows): the one path behind
+ * `secureflow score` for single transactions and the daemon's /api/predict.
+ */
+export function scoreValid(model: IsolationForestModel, items: readonly ValidTransaction[], dataSource: string, now = new Date()): ScoreResult[] {
+  const n = items.length;
+  const raw = new Float64Array(n * FEATURE_COUNT);
+  items.forEach((item, i) => raw.set(item.features, i * FEATURE_COUNT));
+  const scores = new Float64Array(n);
+  model.scoreRows(raw, n, scores);
+  const phi = new Float64Array(n * FEATURE_COUNT);
+  model.explainRows(raw, n, phi);
+  const base = round(model.shapBaseValue, 6);
+  const stats = model.doc.training.features;
+  const timestamp = now.toISOString();
+  return items.map((item, i) => {
+    const verdict = model.verdict(scores[i]);
+    const p = phi.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
+    const shap: Record<string, number> = {};
+    for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(p[j], 6);
+    return {
+      transaction_id: null,
+      reference: item.reference,
+      is_anomaly: verdict.is_anomaly,
+      is_fraudulent: verdict.is_anomaly,
+      anomaly_score: round(verdict.anomaly_score, 6),
+      risk_score: round(verdict.risk_score, 2),
+      risk_level: verdict.risk_level,
+      confidence: round(verdict.confidence, 4),
+      shap_explanation: shap,
+      shap_base_value: base,
+      risk_factors: riskFactors(raw, i * FEATURE_COUNT, p, stats, model.doc.training.rows).map((f) => ({ ...f, contribution: round(f.contribution, 6) })),
+      transaction: item.transaction,
+      data_source: dataSource,
+      model_version: model.version,
+      timestamp,
+    };
+  });
+}
+
+/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid_input naming the field. */
+export function scoreTransaction(model: IsolationForestModel, input: unknown, dataSource: string, now = new Date()): ScoreResult {
+  return scoreValid(model, [validateTransaction(input)], dataSource, now)[0];
 }
 
 /** The row to store for a scored transaction (explanation included). */
