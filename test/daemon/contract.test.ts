@@ -133,7 +133,7 @@ describe('POST /api/predict-batch', () => {
   });
 
   it('takes the original test file', async () => {
-    const csv = readFileSync(new URL('../../../shared/data/original-test-transactions.csv', import.meta.url), 'utf8');
+    const csv = readFileSync(new URL('../../fixtures/transactions.csv', import.meta.url), 'utf8');
     const r = await call(base, 'POST', '/api/predict-batch', { raw: csv, contentType: 'text/csv' });
     expect(r.status).toBe(200);
     expect(r.json.results).toHaveLength(10);
