@@ -91,6 +91,7 @@ export interface HourSums {
   total: number;
   anomalies: number;
   score_sum: number;
+  elevated: number;
 }
 
 /** A batch's per-hour sums, for transaction_stats (hours in ascending order: Postgres locks rows in that order). */
@@ -98,9 +99,10 @@ export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
   const byHour = new Map<number, HourSums>();
   for (const r of rows) {
     let h = byHour.get(r.hour);
-    if (!h) byHour.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0 }));
+    if (!h) byHour.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
     h.total++;
     if (r.is_fraudulent) h.anomalies++;
+    if (r.risk_level === 'elevated') h.elevated++;
     h.score_sum += r.anomaly_score;
   }
   return [...byHour.values()].sort((a, b) => a.hour - b.hour);
@@ -124,7 +126,9 @@ export function buildDashboard(hours: HourSums[], feedback: { total: number; pos
   let total = 0;
   let anomalies = 0;
   let scoreSum = 0;
+  let elevated = 0;
   for (const h of hours) {
+    elevated += Number(h.elevated ?? 0);
     total += h.total;
     anomalies += h.anomalies;
     scoreSum += h.score_sum;
@@ -140,12 +144,36 @@ export function buildDashboard(hours: HourSums[], feedback: { total: number; pos
     avg_anomaly_score: total === 0 ? 0 : round(scoreSum / total, 6),
     anomaly_rate: total === 0 ? 0 : round((anomalies / total) * 100, 2),
     hourly_distribution: hourly,
+    // An anomaly is always at the highest level (explain.ts: riskLevel).
+    risk_levels: { normal: total - anomalies - elevated, elevated, highest: anomalies },
     feedback: {
       total_feedback: feedback.total,
       positive_feedback: feedback.positive,
       accuracy: feedback.total === 0 ? 0 : round((feedback.positive / feedback.total) * 100, 2),
     },
   };
+}
+
+/**
+ * Per-minute counts binned into `buckets` equal spans from `since` to `until`, oldest first: the dashboard's
+ * throughput sparkline.
+ */
+export function binThroughput(
+  minutes: { bucket: string; total: number; anomalies: number }[],
+  since: Date,
+  until: Date,
+  buckets: number,
+): { start: string; total: number; anomalies: number }[] {
+  const from = since.getTime();
+  const span = Math.max(60_000, (until.getTime() - from) / buckets);
+  const out = Array.from({ length: buckets }, (_, i) => ({ start: new Date(from + i * span).toISOString(), total: 0, anomalies: 0 }));
+  for (const m of minutes) {
+    const i = Math.floor((Date.parse(m.bucket) - from) / span);
+    const slot = out[Math.min(buckets - 1, Math.max(0, i))];
+    slot.total += Number(m.total);
+    slot.anomalies += Number(m.anomalies);
+  }
+  return out;
 }
 
 /** A migration: its name (the same list in both backends, in order) and this backend's SQL. */

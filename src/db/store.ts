@@ -53,6 +53,8 @@ export interface DashboardStats {
   /** Percentage, rounded to 2 decimals. */
   anomaly_rate: number;
   hourly_distribution: { hour: number; total_transactions: number; anomalies: number }[];
+  /** Rows by risk_level; `highest` equals anomalies_detected. */
+  risk_levels: { normal: number; elevated: number; highest: number };
   feedback: { total_feedback: number; positive_feedback: number; accuracy: number };
 }
 
@@ -89,6 +91,8 @@ export interface Store {
   /** One current verdict per transaction: a second call updates it. Null when the transaction is unknown. */
   upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null>;
   dashboard(since: Date): Promise<DashboardStats>;
+  /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
+  throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
 
   registerModel(model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string }, activate: boolean): Promise<ModelVersion>;
   listModels(): Promise<ModelVersion[]>;

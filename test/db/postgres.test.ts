@@ -84,22 +84,23 @@ if (unreachable !== null && required) {
       }
     });
 
-    it('fills transaction_stats and feedback times from existing rows (003, 005), and keeps the stats true when rows are deleted', async () => {
+    it('fills transaction_stats, its elevated counts and feedback times from existing rows (003, 005, 006), and keeps the stats true when rows are deleted', async () => {
       const schema = await freshSchema();
       const store = await openStore(resolved, { schema });
       try {
-        await store.insertTransactions([newTransaction({ hour: 4 }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9 }), newTransaction({ hour: 9 })]);
+        await store.insertTransactions([newTransaction({ hour: 4, risk_level: 'elevated' }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9, risk_level: 'highest' }), newTransaction({ hour: 9 })]);
         await store.upsertFeedback(2, true, null);
         const before = await store.dashboard(new Date(0));
-        // Back to before 003 and 005 (as a database made by an older secureflow would be), then forward again.
+        // Back to before 003, 005 and 006 (as a database made by an older secureflow would be), then forward again.
         await admin.query(`DROP TABLE ${schema}.transaction_stats; DROP TRIGGER transactions_forget_stats ON ${schema}.transactions;
           DROP FUNCTION ${schema}.transactions_forget_stats; ALTER TABLE ${schema}.feedback DROP COLUMN transaction_created_at;
-          DELETE FROM ${schema}.schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time')`);
-        expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time']);
+          DELETE FROM ${schema}.schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated')`);
+        expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated']);
+        expect(before.risk_levels).toEqual({ normal: 1, elevated: 1, highest: 1 });
         expect(await store.dashboard(new Date(0))).toEqual(before);
         // From a session whose search_path is not the store's: the trigger still finds its stats.
         await admin.query(`DELETE FROM ${schema}.transactions WHERE id = 2`);
-        expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, feedback: { total_feedback: 0 } });
+        expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, risk_levels: { normal: 1, elevated: 1, highest: 0 }, feedback: { total_feedback: 0 } });
         expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
       } finally {
         await store.close();

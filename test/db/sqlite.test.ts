@@ -38,22 +38,23 @@ describe('sqlite specifics', () => {
     db.close();
   });
 
-  it('fills transaction_stats and feedback times from existing rows (003, 005), and keeps the stats true when rows are deleted', async () => {
+  it('fills transaction_stats, its elevated counts and feedback times from existing rows (003, 005, 006), and keeps the stats true when rows are deleted', async () => {
     const path = freshPath();
     const store = await openStore(resolveDatabase(path, {}));
-    await store.insertTransactions([newTransaction({ hour: 4 }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9 }), newTransaction({ hour: 9 })]);
+    await store.insertTransactions([newTransaction({ hour: 4, risk_level: 'elevated' }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9, risk_level: 'highest' }), newTransaction({ hour: 9 })]);
     await store.upsertFeedback(2, true, null);
     const before = await store.dashboard(new Date(0));
     const raw = new Database(path);
-    // Back to before 003 and 005 (as a database made by an older secureflow would be), then forward again.
+    // Back to before 003, 005 and 006 (as a database made by an older secureflow would be), then forward again.
     raw.exec(`DROP TRIGGER transactions_forget_stats; DROP TABLE transaction_stats;
       DROP INDEX feedback_transaction_time; ALTER TABLE feedback DROP COLUMN transaction_created_at;
-      DELETE FROM schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time')`);
-    expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time']);
+      DELETE FROM schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated')`);
+    expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated']);
+    expect(before.risk_levels).toEqual({ normal: 1, elevated: 1, highest: 1 });
     expect(await store.dashboard(new Date(0))).toEqual(before);
     raw.exec('DELETE FROM transactions WHERE id = 2'); // its feedback goes with it
     raw.close();
-    expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, feedback: { total_feedback: 0 } });
+    expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, risk_levels: { normal: 1, elevated: 1, highest: 0 }, feedback: { total_feedback: 0 } });
     expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
     await store.close();
   });

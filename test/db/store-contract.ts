@@ -190,8 +190,32 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(d).toStrictEqual({
           total_transactions: 0, anomalies_detected: 0, avg_anomaly_score: 0, anomaly_rate: 0,
           hourly_distribution: Array.from({ length: 24 }, (_, hour) => ({ hour, total_transactions: 0, anomalies: 0 })),
+          risk_levels: { normal: 0, elevated: 0, highest: 0 },
           feedback: { total_feedback: 0, positive_feedback: 0, accuracy: 0 },
         });
+      });
+
+      it('breaks rows down by risk level, and keeps it true when rows are deleted', async () => {
+        await store.insertTransactions([
+          newTransaction({ risk_level: 'normal' }),
+          newTransaction({ risk_level: 'elevated' }),
+          newTransaction({ risk_level: 'elevated', hour: 2 }),
+          newTransaction({ risk_level: 'highest', is_fraudulent: true }),
+        ]);
+        expect((await store.dashboard(new Date(0))).risk_levels).toEqual({ normal: 1, elevated: 2, highest: 1 });
+        expect((await store.dashboard(new Date(Date.now() - 60_000))).risk_levels).toEqual({ normal: 1, elevated: 2, highest: 1 });
+      });
+
+      it('bins throughput over the window, oldest first', async () => {
+        const since = new Date(Date.now() - 3_600_000);
+        await store.insertTransactions([newTransaction(), newTransaction({ is_fraudulent: true, risk_level: 'highest' })]);
+        const bins = await store.throughput(since, 12);
+        expect(bins).toHaveLength(12);
+        expect(Date.parse(bins[0].start)).toBe(since.getTime());
+        expect(Date.parse(bins[1].start) - Date.parse(bins[0].start)).toBeCloseTo(300_000, -3);
+        expect(bins.reduce((s, b) => s + b.total, 0)).toBe(2);
+        expect(bins.reduce((s, b) => s + b.anomalies, 0)).toBe(1);
+        expect(bins[11]).toMatchObject({ total: 2, anomalies: 1 }); // just now: the newest bin
       });
 
       it('counts transactions since a date, by hour, with rounded rates and feedback accuracy', async () => {

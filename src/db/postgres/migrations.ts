@@ -134,4 +134,30 @@ export const migrations: Migration[] = [
       CREATE INDEX feedback_transaction_time ON feedback (transaction_created_at) INCLUDE (is_correct);
     `,
   },
+  {
+    name: '006_stats_elevated',
+    // The dashboard's risk-level breakdown: elevated rows per bucket beside the anomalies (which are the
+    // highest level), so that it too reads the rollups and not every row of the window.
+    sql: `
+      ALTER TABLE transaction_stats ADD COLUMN elevated bigint NOT NULL DEFAULT 0;
+      UPDATE transaction_stats s SET elevated = e.n
+      FROM (SELECT date_trunc('minute', created_at, 'UTC') AS bucket, hour, count(*) AS n
+            FROM transactions WHERE risk_level = 'elevated' GROUP BY 1, 2) e
+      WHERE s.bucket = e.bucket AND s.hour = e.hour;
+      CREATE OR REPLACE FUNCTION transactions_forget_stats() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE transaction_stats s
+        SET total = s.total - d.total, anomalies = s.anomalies - d.anomalies, score_sum = s.score_sum - d.score_sum,
+            elevated = s.elevated - d.elevated
+        FROM (
+          SELECT date_trunc('minute', created_at, 'UTC') AS bucket, hour, count(*) AS total,
+                 count(*) FILTER (WHERE is_fraudulent) AS anomalies, sum(anomaly_score) AS score_sum,
+                 count(*) FILTER (WHERE risk_level = 'elevated') AS elevated
+          FROM deleted GROUP BY 1, 2
+        ) d
+        WHERE s.bucket = d.bucket AND s.hour = d.hour;
+        RETURN NULL;
+      END $$;
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, buildDashboard, checkPage, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
+  asId, binThroughput, buildDashboard, checkPage, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -39,11 +39,12 @@ const INSERT_SQL = `
 // The batch's per-hour sums into its minute ($5). Last in the transaction, in hour order: concurrent writers
 // queue on these rows briefly and never deadlock.
 const STATS_SQL = `
-  INSERT INTO transaction_stats AS s (bucket, hour, total, anomalies, score_sum)
-  SELECT $5::timestamptz, u.* FROM unnest($1::int4[], $2::int8[], $3::int8[], $4::float8[]) AS u(hour, total, anomalies, score_sum)
+  INSERT INTO transaction_stats AS s (bucket, hour, total, anomalies, score_sum, elevated)
+  SELECT $5::timestamptz, u.* FROM unnest($1::int4[], $2::int8[], $3::int8[], $4::float8[], $6::int8[]) AS u(hour, total, anomalies, score_sum, elevated)
   ORDER BY u.hour
   ON CONFLICT (bucket, hour) DO UPDATE SET
-    total = s.total + excluded.total, anomalies = s.anomalies + excluded.anomalies, score_sum = s.score_sum + excluded.score_sum`;
+    total = s.total + excluded.total, anomalies = s.anomalies + excluded.anomalies, score_sum = s.score_sum + excluded.score_sum,
+    elevated = s.elevated + excluded.elevated`;
 
 // Per pool rather than pg.types.setTypeParser, which would change every pg user in the process.
 const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) as (text: string) => Date;
@@ -159,7 +160,7 @@ export class PostgresStore implements Store {
     );
     const createdAt = now();
     const hours = sumByHour(rows);
-    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt)];
+    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
     const ids = await this.tx(async (c) => {
       const inserted = (await c.query(INSERT_SQL, [...columns, createdAt])).rows.map((r) => r.id as number);
       await c.query(STATS_SQL, stats);
@@ -230,10 +231,10 @@ export class PostgresStore implements Store {
     const [hours, [feedback]] = await Promise.all([
       // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
       this.query(
-        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, sum(score_sum) AS score_sum
+        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, sum(score_sum) AS score_sum, sum(elevated) AS elevated
          FROM transaction_stats WHERE bucket >= $2::timestamptz GROUP BY hour
          UNION ALL
-         SELECT hour, count(*), count(*) FILTER (WHERE is_fraudulent), sum(anomaly_score)
+         SELECT hour, count(*), count(*) FILTER (WHERE is_fraudulent), sum(anomaly_score), count(*) FILTER (WHERE risk_level = 'elevated')
          FROM transactions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz GROUP BY hour`,
         [from, boundary],
       ),
@@ -243,6 +244,15 @@ export class PostgresStore implements Store {
       ),
     ]);
     return buildDashboard(hours as unknown as HourSums[], feedback as { total: number; positive: number });
+  }
+
+  async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {
+    const from = isoOf(since, 'since');
+    const minutes = await this.query(
+      'SELECT bucket, sum(total) AS total, sum(anomalies) AS anomalies FROM transaction_stats WHERE bucket >= $1::timestamptz GROUP BY bucket',
+      [statsBoundary(from)],
+    );
+    return binThroughput(minutes as { bucket: string; total: number; anomalies: number }[], since, new Date(), buckets);
   }
 
   async registerModel(

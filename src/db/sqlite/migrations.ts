@@ -124,4 +124,23 @@ export const migrations: Migration[] = [
       CREATE INDEX feedback_transaction_time ON feedback (transaction_created_at, is_correct);
     `,
   },
+  {
+    name: '006_stats_elevated',
+    // The dashboard's risk-level breakdown: elevated rows per bucket beside the anomalies (which are the
+    // highest level), so that it too reads the rollups and not every row of the window.
+    sql: `
+      ALTER TABLE transaction_stats ADD COLUMN elevated INTEGER NOT NULL DEFAULT 0;
+      UPDATE transaction_stats AS s SET elevated = e.n
+      FROM (SELECT substr(created_at, 1, 16) || ':00.000Z' AS bucket, hour, count(*) AS n
+            FROM transactions WHERE risk_level = 'elevated' GROUP BY 1, 2) AS e
+      WHERE s.bucket = e.bucket AND s.hour = e.hour;
+      DROP TRIGGER transactions_forget_stats;
+      CREATE TRIGGER transactions_forget_stats AFTER DELETE ON transactions BEGIN
+        UPDATE transaction_stats
+        SET total = total - 1, anomalies = anomalies - old.is_fraudulent, score_sum = score_sum - old.anomaly_score,
+            elevated = elevated - (old.risk_level = 'elevated')
+        WHERE bucket = substr(old.created_at, 1, 16) || ':00.000Z' AND hour = old.hour;
+      END;
+    `,
+  },
 ];

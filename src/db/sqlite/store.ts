@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, buildDashboard, checkPage, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
+  asId, binThroughput, buildDashboard, checkPage, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -98,9 +98,10 @@ export class SqliteStore implements Store {
     // write lock, a statement's rows get consecutive rowids, so the ids follow from the last one.
     const insertMany = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${Array(ROWS_PER_INSERT).fill(one).join(', ')}`);
     const addStats = this.stmt(
-      `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum, elevated) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, hour) DO UPDATE SET
-         total = total + excluded.total, anomalies = anomalies + excluded.anomalies, score_sum = score_sum + excluded.score_sum`,
+         total = total + excluded.total, anomalies = anomalies + excluded.anomalies, score_sum = score_sum + excluded.score_sum,
+         elevated = elevated + excluded.elevated`,
     );
     return this.write(() => {
       const createdAt = now(); // taken under the write lock, so created_at order follows id order across processes
@@ -118,7 +119,7 @@ export class SqliteStore implements Store {
         for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
       }
       for (; i < rows.length; i++) ids[i] = Number(insertOne.run(values(rows[i])).lastInsertRowid);
-      for (const h of sumByHour(rows)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum);
+      for (const h of sumByHour(rows)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
       return ids;
     });
   }
@@ -178,10 +179,10 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
       const hours = this.stmt(
-        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, total(score_sum) AS score_sum
+        `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, total(score_sum) AS score_sum, sum(elevated) AS elevated
          FROM transaction_stats WHERE bucket >= ? GROUP BY hour
          UNION ALL
-         SELECT hour, count(*), sum(is_fraudulent), total(anomaly_score)
+         SELECT hour, count(*), sum(is_fraudulent), total(anomaly_score), sum(risk_level = 'elevated')
          FROM transactions WHERE created_at >= ? AND created_at < ? GROUP BY hour`,
       ).all(boundary, from, boundary) as HourSums[];
       const feedback = this.stmt(
@@ -189,6 +190,14 @@ export class SqliteStore implements Store {
       ).get(from) as { total: number; positive: number };
       return buildDashboard(hours, feedback);
     })();
+  }
+
+  async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {
+    const from = isoOf(since, 'since');
+    const minutes = this.stmt(
+      'SELECT bucket, sum(total) AS total, sum(anomalies) AS anomalies FROM transaction_stats WHERE bucket >= ? GROUP BY bucket',
+    ).all(statsBoundary(from)) as { bucket: string; total: number; anomalies: number }[];
+    return binThroughput(minutes, since, new Date(), buckets);
   }
 
   async registerModel(
