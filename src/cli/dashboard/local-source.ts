@@ -1,0 +1,63 @@
+import { dashboardData, transactionDetail } from '../../core/dashboard-data.js';
+import { SecureflowError } from '../../core/errors.js';
+import { readModelText } from '../../core/model-source.js';
+import { openStore, resolveDatabase } from '../../db/open-store.js';
+import type { Store } from '../../db/store.js';
+import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
+
+/**
+ * The dashboard over the local database (--db, SECUREFLOW_DB, DATABASE_URL or the default file). The store
+ * is opened on first use and reopened after a failure, so a database that comes back is picked up again.
+ */
+export function localSource(flag: string | undefined, flagged = 20): DashboardSource {
+  const resolved = resolveDatabase(flag);
+  let store: Store | null = null;
+  const open = async (): Promise<Store> => {
+    if (!store) {
+      try {
+        store = await openStore(resolved);
+      } catch (e) {
+        throw new SecureflowError('unavailable', (e as Error).message.replaceAll(resolved.target, resolved.display));
+      }
+    }
+    return store;
+  };
+  // Drop a store whose database went away, so the next refresh reconnects.
+  const use = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
+    const s = await open();
+    try {
+      return await fn(s);
+    } catch (e) {
+      if ((e as { kind?: string }).kind === 'unavailable') {
+        store = null;
+        await s.close().catch(() => {});
+      }
+      throw e;
+    }
+  };
+  return {
+    description: `${resolved.kind} ${resolved.display}`,
+    async snapshot(days: number): Promise<DashboardSnapshot> {
+      return use(async (s) => {
+        const active = await s.activeModel();
+        const modelVersion = active?.version ?? readModelText().doc.id;
+        return { source: `${resolved.kind} ${resolved.display}`, ...(await dashboardData(s, { days, buckets: 48, flagged, modelVersion })) };
+      });
+    },
+    async transaction(id: number): Promise<TransactionDetail> {
+      const detail = await use((s) => transactionDetail(s, id));
+      if (!detail) throw new SecureflowError('not_found', `transaction ${id} not found`);
+      return detail;
+    },
+    async feedback(id: number, isCorrect: boolean): Promise<void> {
+      // The same store call as `secureflow feedback ID --correct|--incorrect`.
+      const saved = await use((s) => s.upsertFeedback(id, isCorrect, null));
+      if (!saved) throw new SecureflowError('not_found', `transaction ${id} not found`);
+    },
+    async close(): Promise<void> {
+      const s = store;
+      store = null;
+      await s?.close();
+    },
+  };
+}
