@@ -14,6 +14,7 @@ await build({
   // commander is CommonJS; its require() of Node built-ins needs a real require in an ES module bundle.
   banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
   // The database drivers stay in node_modules: better-sqlite3 locates its native addon from its own path.
-  external: ['better-sqlite3', 'pg', 'pg-native'],
+  // react-devtools-core: Ink imports it only under DEV=true; it is not installed.
+  external: ['better-sqlite3', 'pg', 'pg-native', 'react-devtools-core'],
   logLevel: 'warning',
 });

@@ -188,6 +188,23 @@ export function buildProgram(): Command {
     .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts));
 
   program
+    .command('dashboard')
+    .summary('live terminal dashboard of the local database or a daemon')
+    .description(
+      'A live dashboard: totals, hourly distribution, risk levels, throughput and recent flagged transactions;\n' +
+        'arrows and enter open a transaction, c / i record feedback, ? shows the keys, q quits.\n' +
+        '--once prints one snapshot (text, or --format json) and exits: for scripts and pipes.',
+    )
+    .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
+    .addOption(new Option('--days <n>', 'window: the last N days').default(7).argParser(number('days', 1, 3650, true)))
+    .addOption(new Option('--refresh <interval>', 'refresh interval, e.g. 2s, 500ms, 1m').default('2s'))
+    .option('--once', 'print one snapshot and exit')
+    .addOption(new Option('-f, --format <format>', 'with --once: text or json').choices(['text', 'json']))
+    .action(async (opts) => (await import('./commands/dashboard.js')).runDashboard(opts));
+
+  program
     .command('serve')
     .summary('run the HTTP daemon (the API of the system it replaces)')
     .description(
