@@ -1,6 +1,10 @@
 // Bundles the CLI and the batch worker into dist/app/ with esbuild: one file to load at start-up instead of
 // dozens of ES modules (which cost ~40 ms of a single-transaction run). Commands stay lazily loaded chunks.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear the old ones so dist/ holds only this build.
+rmSync('dist/app', { recursive: true, force: true });
 
 await build({
   entryPoints: { secureflow: 'src/cli/run.ts', worker: 'src/core/batch/worker.ts' },

@@ -68,8 +68,9 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  // Built after listening, so health answers at once (Fly starts machines on demand); ~0.1 s of CPU.
-  setImmediate(() => db.model.prepareBatchExplanations());
+  // The explanation tables take ~0.1 s of CPU: built shortly after listening, so that the first health checks
+  // answer at once (Fly starts machines on demand). Until then single predictions use TreeSHAP's Algorithm 2.
+  setTimeout(() => db.model.prepareBatchExplanations(), 300).unref();
   log.info({ url, database: resolved.display, model_version: db.model.version, auth: options.noAuth ? 'off' : 'keys', rate_limit: options.rateLimit || 'off' }, 'secureflow serving');
 
   let closing: Promise<void> | null = null;
