@@ -112,11 +112,14 @@ export class IsolationForestModel {
     transformRows(this.doc.features, raw, x, count);
     phi.fill(0, 0, count * FEATURE_COUNT);
     const scale = 1 / trees.length;
+    if (this.shapTable) {
+      this.shapTable.explainBlock(x, 0, count, phi, scale); // all rows at once: the tables want blocks
+      return;
+    }
     const one = new Float64Array(FEATURE_COUNT);
     for (let v = 0; v < count; v++) {
       one.fill(0);
-      if (this.shapTable) this.shapTable.explain(x, v * FEATURE_COUNT, one, scale);
-      else for (const tree of trees) this.explainer!.explain(tree, x, v * FEATURE_COUNT, one, scale);
+      for (const tree of trees) this.explainer!.explain(tree, x, v * FEATURE_COUNT, one, scale);
       phi.set(one, v * FEATURE_COUNT);
     }
   }

@@ -141,12 +141,7 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
   let shap: Float64Array | null = null;
   if (settings.explain) {
     shap = new Float64Array(validCount * FEATURE_COUNT);
-    for (let v = 0; v < validCount; v++) {
-      const e = model.explain(features, v * FEATURE_COUNT);
-      FEATURES.forEach((f, j) => {
-        shap![v * FEATURE_COUNT + j] = e.shap[f];
-      });
-    }
+    model.explainRows(features, validCount, shap); // the whole chunk in one call: the tables want blocks of rows
   }
   const batch: ScoredBatch = {
     seq: job.seq, count: validCount, features, anomalyScore, riskScore, confidence: conf, isAnomaly, references, shap, stopped: stopAt < n,
