@@ -1,7 +1,8 @@
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction, type FieldError } from '../../model/transaction.js';
-import { confidence, riskLevel } from '../../model/explain.js';
+import { scoreFeatureRows } from './score-features.js';
+import { riskLevel } from '../../model/explain.js';
 import { formatFixed } from '../../model/number-format.js';
 import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
@@ -123,29 +124,8 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
     }
   }
 
-  // Score the valid rows together: the kernel wants blocks.
-  if (settings.explain) model.prepareBatchExplanations();
-  const features = raw.subarray(0, validCount * FEATURE_COUNT);
-  const anomalyScore = new Float64Array(validCount);
-  model.scoreRows(features, validCount, anomalyScore);
-  const riskScore = new Float64Array(validCount);
-  const conf = new Float64Array(validCount);
-  const isAnomaly = new Uint8Array(validCount);
-  const thresholdRisk = model.thresholdRisk;
-  for (let v = 0; v < validCount; v++) {
-    const flagged = anomalyScore[v] >= model.threshold;
-    isAnomaly[v] = flagged ? 1 : 0;
-    riskScore[v] = model.riskScore(anomalyScore[v]);
-    conf[v] = confidence(riskScore[v], thresholdRisk, flagged);
-  }
-  let shap: Float64Array | null = null;
-  if (settings.explain) {
-    shap = new Float64Array(validCount * FEATURE_COUNT);
-    model.explainRows(features, validCount, shap); // the whole chunk in one call: the tables want blocks of rows
-  }
-  const batch: ScoredBatch = {
-    seq: job.seq, count: validCount, features, anomalyScore, riskScore, confidence: conf, isAnomaly, references, shap, stopped: stopAt < n,
-  };
+  // Score (and explain) the valid rows together: the kernels want blocks.
+  const batch = scoreFeatureRows(model, job.seq, raw, validCount, references, settings.explain, stopAt < n);
   return { job, rows, errors, stopAt, batch };
 }
 
