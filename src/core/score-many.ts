@@ -1,6 +1,6 @@
 import type { Store } from '../db/store.js';
-import { riskFactors, riskLevel, type RiskFactor, type RiskLevel } from '../model/explain.js';
-import { FEATURE_COUNT, FEATURES } from '../model/features.js';
+import { riskLevel, type RiskFactor, type RiskLevel } from '../model/explain.js';
+import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
 import { Readable } from 'node:stream';
@@ -8,7 +8,7 @@ import { csvChunks, type CsvChunk } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
-import { round } from './score-transaction.js';
+import { explanationOf, round } from './score-transaction.js';
 import { storeSink } from './store-sink.js';
 
 /** One item of a scored batch, as the HTTP contract's predict-batch returns it. */
@@ -129,8 +129,6 @@ export async function scoreAndStore(
   for (const [i, e] of read.errors) {
     items[i] = read.lines ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field } : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
   }
-  const stats = model.doc.training.features;
-  const rows = model.doc.training.rows;
   const thresholdRisk = model.thresholdRisk;
   for (let v = 0; v < batch.count; v++) {
     const flagged = batch.isAnomaly[v] === 1;
@@ -146,13 +144,7 @@ export async function scoreAndStore(
       confidence: round(batch.confidence[v], 4),
     };
     if (read.lines) item.line = read.lines[read.inputIndex[v]];
-    if (batch.shap) {
-      const phi = batch.shap.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT);
-      const shap: Record<string, number> = {};
-      for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(phi[j], 6);
-      item.shap_explanation = shap;
-      item.risk_factors = riskFactors(batch.features, v * FEATURE_COUNT, phi, stats, rows).map((f) => ({ ...f, contribution: round(f.contribution, 6) }));
-    }
+    if (batch.shap) Object.assign(item, explanationOf(model, batch.features, batch.shap, v));
     items[read.inputIndex[v]] = item;
   }
   return { items, batch, batchId, scoringSeconds };

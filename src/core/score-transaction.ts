@@ -30,6 +30,23 @@ export function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
+/**
+ * Row `v`'s Shapley values (`phi`, 5 per row) and risk factors, rounded as every face shows them. `raw` holds the
+ * rows' raw features (FEATURES order), which the risk-factor sentences quote.
+ */
+export function explanationOf(
+  model: IsolationForestModel,
+  raw: Float64Array,
+  phi: Float64Array,
+  v: number,
+): { shap_explanation: Record<string, number>; risk_factors: RiskFactor[] } {
+  const p = phi.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT);
+  const shap: Record<string, number> = {};
+  for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(p[j], 6);
+  const factors = riskFactors(raw, v * FEATURE_COUNT, p, model.doc.training.features, model.doc.training.rows);
+  return { shap_explanation: shap, risk_factors: factors.map((f) => ({ ...f, contribution: round(f.contribution, 6) })) };
+}
+
 /** A transaction that passed validation: its canonical fields, raw features and the caller's reference. */
 export interface ValidTransaction {
   transaction: CanonicalTransaction;
@@ -60,13 +77,10 @@ export function scoreValid(model: IsolationForestModel, items: readonly ValidTra
   const phi = new Float64Array(n * FEATURE_COUNT);
   model.explainRows(raw, n, phi);
   const base = round(model.shapBaseValue, 6);
-  const stats = model.doc.training.features;
   const timestamp = now.toISOString();
   return items.map((item, i) => {
     const verdict = model.verdict(scores[i]);
-    const p = phi.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT);
-    const shap: Record<string, number> = {};
-    for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(p[j], 6);
+    const { shap_explanation, risk_factors } = explanationOf(model, raw, phi, i);
     return {
       transaction_id: null,
       reference: item.reference,
@@ -76,9 +90,9 @@ export function scoreValid(model: IsolationForestModel, items: readonly ValidTra
       risk_score: round(verdict.risk_score, 2),
       risk_level: verdict.risk_level,
       confidence: round(verdict.confidence, 4),
-      shap_explanation: shap,
+      shap_explanation,
       shap_base_value: base,
-      risk_factors: riskFactors(raw, i * FEATURE_COUNT, p, stats, model.doc.training.rows).map((f) => ({ ...f, contribution: round(f.contribution, 6) })),
+      risk_factors,
       transaction: item.transaction,
       data_source: dataSource,
       model_version: model.version,

@@ -3,7 +3,7 @@ import type { RiskLevel } from '../model/explain.js';
 import { parseModel } from '../model/model-file.js';
 import { IsolationForestModel } from '../model/model.js';
 import { readModelText } from './model-source.js';
-import { round, type ScoreResult } from './score-transaction.js';
+import { explanationOf, round, type ScoreResult } from './score-transaction.js';
 
 /**
  * A stored row as a full score result. Its explanation is the stored one; rows stored without one (CSV runs
@@ -18,10 +18,11 @@ export async function storedResult(store: Store, row: StoredTransaction): Promis
   if (!shap_explanation || !risk_factors) {
     const model = await modelFor(store, row.model_version);
     if (model) {
-      const e = model.explain(Object.values(transaction));
-      shap_explanation = Object.fromEntries(Object.entries(e.shap).map(([k, v]) => [k, round(v, 6)]));
-      shap_base_value = round(e.base, 6);
-      risk_factors = e.riskFactors.map((f) => ({ ...f, contribution: round(f.contribution, 6) }));
+      const raw = Float64Array.from(Object.values(transaction));
+      const phi = new Float64Array(raw.length);
+      model.explainRows(raw, 1, phi);
+      ({ shap_explanation, risk_factors } = explanationOf(model, raw, phi, 0));
+      shap_base_value = round(model.shapBaseValue, 6);
     }
   }
   return {
