@@ -1,24 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import { readCsvTransactions, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
-import { toNewTransaction, validateTransaction } from '../../core/score-transaction.js';
+import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
+import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
 import { badRequest, HttpError } from '../http-error.js';
-import { ScoreBatcher } from '../score-batcher.js';
-import { WriteBatcher } from '../write-batcher.js';
+import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
 
 /** Scoring: one transaction, or a batch as JSON or CSV. Every scored transaction is stored before the answer. */
 export function predictRoutes(app: FastifyInstance, { db, options, metrics }: RouteContext): void {
-  const writes = new WriteBatcher(db);
-  const scorer = new ScoreBatcher(
-    () => db.model,
-    (seconds) => metrics.scoringDuration.observe({ endpoint: 'predict' }, seconds),
-  );
+  const scorer = new MicroBatcher((items: ValidTransaction[]) => {
+    const start = process.hrtime.bigint();
+    const results = scoreValid(db.model, items, 'api');
+    metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
+    return results;
+  }, 256);
+  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000);
+
   app.post('/api/predict', { config: { permission: 'score' } }, async (request) => {
     const store = boolParam('store', queryOf(request.query).store) ?? true;
     if (store) db.require(); // 503 before any work while the database is away
-    const result = await scorer.score(validateTransaction(request.body));
-    const id = store ? await writes.insert(toNewTransaction(result, null)) : null;
+    const result = await scorer.add(validateTransaction(request.body));
+    const id = store ? await writes.add(toNewTransaction(result, null)) : null;
     metrics.countVerdicts(result.is_anomaly ? 1 : 0, 1);
     const { transaction, ...rest } = result;
     return { ...rest, transaction_id: id, ...transaction };
