@@ -60,8 +60,9 @@ export class DaemonDatabase {
       }
       this.store = store;
       // A model file wins; else the database's active model replaces the bundled one loaded at start.
-      if (this.modelPath === undefined && (await store.activeModel()) !== null) {
-        this.model = (await resolveScoringModel(undefined, this.threshold, store)).model;
+      if (this.modelPath === undefined) {
+        const active = await store.activeModel(); // the whole model document: read it once
+        if (active) this.model = (await resolveScoringModel(undefined, this.threshold, { activeModel: async () => active })).model;
       }
       this.setStatus('connected', null);
       return true;
