@@ -71,26 +71,12 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
     if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
   }
   const input = files.length === 0 ? await singleInput(opts, fromFlags) : null;
-  if (remote) {
-    const client = new RemoteClient(remote.url, remote.apiKey);
+  // Scores here (with the database's store, if storing) or on the daemon, into stdout or -o FILE.
+  const run = async (scorer: Scorer, store: Store | null): Promise<void> => {
     const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
     try {
-      if (input === null) await scoreFiles(files, opts, out, { client }, null);
-      else await scoreSingle(input, opts, out, { client }, null);
-    } finally {
-      if (opts.output) {
-        (out as NodeJS.WritableStream).end();
-        await once(out, 'close');
-      }
-    }
-    return;
-  }
-  const run = async (store: Store | null): Promise<void> => {
-    const { model, text } = await resolveScoringModel(opts.model, opts.threshold, store);
-    const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
-    try {
-      if (input === null) await scoreFiles(files, opts, out, { model, text }, store);
-      else await scoreSingle(input, opts, out, { model }, store);
+      if (input === null) await scoreFiles(files, opts, out, scorer, store);
+      else await scoreSingle(input, opts, out, scorer, store);
     } finally {
       if (opts.output) {
         (out as NodeJS.WritableStream).end();
@@ -98,8 +84,9 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
       }
     }
   };
-  if (opts.store) await withStore(opts.db, run);
-  else await run(null);
+  if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
+  else if (opts.store) await withStore(opts.db, async (store) => run(await resolveScoringModel(opts.model, opts.threshold, store), store));
+  else await run(await resolveScoringModel(opts.model, opts.threshold, null), null);
 }
 
 async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][]): Promise<unknown> {
