@@ -191,8 +191,8 @@ export function buildProgram(): Command {
     .command('dashboard')
     .summary('live terminal dashboard of the local database or a daemon')
     .description(
-      'A live dashboard: totals, hourly distribution, risk levels, throughput and recent flagged transactions;\n' +
-        'arrows and enter open a transaction, c / i record feedback, ? shows the keys, q quits.\n' +
+      'A live dashboard: totals, hourly distribution, risk levels, throughput and recent flagged transactions. ' +
+        'Arrows and enter open a transaction, c / i record feedback, ? shows the keys, q quits. ' +
         '--once prints one snapshot (text, or --format json) and exits: for scripts and pipes.',
     )
     .addOption(dbOption())
@@ -208,8 +208,8 @@ export function buildProgram(): Command {
     .command('serve')
     .summary('run the HTTP daemon (the API of the system it replaces)')
     .description(
-      'Serve the scoring API over HTTP. Flags > environment (PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS,\n' +
-        'LOG_LEVEL, SECUREFLOW_RATE_LIMIT) > defaults. On an address other than loopback, API keys are required\n' +
+      'Serve the scoring API over HTTP. Flags > environment (PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, ' +
+        'LOG_LEVEL, SECUREFLOW_RATE_LIMIT) > defaults. On an address other than loopback, API keys are required ' +
         '(secureflow keys create) unless --no-auth is given.',
     )
     .option('--host <host>', 'address to listen on (default: HOST, else 127.0.0.1)')
