@@ -19,6 +19,6 @@ await build({
   banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
   // The database drivers stay in node_modules: better-sqlite3 locates its native addon from its own path.
   // react-devtools-core: Ink imports it only under DEV=true; it is not installed.
-  external: ['better-sqlite3', 'pg', 'pg-native', 'react-devtools-core'],
+  external: ['better-sqlite3', 'pg-native', 'react-devtools-core'],
   logLevel: 'warning',
 });

@@ -1,7 +1,7 @@
 import type { ErrorKind } from '../core/errors.js';
 
 /** The one table from error kinds to exit codes. Shown in `secureflow --help` and the README. */
-export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
+export const EXIT_CODES: Record<ErrorKind | 'ok' | 'closed_output', number> = {
   ok: 0,
   internal: 1,
   usage: 2,
@@ -12,6 +12,8 @@ export const EXIT_CODES: Record<ErrorKind | 'ok', number> = {
   auth: 7,
   anomaly: 10,
   interrupted: 130,
+  // The reader of stdout left early (`| head`): the usual end of a Unix pipeline, 128 + SIGPIPE, said quietly.
+  closed_output: 141,
 };
 
 export const EXIT_CODE_HELP = `
@@ -25,4 +27,5 @@ Exit codes:
   6    database or daemon unavailable (cannot open or reach it; the message names it, password masked)
   7    not authorised by the daemon: missing, wrong or revoked API key, or a role that may not do this
   10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate
-  130  interrupted (Ctrl-C)`;
+  130  interrupted (Ctrl-C)
+  141  the program reading the output closed it early (as with | head); no message`;

@@ -255,7 +255,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`secureflow: ${e.message}\n`);
       return EXIT_CODES[e.kind];
     }
-    const err = e as Error;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EPIPE') return EXIT_CODES.closed_output;
     process.stderr.write(`secureflow: internal error: ${err.message}\n`);
     if (process.env.SECUREFLOW_DEBUG) process.stderr.write(`${err.stack}\n`);
     else process.stderr.write('(set SECUREFLOW_DEBUG=1 for details, and please report it)\n');

@@ -1,6 +1,15 @@
+import { EXIT_CODES } from './exit-codes.js';
 import { main } from './main.js';
+
+// A reader that leaves early (`| head`) makes writes to stdout fail, some of them outside any command's try.
+// That is how Unix pipelines end: the command finishes what it holds (storage included) and exits 141 quietly.
+let outputClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  outputClosed = true;
+});
 
 // Entry point for bin/secureflow: exit with the code the command chose, once output has drained.
 main(process.argv).then((code) => {
-  process.exitCode = code;
+  process.exitCode = outputClosed ? EXIT_CODES.closed_output : code;
 });

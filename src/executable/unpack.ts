@@ -1,0 +1,96 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** One file the executable carries, written under the unpack directory at `path`. */
+export interface PackedFile {
+  path: string;
+  mode: number;
+  read(): Uint8Array;
+}
+
+/** Written last into a complete unpack directory: its presence means every other file is there. */
+export const COMPLETE_MARKER = '.complete';
+
+/**
+ * Where unpacked files may live, best first: SECUREFLOW_CACHE_DIR, the XDG cache, ~/.cache, then a per-user
+ * folder in the temporary directory (for accounts without a writable home, such as a container user).
+ */
+export function cacheRoots(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string[] {
+  if (env.SECUREFLOW_CACHE_DIR) return [env.SECUREFLOW_CACHE_DIR];
+  const roots: string[] = [];
+  if (env.XDG_CACHE_HOME) roots.push(join(env.XDG_CACHE_HOME, 'secureflow'));
+  let home = '';
+  try {
+    home = homedir();
+  } catch {
+    // no home directory for this user: the temporary directory below still works
+  }
+  if (home) roots.push(join(home, '.cache', 'secureflow'));
+  roots.push(join(tmpdir(), `secureflow-${uid}`));
+  return roots;
+}
+
+export class UnpackError extends Error {}
+
+/**
+ * Makes `<root>/<name>` hold `files`, unpacking them only if no complete copy is there, and returns it.
+ * Files go into a fresh temporary folder beside it that is renamed into place, so a crash or a second process
+ * unpacking at the same moment never leaves a half-written directory in use. The name carries the content hash:
+ * a new build never reuses an old build's files.
+ */
+export function ensureUnpacked(roots: string[], name: string, files: PackedFile[]): string {
+  const reasons: string[] = [];
+  for (const root of roots) {
+    const dir = join(root, name);
+    if (existsSync(join(dir, COMPLETE_MARKER))) return dir;
+    try {
+      prepareRoot(root);
+      unpackInto(root, dir, files);
+      return dir;
+    } catch (e) {
+      reasons.push(`${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  throw new UnpackError(`cannot unpack its files to any of ${reasons.join('; ')}`);
+}
+
+function prepareRoot(root: string): void {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  // A shared temporary directory: another user could have planted the folder. Use it only if it is ours alone.
+  if (root.startsWith(tmpdir())) {
+    const st = lstatSync(root);
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new UnpackError('not a private directory of this user');
+    }
+  }
+}
+
+function unpackInto(root: string, dir: string, files: PackedFile[]): void {
+  const staging = mkdtempSync(join(root, '.unpack-'));
+  try {
+    for (const f of files) {
+      const target = join(staging, f.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, f.read());
+      chmodSync(target, f.mode);
+    }
+    writeFileSync(join(staging, COMPLETE_MARKER), '');
+    if (existsSync(dir)) {
+      // An incomplete copy (interrupted by hand, or partly deleted): move it aside, then replace it.
+      if (existsSync(join(dir, COMPLETE_MARKER))) return;
+      const stale = mkdtempSync(join(root, '.stale-'));
+      renameSync(dir, join(stale, 'old'));
+      rmSync(stale, { recursive: true, force: true });
+    }
+    try {
+      renameSync(staging, dir);
+    } catch (e) {
+      // Another process renamed its complete copy into place first: use that one.
+      if (!existsSync(join(dir, COMPLETE_MARKER))) throw e;
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
