@@ -17,7 +17,8 @@ await build({
   chunkNames: '[name]-[hash]', // beside the entries: code locates the model (../model/) and worker (./worker.js) from import.meta.url
   // commander is CommonJS; its require() of Node built-ins needs a real require in an ES module bundle.
   banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
-  // The database drivers stay in node_modules: better-sqlite3 locates its native addon from its own path.
+  // better-sqlite3 stays in node_modules: it locates its native addon from its own path. Everything else is
+  // bundled (pg included; pg-native, its optional addon, is never loaded), so the npm package depends on it alone.
   // react-devtools-core: Ink imports it only under DEV=true; it is not installed.
   external: ['better-sqlite3', 'pg-native', 'react-devtools-core'],
   logLevel: 'warning',

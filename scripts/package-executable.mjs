@@ -17,7 +17,10 @@ const work = join(root, 'dist', 'sea');
 const output = join(root, 'dist', `secureflow-${process.platform}-${process.arch}`);
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-if (process.platform !== 'linux') throw new Error('the executable is built and tested on Linux only');
+if (process.platform !== 'linux') {
+  console.warn(`package: skipped: the executable is built and tested on Linux only (this is ${process.platform})`);
+  process.exit(0);
+}
 
 /** Every file under `dir`, as paths relative to it, in a fixed order. */
 function walk(dir) {
@@ -82,7 +85,7 @@ async function main() {
   for (const f of files) assets[f.path] = f.source;
   const config = { main: join(work, 'launcher.cjs'), output: join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2) + '\n');
-  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'inherit' });
+  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (blob.status !== 0) throw new Error('node --experimental-sea-config failed');
 
   // Node's own binary without its symbol tables (13 MiB; native addons link through the dynamic symbols, which stay),
@@ -92,9 +95,16 @@ async function main() {
   chmodSync(output, 0o755);
   const strip = spawnSync('strip', ['--strip-all', output], { stdio: 'inherit' });
   if (strip.error) console.warn(`package: strip not available (${strip.error.code}); the executable keeps Node's debug symbols`);
-  await inject(output, 'NODE_SEA_BLOB', readFileSync(join(work, 'sea.blob')), {
-    sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-  });
+  // postject's ELF library warns about note sections it does not need to read; only those lines are dropped.
+  const warn = console.warn;
+  console.warn = (...args) => String(args[0]).includes("Can't find string offset for section name") || warn(...args);
+  try {
+    await inject(output, 'NODE_SEA_BLOB', readFileSync(join(work, 'sea.blob')), {
+      sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+    });
+  } finally {
+    console.warn = warn;
+  }
 
   const mib = (statSync(output).size / 2 ** 20).toFixed(1);
   console.log(`package: ${relative(root, output)} (${mib} MiB; Node ${process.version}; ${files.length} files, content ${manifest.hash.slice(0, 16)})`);

@@ -1,0 +1,42 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const EXECUTABLE = join(ROOT, 'dist', `secureflow-${process.platform}-${process.arch}`);
+export const built = existsSync(EXECUTABLE);
+
+const NODE = realpathSync(process.execPath);
+// As root (CI), each run gets a private mount namespace in which Node's binary is /dev/null and the checkout's
+// node_modules is empty: the executable must work with neither. Elsewhere it runs with PATH holding no node.
+export const canHideNode = process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+const HIDE = `mount --bind /dev/null "${NODE}" && mount -t tmpfs none "${join(ROOT, 'node_modules')}" && exec "$@"`;
+
+/** A fresh user: an empty home (so an empty cache and data folder) and an empty working directory. */
+export function freshUser(): { home: string; cwd: string; env: Record<string, string> } {
+  const home = mkdtempSync(join(tmpdir(), 'secureflow-exe-home-'));
+  const cwd = mkdtempSync(join(tmpdir(), 'secureflow-exe-cwd-'));
+  return { home, cwd, env: { HOME: home, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', NO_COLOR: '1', LANG: 'C.UTF-8' } };
+}
+
+function command(args: string[]): [string, string[]] {
+  return canHideNode ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', EXECUTABLE, ...args]] : [EXECUTABLE, args];
+}
+
+export function runExe(args: string[], user: { cwd: string; env: Record<string, string> }, input = ''): SpawnSyncReturns<string> {
+  const [cmd, argv] = command(args);
+  return spawnSync(cmd, argv, { cwd: user.cwd, env: user.env, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Runs a command in the same hidden-Node setting (to show that Node really is out of reach there). */
+export function runHidden(script: string, user: { cwd: string; env: Record<string, string> }): SpawnSyncReturns<string> {
+  const argv = canHideNode ? ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', 'sh', '-c', script] : ['-c', script];
+  return spawnSync(canHideNode ? 'unshare' : 'sh', argv, { cwd: user.cwd, env: user.env, encoding: 'utf8' });
+}
+
+export function spawnExe(args: string[], user: { cwd: string; env: Record<string, string> }) {
+  const [cmd, argv] = command(args);
+  return spawn(cmd, argv, { cwd: user.cwd, env: user.env, stdio: ['ignore', 'pipe', 'pipe'] });
+}

@@ -1,0 +1,85 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cacheRoots, COMPLETE_MARKER, ensureUnpacked, UnpackError, type PackedFile } from '../../src/executable/unpack.js';
+
+function packed(reads: string[] = []): PackedFile[] {
+  const file = (path: string, text: string, mode = 0o644): PackedFile => ({
+    path,
+    mode,
+    read: () => {
+      reads.push(path);
+      return new TextEncoder().encode(text);
+    },
+  });
+  return [file('package.json', '{"type":"module"}'), file('app/main.js', 'export {};'), file('native/addon.node', 'ELF', 0o755)];
+}
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'secureflow-unpack-'));
+
+describe('where the executable unpacks its files', () => {
+  it('prefers SECUREFLOW_CACHE_DIR alone, else the XDG cache, ~/.cache, then a per-user temporary folder', () => {
+    expect(cacheRoots({ SECUREFLOW_CACHE_DIR: '/x', XDG_CACHE_HOME: '/y' }, 7)).toEqual(['/x']);
+    const roots = cacheRoots({ XDG_CACHE_HOME: '/y' }, 7);
+    expect(roots[0]).toBe('/y/secureflow');
+    expect(roots.at(-1)).toBe(join(tmpdir(), 'secureflow-7'));
+    expect(cacheRoots({}, 7)[0]).toMatch(/\.cache\/secureflow$/);
+  });
+});
+
+describe('ensureUnpacked', () => {
+  it('writes every file with its mode and a completion marker, once', () => {
+    const root = scratch();
+    const reads: string[] = [];
+    const dir = ensureUnpacked([root], '1.0.0-abc', packed(reads));
+    expect(dir).toBe(join(root, '1.0.0-abc'));
+    expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
+    expect(statSync(join(dir, 'native/addon.node')).mode & 0o777).toBe(0o755);
+    expect(existsSync(join(dir, COMPLETE_MARKER))).toBe(true);
+    expect(reads).toHaveLength(3);
+    expect(ensureUnpacked([root], '1.0.0-abc', packed(reads))).toBe(dir);
+    expect(reads).toHaveLength(3); // the second run reads nothing
+    expect(readdirSync(root)).toEqual(['1.0.0-abc']); // no staging folders left behind
+  });
+
+  it('replaces a copy that lacks its marker (interrupted or partly deleted)', () => {
+    const root = scratch();
+    mkdirSync(join(root, 'v-1', 'app'), { recursive: true });
+    writeFileSync(join(root, 'v-1', 'app', 'main.js'), 'truncated');
+    const dir = ensureUnpacked([root], 'v-1', packed());
+    expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
+    expect(readdirSync(root)).toEqual(['v-1']);
+  });
+
+  it('uses the copy another process finished first, and cleans up its own', () => {
+    const root = scratch();
+    const files = packed();
+    // While this process writes its files, a second one completes the same folder.
+    files[1] = { ...files[1], read: () => {
+      mkdirSync(join(root, 'v-2'), { recursive: true });
+      writeFileSync(join(root, 'v-2', 'winner'), '');
+      writeFileSync(join(root, 'v-2', COMPLETE_MARKER), '');
+      return new TextEncoder().encode('export {};');
+    } };
+    const dir = ensureUnpacked([root], 'v-2', files);
+    expect(existsSync(join(dir, 'winner'))).toBe(true);
+    expect(readdirSync(root)).toEqual(['v-2']);
+  });
+
+  it('falls back to the next folder when one cannot be written, and names every one when none can', () => {
+    const base = scratch();
+    const blocked = join(base, 'a-file');
+    writeFileSync(blocked, '');
+    const next = join(base, 'next');
+    expect(ensureUnpacked([join(blocked, 'cache'), next], 'v-3', packed())).toBe(join(next, 'v-3'));
+    expect(() => ensureUnpacked([join(blocked, 'cache'), join(blocked, 'other')], 'v-3', packed())).toThrow(UnpackError);
+    expect(() => ensureUnpacked([join(blocked, 'cache')], 'v-3', packed())).toThrow(/a-file\/cache: ENOTDIR/);
+  });
+
+  it('refuses a folder in the shared temporary directory that others can write to', () => {
+    const shared = scratch();
+    chmodSync(shared, 0o777);
+    expect(() => ensureUnpacked([shared], 'v-4', packed())).toThrow(/not a private directory/);
+  });
+});
