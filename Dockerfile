@@ -26,8 +26,7 @@ ARG NODE_EXTRA_CA_CERTS=""
 
 # The lockfile first, so the dependency layers are reused while only the sources change.
 COPY package.json package-lock.json ./
-# --ignore-scripts: the root "prepare" script (npm run build) would run here, before the sources are copied.
-# That also skips the dependencies' install scripts, so the two that matter run next.
+# --ignore-scripts: no dependency's install script runs unasked (postject's, say); the two that matter run next.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 # better-sqlite3's install script downloads a prebuilt addon or falls back to node-gyp. node-gyp builds against
 # the image's own headers (/usr/local/include/node, in the official image and the local build image) instead of
