@@ -52,6 +52,20 @@ function collectFiles() {
   return files;
 }
 
+/** The newest glibc and libstdc++ symbol versions the binaries need (objdump from binutils), or null. */
+function systemNeeds(binaries) {
+  const newest = (prefix) => {
+    const versions = binaries.flatMap((b) => {
+      const r = spawnSync('objdump', ['-T', b], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+      return r.status === 0 ? [...r.stdout.matchAll(new RegExp(`${prefix}_([0-9.]+)`, 'g'))].map((m) => m[1]) : [];
+    });
+    return versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+  };
+  const glibc = newest('GLIBC');
+  const cxx = newest('GLIBCXX');
+  return glibc ? `glibc ${glibc}+${cxx ? ` and libstdc++ (GLIBCXX_${cxx})` : ''}` : null;
+}
+
 async function main() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -85,8 +99,8 @@ async function main() {
   for (const f of files) assets[f.path] = f.source;
   const config = { main: join(work, 'launcher.cjs'), output: join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2) + '\n');
-  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (blob.status !== 0) throw new Error('node --experimental-sea-config failed');
+  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
+  if (blob.status !== 0) throw new Error(`node --experimental-sea-config failed: ${blob.stderr}`);
 
   // Node's own binary without its symbol tables (13 MiB; native addons link through the dynamic symbols, which stay),
   // then the blob injected into it.
@@ -108,6 +122,8 @@ async function main() {
 
   const mib = (statSync(output).size / 2 ** 20).toFixed(1);
   console.log(`package: ${relative(root, output)} (${mib} MiB; Node ${process.version}; ${files.length} files, content ${manifest.hash.slice(0, 16)})`);
+  const needs = systemNeeds([output, ...files.filter((f) => f.path.endsWith('.node')).map((f) => f.source)]);
+  if (needs) console.log(`package: it runs on x64 Linux with ${needs}`);
 }
 
 await main();
