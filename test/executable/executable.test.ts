@@ -3,11 +3,11 @@
 // binary and the checkout's node_modules hidden.
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, fixture } from '../cli/run-cli.js';
-import { built, canHideNode, EXECUTABLE, freshUser, ROOT, runExe, runHidden, spawnExe } from './run-executable.js';
+import { built, canHideNode, EXECUTABLE, exeCommand, freshUser, ROOT, runExe, runHidden, spawnExe } from './run-executable.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 if (!built) console.warn(`\n*** SKIPPING the executable tests: ${EXECUTABLE} is not built (npm run package; Linux only) ***\n`);
@@ -117,6 +117,26 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     const r = runExe(['dashboard', '--once', '--format', 'json'], user);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).stats.total_transactions).toBe(11);
+  });
+
+  it('runs the live Ink dashboard on a terminal and quits on q', async () => {
+    // script(1) gives the executable a pseudo-terminal; q is typed once the first data is on screen.
+    const [cmd, argv] = exeCommand(['dashboard']);
+    const line = [cmd, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const proc = spawn('script', ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'], { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } });
+    let screen = '';
+    let typed = false;
+    proc.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (!typed && /refreshed/.test(screen)) {
+        typed = true;
+        proc.stdin.write('q');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(screen).toMatch(/secureflow dashboard/);
+    expect(screen).toMatch(/Transactions/);
   });
 
   it.skipIf(!pgReachable && !pgRequired)('migrates and stores into Postgres', async () => {

@@ -21,12 +21,13 @@ export function freshUser(): { home: string; cwd: string; env: Record<string, st
   return { home, cwd, env: { HOME: home, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', NO_COLOR: '1', LANG: 'C.UTF-8' } };
 }
 
-function command(args: string[]): [string, string[]] {
+/** The command line that runs the executable with `args`, Node hidden where possible. */
+export function exeCommand(args: string[]): [string, string[]] {
   return canHideNode ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', EXECUTABLE, ...args]] : [EXECUTABLE, args];
 }
 
 export function runExe(args: string[], user: { cwd: string; env: Record<string, string> }, input = ''): SpawnSyncReturns<string> {
-  const [cmd, argv] = command(args);
+  const [cmd, argv] = exeCommand(args);
   return spawnSync(cmd, argv, { cwd: user.cwd, env: user.env, input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
@@ -37,6 +38,6 @@ export function runHidden(script: string, user: { cwd: string; env: Record<strin
 }
 
 export function spawnExe(args: string[], user: { cwd: string; env: Record<string, string> }) {
-  const [cmd, argv] = command(args);
+  const [cmd, argv] = exeCommand(args);
   return spawn(cmd, argv, { cwd: user.cwd, env: user.env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
