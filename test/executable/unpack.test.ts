@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheRoots, COMPLETE_MARKER, ensureUnpacked, UnpackError, type PackedFile } from '../../src/executable/unpack.js';
 
@@ -52,13 +52,26 @@ describe('ensureUnpacked', () => {
     expect(readdirSync(root)).toEqual(['v-1']);
   });
 
+  it('unpacks again when a cleaner of old files removed some of a complete copy', () => {
+    const root = scratch();
+    const reads: string[] = [];
+    const dir = ensureUnpacked([root], 'v-5', packed(reads));
+    rmSync(join(dir, 'app', 'main.js'));
+    expect(ensureUnpacked([root], 'v-5', packed(reads))).toBe(dir);
+    expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
+    expect(reads).toHaveLength(6);
+    expect(readdirSync(root)).toEqual(['v-5']);
+  });
+
   it('uses the copy another process finished first, and cleans up its own', () => {
     const root = scratch();
     const files = packed();
     // While this process writes its files, a second one completes the same folder.
     files[1] = { ...files[1], read: () => {
-      mkdirSync(join(root, 'v-2'), { recursive: true });
-      writeFileSync(join(root, 'v-2', 'winner'), '');
+      for (const f of ['package.json', 'app/main.js', 'native/addon.node', 'winner']) {
+        mkdirSync(dirname(join(root, 'v-2', f)), { recursive: true });
+        writeFileSync(join(root, 'v-2', f), '');
+      }
       writeFileSync(join(root, 'v-2', COMPLETE_MARKER), '');
       return new TextEncoder().encode('export {};');
     } };
