@@ -2,11 +2,12 @@
 // dozens of ES modules (which cost ~40 ms of a single-transaction run). Commands stay lazily loaded chunks.
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { writeThirdPartyNotices } from './third-party-notices.mjs';
 
 // Chunk names carry content hashes: clear the old ones so dist/ holds only this build.
 rmSync('dist/app', { recursive: true, force: true });
 
-await build({
+const result = await build({
   entryPoints: { secureflow: 'src/cli/run.ts', worker: 'src/core/batch/worker.ts' },
   outdir: 'dist/app',
   bundle: true,
@@ -22,4 +23,6 @@ await build({
   // react-devtools-core: Ink imports it only under DEV=true; it is not installed.
   external: ['better-sqlite3', 'pg-native', 'react-devtools-core'],
   logLevel: 'warning',
+  metafile: true,
 });
+writeThirdPartyNotices(result.metafile, 'dist/app/THIRD-PARTY-NOTICES.md');

@@ -23,6 +23,14 @@ describe('the npm package', () => {
     expect(packed[0].files.find((f) => f.path === 'bin/secureflow')!.mode & 0o111).not.toBe(0);
   });
 
+  it('carries the licences of the libraries bundled into it, all of them permissive', () => {
+    expect(files).toContain('dist/app/THIRD-PARTY-NOTICES.md');
+    const notices = readFileSync(join(ROOT, 'dist/app/THIRD-PARTY-NOTICES.md'), 'utf8');
+    const listed = [...notices.matchAll(/^## (\S+)@\S+ \((.+)\)$/gm)].map((m) => ({ name: m[1], license: m[2] }));
+    for (const name of ['commander', 'csv-parse', 'fastify', 'ink', 'pg', 'react', 'undici']) expect(listed.map((l) => l.name)).toContain(name);
+    for (const { name, license } of listed) expect(license, name).toMatch(/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD|BlueOak-1\.0\.0)$/);
+  });
+
   it('leaves out sources, tests, benchmarks, fixtures and the executable', () => {
     const unwanted = files.filter((f) => /^(src|test|bench|fixtures|scripts|docs|\.ci|\.github)\//.test(f) || /^dist\/(sea|cli|core|db|daemon|secureflow-)/.test(f) || f.startsWith('dist/model/') && f !== 'dist/model/default-model.json');
     expect(unwanted).toEqual([]);
