@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -120,6 +120,9 @@ async function main() {
     console.warn = warn;
   }
 
+  // For whoever downloads it: `sha256sum -c secureflow-linux-x64.sha256` beside the file.
+  const digest = createHash('sha256').update(readFileSync(output)).digest('hex');
+  writeFileSync(`${output}.sha256`, `${digest}  ${basename(output)}\n`);
   const mib = (statSync(output).size / 2 ** 20).toFixed(1);
   console.log(`package: ${relative(root, output)} (${mib} MiB; Node ${process.version}; ${files.length} files, content ${manifest.hash.slice(0, 16)})`);
   const needs = systemNeeds([output, ...files.filter((f) => f.path.endsWith('.node')).map((f) => f.source)]);

@@ -37,6 +37,7 @@ check() {
 
 # 1. The executable, as built by `npm test` (or built here if missing).
 [ -x "$exe" ] || (cd "$root" && npm run package)
+(cd "$(dirname "$exe")" && sha256sum --quiet -c "$(basename "$exe").sha256") || fail "the executable does not match its .sha256"
 if [ "$(id -u)" = 0 ] && unshare --mount --propagation private true 2>/dev/null; then
   # A private mount namespace in which Node's binary is /dev/null.
   run_exe=(unshare --mount --propagation private sh -c 'mount --bind /dev/null "$0" && exec "$@"' "$(readlink -f "$(command -v node)")" "$exe")

@@ -24,7 +24,8 @@ Exit codes:
   3    invalid input: a transaction, CSV row or file that cannot be read (the message names the line and field)
   4    not found: an input or model file, a transaction, model version or key
   5    model file is not a valid secureflow model
-  6    database or daemon unavailable (cannot open or reach it; the message names it, password masked)
+  6    database or daemon unavailable (cannot open or reach it; the message names it, password masked);
+       for the single executable, no folder to unpack its files to
   7    not authorised by the daemon: missing, wrong or revoked API key, or a role that may not do this
   10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate
   130  interrupted (Ctrl-C)
