@@ -11,7 +11,7 @@ import { built, canHideNode, EXECUTABLE, exeCommand, freshUser, ROOT, runExe, ru
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 if (!built) console.warn(`\n*** SKIPPING the executable tests: ${EXECUTABLE} is not built (npm run package; Linux only) ***\n`);
-if (built && !canHideNode) console.warn('\n*** The executable tests cannot hide Node here (not root): they run with no node on PATH instead ***\n');
+if (built && !canHideNode) console.warn('\n*** The executable tests cannot hide Node here (not root, or SECUREFLOW_TEST_HIDE_NODE=0): they run with no node on PATH instead ***\n');
 
 const pgUrl = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: pgUrl, max: 1, connectionTimeoutMillis: 3000 });
@@ -30,6 +30,7 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     expect(built).toBe(true);
     // Only as root can Node's binary itself be hidden (warned above); otherwise it is at least not on PATH.
     const probe = runHidden(canHideNode ? `node -e 0 2>/dev/null || "${process.execPath}" -e 0 2>/dev/null || echo no-node` : 'command -v node || echo no-node', user);
+    if (!canHideNode) expect(user.env.PATH).not.toMatch(/^\/usr/);
     expect(probe.stdout.trim()).toBe('no-node');
     const r = runExe(['--version'], user);
     expect(r.stderr).toBe('');
@@ -123,7 +124,7 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     // script(1) gives the executable a pseudo-terminal; q is typed once the first data is on screen.
     const [cmd, argv] = exeCommand(['dashboard']);
     const line = [cmd, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const proc = spawn('script', ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'], { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } });
+    const proc = spawn(canHideNode ? 'script' : join(user.env.PATH, 'script'), ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'], { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } });
     let screen = '';
     let typed = false;
     proc.stdout.on('data', (d: Buffer) => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +11,31 @@ export const built = existsSync(EXECUTABLE);
 const NODE = realpathSync(process.execPath);
 // As root (CI), each run gets a private mount namespace in which Node's binary is /dev/null and the checkout's
 // node_modules is empty: the executable must work with neither. Elsewhere it runs with PATH holding no node.
-export const canHideNode = process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+// SECUREFLOW_TEST_HIDE_NODE=0 takes the other way as root too (to check it).
+export const canHideNode = process.env.SECUREFLOW_TEST_HIDE_NODE !== '0' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
 const HIDE = `mount --bind /dev/null "${NODE}" && mount -t tmpfs none "${join(ROOT, 'node_modules')}" && exec "$@"`;
+
+/**
+ * PATH for the runs. Where Node cannot be hidden, a folder holding links to the few tools the tests use and
+ * nothing else, so that no `node` is on PATH even where the system has one in /usr/bin.
+ */
+function testPath(): string {
+  const system = '/usr/sbin:/usr/bin:/sbin:/bin';
+  if (canHideNode) return system;
+  const dir = mkdtempSync(join(tmpdir(), 'secureflow-exe-path-'));
+  for (const tool of ['sh', 'script', 'stty']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) symlinkSync(found, join(dir, tool));
+  }
+  return dir;
+}
+const PATH = testPath();
 
 /** A fresh user: an empty home (so an empty cache and data folder) and an empty working directory. */
 export function freshUser(): { home: string; cwd: string; env: Record<string, string> } {
   const home = mkdtempSync(join(tmpdir(), 'secureflow-exe-home-'));
   const cwd = mkdtempSync(join(tmpdir(), 'secureflow-exe-cwd-'));
-  return { home, cwd, env: { HOME: home, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', NO_COLOR: '1', LANG: 'C.UTF-8' } };
+  return { home, cwd, env: { HOME: home, PATH, NO_COLOR: '1', LANG: 'C.UTF-8' } };
 }
 
 /** The command line that runs the executable with `args`, Node hidden where possible. */
@@ -34,7 +51,7 @@ export function runExe(args: string[], user: { cwd: string; env: Record<string, 
 /** Runs a command in the same hidden-Node setting (to show that Node really is out of reach there). */
 export function runHidden(script: string, user: { cwd: string; env: Record<string, string> }): SpawnSyncReturns<string> {
   const argv = canHideNode ? ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', 'sh', '-c', script] : ['-c', script];
-  return spawnSync(canHideNode ? 'unshare' : 'sh', argv, { cwd: user.cwd, env: user.env, encoding: 'utf8' });
+  return spawnSync(canHideNode ? 'unshare' : '/bin/sh', argv, { cwd: user.cwd, env: user.env, encoding: 'utf8' });
 }
 
 export function spawnExe(args: string[], user: { cwd: string; env: Record<string, string> }) {
