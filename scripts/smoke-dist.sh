@@ -39,8 +39,12 @@ check() {
 [ -x "$exe" ] || (cd "$root" && npm run package)
 (cd "$(dirname "$exe")" && sha256sum --quiet -c "$(basename "$exe").sha256") || fail "the executable does not match its .sha256"
 if [ "$(id -u)" = 0 ] && unshare --mount --propagation private true 2>/dev/null; then
-  # A private mount namespace in which Node's binary is /dev/null.
-  run_exe=(unshare --mount --propagation private sh -c 'mount --bind /dev/null "$0" && exec "$@"' "$(readlink -f "$(command -v node)")" "$exe")
+  # A private mount namespace in which every Node binary within reach is /dev/null.
+  mounts=""
+  for n in $(for p in "$(command -v node)" /usr/local/bin/node /usr/bin/node /bin/node; do [ -e "$p" ] && readlink -f "$p"; done | sort -u); do
+    mounts+="mount --bind /dev/null $n && "
+  done
+  run_exe=(unshare --mount --propagation private sh -c "${mounts}exec \"\$@\"" sh "$exe")
   hidden="Node hidden"
 else
   run_exe=("$exe")

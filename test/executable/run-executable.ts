@@ -8,12 +8,13 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const EXECUTABLE = join(ROOT, 'dist', `secureflow-${process.platform}-${process.arch}`);
 export const built = existsSync(EXECUTABLE);
 
-const NODE = realpathSync(process.execPath);
-// As root (CI), each run gets a private mount namespace in which Node's binary is /dev/null and the checkout's
+// Every Node binary within reach: the one running the tests, and any the system has on the usual PATH.
+const NODES = [...new Set([process.execPath, '/usr/local/bin/node', '/usr/bin/node', '/bin/node'].filter((p) => existsSync(p)).map((p) => realpathSync(p)))];
+// As root (CI), each run gets a private mount namespace in which Node's binaries are /dev/null and the checkout's
 // node_modules is empty: the executable must work with neither. Elsewhere it runs with PATH holding no node.
 // SECUREFLOW_TEST_HIDE_NODE=0 takes the other way as root too (to check it).
 export const canHideNode = process.env.SECUREFLOW_TEST_HIDE_NODE !== '0' && process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
-const HIDE = `mount --bind /dev/null "${NODE}" && mount -t tmpfs none "${join(ROOT, 'node_modules')}" && exec "$@"`;
+const HIDE = `${NODES.map((n) => `mount --bind /dev/null "${n}" && `).join('')}mount -t tmpfs none "${join(ROOT, 'node_modules')}" && exec "$@"`;
 
 /**
  * PATH for the runs. Where Node cannot be hidden, a folder holding links to the few tools the tests use and
