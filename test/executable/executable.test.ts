@@ -87,6 +87,18 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     expect(JSON.parse(evaluate.stdout).roc_auc).toBeGreaterThan(0.5);
   });
 
+  it('registers models and manages API keys', () => {
+    const train = runExe(['train', 'labelled.csv', '--label-column', 'label', '--out', 'registered.json', '--register', '--activate', '--db', 'admin.db', '-f', 'json'], user);
+    expect(train.status, train.stderr).toBe(0);
+    const models = JSON.parse(runExe(['models', 'list', '--db', 'admin.db', '-f', 'json'], user).stdout) as unknown[];
+    expect(JSON.stringify(models)).toMatch(/"active":\s*true/);
+    const key = JSON.parse(runExe(['keys', 'create', '--name', 'ci', '--role', 'scorer', '--db', 'admin.db', '-f', 'json'], user).stdout) as { key: string };
+    expect(key.key).toMatch(/^sf_/);
+    const listed = runExe(['keys', 'list', '--db', 'admin.db', '-f', 'json'], user).stdout;
+    expect(listed).toMatch(/"ci"/);
+    expect(listed).not.toContain(key.key);
+  });
+
   it('serves the HTTP API and stops cleanly on SIGTERM', async () => {
     const proc = spawnExe(['serve', '--port', '0', '--db', 'serve.db'], user);
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
