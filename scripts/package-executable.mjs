@@ -102,7 +102,7 @@ async function main() {
   const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
   if (blob.status !== 0) throw new Error(`node --experimental-sea-config failed: ${blob.stderr}`);
 
-  // Node's own binary without its symbol tables (13 MiB; native addons link through the dynamic symbols, which stay),
+  // Node's own binary without its symbol tables (12 MiB; native addons link through the dynamic symbols, which stay),
   // then the blob injected into it.
   rmSync(output, { force: true });
   copyFileSync(process.execPath, output);
