@@ -135,7 +135,7 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
   it('runs the live Ink dashboard on a terminal and quits on q', async () => {
     // script(1) gives the executable a pseudo-terminal; q is typed once the first data is on screen.
     const [cmd, argv] = exeCommand(['dashboard']);
-    const line = [cmd, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const line = [cmd, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '); // script -c takes one shell line
     const proc = spawn(canHideNode ? 'script' : join(user.env.PATH, 'script'), ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'], { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } });
     let screen = '';
     let typed = false;
