@@ -1,5 +1,5 @@
 import type { Store } from '../db/store.js';
-import { riskLevel, type RiskFactor, type RiskLevel } from '../model/explain.js';
+import { riskLevel } from '../model/explain.js';
 import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
@@ -8,25 +8,13 @@ import { csvChunks, type CsvChunk } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
-import { explanationOf, round } from './score-transaction.js';
+import { explanationOf, round, type ScoreResult } from './score-transaction.js';
 import { storeSink } from './store-sink.js';
 
-/** One item of a scored batch, as the HTTP contract's predict-batch returns it. */
+/** One item of a scored batch, as the HTTP contract's predict-batch returns it: a single result's scores. */
 export type BatchItem =
-  | {
-      index: number;
-      transaction_id: number | null;
-      reference: string | null;
-      is_anomaly: boolean;
-      is_fraudulent: boolean;
-      anomaly_score: number;
-      risk_score: number;
-      risk_level: RiskLevel;
-      confidence: number;
-      line?: number;
-      shap_explanation?: Record<string, number>;
-      risk_factors?: RiskFactor[];
-    }
+  | (Pick<ScoreResult, 'transaction_id' | 'reference' | 'is_anomaly' | 'is_fraudulent' | 'anomaly_score' | 'risk_score' | 'risk_level' | 'confidence'> &
+      Partial<Pick<ScoreResult, 'shap_explanation' | 'risk_factors'>> & { index: number; line?: number })
   | { index: number; error: string; field: string; line?: number };
 
 export interface ReadBatch {
