@@ -1,16 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, fixture } from './run-cli.js';
+import { BIN, cli, writeRepeatedFixture } from './run-cli.js';
 
 // `secureflow score big.csv | head` is how people peek at output: the reader leaving early is no error.
 describe('a reader that closes stdout early', () => {
   const dir = mkdtempSync(join(tmpdir(), 'secureflow-pipe-'));
-  const rows = readFileSync(fixture('transactions.csv'), 'utf8').trim().split('\n');
   const big = join(dir, 'big.csv');
-  writeFileSync(big, [rows[0], ...Array.from({ length: 3000 }, () => rows.slice(1)).flat()].join('\n') + '\n');
+  writeRepeatedFixture('transactions.csv', 3000, big);
 
   for (const format of ['csv', 'json', 'ndjson']) {
     it(`ends ${format} output quietly with exit 141, keeping what was stored`, () => {

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
 export const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+
+/** Writes `path`: the CSV fixture `name`'s header, then its rows `times` over (a big file of known content). */
+export function writeRepeatedFixture(name: string, times: number, path: string): void {
+  const [header, ...rows] = readFileSync(fixture(name), 'utf8').trim().split('\n');
+  writeFileSync(path, [header, ...Array.from({ length: times }, () => rows).flat()].join('\n') + '\n');
+}
 
 /** Tests never touch the user's own database: by default every run stores into this file. */
 const TEST_DB = join(mkdtempSync(join(tmpdir(), 'secureflow-cli-')), 'default.db');

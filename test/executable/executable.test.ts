@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, fixture } from '../cli/run-cli.js';
+import { BIN, fixture, writeRepeatedFixture } from '../cli/run-cli.js';
 import { built, canHideNode, EXECUTABLE, exeCommand, freshUser, ROOT, runExe, runHidden, spawnExe } from './run-executable.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -72,8 +72,7 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
   });
 
   it('trains, evaluates, and scores on worker threads', () => {
-    const rows = readFileSync(join(user.cwd, 'transactions.csv'), 'utf8').trim().split('\n');
-    writeFileSync(join(user.cwd, 'big.csv'), [rows[0], ...Array.from({ length: 40_000 }, () => rows.slice(1)).flat()].join('\n') + '\n');
+    writeRepeatedFixture('transactions.csv', 40_000, join(user.cwd, 'big.csv'));
     const one = runExe(['score', '--no-store', '-q', '--workers', '1', 'big.csv'], user);
     const two = runExe(['score', '--no-store', '-q', '--workers', '2', 'big.csv'], user);
     expect(two.status, two.stderr).toBe(0);

@@ -39,9 +39,14 @@ export function freshUser(): { home: string; cwd: string; env: Record<string, st
   return { home, cwd, env: { HOME: home, PATH, NO_COLOR: '1', LANG: 'C.UTF-8' } };
 }
 
+/** The command line for `argv`, inside the namespace that hides Node where that is possible. */
+function hidden(argv: string[]): [string, string[]] {
+  return canHideNode ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', ...argv]] : [argv[0], argv.slice(1)];
+}
+
 /** The command line that runs the executable with `args`, Node hidden where possible. */
 export function exeCommand(args: string[]): [string, string[]] {
-  return canHideNode ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', EXECUTABLE, ...args]] : [EXECUTABLE, args];
+  return hidden([EXECUTABLE, ...args]);
 }
 
 export function runExe(args: string[], user: { cwd: string; env: Record<string, string> }, input = ''): SpawnSyncReturns<string> {
@@ -51,8 +56,8 @@ export function runExe(args: string[], user: { cwd: string; env: Record<string, 
 
 /** Runs a command in the same hidden-Node setting (to show that Node really is out of reach there). */
 export function runHidden(script: string, user: { cwd: string; env: Record<string, string> }): SpawnSyncReturns<string> {
-  const argv = canHideNode ? ['--mount', '--propagation', 'private', 'sh', '-c', HIDE, 'sh', 'sh', '-c', script] : ['-c', script];
-  return spawnSync(canHideNode ? 'unshare' : '/bin/sh', argv, { cwd: user.cwd, env: user.env, encoding: 'utf8' });
+  const [cmd, argv] = hidden(['/bin/sh', '-c', script]);
+  return spawnSync(cmd, argv, { cwd: user.cwd, env: user.env, encoding: 'utf8' });
 }
 
 export function spawnExe(args: string[], user: { cwd: string; env: Record<string, string> }) {
