@@ -73,7 +73,8 @@ export function buildProgram(): Command {
     .option('--no-store', 'do not store results in the database')
     .addOption(remoteOption())
     .addOption(apiKeyOption())
-    .option('-q, --quiet', 'no summary on stderr')
+    .option('-q, --quiet', 'no summary on stderr; one line still says how many rows were rejected')
+    .option('--summary-json <file>', 'write the run\'s counts, model version and gate result to FILE as JSON (for CI)')
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts));
 
   program
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
   program
     .command('feedback')
     .summary('record whether a flagged (or passed) transaction was right')
+    .description('Record whether the verdict on a stored transaction was right (--correct) or wrong (--incorrect),\nwith optional notes; the dashboard\'s accuracy comes from these.')
     .argument('<id>', 'transaction id (as printed by score)')
     .option('--correct', 'the verdict was right')
     .option('--incorrect', 'the verdict was wrong')
@@ -145,14 +147,16 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/transactions.js')).runTransactionsShow(id, opts));
 
-  const models = program.command('models').summary('registered models: list, show, activate');
+  const models = program.command('models').summary('registered models: list, show, activate, deactivate');
   models
     .command('list')
+    .description('List registered models, the active one starred (the bundled model when none is).')
     .addOption(dbOption())
-    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
     .action(async (opts) => (await import('./commands/models.js')).runModelsList(opts));
   models
     .command('show')
+    .description('Show a registered model (or the bundled one) and its training metrics; --export writes its file.')
     .argument('<version>', 'model version (hash) or id')
     .option('--export <file>', 'write the model file')
     .addOption(dbOption())
@@ -166,6 +170,13 @@ export function buildProgram(): Command {
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
     .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsActivate(version, opts));
 
+  models
+    .command('deactivate')
+    .description('Stop using the active registered model: secureflow score goes back to the bundled model.')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .action(async (opts) => (await import('./commands/models.js')).runModelsDeactivate(opts));
+
   const keys = program.command('keys').summary('API keys for the daemon: create, list, revoke');
   keys
     .command('create')
@@ -177,11 +188,13 @@ export function buildProgram(): Command {
     .action(async (opts) => (await import('./commands/keys.js')).runKeysCreate(opts));
   keys
     .command('list')
+    .description('List API keys (never their secrets): name, role, when created, last used and revoked.')
     .addOption(dbOption())
-    .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
     .action(async (opts) => (await import('./commands/keys.js')).runKeysList(opts));
   keys
     .command('revoke')
+    .description('Revoke an API key: daemons refuse it within seconds. Revoked keys stay listed.')
     .argument('<id>', 'key id')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
@@ -229,6 +242,7 @@ export function buildProgram(): Command {
   program
     .command('migrate')
     .summary('apply pending database migrations (the deploy release step)')
+    .description('Apply pending database migrations and print each one applied (every command also applies them\nwhen it opens the database; a deploy runs this as its release step).')
     .addOption(dbOption())
     .action(async (opts) => (await import('./commands/migrate.js')).runMigrate(opts));
 

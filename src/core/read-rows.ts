@@ -30,7 +30,7 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
     for await (const chunk of csvChunks(stream, file, 1 << 20, labelColumn ? [labelColumn] : [])) {
       const index = new Map<string, number>();
       chunk.header.forEach((name, i) => index.has(name.toLowerCase()) || index.set(name.toLowerCase(), i));
-      const labelAt = labelColumn ? chunk.header.indexOf(labelColumn) : -1;
+      const labelAt = labelColumn ? chunk.header.findIndex((h) => h.toLowerCase() === labelColumn.trim().toLowerCase()) : -1;
       let cells: string[] = [];
       const get = (name: string) => {
         const i = index.get(name);

@@ -100,6 +100,8 @@ export interface Store {
   getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null>;
   activateModel(versionOrId: string): Promise<ModelVersion | null>;
   activeModel(): Promise<(ModelVersion & { model: string }) | null>;
+  /** No registered model active any more (scoring returns to the bundled one); the one that was, if any. */
+  deactivateModels(): Promise<ModelVersion | null>;
 
   /** Stores a key's hash (never the key). */
   createKey(name: string, role: Role, keyHash: string): Promise<ApiKey>;

@@ -169,6 +169,9 @@ describe('dashboard keys', () => {
     expect(keyIntent('c', {}, 'detail')).toEqual({ type: 'feedback', isCorrect: true });
     expect(keyIntent('i', {}, 'detail')).toEqual({ type: 'feedback', isCorrect: false });
     expect(k('', { escape: true }, 'detail')).toBe('closeDetail');
+    // What Ink really reports for the Escape key: escape with meta set.
+    expect(k('', { escape: true, meta: true }, 'detail')).toBe('closeDetail');
+    expect(k('', { escape: true, meta: true }, 'help')).toBe('closeDetail');
     expect(k('', { backspace: true }, 'detail')).toBe('closeDetail');
     expect(k('', { delete: true }, 'help')).toBe('closeDetail');
     expect(k('', { downArrow: true }, 'detail')).toBeNull();

@@ -62,6 +62,7 @@ describe('storage from the CLI (SQLite)', () => {
 
   it('answers unknown and malformed ids clearly', () => {
     const db = freshDb();
+    expect(cli(['migrate', '--db', db]).code).toBe(0); // an empty database: read-only commands refuse a missing one
     const unknown = cli(['feedback', '999', '--correct', '--db', db]);
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toBe('secureflow: transaction 999 not found\n');

@@ -328,6 +328,15 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect((await store.activeModel())!.version).toBe('bbb');
       });
 
+      it('deactivates: no model active, the one that was returned, then null', async () => {
+        await store.registerModel(model('aaa'), true);
+        expect(await store.deactivateModels()).toMatchObject({ version: 'aaa', active: false });
+        expect(await store.activeModel()).toBeNull();
+        expect((await store.listModels()).map((m) => m.active)).toEqual([false]);
+        expect(await store.deactivateModels()).toBeNull();
+        expect(await store.activateModel('aaa')).toMatchObject({ version: 'aaa', active: true });
+      });
+
       it('returns the existing row when a version is registered again, activating it if asked', async () => {
         const a = await store.registerModel(model('aaa'), false);
         await store.registerModel(model('bbb'), true);

@@ -28,7 +28,7 @@ export async function runFeedback(idText: string, opts: FeedbackOptions): Promis
   const remote = remoteTarget(opts);
   const save = remote
     ? () => remoteFeedback(new RemoteClient(remote.url, remote.apiKey), id, Boolean(opts.correct), opts.notes ?? null)
-    : () => withStore(opts.db, (store) => store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null));
+    : () => withStore(opts.db, (store) => store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null), { mustExist: true });
   {
     const feedback = await save();
     if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);

@@ -32,7 +32,7 @@ export async function runKeysList(opts: KeysOptions): Promise<void> {
     const keys = await store.listKeys();
     if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify(keys)}\n`);
     else process.stdout.write(renderTable(['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at'], keys.map((k) => [k.id, k.name, k.role, k.created_at, k.last_used_at, k.revoked_at])));
-  });
+  }, { mustExist: true });
 }
 
 export async function runKeysRevoke(idText: string, opts: KeysOptions): Promise<void> {
@@ -43,5 +43,5 @@ export async function runKeysRevoke(idText: string, opts: KeysOptions): Promise<
     if (!key) throw new SecureflowError('not_found', `key ${id} not found`);
     if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify(key)}\n`);
     else process.stdout.write(`key ${id} (${key.name}) revoked at ${key.revoked_at}\n`);
-  });
+  }, { mustExist: true });
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { SecureflowError } from '../../core/errors.js';
 import type { ModelVersion } from '../../db/store.js';
+import { readModelText } from '../../core/model-source.js';
 import { withStore } from '../database.js';
 import { renderTable } from '../table.js';
 
@@ -8,6 +9,9 @@ interface ModelsOptions {
   db?: string;
   format?: 'table' | 'json';
 }
+
+/** The bundled model's version: always there, used when no registered model is active. */
+const BUNDLED = readModelText().doc.id;
 
 const wantsJson = (format?: string) => (format ?? (process.stdout.isTTY ? 'table' : 'json')) === 'json';
 
@@ -24,14 +28,25 @@ export async function runModelsList(opts: ModelsOptions): Promise<void> {
   await withStore(opts.db, async (store) => {
     const models = await store.listModels();
     if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify(models)}\n`);
-    else if (models.length === 0) process.stdout.write('no registered models: scoring uses the bundled model (secureflow train --register to add one)\n');
-    else process.stdout.write(renderTable(['id', 'version', 'active', 'rows', 'trained_at', 'metrics'], rows(models)));
-  });
+    else if (models.length === 0) process.stdout.write(`no registered models: scoring uses the bundled model ${BUNDLED} (secureflow train --register to add one)\n`);
+    else {
+      const bundled = ['-', BUNDLED, models.some((m) => m.active) ? '' : '*', '', '', 'bundled'];
+      process.stdout.write(renderTable(['id', 'version', 'active', 'rows', 'trained_at', 'metrics'], [bundled, ...rows(models)]));
+    }
+  }, { mustExist: true });
 }
 
 export async function runModelsShow(version: string, opts: ModelsOptions & { export?: string }): Promise<void> {
   await withStore(opts.db, async (store) => {
     const model = await store.getModel(version);
+    if (!model && version === BUNDLED) {
+      const active = await store.activeModel();
+      if (opts.export) writeFileSync(opts.export, readModelText().text);
+      const meta = { id: null, version: BUNDLED, bundled: true, active: active === null };
+      if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify(meta)}\n`);
+      else process.stdout.write(`bundled model ${BUNDLED}${meta.active ? ' (active: no registered model is)' : ''}\n${opts.export ? `model written to ${opts.export}\n` : ''}`);
+      return;
+    }
     if (!model) throw new SecureflowError('not_found', `model ${version} not found (see secureflow models list)`);
     if (opts.export) writeFileSync(opts.export, model.model);
     const { model: _text, ...meta } = model;
@@ -40,14 +55,28 @@ export async function runModelsShow(version: string, opts: ModelsOptions & { exp
       process.stdout.write(renderTable(['id', 'version', 'active', 'rows', 'trained_at', 'metrics'], rows([meta])));
       process.stdout.write(`options: ${JSON.stringify(meta.options)}\n${opts.export ? `model written to ${opts.export}\n` : ''}`);
     }
-  });
+  }, { mustExist: true });
+}
+
+export async function runModelsDeactivate(opts: ModelsOptions): Promise<void> {
+  await withStore(opts.db, async (store) => {
+    const was = await store.deactivateModels();
+    if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify({ deactivated: was, active: BUNDLED })}\n`);
+    else process.stdout.write(`${was ? `model ${was.version} is no longer active` : 'no registered model was active'}: secureflow score uses the bundled model ${BUNDLED}\n`);
+  }, { mustExist: true });
 }
 
 export async function runModelsActivate(version: string, opts: ModelsOptions): Promise<void> {
   await withStore(opts.db, async (store) => {
+    if (version === BUNDLED && !(await store.getModel(version))) {
+      const was = await store.deactivateModels();
+      if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify({ deactivated: was, active: BUNDLED })}\n`);
+      else process.stdout.write(`the bundled model ${BUNDLED} is now active: secureflow score uses it\n`);
+      return;
+    }
     const model = await store.activateModel(version);
     if (!model) throw new SecureflowError('not_found', `model ${version} not found (see secureflow models list)`);
     if (wantsJson(opts.format)) process.stdout.write(`${JSON.stringify(model)}\n`);
     else process.stdout.write(`model ${model.version} is now active: secureflow score uses it\n`);
-  });
+  }, { mustExist: true });
 }

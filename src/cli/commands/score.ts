@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { runBatch, type BatchSummary } from '../../core/batch/run-batch.js';
 import type { BatchFormat } from '../../core/batch/output-format.js';
@@ -10,6 +9,9 @@ import { storeSink } from '../../core/store-sink.js';
 import type { Store } from '../../db/store.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { withStore } from '../database.js';
+import { openOutputFile } from '../output-file.js';
+import { finishRun, writeReport } from '../score-report.js';
+import { EXIT_CODES } from '../exit-codes.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
 import { resultOf } from './remote.js';
@@ -42,7 +44,10 @@ export interface ScoreOptions {
   remote?: string;
   apiKey?: string;
   quiet?: boolean;
+  summaryJson?: string;
 }
+
+const KEEP_OUTPUT_ON = new Set(['anomaly', 'interrupted', 'invalid_input']);
 
 const FLAG_FIELDS: [keyof ScoreOptions, string][] = [
   ['amount', 'amount'],
@@ -71,22 +76,46 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
     if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
   }
   const input = files.length === 0 ? await singleInput(opts, fromFlags) : null;
+  // Checked and opened before the database: a bad -o changes nothing anywhere.
+  const file = opts.output ? await openOutputFile(opts.output, files) : null;
+  const out: Writable = file ? file.stream : process.stdout;
   // Scores here (with the database's store, if storing) or on the daemon, into stdout or -o FILE.
   const run = async (scorer: Scorer, store: Store | null): Promise<void> => {
-    const out: Writable = opts.output ? createWriteStream(opts.output) : process.stdout;
-    try {
-      if (input === null) await scoreFiles(files, opts, out, scorer, store);
-      else await scoreSingle(input, opts, out, scorer, store);
-    } finally {
-      if (opts.output) {
-        (out as NodeJS.WritableStream).end();
-        await once(out, 'close');
-      }
-    }
+    if (input === null) await scoreFiles(files, opts, out, scorer, store);
+    else await scoreSingle(input, opts, out, scorer, store);
   };
-  if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
-  else if (opts.store) await withStore(opts.db, async (store) => run(await resolveScoringModel(opts.model, opts.threshold, store), store));
-  else await run(await resolveScoringModel(opts.model, opts.threshold, null), null);
+  try {
+    if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
+    else if (opts.store) await withStore(opts.db, async (store) => run(await resolveScoringModel(opts.model, opts.threshold, store), store));
+    else await run(await modelWithoutStoring(opts), null);
+  } catch (e) {
+    // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
+    // else leaves -o FILE as it was.
+    const wrote = file ? file.stream.bytesWritten + file.stream.writableLength > 0 : false;
+    if (file && wrote && e instanceof SecureflowError && KEEP_OUTPUT_ON.has(e.kind)) await file.commit();
+    else await file?.abort();
+    throw e;
+  }
+  await file?.commit();
+}
+
+/**
+ * --no-store scores with the same model as storing would: the database's active model when a database is in
+ * reach (an existing SQLite file, or a Postgres URL that answers), else the bundled one, saying so when a
+ * configured database could not be asked.
+ */
+async function modelWithoutStoring(opts: ScoreOptions): ReturnType<typeof resolveScoringModel> {
+  if (opts.model !== undefined) return resolveScoringModel(opts.model, opts.threshold, null);
+  const { resolveDatabase } = await import('../../db/open-store.js');
+  const resolved = resolveDatabase(opts.db);
+  if (resolved.kind === 'sqlite' && !existsSync(resolved.target)) return resolveScoringModel(undefined, opts.threshold, null);
+  try {
+    return await withStore(opts.db, (store) => resolveScoringModel(undefined, opts.threshold, store), { mustExist: true });
+  } catch (e) {
+    if (!(e instanceof SecureflowError) || e.kind !== 'unavailable') throw e;
+    if (!opts.quiet) process.stderr.write(`secureflow: ${e.message}; scoring with the bundled model\n`);
+    return resolveScoringModel(undefined, opts.threshold, null);
+  }
 }
 
 async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][]): Promise<unknown> {
@@ -104,6 +133,7 @@ type Scorer = { model: IsolationForestModel; text?: string; client?: undefined }
 async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
   const many = Array.isArray(input);
   const inputs = many ? (input as unknown[]) : [input];
+  const started = performance.now();
   const results: ScoreResult[] = [];
   for (const [i, item] of inputs.entries()) {
     try {
@@ -125,7 +155,16 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
   else out.write(results.map((r) => formatResultText(r, painter(!opts.output && colorEnabled(process.stdout)))).join('\n'));
   const flagged = results.filter((r) => r.is_anomaly).length;
-  checkGates(opts, flagged, results.length);
+  finishRun(opts, {
+    rows: results.length,
+    scored: results.length,
+    flagged,
+    rejected: 0,
+    stored: store ? results.length : 0,
+    batch_id: null,
+    model_version: results[0]?.model_version ?? null,
+    elapsed_seconds: Math.round(performance.now() - started) / 1000,
+  });
 }
 
 async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
@@ -167,13 +206,27 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
   }
   const scored = summary.rows - summary.errors;
   if (!opts.quiet || summary.interrupted) printSummary(summary, scored, sink?.batchId ?? null);
+  const counts = {
+    rows: summary.rows,
+    scored,
+    flagged: summary.flagged,
+    rejected: summary.errors,
+    stored: summary.stored,
+    batch_id: sink?.batchId ?? null,
+    model_version: model?.version ?? null,
+    elapsed_seconds: Math.round(summary.elapsedMs) / 1000,
+  };
+  const early = summary.interrupted ? EXIT_CODES.interrupted : summary.stoppedAt ? EXIT_CODES.invalid_input : null;
+  if (early !== null && opts.summaryJson) {
+    const gate = { fail_on_anomaly: Boolean(opts.failOnAnomaly), max_anomaly_rate: opts.maxAnomalyRate ?? null, passed: false, reason: null };
+    writeReport(opts.summaryJson, { ...counts, gate, interrupted: summary.interrupted, exit_code: early });
+  }
   if (summary.interrupted) throw new SecureflowError('interrupted', `interrupted by ${stop.signalName()}: output and storage hold whole chunks only`);
   if (summary.stoppedAt) {
     const s = summary.stoppedAt;
     throw new SecureflowError('invalid_input', `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`, { ...s });
   }
-  checkGates(opts, summary.flagged, scored);
-  if (summary.errors > 0) process.exitCode = 3;
+  finishRun(opts, counts);
 }
 
 /** SIGINT/SIGTERM stop a batch gracefully (finish the chunks in flight); a second one exits at once. */
@@ -208,19 +261,6 @@ function printSummary(s: BatchSummary, scored: number, batchId: string | null): 
   if (batchId) process.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
   for (const e of s.sampleErrors) process.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
   if (s.errors > s.sampleErrors.length) process.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
-}
-
-/** The CI gates: --fail-on-anomaly and --max-anomaly-rate. */
-function checkGates(opts: ScoreOptions, flagged: number, scored: number): void {
-  if (opts.failOnAnomaly && flagged > 0) {
-    throw new SecureflowError('anomaly', `${formatInt(flagged)} transaction${flagged === 1 ? '' : 's'} flagged (--fail-on-anomaly)`);
-  }
-  if (opts.maxAnomalyRate !== undefined && scored > 0 && flagged / scored > opts.maxAnomalyRate) {
-    throw new SecureflowError(
-      'anomaly',
-      `anomaly rate ${((100 * flagged) / scored).toFixed(2)}% exceeds --max-anomaly-rate ${(100 * opts.maxAnomalyRate).toFixed(2)}%`,
-    );
-  }
 }
 
 function parseJson(text: string, where: string): unknown {

@@ -26,7 +26,9 @@ export interface TrainOptions {
 }
 
 export async function runTrain(files: string[], opts: TrainOptions): Promise<void> {
-  const contamination = opts.contamination === 'auto' ? 'auto' : Number(opts.contamination);
+  // 0.05 or 5%, as --max-anomaly-rate takes it.
+  const text = opts.contamination.trim();
+  const contamination = text === 'auto' ? 'auto' : text.endsWith('%') && text.length > 1 ? Number(text.slice(0, -1)) / 100 : Number(text);
   if (contamination !== 'auto' && !(contamination > 0 && contamination <= 0.5)) {
     throw new SecureflowError('usage', `--contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(opts.contamination)}`);
   }

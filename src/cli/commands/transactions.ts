@@ -38,7 +38,7 @@ export async function runTransactionsList(opts: ListOptions): Promise<void> {
   }
   const query = { anomaliesOnly: opts.anomalies, since, batchId: opts.batch, limit: opts.limit, offset: opts.offset };
   const remote = remoteTarget(opts);
-  const list = remote ? () => remoteList(new RemoteClient(remote.url, remote.apiKey), query) : () => withStore(opts.db, (store) => store.listTransactions(query));
+  const list = remote ? () => remoteList(new RemoteClient(remote.url, remote.apiKey), query) : () => withStore(opts.db, (store) => store.listTransactions(query), { mustExist: true });
   {
     const { rows, total } = await list();
     const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'json');
@@ -64,7 +64,7 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions): Pr
         const row = await store.getTransaction(id);
         if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
         return { row, result: await storedResult(store, row) };
-      });
+      }, { mustExist: true });
   {
     if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') {
       process.stdout.write(`${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`);

@@ -29,8 +29,9 @@ export const KEY_HELP: readonly { keys: string; what: string }[] = [
 export function keyIntent(input: string, key: KeyPress, view: DashboardViewName): KeyIntent | null {
   const ch = input.toLowerCase();
   if (key.ctrl) return ch === 'c' ? { type: 'quit' } : null;
-  if (key.meta) return null;
+  // Before meta: Ink reports Escape with meta set, so checking meta first swallowed it.
   if (key.escape || key.backspace || key.delete) return view === 'main' ? null : { type: 'closeDetail' };
+  if (key.meta) return null;
   if (ch === 'q') return { type: 'quit' };
   if (ch === 'r') return { type: 'refresh' };
   if (ch === 'p') return { type: 'togglePause' };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dashboardData, transactionDetail } from '../../core/dashboard-data.js';
 import { SecureflowError } from '../../core/errors.js';
 import { readModelText } from '../../core/model-source.js';
@@ -14,6 +15,10 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
   let store: Store | null = null;
   const open = async (): Promise<Store> => {
     if (!store) {
+      // Read-only: a database that does not exist is named, not created empty.
+      if (resolved.kind === 'sqlite' && !existsSync(resolved.target)) {
+        throw new SecureflowError('not_found', `no database at ${resolved.display}: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)`);
+      }
       try {
         store = await openStore(resolved);
       } catch (e) {

@@ -70,7 +70,8 @@ function checkHeader(file: string, bytes: Buffer, extraColumns: string[]): strin
   const missing = REQUIRED.filter(([, sources]) => !sources.some((s) => names.has(s))).map(([f, sources]) =>
     sources.length > 1 ? `${f} (or ${sources.slice(1).join(' or ')})` : f,
   );
-  missing.push(...extraColumns.filter((c) => !header.includes(c)));
+  // Matched like the feature columns: case and surrounding spaces do not matter.
+  missing.push(...extraColumns.filter((c) => !names.has(c.trim().toLowerCase())));
   if (missing.length > 0) {
     throw new SecureflowError(
       'invalid_input',

@@ -47,7 +47,16 @@ export function workerPool(size: number, modelText: string, threshold: number | 
   };
   for (let i = 0; i < size; i++) {
     // Small heaps: the work is streaming, and the default heap sizing let RSS grow past 400 MB for nothing.
-    const w = new Worker(url, { workerData: { modelText, threshold, settings }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 } });
+    // stdout/stderr not piped into ours: Node adds listeners to process.stdout per piped worker, which warned
+    // (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
+    const w = new Worker(url, {
+      workerData: { modelText, threshold, settings },
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
+      stdout: true,
+      stderr: true,
+    });
+    w.stdout.resume();
+    w.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     w.on('message', (msg: FromWorker) => {
       if (msg.kind === 'scored') {
         // The worker is free for another chunk while this one is stored; it formats this one when the ids come.

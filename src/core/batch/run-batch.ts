@@ -1,5 +1,4 @@
 import { createReadStream, statSync } from 'node:fs';
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
@@ -68,7 +67,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {
-    if (data.length > 0 && !o.output.write(data)) await once(o.output, 'drain');
+    if (data.length > 0 && !o.output.write(data)) await drained(o.output);
   };
 
   let bytesDone = 0;
@@ -173,4 +172,25 @@ function fileSize(path: string): number {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
     throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Waits for 'drain', failing on 'error' or 'close' (a reader that left, as `| head` does, never drains), and
+ * removes every listener it added: events.once left one 'error' listener per pending write on stdout.
+ */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(Object.assign(new Error('the output was closed'), { code: 'EPIPE' }));
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', settle);
+  });
 }

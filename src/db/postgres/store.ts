@@ -293,6 +293,14 @@ export class PostgresStore implements Store {
     });
   }
 
+  async deactivateModels(): Promise<ModelVersion | null> {
+    return this.tx(async (c) => {
+      await lockModels(c);
+      const { rows } = await c.query('UPDATE model_versions SET active = false WHERE active RETURNING id');
+      return rows.length === 0 ? null : modelRow(c, rows[0].id as number, false);
+    });
+  }
+
   async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
     const [row] = await this.query(`SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`);
     return (row as unknown as ModelVersion & { model: string }) ?? null;

@@ -235,6 +235,15 @@ export class SqliteStore implements Store {
     });
   }
 
+  async deactivateModels(): Promise<ModelVersion | null> {
+    return this.write(() => {
+      const id = this.stmt('SELECT id FROM model_versions WHERE active = 1').pluck().get() as number | undefined;
+      if (id === undefined) return null;
+      this.stmt('UPDATE model_versions SET active = 0 WHERE id = ?').run(id);
+      return this.modelRow(id)!;
+    });
+  }
+
   async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
     const id = this.stmt('SELECT id FROM model_versions WHERE active = 1').pluck().get() as number | undefined;
     return id === undefined ? null : this.modelRow(id, true)!;
