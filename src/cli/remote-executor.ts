@@ -29,7 +29,7 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
       const headerLine = `${job.header.map(csvEscape).join(',')}\n`;
       const body = Buffer.concat([Buffer.from(headerLine), job.bytes]);
       const params = new URLSearchParams({ explain: String(settings.explain), store: String(store) });
-      const answer = await client.request<{ results: RemoteItem[]; threshold_risk: number }>('POST', `/api/predict-batch?${params}`, { csv: body });
+      const answer = await client.request<{ results: RemoteItem[]; threshold_risk: number; model_version: string }>('POST', `/api/predict-batch?${params}`, { csv: body });
       const rows = parseRecords(Buffer.from(job.bytes).toString('utf8'), job.firstLine);
       const items = answer.results;
       const errors = new Map<number, FieldError>();
@@ -56,7 +56,7 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         ids[v] = item.transaction_id ?? 0;
         if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => (batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]));
       });
-      return formatChunk(answer.threshold_risk, { job, rows, errors, stopAt, batch }, settings, store ? ids : null);
+      return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, stopAt, batch }, settings, store ? ids : null);
     },
     close: async () => {},
   };

@@ -20,7 +20,7 @@ export function inlineExecutor(model: IsolationForestModel, settings: ChunkSetti
     async run(job, store) {
       const chunk = scoreChunkRows(model, job, settings);
       const ids = store ? await store(chunk.batch) : null;
-      return formatChunk(model.thresholdRisk, chunk, settings, ids);
+      return formatChunk(model, chunk, settings, ids);
     },
     close: async () => {},
   };

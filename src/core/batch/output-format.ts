@@ -3,10 +3,40 @@ import { csvEscape } from './csv-records.js';
 
 export type BatchFormat = 'csv' | 'ndjson' | 'json' | 'table';
 
+/** What a run adds to every row beyond the input's columns and the scores. */
+export interface RowShape {
+  explain: boolean;
+  /** Storage is on: rows carry the stored row's transaction_id. */
+  withIds: boolean;
+  /** More than one input: rows carry the file they came from. */
+  withFile: boolean;
+}
+
+/**
+ * Every name a result may take in any run, whatever the flags: an input column with one of these names is
+ * carried as input_<name>, so the same file always gives the same columns and results never overwrite,
+ * duplicate or impersonate input (a payment export's own transaction_id, or a column named error).
+ */
+const RESERVED = new Set([
+  'transaction_id', 'file', 'line', 'model_version', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence',
+  ...FEATURES.map((f) => `shap_${f}`), 'shap_explanation', 'top_factor', 'error',
+]);
+
+/** The names input columns are written under: clashing ones prefixed with input_ (case-insensitive). */
+export function carriedNames(inputColumns: readonly string[]): string[] {
+  const taken = new Set(RESERVED);
+  return inputColumns.map((name) => {
+    let out = name;
+    while (taken.has(out.toLowerCase())) out = `input_${out}`;
+    if (out !== name) taken.add(out.toLowerCase());
+    return out;
+  });
+}
+
 /** Result columns appended after the input's own columns. */
-export function resultColumns(explain: boolean, withIds: boolean): string[] {
-  const cols = [...(withIds ? ['transaction_id'] : []), 'line', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence'];
-  if (explain) cols.push(...FEATURES.map((f) => `shap_${f}`), 'top_factor');
+export function resultColumns(shape: RowShape): string[] {
+  const cols = [...(shape.withIds ? ['transaction_id'] : []), ...(shape.withFile ? ['file'] : []), 'line', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence'];
+  if (shape.explain) cols.push(...FEATURES.map((f) => `shap_${f}`), 'top_factor');
   cols.push('error');
   return cols;
 }
@@ -15,6 +45,8 @@ export function resultColumns(explain: boolean, withIds: boolean): string[] {
 export interface ResultCells {
   /** The stored row's id; empty when not stored. */
   transaction_id: string;
+  /** The input file (with more than one input). */
+  file: string;
   line: number;
   anomaly_score: string;
   risk_score: string;
@@ -26,29 +58,34 @@ export interface ResultCells {
   error: string;
 }
 
-export function csvHeader(inputColumns: string[], explain: boolean, withIds: boolean): string {
-  return `${[...inputColumns, ...resultColumns(explain, withIds)].map(csvEscape).join(',')}\n`;
+/** `names` are carriedNames() of the input's columns. */
+export function csvHeader(names: string[], shape: RowShape): string {
+  return `${[...names, ...resultColumns(shape)].map(csvEscape).join(',')}\n`;
 }
 
-export function csvRow(inputText: string, r: ResultCells, explain: boolean, withIds: boolean): string {
-  let out = `${inputText},${withIds ? `${r.transaction_id},` : ''}${r.line},${r.anomaly_score},${r.risk_score},${r.risk_level},${r.is_anomaly === null ? '' : r.is_anomaly},${r.confidence}`;
-  if (explain) out += `,${r.shap ? r.shap.join(',') : ',,,,'},${r.top_factor}`;
+export function csvRow(inputText: string, r: ResultCells, shape: RowShape): string {
+  let out = `${inputText},${shape.withIds ? `${r.transaction_id},` : ''}${shape.withFile ? `${csvEscape(r.file)},` : ''}${r.line},${r.anomaly_score},${r.risk_score},${r.risk_level},${r.is_anomaly === null ? '' : r.is_anomaly},${r.confidence}`;
+  if (shape.explain) out += `,${r.shap ? r.shap.join(',') : ',,,,'},${r.top_factor}`;
   return `${out},${r.error === '' ? '' : csvEscape(r.error)}\n`;
 }
 
-/** One JSON object: the input's columns as read (strings), then the results (numbers, booleans). */
-export function jsonRow(inputColumns: string[], cells: string[], r: ResultCells, explain: boolean, withIds: boolean): string {
+/**
+ * One JSON object: the input's columns as read (strings; null where this row's file has no such column),
+ * then the results (numbers, booleans) and the model that scored it.
+ */
+export function jsonRow(names: string[], cells: readonly (string | undefined)[], r: ResultCells, shape: RowShape, modelVersion: string): string {
   let out = '{';
-  for (let i = 0; i < inputColumns.length; i++) out += `${JSON.stringify(inputColumns[i])}:${JSON.stringify(cells[i] ?? null)},`;
-  if (withIds) out += `"transaction_id":${r.transaction_id === '' ? 'null' : r.transaction_id},`;
+  for (let i = 0; i < names.length; i++) out += `${JSON.stringify(names[i])}:${JSON.stringify(cells[i] ?? null)},`;
+  if (shape.withIds) out += `"transaction_id":${r.transaction_id === '' ? 'null' : r.transaction_id},`;
+  if (shape.withFile) out += `"file":${JSON.stringify(r.file)},`;
   out += `"line":${r.line}`;
   if (r.error !== '') return `${out},"error":${JSON.stringify(r.error)}}`;
   out += `,"anomaly_score":${r.anomaly_score},"risk_score":${r.risk_score},"risk_level":"${r.risk_level}","is_anomaly":${r.is_anomaly},"confidence":${r.confidence}`;
-  if (explain && r.shap) {
+  if (shape.explain && r.shap) {
     out += `,"shap_explanation":{${FEATURES.map((f, j) => `"${f}":${r.shap![j]}`).join(',')}}`;
     out += `,"top_factor":${r.top_factor === '' ? 'null' : `"${r.top_factor}"`}`;
   }
-  return `${out}}`;
+  return `${out},"model_version":${JSON.stringify(modelVersion)}}`;
 }
 
 const TABLE_CELL = 12;
@@ -58,9 +95,9 @@ function fit(text: string, width: number, right: boolean): string {
   return right ? t.padStart(width) : t.padEnd(width);
 }
 
-export function tableHeader(inputColumns: string[], explain: boolean, withIds: boolean): string {
-  const cols = [...(withIds ? [fit('id', 9, true)] : []), fit('line', 7, true), ...inputColumns.map((c) => fit(c, TABLE_CELL, false)), fit('score', 8, true), fit('risk', 6, true), fit('level', 8, false), fit('flag', 4, false)];
-  if (explain) cols.push(fit('top_factor', 17, false));
+export function tableHeader(names: string[], shape: RowShape): string {
+  const cols = [...(shape.withIds ? [fit('id', 9, true)] : []), ...(shape.withFile ? [fit('file', TABLE_CELL, false)] : []), fit('line', 7, true), ...names.map((c) => fit(c, TABLE_CELL, false)), fit('score', 8, true), fit('risk', 6, true), fit('level', 8, false), fit('flag', 4, false)];
+  if (shape.explain) cols.push(fit('top_factor', 17, false));
   return `${cols.join(' ')}  error\n`;
 }
 
@@ -68,11 +105,11 @@ const RED = '\u001b[31m';
 const DIM = '\u001b[2m';
 const RESET = '\u001b[0m';
 
-export function tableRow(cells: string[], inputCount: number, r: ResultCells, explain: boolean, withIds: boolean, color: boolean): string {
-  const cols = [...(withIds ? [fit(r.transaction_id, 9, true)] : []), fit(String(r.line), 7, true)];
+export function tableRow(cells: readonly (string | undefined)[], inputCount: number, r: ResultCells, shape: RowShape, color: boolean): string {
+  const cols = [...(shape.withIds ? [fit(r.transaction_id, 9, true)] : []), ...(shape.withFile ? [fit(r.file, TABLE_CELL, false)] : []), fit(String(r.line), 7, true)];
   for (let i = 0; i < inputCount; i++) cols.push(fit(cells[i] ?? '', TABLE_CELL, false));
   cols.push(fit(r.anomaly_score, 8, true), fit(r.risk_score, 6, true), fit(r.risk_level, 8, false), fit(r.is_anomaly ? 'YES' : r.is_anomaly === null ? '' : 'no', 4, false));
-  if (explain) cols.push(fit(r.top_factor, 17, false));
+  if (shape.explain) cols.push(fit(r.top_factor, 17, false));
   const text = `${cols.join(' ')}  ${r.error}`.trimEnd();
   if (!color) return `${text}\n`;
   if (r.error !== '') return `${DIM}${text}${RESET}\n`;

@@ -3,10 +3,10 @@ import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
-import { csvChunks } from './csv-chunks.js';
+import { csvChunks, type CsvChunk } from './csv-chunks.js';
 import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
-import { csvHeader, tableHeader, type BatchFormat } from './output-format.js';
-import type { ChunkJob, ChunkResult, ChunkSettings, RowError, ScoredBatch } from './score-chunk.js';
+import { carriedNames, csvHeader, tableHeader, type BatchFormat } from './output-format.js';
+import type { ChunkJob, ChunkResult, ChunkSettings, ColumnLayout, RowError, ScoredBatch } from './score-chunk.js';
 
 export interface BatchOptions {
   /** Paths, or "-" for standard input. */
@@ -59,7 +59,35 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
   const total = sizes.reduce((a, b) => a + b, 0);
-  const settings: ChunkSettings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null };
+  const withFile = o.inputs.length > 1;
+  const settings: ChunkSettings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null, withFile };
+  // Several inputs make one stream with one header: every input's header is read first (stdin's first chunk is
+  // kept for its turn), and each file's columns are placed under the union of them all.
+  const opened = new Map<string, AsyncGenerator<CsvChunk>>();
+  const firstChunks = new Map<string, CsvChunk>();
+  let union: string[] | null = null;
+  if (withFile) {
+    const headers: string[][] = [];
+    for (const path of o.inputs) {
+      if (path === '-') {
+        const gen = csvChunks(o.stdin ?? process.stdin, 'stdin', o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+        const first = await gen.next();
+        opened.set(path, gen);
+        if (!first.done) firstChunks.set(path, first.value);
+        headers.push(first.done ? [] : first.value.header);
+      } else headers.push(await readHeader(path));
+    }
+    union = unionOf(headers);
+  }
+  const layoutOf = (header: string[], file: string): ColumnLayout => {
+    const columns = union ?? header;
+    const names = carriedNames(columns);
+    if (!union) return { names, positions: null, file };
+    const keys = columnKeys(header);
+    const positions = Int32Array.from(columnKeys(union), (key) => keys.indexOf(key));
+    const same = positions.length === header.length && positions.every((p, i) => p === i);
+    return { names, positions: same ? null : positions, file };
+  };
   const workers = o.workers ?? (total === 0 || total >= WORKER_MIN_BYTES ? availableParallelism() : 1);
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
@@ -72,14 +100,18 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
 
   let bytesDone = 0;
   let wroteJsonRow = false;
-  let lastHeader: string | null = null;
   let seq = 0; // across files: the order chunks are stored and written in
   if (o.format === 'json') await write('[\n');
+  const headerText = (names: string[]): string =>
+    o.format === 'csv' ? csvHeader(names, settings) : o.format === 'table' ? tableHeader(names, settings) : '';
+  if (union) await write(headerText(carriedNames(union)));
   try {
     for (const path of o.inputs) {
       if (o.signal?.aborted) break;
       const file = path === '-' ? 'stdin' : path;
-      const stream = path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
+      const stream = opened.has(path) ? null : path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
+      const chunks = opened.get(path) ?? csvChunks(stream!, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+      let layout: ColumnLayout | null = null;
       const inflight: { promise: Promise<ChunkResult>; size: number }[] = [];
 
       /** Writes the oldest chunk in flight; false once --strict has stopped. */
@@ -106,25 +138,19 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       };
 
       let stopped = false;
-      let first = true;
-      for await (const chunk of csvChunks(stream, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES)) {
-        if (first) {
-          const headerText =
-            o.format === 'csv' ? csvHeader(chunk.header, o.explain, settings.withIds)
-            : o.format === 'table' ? tableHeader(chunk.header, o.explain, settings.withIds)
-            : '';
-          if (headerText !== lastHeader) await write(headerText);
-          lastHeader = headerText;
-          first = false;
+      for await (const chunk of withFirst(firstChunks.get(path), chunks)) {
+        if (!layout) {
+          layout = layoutOf(chunk.header, file);
+          if (!union) await write(headerText(layout.names));
         }
         const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
         bytes.set(chunk.bytes);
-        const job: ChunkJob = { seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header };
+        const job: ChunkJob = { seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header, columns: layout };
         inflight.push({ promise: executor.run(job, store), size: bytes.length });
         while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
         if (stopped || o.signal?.aborted) break;
       }
-      if ((stopped || o.signal?.aborted) && 'destroy' in stream) stream.destroy();
+      if ((stopped || o.signal?.aborted) && stream && 'destroy' in stream) stream.destroy();
       while (inflight.length > 0 && !stopped) stopped = !(await drainOne());
       if (stopped) break;
     }
@@ -193,4 +219,45 @@ function drained(stream: NodeJS.WritableStream): Promise<void> {
     stream.once('close', onClose);
     stream.once('error', settle);
   });
+}
+
+/** A file's header, read on its own (the file is read again from the start when its turn comes). */
+async function readHeader(path: string): Promise<string[]> {
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of csvChunks(stream, path, 1)) return chunk.header;
+    return [];
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Columns are the same column in two files when their names match whatever the case (the nth of a repeated name, the nth). */
+function columnKeys(header: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return header.map((name) => {
+    const lower = name.toLowerCase();
+    const n = seen.get(lower) ?? 0;
+    seen.set(lower, n + 1);
+    return `${lower}\u0000${n}`;
+  });
+}
+
+/** Every input's columns, in order of first appearance, named as their first file names them. */
+function unionOf(headers: readonly string[][]): string[] {
+  const keys = new Set<string>();
+  const out: string[] = [];
+  for (const header of headers) {
+    columnKeys(header).forEach((key, i) => {
+      if (keys.has(key)) return;
+      keys.add(key);
+      out.push(header[i]);
+    });
+  }
+  return out;
+}
+
+async function* withFirst<T>(first: T | undefined, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first !== undefined) yield first;
+  yield* rest;
 }

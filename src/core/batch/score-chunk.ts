@@ -7,7 +7,7 @@ import { formatFixed } from '../../model/number-format.js';
 import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
 import { OutputBuffer } from './output-buffer.js';
-import { csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells } from './output-format.js';
+import { csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells, type RowShape } from './output-format.js';
 
 export interface ChunkJob {
   seq: number;
@@ -17,6 +17,20 @@ export interface ChunkJob {
   firstLine: number;
   /** The file's header, as read. */
   header: string[];
+  /** How this file's columns are written (see run-batch's layout). */
+  columns: ColumnLayout;
+}
+
+/**
+ * Where a file's columns go in the output: `names` are the output's carried columns (every input's, renamed
+ * where they clash with results); `positions[k]` is the header index written as names[k], or -1 where this
+ * file has none. `positions` is null when the file's columns are the output's, in order (rows pass as read).
+ */
+export interface ColumnLayout {
+  names: string[];
+  positions: Int32Array | null;
+  /** The input's name, written in a file column when there are several inputs. */
+  file: string;
 }
 
 export interface RowError {
@@ -40,13 +54,17 @@ export interface ChunkResult {
   sampleErrors: RowError[];
 }
 
-export interface ChunkSettings {
+export interface ChunkSettings extends RowShape {
   format: BatchFormat;
-  explain: boolean;
   strict: boolean;
   color: boolean;
-  /** Whether output rows carry a transaction_id column (storage is on). */
-  withIds: boolean;
+}
+
+/** About the model that scored a chunk (a daemon's, for --remote runs). */
+export interface ScoringModel {
+  /** Where risk levels are placed. */
+  thresholdRisk: number;
+  version: string;
 }
 
 /** A chunk's valid rows, column by column, for the store: plain typed arrays that cross threads by transfer. */
@@ -131,13 +149,14 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
 
 /**
  * Phase 2: writes one output row per input record, in order; `ids` are the stored rows' ids, if stored.
- * `thresholdRisk` (the model's) places risk levels; a daemon's answer carries it for --remote runs.
+ * `model` places risk levels and names the model in JSON rows; a daemon's answer carries both for --remote runs.
  */
-export function formatChunk(thresholdRisk: number, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
+export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
+  const thresholdRisk = model.thresholdRisk;
   const { job, rows, errors, stopAt, batch } = chunk;
   const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
   const row: ResultCells = {
-    transaction_id: '', line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '',
+    transaction_id: '', file: job.columns.file, line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '',
   };
   let flagged = 0;
   const sampleErrors: RowError[] = [];
@@ -166,7 +185,7 @@ export function formatChunk(thresholdRisk: number, chunk: ScoredChunk, settings:
     }
     // JSON rows are joined by ",\n" (the caller joins chunks the same way); other formats end rows with "\n".
     if (settings.format === 'json' && r > 0) out.push(',\n');
-    out.push(formatRow(rows, r, job.header, row, settings));
+    out.push(formatRow(rows, r, job, row, settings, model.version));
   }
   const stoppedError = stopAt < rows.count ? errors.get(stopAt)! : null;
   return {
@@ -189,22 +208,33 @@ function explanationCells(shap: Float64Array, v: number, out: ResultCells): void
   out.top_factor = best < 0 ? '' : FEATURES[best];
 }
 
-function formatRow(rows: CsvRows, r: number, header: string[], cells: ResultCells, s: ChunkSettings): string {
+function formatRow(rows: CsvRows, r: number, job: ChunkJob, cells: ResultCells, s: ChunkSettings, modelVersion: string): string {
+  const { header, columns } = job;
+  const { positions } = columns;
+  // Input cells in output order: as read, or placed by the layout (empty where this file has no such column).
+  const carried = (): readonly (string | undefined)[] => {
+    const c = rows.cells(r);
+    return positions ? Array.from(positions, (p) => (p < 0 ? undefined : c[p])) : c;
+  };
   switch (s.format) {
     case 'csv': {
       // A row with the wrong number of fields is padded or cut to the header's width, so the output stays a
       // rectangular CSV; its error cell says how many fields it had.
       const input =
-        cells.error !== '' && rows.cells(r).length !== header.length
-          ? Array.from({ length: header.length }, (_, i) => csvEscape(rows.cells(r)[i] ?? '')).join(',')
+        positions || (cells.error !== '' && rows.cells(r).length !== header.length)
+          ? Array.from(padded(carried(), columns.names.length), (cell) => csvEscape(cell ?? '')).join(',')
           : rows.text(r);
-      return csvRow(input, cells, s.explain, s.withIds);
+      return csvRow(input, cells, s);
     }
     case 'ndjson':
-      return `${jsonRow(header, rows.cells(r), cells, s.explain, s.withIds)}\n`;
+      return `${jsonRow(columns.names, carried(), cells, s, modelVersion)}\n`;
     case 'json':
-      return jsonRow(header, rows.cells(r), cells, s.explain, s.withIds);
+      return jsonRow(columns.names, carried(), cells, s, modelVersion);
     case 'table':
-      return tableRow(rows.cells(r), header.length, cells, s.explain, s.withIds, s.color);
+      return tableRow(carried(), columns.names.length, cells, s, s.color);
   }
+}
+
+function padded<T>(cells: readonly T[], width: number): (T | undefined)[] {
+  return Array.from({ length: width }, (_, i) => cells[i]);
 }

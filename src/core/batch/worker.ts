@@ -20,7 +20,7 @@ const send = (msg: FromWorker): void => {
 parentPort!.on('message', (msg: ToWorker) => {
   if (msg.kind === 'score') {
     const chunk = scoreChunkRows(model, msg.job, data.settings);
-    if (!msg.store) send({ kind: 'done', result: formatChunk(model.thresholdRisk, chunk, data.settings, null) });
+    if (!msg.store) send({ kind: 'done', result: formatChunk(model, chunk, data.settings, null) });
     else {
       awaitingIds.set(msg.job.seq, chunk);
       send({ kind: 'scored', batch: chunk.batch });
@@ -29,5 +29,5 @@ parentPort!.on('message', (msg: ToWorker) => {
   }
   const chunk = awaitingIds.get(msg.seq)!;
   awaitingIds.delete(msg.seq);
-  send({ kind: 'done', result: formatChunk(model.thresholdRisk, chunk, data.settings, msg.ids) });
+  send({ kind: 'done', result: formatChunk(model, chunk, data.settings, msg.ids) });
 });
