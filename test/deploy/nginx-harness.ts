@@ -48,8 +48,8 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** Starts nginx in `dir` with the rendered template as its only server; resolves once it answers. */
-export async function startNginx(bin: string, dir: string, vars: Record<string, string>): Promise<RunningNginx> {
+/** Writes nginx.conf in `dir`: a minimal main config whose only server is the rendered template. Returns its path. */
+export function writeConfig(dir: string, vars: Record<string, string>): string {
   const server = renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), vars);
   const unresolved = server.match(/\$\{\w+\}/g);
   if (unresolved) throw new Error(`template variables left unset: ${unresolved.join(', ')}`);
@@ -76,6 +76,19 @@ export async function startNginx(bin: string, dir: string, vars: Record<string, 
       '',
     ].join('\n'),
   );
+  return join(dir, 'nginx.conf');
+}
+
+/** `nginx -t` on the rendered template: exit code and output. */
+export function testConfig(bin: string, dir: string, vars: Record<string, string>): { code: number | null; output: string } {
+  const conf = writeConfig(dir, vars);
+  const r = spawnSync(bin, ['-t', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { encoding: 'utf8' });
+  return { code: r.status, output: r.stdout + r.stderr };
+}
+
+/** Starts nginx in `dir` with the rendered template as its only server; resolves once it answers. */
+export async function startNginx(bin: string, dir: string, vars: Record<string, string>): Promise<RunningNginx> {
+  writeConfig(dir, vars);
   const proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -106,4 +119,13 @@ export async function startNginx(bin: string, dir: string, vars: Record<string, 
       await exited;
     },
   };
+}
+
+/** Whether this machine can listen on `host` (e.g. ::1 where IPv6 is disabled). */
+export function canListen(host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, host, () => server.close(() => resolve(true)));
+  });
 }

@@ -10,7 +10,8 @@ import { SERVE_DEFAULTS } from '../../src/daemon/options.js';
 import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { cli } from '../cli/run-cli.js';
 import { browserBytes, rawRequest, type BrowserRequest } from './browser-requests.js';
-import { findNginx, freePort, nginxVersion, startNginx, templateVariables, TEMPLATE_PATH, type RunningNginx } from './nginx-harness.js';
+import { startFakeDns, type FakeDns } from './fake-dns.js';
+import { canListen, findNginx, freePort, nginxVersion, startNginx, templateVariables, TEMPLATE_PATH, testConfig, type RunningNginx } from './nginx-harness.js';
 
 const NGINX = findNginx();
 const REQUIRED = process.env.SECUREFLOW_REQUIRE_NGINX === '1';
@@ -47,6 +48,21 @@ describe('deploy/nginx.conf (static)', () => {
   });
 });
 
+describe.skipIf(!NGINX && !REQUIRED)('deploy/nginx.conf with the values of the Fly set-up', () => {
+  it('passes nginx -t (README and fly.toml values: .internal name, Fly DNS resolver)', () => {
+    if (!NGINX) throw new Error('SECUREFLOW_REQUIRE_NGINX=1 but nginx is not installed (apt-get install -y nginx)');
+    const result = testConfig(NGINX, mkdtempSync(join(tmpdir(), 'secureflow-nginx-t-')), {
+      NGINX_PORT: '8080',
+      NGINX_ROOT: '/usr/share/nginx/html',
+      SECUREFLOW_BACKEND: 'http://secureflow-backend.internal:5001',
+      SECUREFLOW_RESOLVER: '[fdaa::3]',
+      SECUREFLOW_API_KEY: 'sf_1_placeholder',
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/syntax is ok/);
+  });
+});
+
 describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real nginx in front of the built daemon', () => {
   let daemon: DaemonProcess;
   let daemonPort: number;
@@ -54,6 +70,7 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
   let host: string;
   let origin: string;
   let key: string;
+  let dns: FakeDns;
 
   beforeAll(async () => {
     if (!NGINX) throw new Error('SECUREFLOW_REQUIRE_NGINX=1 but nginx is not installed (apt-get install -y nginx)');
@@ -62,8 +79,13 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     const created = cli(['keys', 'create', '--name', 'frontend-nginx', '--role', 'analyst', '--db', db, '--format', 'json']);
     expect(created.code, created.stderr).toBe(0);
     key = JSON.parse(created.stdout).key;
-    daemon = await spawnDaemon(['--db', db]);
+    // As on Fly: the daemon on "::" (fly.toml's HOST), nginx finding it by name through a resolver that answers
+    // the .internal name with an IPv6 address only. Where IPv6 loopback is missing, IPv4 stands in.
+    const v6 = await canListen('::1');
+    if (!v6) console.warn('no IPv6 loopback here: the nginx test proxies over IPv4 instead of IPv6 as on Fly');
+    daemon = await spawnDaemon(['--db', db, '--host', v6 ? '::' : '127.0.0.1']);
     daemonPort = Number(new URL(daemon.url).port);
+    dns = await startFakeDns('secureflow-backend.internal', v6 ? '::1' : '127.0.0.1');
 
     const root = join(dir, 'html');
     mkdirSync(root);
@@ -71,8 +93,8 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     nginx = await startNginx(NGINX, join(dir, 'nginx'), {
       NGINX_PORT: String(await freePort()),
       NGINX_ROOT: root,
-      SECUREFLOW_BACKEND: `http://127.0.0.1:${daemonPort}`,
-      SECUREFLOW_RESOLVER: '127.0.0.1',
+      SECUREFLOW_BACKEND: `http://secureflow-backend.internal:${daemonPort}`,
+      SECUREFLOW_RESOLVER: `127.0.0.1:${dns.port}`,
       SECUREFLOW_API_KEY: key,
     });
     host = `localhost:${nginx.port}`;
@@ -83,6 +105,7 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
   afterAll(async () => {
     await nginx?.stop();
     await daemon?.stop();
+    await dns?.close();
   });
 
   /** A same-origin call from the page, as the browser writes it, through nginx. */
@@ -104,6 +127,8 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     expect(res.json.status).toBe('warmed_up');
     // No id from the browser: nginx's $request_id, kept by the daemon.
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    // The backend's name was looked up at request time, through the resolver.
+    expect(dns.queries).toContain('secureflow-backend.internal AAAA');
   });
 
   let scoredId: number;
