@@ -2,6 +2,7 @@
 // that writes exactly those bytes: fetch/undici would add or reorder headers, so it cannot show what a real
 // page load does.
 import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -110,6 +111,8 @@ function parseResponse(data: Buffer, ended = false): RawResponse | null {
   } else {
     return null;
   }
+  // The browser accepts gzip (nginx compresses); the raw client decodes it as the browser would.
+  if (headers['content-encoding'] === 'gzip') body = gunzipSync(body);
   const text = body.toString('utf8');
   let json: any = null;
   try {

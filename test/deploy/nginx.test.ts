@@ -118,6 +118,7 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
       expect(res.status, path).toBe(200);
       expect(res.headers['content-type'], path).toMatch(/^text\/html/);
       expect(res.text, path).toBe(INDEX_HTML);
+      expect(res.headers['cache-control'], path).toBe('no-cache');
     }
   });
 
@@ -176,6 +177,7 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     expect(res.status, res.text).toBe(200);
     expect(res.json.pagination.total).toBe(11);
     expect(res.json.transactions.map((t: { id: number }) => t.id)).toContain(scoredId);
+    expect(res.headers['content-encoding']).toBe('gzip'); // the browser accepts it; nginx compresses the JSON
   });
 
   it("passes the caller's X-Request-Id through, and replaces any credential the browser sends", async () => {
