@@ -7,8 +7,10 @@ import { join } from 'node:path';
 
 export const TEMPLATE_PATH = new URL('../../deploy/nginx.conf', import.meta.url);
 
-/** Where nginx is, or null. */
+/** Where nginx is, or null. SECUREFLOW_NGINX names another binary (or, when missing, simulates none). */
 export function findNginx(): string | null {
+  const given = process.env.SECUREFLOW_NGINX;
+  if (given) return existsSync(given) ? given : null;
   for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
   const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
   return which.status === 0 && which.stdout.trim() !== '' ? which.stdout.trim() : null;

@@ -1,7 +1,7 @@
 // The original front end, deployed: Debian's nginx serves its build and proxies /api/ to the built daemon with
 // deploy/nginx.conf, adding an analyst key. Every call the front end makes is replayed byte for byte through
 // nginx; the same call straight to the daemon, with no key, is 401. Skipped (loudly) without nginx, unless
-// SECUREFLOW_REQUIRE_NGINX=1 (.ci/run sets it), when a missing nginx fails.
+// SECUREFLOW_REQUIRE_NGINX=1 (.ci/run sets it), when a missing nginx fails. SECUREFLOW_NGINX=PATH picks the binary.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
