@@ -131,3 +131,14 @@ export function canListen(host: string): Promise<boolean> {
     server.listen(0, host, () => server.close(() => resolve(true)));
   });
 }
+
+/** startNginx on a free port; tries again on another if someone took the port in between. */
+export async function startNginxOnFreePort(bin: string, dir: string, vars: Record<string, string>): Promise<RunningNginx> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNginx(bin, dir, { ...vars, NGINX_PORT: String(await freePort()) });
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+}

@@ -11,7 +11,7 @@ import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { cli } from '../cli/run-cli.js';
 import { browserBytes, rawRequest, type BrowserRequest } from './browser-requests.js';
 import { startFakeDns, type FakeDns } from './fake-dns.js';
-import { canListen, findNginx, freePort, nginxVersion, startNginx, templateVariables, TEMPLATE_PATH, testConfig, type RunningNginx } from './nginx-harness.js';
+import { canListen, findNginx, nginxVersion, startNginxOnFreePort, templateVariables, TEMPLATE_PATH, testConfig, type RunningNginx } from './nginx-harness.js';
 
 const NGINX = findNginx();
 const REQUIRED = process.env.SECUREFLOW_REQUIRE_NGINX === '1';
@@ -90,8 +90,7 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     const root = join(dir, 'html');
     mkdirSync(root);
     writeFileSync(join(root, 'index.html'), INDEX_HTML);
-    nginx = await startNginx(NGINX, join(dir, 'nginx'), {
-      NGINX_PORT: String(await freePort()),
+    nginx = await startNginxOnFreePort(NGINX, join(dir, 'nginx'), {
       NGINX_ROOT: root,
       SECUREFLOW_BACKEND: `http://secureflow-backend.internal:${daemonPort}`,
       SECUREFLOW_RESOLVER: `127.0.0.1:${dns.port}`,
