@@ -96,3 +96,21 @@ describe('the front end straight to a keyed daemon', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('CORS_ORIGINS for a front end on another origin', () => {
+  it('replaces the default list: the configured origin is allowed, http://localhost:3000 no longer', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'secureflow-frontend-')), 'cors.db');
+    const daemon = await spawnDaemon(['--db', db], { CORS_ORIGINS: 'https://secureflow.fly.dev' });
+    try {
+      const port = Number(new URL(daemon.url).port);
+      const preflight = (origin: string) => rawRequest(port, browserBytes({ method: 'OPTIONS', path: '/api/warmup', host: `localhost:${port}`, origin }));
+      expect((await preflight('https://secureflow.fly.dev')).headers['access-control-allow-origin']).toBe('https://secureflow.fly.dev');
+      expect((await preflight(FRONT_END)).headers['access-control-allow-origin']).toBeUndefined();
+      const warm = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, origin: 'https://secureflow.fly.dev' }));
+      expect(warm.status).toBe(200);
+      expect(warm.headers['access-control-allow-origin']).toBe('https://secureflow.fly.dev');
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 30_000);
+});
