@@ -64,7 +64,8 @@ function envOf(stage: Instruction[]): Record<string, string> {
 
 describe('fly.toml', () => {
   it('names the app and builds from the Dockerfile', () => {
-    expect(fly.app).toBe('secureflow');
+    // As in the original deployment: `secureflow` is the front end's app, the daemon is the backend.
+    expect(fly.app).toBe('secureflow-backend');
     expect(typeof fly.primary_region).toBe('string');
     expect(fly.build?.dockerfile).toBe('Dockerfile');
   });
@@ -78,9 +79,21 @@ describe('fly.toml', () => {
     expect(envOf(finalStage).PORT).toBe(String(fly.http_service.internal_port));
   });
 
-  it('listens on every interface, as a machine behind Fly proxy must', () => {
-    expect(fly.env.HOST).toBe('0.0.0.0');
-    expect(envOf(finalStage).HOST).toBe('0.0.0.0');
+  it('listens on every interface: IPv4 for Fly proxy, IPv6 for the private network', () => {
+    expect(fly.env.HOST).toBe('::');
+    expect(envOf(finalStage).HOST).toBe('0.0.0.0'); // the image alone (docker run -p) needs IPv4 only
+  });
+
+  it("documents the front end's set-up: the app it proxies to, the analyst key, CORS replacing the default", () => {
+    const backend = `http://${fly.app}.internal:${fly.http_service.internal_port}`;
+    expect(flyText).toContain(`SECUREFLOW_BACKEND = "${backend}"`);
+    expect(readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8')).toContain(backend);
+    expect(flyText).toMatch(/keys create --name frontend --role analyst/);
+    expect(flyText).toMatch(/fly secrets set -a secureflow SECUREFLOW_API_KEY=/);
+    expect(flyText).toMatch(/CORS_ORIGINS[\s\S]*REPLACES the default list \(http:\/\/localhost:3000/);
+    expect(SERVE_DEFAULTS.corsOrigins).toEqual(['http://localhost:3000']);
+    // .internal finds running machines only.
+    expect(fly.http_service.min_machines_running).toBeGreaterThanOrEqual(1);
   });
 
   it('health-checks GET /api/health with interval, timeout and grace period', () => {

@@ -27,6 +27,27 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
     return { ready: database === 'connected', database, model_version: db.model.version, timestamp: new Date().toISOString() };
   });
 
+  // The original front end sends this on every page load with `Content-Type: application/json` and no body.
+  // The body is unused, so only here (an encapsulated plugin) an empty JSON body is accepted; every other route
+  // keeps Fastify's parser and its 400 for an empty body. A non-empty body is still parsed (and refused if bad).
+  app.register(async (scoped) => {
+    const json = scoped.getDefaultJsonParser('error', 'error');
+    scoped.removeContentTypeParser('application/json');
+    scoped.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+      if (body === '') done(null, undefined);
+      else json(request, body, done);
+    });
+    warmupRoute(scoped, db);
+  });
+
+  app.get('/metrics', { config: open }, async (_request, reply) => {
+    metrics.setModel(db.model.version);
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+function warmupRoute(app: FastifyInstance, db: RouteContext['db']): void {
   // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
   // tables and checks the database.
   app.post('/api/warmup', { config: { permission: 'score' } }, async () => {
@@ -41,11 +62,5 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
       database: db.status,
       timestamp: new Date().toISOString(),
     };
-  });
-
-  app.get('/metrics', { config: open }, async (_request, reply) => {
-    metrics.setModel(db.model.version);
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
   });
 }
