@@ -85,6 +85,9 @@ export class PostgresStore implements Store {
     // An idle client losing its connection emits 'error' on the pool, which would crash the process if unheard;
     // the next query gets a fresh connection or fails with its own error.
     pool.on('error', () => {});
+    // A client checked out of the pool has no listener of the pool's: a connection cut mid-transaction (failover,
+    // pg_terminate_backend) would emit an unheard 'error' and kill the process. The query in flight rejects anyway.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PostgresStore(pool, display);
     try {
       await pool.query('SELECT 1');
@@ -131,23 +134,32 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction. A connection lost before COMMIT was sent means nothing was stored (the server
+   * rolls back): that is retried once on a fresh connection. A loss during COMMIT is ambiguous and never retried
+   * (it could store twice): the caller gets 'unavailable' and the write is not acknowledged.
+   */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, retry = true): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
     } catch (e) {
       throw this.mapError(e);
     }
+    let committing = false;
     try {
       await c.query('BEGIN');
       const result = await fn(c);
+      committing = true;
       await c.query('COMMIT');
       c.release();
       return result;
     } catch (e) {
       // A client whose ROLLBACK fails is broken: release(err) removes it from the pool.
       await c.query('ROLLBACK').then(() => c.release(), (err: Error) => c.release(err));
-      throw this.mapError(e);
+      const mapped = this.mapError(e);
+      if (retry && !committing && !this.closed && mapped instanceof StoreError && mapped.kind === 'unavailable') return this.tx(fn, false);
+      throw mapped;
     }
   }
 
