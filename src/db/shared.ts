@@ -9,13 +9,34 @@ export type StoreErrorKind = 'not_found' | 'unavailable' | 'invalid';
 /** A storage failure the caller can act on: bad input (invalid), a database it cannot reach (unavailable), ... */
 export class StoreError extends Error {
   override name = 'StoreError';
+  /** The input field at fault, for an 'invalid' error. */
+  readonly field?: string;
   constructor(
     readonly kind: StoreErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
     super(message, options);
+    if (options?.field !== undefined) this.field = options.field;
   }
+}
+
+// NUL (Postgres text cannot hold it) and UTF-16 surrogates without their pair (not encodable as UTF-8: the
+// drivers would silently store U+FFFD). Both backends refuse them, so that they accept the same values.
+const UNSTORABLE = /\u0000|\p{Cs}/u;
+
+/** Why a text value cannot be stored as given, or null when it can. */
+export function unstorableText(value: string): string | null {
+  const m = UNSTORABLE.exec(value);
+  if (!m) return null;
+  return m[0] === '\u0000' ? 'must not contain a NUL character (\\u0000)' : 'must not contain an unpaired UTF-16 surrogate';
+}
+
+/** Throws StoreError('invalid') naming the field when a text value cannot be stored. */
+export function checkText(field: string, value: string | null | undefined, prefix = ''): void {
+  if (typeof value !== 'string') return;
+  const problem = unstorableText(value);
+  if (problem) throw new StoreError('invalid', `${prefix}${field} ${problem}`, { field });
 }
 
 /** The stored transaction's columns, in the order rows come back (and are printed as JSON). */
@@ -35,13 +56,15 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
   rows.forEach((row, i) => {
-    const bad = (field: string, what: string) => new StoreError('invalid', `transaction ${i + 1} of ${rows.length}: ${field} must be ${what}`);
+    const where = `transaction ${i + 1} of ${rows.length}: `;
+    const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
     for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
     // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
     for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
     for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
     for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
     if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+    for (const f of [...TEXT, ...NULLABLE_TEXT]) checkText(f, row[f], where);
   });
 }
 

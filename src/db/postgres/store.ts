@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
+  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -226,6 +226,7 @@ export class PostgresStore implements Store {
 
   async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
     if (asId(transactionId) === null) return null;
+    checkText('notes', notes);
     // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
     const [row] = await this.query(
       `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
@@ -311,6 +312,7 @@ export class PostgresStore implements Store {
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
+    checkText('name', name);
     const [row] = await this.query(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`, [name, role, keyHash, now()]);
     return row as unknown as ApiKey;
   }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
+  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -162,6 +162,7 @@ export class SqliteStore implements Store {
 
   async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
     if (asId(transactionId) === null) return null;
+    checkText('notes', notes);
     const at = now();
     // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
     const row = this.write(() => this.stmt(
@@ -262,6 +263,7 @@ export class SqliteStore implements Store {
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
+    checkText('name', name);
     return this.write(() =>
       this.stmt(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${KEY_COLUMNS}`).get(name, role, keyHash, now()),
     ) as ApiKey;
