@@ -9,8 +9,9 @@ export interface DatabaseEvents {
   onStatus?(status: DatabaseStatus, reason: string | null): void;
 }
 
-// The daemon fails fast on a silent network rather than holding requests for pg's default timeouts.
-const DAEMON_PG: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000 };
+// The daemon fails fast on a silent network rather than holding requests for pg's default timeouts, and never
+// lets SQLite wait for a lock synchronously (that would stall every request, health included).
+const DAEMON_OPEN: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000, sqliteLockWaitMs: 5000 };
 
 /**
  * The daemon's database and model. Postgres may be down when the daemon starts or at any time after: the
@@ -42,7 +43,7 @@ export class DaemonDatabase {
     opts: { model?: string; threshold?: number; retryMs?: number; openOptions?: OpenOptions } & DatabaseEvents,
   ): Promise<DaemonDatabase> {
     const fallback = await resolveScoringModel(opts.model, opts.threshold, null);
-    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_PG, ...opts.openOptions });
+    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_OPEN, ...opts.openOptions });
     const ok = await db.connect();
     if (!ok) {
       if (resolved.kind === 'sqlite') throw new StoreError('unavailable', db.lastError ?? `cannot open ${resolved.display}`);
