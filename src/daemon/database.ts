@@ -22,6 +22,7 @@ export class DaemonDatabase {
   private store: Store | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private reported = false;
   status: DatabaseStatus = 'unavailable';
   lastError: string | null = null;
 
@@ -82,7 +83,9 @@ export class DaemonDatabase {
   }
 
   private setStatus(status: DatabaseStatus, reason: string | null): void {
-    const changed = status !== this.status;
+    // The first status is always reported: a database unreachable at start must say why in the log.
+    const changed = status !== this.status || !this.reported;
+    this.reported = true;
     this.status = status;
     this.lastError = reason;
     if (changed) this.events.onStatus?.(status, reason);

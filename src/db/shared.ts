@@ -206,36 +206,48 @@ export interface Migration {
 }
 
 /**
- * The URL with its password replaced by ***: in the user-info part (the password runs to the last '@', so an
- * unencoded '@' or '/' in it is still masked) and in a ?password= / ?sslpassword= parameter.
+ * A URL's parts around its password. The password runs from the first ':' after the user to the LAST '@' that is
+ * followed by something host-like, so that an unencoded '?', '#', '@' or '/' in it stays inside it (a URL parser
+ * would split there and leave the rest of the password in a path or query). Null when there is no user-info.
  */
-export function redactUrl(url: string): string {
+function userInfo(url: string): { head: string; password: string; tail: string } | null {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
-  if (!scheme) return url;
+  if (!scheme) return null;
   const rest = url.slice(scheme[0].length);
-  const queryAt = rest.indexOf('?');
-  const main = queryAt < 0 ? rest : rest.slice(0, queryAt);
-  const query = queryAt < 0 ? '' : rest.slice(queryAt);
-  const at = main.lastIndexOf('@');
-  const colon = main.indexOf(':');
-  const authority = at >= 0 && colon >= 0 && colon < at ? `${main.slice(0, colon)}:***${main.slice(at)}` : main;
-  return scheme[0] + authority + query.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
+  let at = -1;
+  for (let i = rest.lastIndexOf('@'); i >= 0; i = rest.lastIndexOf('@', i - 1)) {
+    if (/^[^@/?#\s]*(?:[/?#]|$)/.test(rest.slice(i + 1))) {
+      at = i;
+      break;
+    }
+    if (i === 0) break;
+  }
+  if (at < 0) return null;
+  const colon = rest.indexOf(':');
+  if (colon < 0 || colon > at) return null;
+  return { head: scheme[0] + rest.slice(0, colon + 1), password: rest.slice(colon + 1, at), tail: rest.slice(at) };
+}
+
+/** The URL with its password replaced by ***: in the user-info part and in a ?password= / ?sslpassword= parameter. */
+export function redactUrl(url: string): string {
+  const parts = userInfo(url);
+  const masked = parts ? `${parts.head}***${parts.tail}` : url;
+  return masked.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
 }
 
 /** A message with the URL (and its password, however it got there) masked. */
 export function scrubMessage(message: string, url: string): string {
   let out = message.replaceAll(url, redactUrl(url));
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:(.*)@/i.exec(url.split('?')[0]);
-  if (m && m[1].length >= 4) {
-    // Short passwords would mask innocent words; a long one is what a leak would look like.
-    out = out.replaceAll(m[1], '***');
-    try {
-      const decoded = decodeURIComponent(m[1]);
-      if (decoded.length >= 4) out = out.replaceAll(decoded, '***');
-    } catch {
-      // not percent-encoded: nothing more to mask
-    }
+  const password = userInfo(url)?.password ?? '';
+  const secrets = [password];
+  try {
+    secrets.push(decodeURIComponent(password));
+  } catch {
+    // not percent-encoded: nothing more to mask
   }
+  for (const m of url.matchAll(/[?&](?:ssl)?password=([^&]*)/gi)) secrets.push(m[1]);
+  // Short passwords would mask innocent words; a long one is what a leak would look like.
+  for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, '***');
   return out;
 }
 
