@@ -28,7 +28,7 @@ describe('a Postgres password with URL delimiters in it', () => {
   it('is never printed by the CLI', async () => {
     const port = await closedPort();
     const url = `postgres://app:${PASSWORD}@127.0.0.1:${port}/db`;
-    for (const env of [{ SECUREFLOW_DB: url }, { SECUREFLOW_DB: '', DATABASE_URL: url }]) {
+    for (const env of [{ SECUREFLOW_DB: url }, { SECUREFLOW_DB: '', DATABASE_URL: url }] as Record<string, string>[]) {
       const r = cli(['transactions', 'list'], { env });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/postgres:\/\/app:\*\*\*@127\.0\.0\.1/);
