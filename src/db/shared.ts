@@ -93,8 +93,22 @@ export const nowIso = (): string => new Date().toISOString();
 /** The transaction_stats bucket of a created_at: its minute, in the same format. */
 export const minuteOf = (iso: string): string => `${iso.slice(0, 16)}:00.000Z`;
 
+// Date.UTC would read year 1 as 1901: parse the bounds instead.
+const FIRST = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * True when both backends store and compare the moment alike: years 1..9999 (SQLite compares ISO text, which
+ * breaks for "+275760-..." and negative years; Postgres refuses some of them).
+ */
+export function inStorableRange(date: Date): boolean {
+  const t = date.getTime();
+  return Number.isFinite(t) && t >= FIRST && t <= LAST;
+}
+
 export function isoOf(date: Date, what: string): string {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`);
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`, { field: what });
+  if (!inStorableRange(date)) throw new StoreError('invalid', `${what} must be a date with a year from 1 to 9999, got ${date.toISOString()}`, { field: what });
   return date.toISOString();
 }
 
@@ -137,7 +151,8 @@ export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
  */
 export function statsBoundary(sinceIso: string | null): string {
   if (sinceIso === null) return new Date(0).toISOString();
-  return new Date(Math.ceil(Date.parse(sinceIso) / 60_000) * 60_000).toISOString();
+  // Clamped: in the last minute of year 9999 the next whole minute is in year 10000, which compares wrongly as text.
+  return new Date(Math.min(LAST, Math.ceil(Date.parse(sinceIso) / 60_000) * 60_000)).toISOString();
 }
 
 /**

@@ -164,6 +164,33 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           await expect(store.listTransactions(q)).rejects.toMatchObject({ kind: 'invalid' });
         }
       });
+
+      it('refuses dates outside years 1..9999 alike (SQLite compared them as text, Postgres refused some)', async () => {
+        await store.insertTransactions([newTransaction()]);
+        for (const iso of ['+275760-09-13T00:00:00.000Z', '+010000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-12-31T23:59:59.999Z']) {
+          const since = new Date(iso);
+          await expect(store.listTransactions({ limit: 1, since }), iso).rejects.toMatchObject({ kind: 'invalid', field: 'since' });
+          await expect(store.dashboard(since), iso).rejects.toMatchObject({ kind: 'invalid' });
+        }
+        expect((await store.listTransactions({ limit: 1, since: new Date('0001-01-01T00:00:00.000Z') })).total).toBe(1);
+        expect((await store.listTransactions({ limit: 1, since: new Date('9999-12-31T23:59:59.999Z') })).total).toBe(0);
+      });
+
+      it('refuses text it cannot store as given (NUL, unpaired surrogates) alike, naming the field', async () => {
+        const [id] = await store.insertTransactions([newTransaction()]);
+        for (const [over, field] of [
+          [{ reference: 'a\u0000b' }, 'reference'], [{ reference: 'x\ud800' }, 'reference'], [{ batch_id: '\udc00' }, 'batch_id'], [{ source: 'a\u0000' }, 'source'],
+        ] as [Partial<NewTransaction>, string][]) {
+          const error = await store.insertTransactions([newTransaction(), newTransaction(over)]).catch((e: unknown) => e);
+          expect(error, field).toMatchObject({ kind: 'invalid', field });
+          expect((error as Error).message).toMatch(new RegExp(`transaction 2 of 2: ${field}`));
+        }
+        await expect(store.upsertFeedback(id, true, 'bad\u0000note')).rejects.toMatchObject({ kind: 'invalid', field: 'notes' });
+        await expect(store.createKey('k\u0000', 'viewer', 'hash')).rejects.toMatchObject({ kind: 'invalid', field: 'name' });
+        // A paired surrogate (an emoji) is fine.
+        expect(await store.insertTransactions([newTransaction({ reference: 'ok 😀' })])).toHaveLength(1);
+        expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
+      });
     });
 
     describe('feedback', () => {
