@@ -84,6 +84,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the names applied. Also run automatically on open. */
   migrate(): Promise<string[]>;
+  /** The migrations that opening this store applied (empty when the database was up to date). */
+  readonly appliedOnOpen: readonly string[];
   /** Stores rows in one database transaction: all or none. Returns their ids, in order. */
   insertTransactions(rows: NewTransaction[]): Promise<number[]>;
   getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null>;

@@ -60,6 +60,7 @@ const types = {
 /** The Store over a Postgres pool. Parameterised queries only; multi-statement writes in BEGIN/COMMIT. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  appliedOnOpen: readonly string[] = [];
   private closed = false;
 
   private constructor(
@@ -96,7 +97,7 @@ export class PostgresStore implements Store {
       throw new StoreError('unavailable', scrubMessage(`cannot connect to ${display}: ${reason(e)}`, url), { cause: e });
     }
     try {
-      await store.migrate();
+      store.appliedOnOpen = await store.migrate();
     } catch (e) {
       await pool.end().catch(() => {});
       throw e instanceof StoreError ? e : new StoreError('unavailable', scrubMessage(`cannot migrate ${display}: ${reason(e)}`, url), { cause: e });

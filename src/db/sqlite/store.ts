@@ -26,6 +26,7 @@ const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, upd
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  appliedOnOpen: readonly string[] = [];
   private readonly db: Database.Database;
   private statements = new Map<string, Database.Statement>();
 
@@ -50,7 +51,7 @@ export class SqliteStore implements Store {
       db.pragma('foreign_keys = ON');
       const lockWaitMs = options.lockWaitMs ?? 0;
       const store = new SqliteStore(db, lockWaitMs);
-      await store.migrate();
+      store.appliedOnOpen = await store.migrate();
       if (lockWaitMs > 0) db.pragma('busy_timeout = 0');
       return store;
     } catch (e) {
