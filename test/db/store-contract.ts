@@ -202,12 +202,27 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('inserts, then updates the one verdict, keeping its id and created_at', async () => {
         const [id] = await store.insertTransactions([newTransaction()]);
         const first = await store.upsertFeedback(id, true, 'confirmed');
-        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at });
+        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at, previous: null });
         await sleep(15);
         const second = await store.upsertFeedback(id, false, null);
-        expect(second).toStrictEqual({ id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO) });
+        expect(second).toStrictEqual({
+          id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO),
+          previous: { is_correct: true, notes: 'confirmed', recorded_at: first!.updated_at },
+        });
         expect(Date.parse(second!.updated_at)).toBeGreaterThan(Date.parse(first!.updated_at));
-        expect((await store.getTransaction(id))!.feedback).toStrictEqual(second);
+        const { previous: _, ...current } = second!;
+        expect((await store.getTransaction(id))!.feedback).toStrictEqual(current);
+      });
+
+      it('records concurrent verdicts one after the other: one first, each other replacing exactly one', async () => {
+        const [id] = await store.insertTransactions([newTransaction()]);
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.upsertFeedback(id, i % 2 === 0, `verdict ${i}`)));
+        expect(results.filter((r) => r!.previous === null)).toHaveLength(1);
+        // Every verdict but the last one standing was replaced exactly once: a chain, nothing lost or told twice.
+        const replaced = results.map((r) => r!.previous?.notes).filter((n) => n !== undefined);
+        const final = (await store.getTransaction(id))!.feedback!;
+        expect(new Set([...replaced, final.notes]).size).toBe(12);
+        expect([...replaced, final.notes].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `verdict ${i}`).sort());
       });
     });
 

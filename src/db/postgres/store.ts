@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
@@ -225,18 +225,34 @@ export class PostgresStore implements Store {
     return row.n as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
-    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
-    const [row] = await this.query(
-      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-       SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
-       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
-       RETURNING ${FEEDBACK_COLUMNS}`,
-      [transactionId, isCorrect, notes, now()],
-    );
-    return (row as unknown as Feedback | undefined) ?? null;
+    const at = now();
+    return this.tx(async (c) => {
+      // The first verdict: inserted only when the transaction exists. A concurrent first verdict makes this wait
+      // for it and then do nothing, so that exactly one caller records and the others replace.
+      const inserted = await c.query(
+        `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+         SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
+         ON CONFLICT (transaction_id) DO NOTHING RETURNING ${FEEDBACK_COLUMNS}`,
+        [transactionId, isCorrect, notes, at],
+      );
+      if (inserted.rows[0]) return { ...(inserted.rows[0] as Feedback), previous: null };
+      // Locked: concurrent replacements queue here, each keeping (as history) exactly the verdict it replaced.
+      const current = (await c.query(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = $1 FOR UPDATE`, [transactionId])).rows[0] as Feedback | undefined;
+      if (!current) return null; // no such transaction
+      await c.query(
+        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)',
+        [transactionId, current.is_correct, current.notes, current.updated_at, at],
+      );
+      // greatest(): a later replacement never gets an earlier time than the verdict it replaced.
+      const updated = await c.query(
+        `UPDATE feedback SET is_correct = $2, notes = $3, updated_at = greatest($4::timestamptz, updated_at) WHERE transaction_id = $1 RETURNING ${FEEDBACK_COLUMNS}`,
+        [transactionId, isCorrect, notes, at],
+      );
+      return { ...(updated.rows[0] as Feedback), previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at } };
+    });
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {

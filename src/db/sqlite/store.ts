@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
   type HourSums,
@@ -179,18 +179,27 @@ export class SqliteStore implements Store {
     ).pluck().get(boundary, since ?? boundary, boundary) as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
-    const at = now();
-    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
-    const row = await this.write(() => this.stmt(
-      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-       SELECT id, created_at, ?, ?, ?, ? FROM transactions WHERE id = ?
-       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
-       RETURNING ${FEEDBACK_COLUMNS}`,
-    ).get(isCorrect ? 1 : 0, notes, at, at, transactionId)) as Row | undefined;
-    return row ? toFeedback(row) : null;
+    // Under the write lock: read the current verdict, keep it as history, replace it (or insert the first).
+    return this.write(() => {
+      const at = now();
+      const current = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(transactionId) as Row | undefined;
+      if (!current) {
+        const row = this.stmt(
+          `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+           SELECT id, created_at, ?, ?, ?, ? FROM transactions WHERE id = ? RETURNING ${FEEDBACK_COLUMNS}`,
+        ).get(isCorrect ? 1 : 0, notes, at, at, transactionId) as Row | undefined;
+        return row ? { ...toFeedback(row), previous: null } : null;
+      }
+      const previous = toFeedback(current);
+      this.stmt('INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?)')
+        .run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.updated_at, at);
+      const row = this.stmt(`UPDATE feedback SET is_correct = ?, notes = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`)
+        .get(isCorrect ? 1 : 0, notes, at, transactionId) as Row;
+      return { ...toFeedback(row), previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at } };
+    });
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
