@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readCsvTransactions, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
 import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
+import { StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
 import { badRequest, HttpError } from '../http-error.js';
@@ -15,7 +16,8 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
-  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000);
+  // A row the database refuses fails its group's transaction: the group is split until only that row fails.
+  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000, (e) => e instanceof StoreError && e.kind === 'invalid');
 
   app.post('/api/predict', { config: { permission: 'score' } }, async (request) => {
     const store = boolParam('store', queryOf(request.query).store) ?? true;

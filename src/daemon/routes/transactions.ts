@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ISO_DATE_RULE, parseIsoDate } from '../../core/iso-date.js';
 import { storedResult } from '../../core/stored-result.js';
 import { transactionView } from '../../core/transaction-view.js';
 import type { RouteContext } from '../app.js';
@@ -16,8 +17,8 @@ export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): v
     const offset = intParam('offset', q.offset, (page - 1) * perPage, 0, Number.MAX_SAFE_INTEGER);
     let since: Date | undefined;
     if (q.since !== undefined && q.since !== '') {
-      since = new Date(q.since);
-      if (Number.isNaN(since.getTime())) throw badRequest('since', `must be an ISO-8601 date, got ${JSON.stringify(q.since)}`);
+      since = parseIsoDate(q.since) ?? undefined;
+      if (!since) throw badRequest('since', `${ISO_DATE_RULE}, got ${JSON.stringify(q.since.slice(0, 64))}`);
     }
     const { rows, total } = await db.run((s) =>
       s.listTransactions({ anomaliesOnly: boolParam('anomalies', q.anomalies), since, batchId: q.batch_id || undefined, limit, offset }),
