@@ -131,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       max: options.rateLimit,
       timeWindow: 1000,
       redis: deps.redis,
-      nameSpace: 'secureflow-rl-',
+      nameSpace: options.rateLimitNamespace,
       skipOnError: true, // Redis down: serve rather than refuse everyone
       keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) =>

@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { DaemonDatabase } from './database.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
+import { connectRedis } from './redis.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -48,11 +49,7 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
   } else log.warn('--no-auth: the API is open to anyone who can reach it');
 
   let redis: import('ioredis').Redis | undefined;
-  if (options.redisUrl && options.rateLimit > 0) {
-    const { Redis } = await import('ioredis');
-    redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-    redis.on('error', (e: Error) => log.warn({ reason: e.message }, 'redis unavailable: rate limits are not enforced until it returns'));
-  }
+  if (options.redisUrl && options.rateLimit > 0) redis = await connectRedis(options.redisUrl, log);
 
   const app = await buildApp({ db, options, metrics, redis, logger: log });
   try {
