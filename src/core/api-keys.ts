@@ -12,7 +12,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly string[]> = {
 };
 
 const KEY_PATTERN = /^sf_(\d+)_([A-Za-z0-9_-]{43})$/;
-const MAX_SCRYPT_MEM = 64 * 1024 * 1024;
+const MAX_SCRYPT_MEM = 64 * 1024 * 1024; // legacy hashes used N = 2^15, r = 8: 32 MiB
 
 /**
  * The stored form of a secret: `sha256$<digest>`. A key's secret is 256 random bits, so nothing can be guessed
@@ -62,14 +62,4 @@ function equal(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** A legacy scrypt hash of `secret` (N = 2^15), as keys were stored before: for tests of the upgrade path. */
-export function legacyScryptHash(secret: string): Promise<string> {
-  const salt = randomBytes(16);
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, 32, { N: 32768, r: 8, p: 1, maxmem: MAX_SCRYPT_MEM }, (err, key) =>
-      err ? reject(err) : resolve(`scrypt$32768$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`),
-    ),
-  );
 }

@@ -3,6 +3,7 @@
  * an unknown key id answers as fast as a wrong secret (timing does not reveal which ids exist).
  */
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeyCli, sleep } from './auth-helpers.js';
@@ -54,6 +55,17 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('
       expect(r.real.length).toBeGreaterThan(40);
       expect(r.p99).toBeLessThan(500);
       expect(gap).toBeLessThan(30);
+      // The flood was held back before any lookup (429 saying why), and the address may try again a second later.
+      expect(r.flood[429]).toBeGreaterThan(r.flood[401]);
+      await sleep(1100);
+      const agent = new Agent({ localAddress: '127.0.0.2' });
+      const statuses = [];
+      for (let i = 0; i < 12; i++) statuses.push(await rawPredict(d.url, { key: madeUpKey(ids[0]), agent }));
+      agent.destroy();
+      expect(statuses.slice(0, 10).map((x) => x.status)).toEqual(Array(10).fill(401));
+      expect(statuses[11].status).toBe(429);
+      expect(JSON.parse(statuses[11].body).error).toMatch(/too many requests with invalid API keys from this address: retry in 1 s/);
+      expect((await rawPredict(d.url, { key: real.key })).status).toBe(200); // another address is not held back
       expect(d.proc.exitCode).toBeNull();
     } finally {
       await d.stop();

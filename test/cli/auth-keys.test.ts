@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatKey, legacyScryptHash } from '../../src/core/api-keys.js';
+import { formatKey } from '../../src/core/api-keys.js';
+import { legacyScryptHash } from '../support/legacy-key.js';
 import { createKeyCli, eventually, freshDb, predict, sleep } from './auth-helpers.js';
 import { spawnDaemon } from './daemon-process.js';
 import { rawPredict } from './key-flood.js';

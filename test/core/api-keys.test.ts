@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatKey, hashSecret, isLegacyHash, legacyScryptHash, newKeySecret, parseKey, verifySecret } from '../../src/core/api-keys.js';
+import { formatKey, hashSecret, isLegacyHash, newKeySecret, parseKey, verifySecret } from '../../src/core/api-keys.js';
+import { legacyScryptHash } from '../support/legacy-key.js';
 
 describe('API keys', () => {
   it('stores only a SHA-256 of the 256-bit secret, which verifies the secret and nothing else', async () => {
