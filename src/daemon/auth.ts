@@ -34,6 +34,8 @@ const unauthorized = () => new HttpError(401, 'invalid API key', {}, { 'www-auth
  */
 export class KeyChecker {
   private readonly cache = new Map<string, { principal: Principal; expires: number }>();
+  /** SHA-256 of keys that passed in the last 10 minutes, until when: exempt from the failure limit. */
+  private readonly recentlyGood = new Map<string, number>();
   private readonly touched = new Map<number, number>();
   private readonly failures: FailureLimiter;
   // Legacy scrypt hashes cost ~100 ms of the libuv pool each: two at a time, so they cannot starve it.
@@ -69,18 +71,24 @@ export class KeyChecker {
     const t = this.now();
     const hit = this.cache.get(digest);
     if (hit && hit.expires > t) return this.touch(hit.principal, t);
-    const wait = this.failures.blockedFor(ip);
+    // A key that was good lately is checked again even from a held-back address: behind a proxy (Fly, nginx)
+    // every caller shares one address, and a flood there must not lock out keys in use.
+    const wait = (this.recentlyGood.get(digest) ?? 0) > t ? 0 : this.failures.blockedFor(ip);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new HttpError(429, `too many requests with invalid API keys from this address: retry in ${seconds} s`, { retry_after_seconds: seconds }, { 'retry-after': String(seconds) });
     }
     const principal = await this.verify(key);
     if (!principal) {
+      this.recentlyGood.delete(digest);
       this.failures.record(ip);
       throw unauthorized();
     }
-    if (this.cache.size > 10_000) this.cache.clear(); // bounded (only good keys get here, so this is far off)
+    // Bounded (only good keys get here, so this is far off).
+    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.recentlyGood.size > 10_000) this.recentlyGood.clear();
     this.cache.set(digest, { principal, expires: t + this.ttlMs });
+    this.recentlyGood.set(digest, t + 10 * 60_000);
     return this.touch(principal, t);
   }
 

@@ -40,9 +40,10 @@ export const percentile = (xs: number[], p: number) => {
  * Floods `url` with made-up keys from 127.0.0.2 (up to `workers` requests in flight, `rate` requests/s in all:
  * five times the 30-40/s that starved real keys before) for `ms`, while real keys (each new to the daemon when
  * first used, as after a restart or cache expiry) send one request every 50 ms from 127.0.0.1 in turn.
- * Returns the real keys' latencies and the flood's answers by status.
+ * Returns the real keys' latencies, the flood's answers by status, and `sameAddressKey`'s statuses.
  */
-export async function floodWhileUsing(url: string, realKeys: string[], ids: number[], ms: number, rate = 200, workers = 40) {
+export async function floodWhileUsing(url: string, realKeys: string[], ids: number[], ms: number, opts: { rate?: number; workers?: number; sameAddressKey?: string } = {}) {
+  const { rate = 200, workers = 40 } = opts;
   const agent = new Agent({ keepAlive: true, maxSockets: workers, localAddress: '127.0.0.2' });
   const until = Date.now() + ms;
   const statuses = new Map<number, number>();
@@ -61,8 +62,19 @@ export async function floodWhileUsing(url: string, realKeys: string[], ids: numb
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
-  await Promise.all([...flood, user]);
+  // A key in use from the flood's own address (as behind a proxy), every 200 ms: it must stay accepted.
+  const neighbour: number[] = [];
+  const sameAddress = (async () => {
+    if (!opts.sameAddressKey) return;
+    const own = new Agent({ keepAlive: true, localAddress: '127.0.0.2' });
+    while (Date.now() < until) {
+      neighbour.push((await rawPredict(url, { key: opts.sameAddressKey, agent: own })).status);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    own.destroy();
+  })();
+  await Promise.all([...flood, user, sameAddress]);
   agent.destroy();
   const times = real.map((r) => r.ms);
-  return { real, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), flood: Object.fromEntries(statuses) };
+  return { real, neighbour, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), flood: Object.fromEntries(statuses) };
 }
