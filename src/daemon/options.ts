@@ -15,6 +15,8 @@ export interface ServeOptions {
   rateLimit: number;
   /** Shared rate-limit counters for every instance. */
   redisUrl?: string;
+  /** Prefix of the rate-limit counters in Redis (SECUREFLOW_RATE_LIMIT_NAMESPACE): instances sharing it share limits. */
+  rateLimitNamespace: string;
   /** Browser origins allowed to call the API; '*' allows any. */
   corsOrigins: string[];
   /** Serve without API keys, even on a public address. */
@@ -32,6 +34,7 @@ export const SERVE_DEFAULTS = {
   bodyLimit: 10 * 1024 * 1024,
   batchLimit: 10_000,
   rateLimit: 0,
+  rateLimitNamespace: 'secureflow-rl-',
   corsOrigins: ['http://localhost:3000'],
   noAuth: false,
   logLevel: 'info',

@@ -122,6 +122,10 @@ export interface Store {
   revokeKey(id: number): Promise<ApiKey | null>;
   touchKey(id: number): Promise<void>;
   countActiveKeys(): Promise<number>;
+  /** Every key row, revoked ones included: once a key has existed, a loopback daemon never runs open again. */
+  countKeysEver(): Promise<number>;
+  /** Replaces a key's stored hash if it is still `oldHash` (upgrading a legacy scrypt hash on first use). */
+  rehashKey(id: number, oldHash: string, newHash: string): Promise<void>;
 
   /** One round trip to the database; throws StoreError('unavailable') when it cannot be reached. */
   ping(): Promise<void>;

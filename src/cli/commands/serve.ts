@@ -30,6 +30,7 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
     batchLimit: flags.batchLimit ?? SERVE_DEFAULTS.batchLimit,
     rateLimit: flags.rateLimit ?? envInt('SECUREFLOW_RATE_LIMIT') ?? SERVE_DEFAULTS.rateLimit,
     redisUrl: flags.redisUrl ?? (env.REDIS_URL?.trim() || undefined),
+    rateLimitNamespace: env.SECUREFLOW_RATE_LIMIT_NAMESPACE?.trim() || SERVE_DEFAULTS.rateLimitNamespace,
     corsOrigins: flags.corsOrigin?.length ? flags.corsOrigin : (parseOrigins(env.CORS_ORIGINS) ?? [...SERVE_DEFAULTS.corsOrigins]),
     noAuth: flags.auth === false,
     logLevel: flags.logLevel ?? (env.LOG_LEVEL?.trim() || SERVE_DEFAULTS.logLevel),

@@ -369,6 +369,16 @@ export class PostgresStore implements Store {
     return row.n as number;
   }
 
+  async countKeysEver(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM api_keys');
+    return Number(row.n);
+  }
+
+  async rehashKey(id: number, oldHash: string, newHash: string): Promise<void> {
+    if (asId(id) === null) return;
+    await this.query('UPDATE api_keys SET key_hash = $3 WHERE id = $1 AND key_hash = $2', [id, oldHash, newHash]);
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1');
   }

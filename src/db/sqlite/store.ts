@@ -331,6 +331,15 @@ export class SqliteStore implements Store {
     return this.stmt('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number;
   }
 
+  async countKeysEver(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM api_keys').pluck().get() as number;
+  }
+
+  async rehashKey(id: number, oldHash: string, newHash: string): Promise<void> {
+    if (asId(id) === null) return;
+    this.write(() => this.stmt('UPDATE api_keys SET key_hash = ? WHERE id = ? AND key_hash = ?').run(newHash, id, oldHash));
+  }
+
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
   }
