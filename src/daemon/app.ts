@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { DaemonMetrics } from './metrics.js';
@@ -98,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   });
 
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  csvBodyParser(app, options);
 
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
