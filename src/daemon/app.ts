@@ -8,6 +8,7 @@ import { KeyChecker, presentedKey, requirePermission, type Permission, type Prin
 import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -70,6 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs), connectionsCheckingInterval: 1000 },
   });
   app.decorateRequest('principal', null);
 
@@ -108,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600,
   });
+
+  await loadShedding(app, options); // before auth: a lagging process sheds work before checking keys
 
   const keys = new KeyChecker(db);
   const loopback = isLoopback(options.host);
