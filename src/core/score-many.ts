@@ -137,9 +137,7 @@ export async function scoreAndStore(
   total: number,
   opts: { explain: boolean; store: Store | null; source: string; batchId?: string },
 ): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
-  const start = process.hrtime.bigint();
-  const batch = scoreFeatureRows(model, 0, read.features, read.count, read.references, opts.explain);
-  const scoringSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
   let ids: Float64Array | null = null;
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
@@ -153,6 +151,7 @@ export async function scoreAndStore(
   }
   const thresholdRisk = model.thresholdRisk;
   for (let v = 0; v < batch.count; v++) {
+    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
     const flagged = batch.isAnomaly[v] === 1;
     const item: BatchItem = {
       index: read.inputIndex[v],
@@ -170,4 +169,44 @@ export async function scoreAndStore(
     items[read.inputIndex[v]] = item;
   }
   return { items, batch, batchId, scoringSeconds };
+}
+
+/** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
+const SLICE_ROWS = 512;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Scores a read batch a slice at a time, yielding to the event loop between slices: explaining 10,000 rows takes
+ * over a second of CPU, which in one piece would stall every other request (and health checks) behind it.
+ */
+async function scoreInSlices(model: IsolationForestModel, read: ReadBatch, explain: boolean): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+  const n = read.count;
+  const features = read.features.subarray(0, n * FEATURE_COUNT);
+  const batch: ScoredBatch = {
+    seq: 0,
+    count: n,
+    features,
+    anomalyScore: new Float64Array(n),
+    riskScore: new Float64Array(n),
+    confidence: new Float64Array(n),
+    isAnomaly: new Uint8Array(n),
+    references: read.references,
+    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
+    stopped: false,
+  };
+  let cpu = 0n;
+  for (let from = 0; from < n; from += SLICE_ROWS) {
+    if (from > 0) await yieldToEventLoop();
+    const start = process.hrtime.bigint();
+    const m = Math.min(SLICE_ROWS, n - from);
+    const part = scoreFeatureRows(model, 0, features.subarray(from * FEATURE_COUNT), m, null, explain);
+    batch.anomalyScore.set(part.anomalyScore, from);
+    batch.riskScore.set(part.riskScore, from);
+    batch.confidence.set(part.confidence, from);
+    batch.isAnomaly.set(part.isAnomaly, from);
+    if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+    cpu += process.hrtime.bigint() - start;
+  }
+  return { batch, scoringSeconds: Number(cpu) / 1e9 };
 }
