@@ -24,8 +24,7 @@ const CSV_ROUTE = '/api/predict-batch';
 export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void {
   app.addContentTypeParser(['text/csv', 'application/csv'], async (request: FastifyRequest, payload: IncomingMessage): Promise<CsvBody> => {
     if (request.routeOptions.url !== CSV_ROUTE) throw new HttpError(415, `unsupported content type: send application/json (text/csv is for ${CSV_ROUTE})`);
-    const tooLarge = () =>
-      new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit }, { connection: 'close' });
+    const tooLarge = () => new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit });
     if (Number(request.headers['content-length']) > options.bodyLimit) throw tooLarge();
     const strict = boolParam('strict', queryOf(request.query).strict) ?? false;
     let received = 0;
@@ -48,10 +47,12 @@ export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void
       if (overLimit) throw tooLarge();
       return { csv };
     } catch (e) {
+      // The rest of the body is read and thrown away unparsed (cheap; --request-timeout bounds it), so the
+      // client, still sending, gets the answer rather than a broken pipe.
+      if (!payload.readableEnded) payload.resume();
       if (overLimit) throw tooLarge();
       if (e instanceof TooManyRows) {
-        // Connection: close, so Node does not read the rest of a large body just to throw it away.
-        throw new HttpError(413, `too many transactions: more than ${options.batchLimit}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit }, { connection: 'close' });
+        throw new HttpError(413, `too many transactions: more than ${options.batchLimit}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit });
       }
       throw e;
     }
