@@ -5,8 +5,10 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { checkLoopbackHost, KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -69,6 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs), connectionsCheckingInterval: 1000 },
   });
   app.decorateRequest('principal', null);
 
@@ -98,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   });
 
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  csvBodyParser(app, options);
 
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
@@ -107,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600,
   });
+
+  await loadShedding(app, options); // before auth: a lagging process sheds work before checking keys
 
   const keys = new KeyChecker(db);
   const loopback = isLoopback(options.host);

@@ -26,6 +26,14 @@ export interface ServeOptions {
   retryAfterSeconds: number;
   /** How long shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** A request's headers and body must arrive within this (408 and the socket closed otherwise): slow bodies cannot hold sockets. */
+  requestTimeoutMs: number;
+  /** A request's headers must arrive within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; above common proxies' idle timeouts (Fly, nginx: 60 s). */
+  keepAliveTimeoutMs: number;
+  /** Shed load (503 + Retry-After) while the event loop's mean delay is above this; health and metrics still answer. 0 = off. */
+  maxEventLoopDelayMs: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -40,6 +48,10 @@ export const SERVE_DEFAULTS = {
   logLevel: 'info',
   retryAfterSeconds: 5,
   shutdownTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 72_000,
+  maxEventLoopDelayMs: 1000,
 } as const satisfies Partial<ServeOptions>;
 
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */

@@ -81,7 +81,9 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
     url,
     close() {
       closing ??= (async () => {
-        await app.drain(Math.max(1000, options.shutdownTimeoutMs - 2000));
+        const drained = await app.drain(Math.max(1000, options.shutdownTimeoutMs - 2000));
+        // At the deadline, sockets still open (slow bodies, stuck clients) are cut so that close() can finish.
+        if (!drained) app.server.closeAllConnections();
         await app.close();
         await db.close();
         if (redis) await redis.quit().catch(() => redis!.disconnect());

@@ -12,13 +12,26 @@ function storedOf(view: Record<string, unknown>): StoredTransaction {
   return Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, view[c] ?? null])) as unknown as StoredTransaction;
 }
 
+/** The daemon answers at most this many rows a request: larger --limit values are fetched a page at a time. */
+const REMOTE_PAGE = 1000;
+
 export async function remoteList(client: RemoteClient, q: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
-  const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset ?? 0) });
-  if (q.anomaliesOnly) params.set('anomalies', 'true');
-  if (q.since) params.set('since', q.since.toISOString());
-  if (q.batchId) params.set('batch_id', q.batchId);
-  const data = await client.request('GET', `/api/transactions?${params}`);
-  return { rows: (data.transactions as Record<string, unknown>[]).map(storedOf), total: data.pagination.total };
+  const rows: StoredTransaction[] = [];
+  let offset = q.offset ?? 0;
+  let total = 0;
+  for (;;) {
+    const want = Math.min(REMOTE_PAGE, q.limit - rows.length);
+    const params = new URLSearchParams({ limit: String(want), offset: String(offset) });
+    if (q.anomaliesOnly) params.set('anomalies', 'true');
+    if (q.since) params.set('since', q.since.toISOString());
+    if (q.batchId) params.set('batch_id', q.batchId);
+    const data = await client.request('GET', `/api/transactions?${params}`);
+    const page = (data.transactions as Record<string, unknown>[]).map(storedOf);
+    rows.push(...page);
+    total = data.pagination.total;
+    offset += page.length;
+    if (page.length < want || rows.length >= q.limit) return { rows, total };
+  }
 }
 
 /** A score result from a daemon's answer (predict, or a stored transaction's view). */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { SecureflowError } from '../errors.js';
 import { parseHeader } from './csv-records.js';
-import { countNewlines, firstRecordEnd, lastRecordEnd } from './csv-split.js';
+import { countNewlines, firstRecordEnd, lastRecordEnd, loneCrToLf } from './csv-split.js';
 
 export interface CsvChunk {
   header: string[];
@@ -27,6 +27,7 @@ export async function* csvChunks(stream: Readable, file: string, chunkBytes: num
   let header: string[] | null = null;
   let line = 1;
   let emitted = false;
+  const cr = { dropLf: false };
   const emit = (end: number): CsvChunk => {
     const chunk = { header: header!, bytes: pending.subarray(0, end), firstLine: line };
     line += countNewlines(chunk.bytes);
@@ -35,8 +36,9 @@ export async function* csvChunks(stream: Readable, file: string, chunkBytes: num
     return chunk;
   };
   try {
-    for await (const piece of stream) {
-      pending = pending.length ? Buffer.concat([pending, piece as Buffer]) : (piece as Buffer);
+    for await (const raw of stream) {
+      const piece = loneCrToLf(raw as Buffer, cr);
+      pending = pending.length ? Buffer.concat([pending, piece]) : piece;
       if (!header) {
         const end = firstRecordEnd(pending);
         if (end < 0) continue;
@@ -56,8 +58,9 @@ export async function* csvChunks(stream: Readable, file: string, chunkBytes: num
     if (pending.toString('utf8').trim() === '') {
       throw new SecureflowError('invalid_input', `${file}: the file is empty; expected a header row`, { file });
     }
+    // A lone header without a newline: still one (empty) chunk below, so consumers see the header.
     header = checkHeader(file, pending, extraColumns);
-    return;
+    pending = Buffer.alloc(0);
   }
   // A header-only file still yields one (empty) chunk, so that consumers see its header.
   if (pending.length > 0 || !emitted) yield emit(pending.length);

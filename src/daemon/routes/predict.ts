@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { readCsvTransactions, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
+import { readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
 import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
 import { StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
+import { isCsvBody } from '../csv-body.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
@@ -33,12 +34,11 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
     const query = queryOf(request.query);
     const explain = boolParam('explain', query.explain) ?? true;
     const store = boolParam('store', query.store) ?? true;
-    const strict = boolParam('strict', query.strict) ?? false;
     if (store) db.require();
     const tooMany = (n: number) =>
       new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit, received: n });
     let read;
-    if (typeof request.body === 'string') read = await readCsvTransactions(request.body, { strict });
+    if (isCsvBody(request.body)) read = request.body.csv; // read, counted and limited as it arrived
     else {
       const list = batchItems(request.body);
       if (list.length > options.batchLimit) throw tooMany(list.length);
