@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import { redactUrl } from '../db/shared.js';
 
 /**
- * A Redis client for the shared rate-limit counters. Commands never wait for a connection (no offline queue, a
- * 500 ms command timeout, for a Redis that accepts but never answers): while Redis is away the rate limit skips (skipOnError) and requests are served.
- * One warning when it goes away and one line when it is back, however long the outage, rather than one per retry.
+ * A Redis client for the shared rate-limit counters. Commands never wait for a connection (no offline queue) nor
+ * long for an answer (500 ms, for a Redis that accepts but never answers): while Redis is away the rate limit
+ * skips (skipOnError) and requests are served. One warning when it goes away and one line when it is back,
+ * however long the outage, rather than one per retry.
  */
 export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<Redis> {
   // ioredis is CommonJS: bundled by esbuild, a dynamic import yields the class on `default` only.

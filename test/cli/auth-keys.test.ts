@@ -53,6 +53,7 @@ describe.skipIf(needPg)('revoking keys (built CLI and daemon, Postgres)', () => 
         if (revokedRefusedAfter !== null) expect(withKey).toBe(401);
         await sleep(250);
       }
+      console.log(`revoked key refused ${revokedRefusedAfter} ms after \`keys revoke\``);
       expect(revokedRefusedAfter).not.toBeNull();
       expect(revokedRefusedAfter!).toBeLessThan(6500);
       // A restart does not open it either, and says why.

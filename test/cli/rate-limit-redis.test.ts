@@ -84,3 +84,53 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')('ser
     expect(d.proc.exitCode).toBeNull();
   }, 90_000);
 });
+
+/** Forwards to Redis until frozen: then holds every byte (a Redis that accepts but never answers). */
+async function freezableProxy(target: URL) {
+  const { createServer, connect: dial } = await import('node:net');
+  let frozen = false;
+  const held: (() => void)[] = [];
+  const server = createServer((client) => {
+    const upstream = dial(Number(target.port || 6379), target.hostname);
+    const forward = (from: import('node:net').Socket, to: import('node:net').Socket) =>
+      from.on('data', (chunk) => (frozen ? held.push(() => to.write(chunk)) : to.write(chunk)));
+    forward(client, upstream);
+    forward(upstream, client);
+    for (const s of [client, upstream]) s.on('error', () => s.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    freeze: () => (frozen = true),
+    thaw: () => {
+      frozen = false;
+      held.splice(0).forEach((send) => send());
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')('serve with a Redis that stops answering', () => {
+  it('answers every request within about a second while Redis is frozen, and limits again once it answers', async () => {
+    const db = freshDb();
+    const { key } = createKeyCli(db);
+    const proxy = await freezableProxy(redisUrl);
+    try {
+      const d = await daemon(db, proxy.url, `sf-test-${randomUUID()}-`, 3);
+      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+      proxy.freeze();
+      await sleep(1100);
+      const during = [];
+      for (let i = 0; i < 6; i++) during.push(await predict(d.url, { authorization: `Bearer ${key}` }));
+      expect(count(during, 200)).toBe(6);
+      expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(2000);
+      proxy.thaw();
+      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+    } finally {
+      await Promise.all(running.splice(0).map((x) => x.stop()));
+      await proxy.close();
+    }
+  }, 60_000);
+});

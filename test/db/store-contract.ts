@@ -418,6 +418,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect((await store.listKeys())[1]).toStrictEqual({ ...ops, last_used_at: touched!.last_used_at });
       });
 
+      it('counts keys ever created, revoked ones included, and replaces a hash only if it is still the old one', async () => {
+        expect(await store.countKeysEver()).toBe(0);
+        const k = await store.createKey('legacy', 'scorer', 'scrypt$old');
+        await store.revokeKey(k.id);
+        expect(await store.countActiveKeys()).toBe(0);
+        expect(await store.countKeysEver()).toBe(1);
+        await store.rehashKey(k.id, 'scrypt$other', 'sha256$lost'); // someone changed it meanwhile: kept
+        expect((await store.getKey(k.id))!.key_hash).toBe('scrypt$old');
+        await store.rehashKey(k.id, 'scrypt$old', 'sha256$new');
+        expect((await store.getKey(k.id))!.key_hash).toBe('sha256$new');
+        await store.rehashKey(0, 'x', 'y'); // impossible id: nothing to do
+      });
+
       it('refuses an unknown role', async () => {
         await expect(store.createKey('x', 'root' as 'admin', 'h')).rejects.toMatchObject({ kind: 'invalid' });
       });
