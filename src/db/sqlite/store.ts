@@ -100,7 +100,7 @@ export class SqliteStore implements Store {
       try {
         return this.db.transaction(fn).immediate();
       } catch (e) {
-        const busy = (e as { code?: unknown }).code === 'SQLITE_BUSY';
+        const busy = String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY');
         if (!busy || Date.now() + pause > deadline) throw mapError(e);
       }
       await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
