@@ -238,8 +238,9 @@ function userInfo(url: string): { head: string; password: string; tail: string }
     if (i === 0) break;
   }
   if (at < 0) return null;
+  // The user part holds no '@' (nor ':'): a ':' after the first '@' is a port, not a password.
   const colon = rest.indexOf(':');
-  if (colon < 0 || colon > at) return null;
+  if (colon < 0 || colon > rest.indexOf('@')) return null;
   return { head: scheme[0] + rest.slice(0, colon + 1), password: rest.slice(colon + 1, at), tail: rest.slice(at) };
 }
 
