@@ -56,7 +56,7 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
   rows.forEach((row, i) => {
-    const where = `transaction ${i + 1} of ${rows.length}: `;
+    const where = rows.length > 1 ? `transaction ${i + 1} of ${rows.length}: ` : '';
     const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
     for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
     // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
