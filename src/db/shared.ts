@@ -56,7 +56,7 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
   rows.forEach((row, i) => {
-    const where = `transaction ${i + 1} of ${rows.length}: `;
+    const where = rows.length > 1 ? `transaction ${i + 1} of ${rows.length}: ` : '';
     const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
     for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
     // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
@@ -238,8 +238,9 @@ function userInfo(url: string): { head: string; password: string; tail: string }
     if (i === 0) break;
   }
   if (at < 0) return null;
+  // The user part holds no '@' (nor ':'): a ':' after the first '@' is a port, not a password.
   const colon = rest.indexOf(':');
-  if (colon < 0 || colon > at) return null;
+  if (colon < 0 || colon > rest.indexOf('@')) return null;
   return { head: scheme[0] + rest.slice(0, colon + 1), password: rest.slice(colon + 1, at), tail: rest.slice(at) };
 }
 

@@ -3,7 +3,7 @@
  */
 import type { ScoreResult } from '../../core/score-transaction.js';
 import { TRANSACTION_COLUMNS } from '../../db/shared.js';
-import type { Feedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
+import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
 import type { RemoteClient } from '../remote-client.js';
 
 const FEATURES = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
@@ -60,7 +60,11 @@ export async function remoteShow(client: RemoteClient, id: number): Promise<{ ro
   return { row: { ...storedOf(view), feedback: view.feedback ?? null }, result: resultOf(view) };
 }
 
-export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback> {
+export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback | RecordedFeedback> {
   const r = await client.request('POST', '/api/feedback', { json: { transaction_id: id, is_correct: isCorrect, notes } });
-  return { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+  const feedback: Feedback = { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+  // `previous` (the verdict this one replaced) comes from daemons that keep feedback history; older ones omit it.
+  if (!('previous' in r)) return feedback;
+  const previous = r.previous === null ? null : { is_correct: r.previous.feedback, notes: r.previous.notes, recorded_at: r.previous.recorded_at };
+  return { ...feedback, previous };
 }

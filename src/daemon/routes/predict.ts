@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
 import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
-import { StoreError } from '../../db/shared.js';
+import { checkTransactions, StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
 import { isCsvBody } from '../csv-body.js';
@@ -24,7 +24,9 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
     const store = boolParam('store', queryOf(request.query).store) ?? true;
     if (store) db.require(); // 503 before any work while the database is away
     const result = await scorer.add(validateTransaction(request.body));
-    const id = store ? await writes.add(toNewTransaction(result, null)) : null;
+    const row = toNewTransaction(result, null);
+    if (store) checkTransactions([row]); // what the database would refuse never joins (and fails) a group
+    const id = store ? await writes.add(row) : null;
     metrics.countVerdicts(result.is_anomaly ? 1 : 0, 1);
     const { transaction, ...rest } = result;
     return { ...rest, transaction_id: id, ...transaction };

@@ -22,7 +22,8 @@ const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, upd
  * Several processes may write one file at once (two `secureflow score` runs, a CLI beside the daemon): WAL lets
  * readers and one writer proceed together, busy_timeout makes a second writer wait instead of failing, and every
  * multi-statement write begins IMMEDIATE (takes the write lock up front) so that a transaction never has to
- * upgrade a read lock, the one case where SQLite returns SQLITE_BUSY without waiting.
+ * upgrade a read lock, the one case where SQLite returns SQLITE_BUSY without waiting. The daemon opens with
+ * `lockWaitMs` instead of the busy timeout: SQLite's wait is a sleep on the event loop's thread.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -100,7 +101,7 @@ export class SqliteStore implements Store {
       try {
         return this.db.transaction(fn).immediate();
       } catch (e) {
-        const busy = (e as { code?: unknown }).code === 'SQLITE_BUSY';
+        const busy = String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY');
         if (!busy || Date.now() + pause > deadline) throw mapError(e);
       }
       await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
