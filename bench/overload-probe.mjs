@@ -103,3 +103,5 @@ const result = {
 console.log(JSON.stringify(result));
 if (!sigterm) daemon.kill('SIGTERM');
 await exited;
+await poller.terminate();
+process.exit(0); // the health worker's keep-alive socket would hold the process open
