@@ -173,7 +173,7 @@ describe('GET /api/transactions page size', () => {
     expect(r.code, r.stderr).toBe(0);
     const listed = JSON.parse(r.stdout);
     expect(listed.transactions).toHaveLength(1500);
-    expect(new Set(listed.transactions.map((t: { transaction_id: number }) => t.transaction_id)).size).toBe(1500);
+    expect(new Set(listed.transactions.map((t: { id: number }) => t.id)).size).toBe(1500);
   });
 });
 
