@@ -1,13 +1,14 @@
 // Measures the daemon under one attack: health latency, event-loop lag (from /metrics), peak RSS (VmHWM).
-// usage: node bench/overload-probe.mjs BIN ATTACK [seconds]   ATTACK: csv6 | limit | slowloris | sigterm | batch6
+// usage: node bench/overload-probe.mjs BIN ATTACK [slowloris seconds, default 35: past the 30 s request timeout]   ATTACK: csv6 | limit | slowloris | sigterm | batch6
 // BIN: bin/secureflow (this build) or another build's bin/secureflow, to compare before/after on one machine.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 
-const [bin, attack, secs = '8'] = process.argv.slice(2);
+const [bin, attack, secs = '35'] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'sf-probe-'));
 const db = join(dir, 'probe.db');
 const HEADER = 'amount,hour,day_of_week,merchant_category\n';
@@ -27,16 +28,23 @@ const lagMax = async () => Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.ex
 
 await sleep(500);
 await lagMax(); // resets the lag histogram
-const health = [];
-let polling = true;
-const poll = (async () => {
-  while (polling) {
-    const t = performance.now();
-    const ok = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(30_000) }).then((r) => r.status, () => 'error');
-    health.push([performance.now() - t, ok]);
-    await sleep(100);
-  }
-})();
+// Health is polled from a worker thread: this thread is busy building and sending the attack's bodies.
+const poller = new Worker(
+  `const { parentPort, workerData } = require('node:worker_threads');
+  const health = []; let polling = true;
+  parentPort.on('message', () => (polling = false));
+  (async () => {
+    while (polling) {
+      const t = performance.now();
+      const s = await fetch(workerData + '/api/health', { signal: AbortSignal.timeout(30000) }).then((r) => r.status, () => 'error');
+      health.push([performance.now() - t, s]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    parentPort.postMessage(health);
+  })();`,
+  { eval: true, workerData: url },
+);
+const pollerDone = new Promise((r) => poller.once('message', r));
 
 const statuses = {};
 const count = (s) => (statuses[s] = (statuses[s] ?? 0) + 1);
@@ -78,8 +86,8 @@ if (attack === 'csv6') {
   sockets.forEach((s) => s.destroy());
 }
 const attackSeconds = (performance.now() - t0) / 1000;
-polling = false;
-await poll;
+poller.postMessage('stop');
+const health = await pollerDone;
 const lat = health.filter(([, s]) => s === 200).map(([ms]) => ms).sort((a, b) => a - b);
 const pct = (p) => (lat.length ? +lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))].toFixed(1) : null);
 const result = {
@@ -95,3 +103,5 @@ const result = {
 console.log(JSON.stringify(result));
 if (!sigterm) daemon.kill('SIGTERM');
 await exited;
+await poller.terminate();
+process.exit(0); // the health worker's keep-alive socket would hold the process open

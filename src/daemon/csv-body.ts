@@ -24,7 +24,8 @@ const CSV_ROUTE = '/api/predict-batch';
 export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void {
   app.addContentTypeParser(['text/csv', 'application/csv'], async (request: FastifyRequest, payload: IncomingMessage): Promise<CsvBody> => {
     if (request.routeOptions.url !== CSV_ROUTE) throw new HttpError(415, `unsupported content type: send application/json (text/csv is for ${CSV_ROUTE})`);
-    const tooLarge = () => new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit });
+    // Past the body limit the rest is not read: the connection closes after the answer.
+    const tooLarge = () => new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit }, { connection: 'close' });
     if (Number(request.headers['content-length']) > options.bodyLimit) throw tooLarge();
     const strict = boolParam('strict', queryOf(request.query).strict) ?? false;
     let received = 0;
@@ -47,10 +48,15 @@ export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void
       if (overLimit) throw tooLarge();
       return { csv };
     } catch (e) {
-      // The rest of the body is read and thrown away unparsed (cheap; --request-timeout bounds it), so the
-      // client, still sending, gets the answer rather than a broken pipe.
-      if (!payload.readableEnded) payload.resume();
       if (overLimit) throw tooLarge();
+      // The rest of the body (up to the body limit) is read and thrown away unparsed before answering: a client
+      // still sending when the answer comes and the socket closes sees a broken pipe instead of the 413.
+      if (!payload.readableEnded) {
+        for await (const piece of payload.iterator({ destroyOnReturn: false })) {
+          received += (piece as Buffer).length;
+          if (received > options.bodyLimit) throw tooLarge();
+        }
+      }
       if (e instanceof TooManyRows) {
         throw new HttpError(413, `too many transactions: more than ${options.batchLimit}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit });
       }

@@ -6,7 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
+import { cli } from '../cli/run-cli.js';
 import { createRandom } from '../../src/model/random.js';
 import { call, tempDb } from './server-helpers.js';
 
@@ -14,8 +17,9 @@ const tx = { amount: 10, hour: 12, day_of_week: 1, merchant_category: 2, transac
 const HEADER = 'amount,hour,day_of_week,merchant_category';
 
 let daemon: DaemonProcess;
+const dbPath = tempDb();
 beforeAll(async () => {
-  daemon = await spawnDaemon(['--db', tempDb(), '--batch-limit', '100']);
+  daemon = await spawnDaemon(['--db', dbPath, '--batch-limit', '100']);
 });
 afterAll(async () => {
   expect(await daemon.stop()).toBe(0);
@@ -159,6 +163,17 @@ describe('GET /api/transactions page size', () => {
       expect(r.json.details.field).toBe(field);
       expect(r.json.error).toMatch(/1\.\.1000/);
     }
+  });
+
+  it('lets `transactions list --remote --limit 1500` page through it', async () => {
+    const file = join(dbPath, '..', 'seed.csv');
+    writeFileSync(file, HEADER + '\n' + Array.from({ length: 1600 }, (_, i) => `${i},3,2,4`).join('\n') + '\n');
+    expect(cli(['score', file, '--db', dbPath, '--format', 'json']).code).toBe(0);
+    const r = cli(['transactions', 'list', '--remote', daemon.url, '--limit', '1500', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout);
+    expect(listed.transactions).toHaveLength(1500);
+    expect(new Set(listed.transactions.map((t: { id: number }) => t.id)).size).toBe(1500);
   });
 });
 
