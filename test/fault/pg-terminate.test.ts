@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { ackedVsStored, privateDatabase, type PrivateDatabase } from './support/backends.js';
-import { alive, sleep, spawnDaemon, waitFor, type Daemon } from './support/daemon.js';
+import { alive, sleep, spawnDaemon, waitFor, waitHealthy, type Daemon } from './support/daemon.js';
 import { describeWithPostgres } from './support/guard.js';
 import { call, startLoad, startProbe } from './support/load.js';
 
@@ -36,7 +36,7 @@ describeWithPostgres('fault: Postgres connections terminated under load', () => 
     expect(alive(daemon), `the daemon died: ${daemon.stderr().slice(0, 2000)}`).toBe(true);
     expect(result.unexpected5xx([503]), 'only 503 may answer a database fault').toEqual({});
     expect(result.count(200)).toBeGreaterThan(20);
-    await waitFor('health', () => call(daemon!.url, 'GET', '/api/health'), (r) => r.json?.status === 'healthy');
+    await waitHealthy(daemon!, 'health');
     const after = await waitFor('a write after the fault', () => call(daemon!.url, 'POST', '/api/predict', { amount: 1, hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 0 }), (r) => r.status === 200);
     expect(after.json.transaction_id).toBeGreaterThan(0);
     const check = await ackedVsStored(db, result);

@@ -101,3 +101,21 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) 
     await sleep(250);
   }
 }
+
+/** Waits for /api/health to say healthy; fails at once, with the daemon's stderr, if the process has died. */
+export async function waitHealthy(d: Daemon, what = 'health', ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    if (!alive(d)) throw new Error(`${what}: the daemon died: ${d.stderr().slice(0, 1500)}`);
+    try {
+      const r = await fetch(`${d.url}/api/health`);
+      last = await r.text();
+      if (JSON.parse(last).status === 'healthy') return;
+    } catch (e) {
+      last = String(e);
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${last}`);
+    await sleep(250);
+  }
+}
