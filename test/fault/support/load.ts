@@ -25,8 +25,8 @@ export interface LoadResult {
 
 export interface Load {
   result: LoadResult;
-  /** Stops sending; resolves once every request in flight has settled. */
-  stop(): Promise<LoadResult>;
+  /** Stops sending; resolves once every request in flight has settled, or after `graceMs` (those count as 'error'). */
+  stop(graceMs?: number): Promise<LoadResult>;
 }
 
 /**
@@ -83,10 +83,16 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
   const workers = Array.from({ length: concurrency }, worker);
   return {
     result,
-    async stop() {
+    async stop(graceMs = 30_000) {
       running = false;
-      await Promise.all(workers);
-      await pool.close().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([Promise.all(workers).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+      clearTimeout(timer);
+      if (settled) await pool.close().catch(() => {});
+      else {
+        await pool.destroy().catch(() => {});
+        await Promise.all(workers);
+      }
       return result;
     },
   };
