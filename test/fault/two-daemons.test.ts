@@ -53,8 +53,9 @@ describeWithPostgres('fault: two daemons on one Postgres and one Redis', () => {
       expect(r.count(200), 'each daemon served some').toBeGreaterThan(0);
       expect(r.count(429), 'each daemon refused some').toBeGreaterThan(0);
     }
-    // Fixed 1 s windows are not aligned with wall-clock seconds: a wall second can straddle two windows.
-    expect(Math.max(...perSecond), `200s per second across both, limit ${LIMIT}: ${perSecond}`).toBeLessThanOrEqual(LIMIT * 1.5);
+    // Fixed 1 s windows are not aligned with wall-clock seconds: a wall second can hold one window's burst and
+    // the tail of the one before, so a single second may exceed the limit; the total over the run may not.
+    expect(Math.max(...perSecond), `200s per second across both, limit ${LIMIT}: ${perSecond}`).toBeLessThanOrEqual(LIMIT * 2);
     const total = perSecond.reduce((a, b) => a + b, 0);
     expect(total, `200s over ${perSecond.length} full seconds`).toBeLessThanOrEqual(LIMIT * (perSecond.length + 1));
     expect(check.missing, 'acknowledged but not stored').toEqual([]);
