@@ -72,9 +72,9 @@ async function startDaemon(db, extra = []) {
 }
 
 /** The daemon's own event-loop lag (prom-client, max since the last scrape, which resets it). */
-async function loopLagMs(url) {
+async function loopLagMs(url, key) {
   try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(30_000) })).text();
     const m = /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text);
     return m ? Number(m[1]) * 1000 : null;
   } catch {
@@ -270,7 +270,7 @@ async function measure(name, seconds, { db, key, realId, daemonArgs = [], attack
   try {
     if (populate) await populate(d.url, key);
     await sleep(500);
-    await loopLagMs(d.url); // resets the max
+    await loopLagMs(d.url, key); // resets the max
     const rssStart = rssMb(d.proc.pid);
     let rssPeak = rssStart;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(d.proc.pid) ?? 0)), 100);
@@ -282,7 +282,7 @@ async function measure(name, seconds, { db, key, realId, daemonArgs = [], attack
     const r = await client.stop();
     const healthMax = await health.stop();
     const attackResult = await stopAttack();
-    const lag = d.alive() ? await loopLagMs(d.url) : null;
+    const lag = d.alive() ? await loopLagMs(d.url, key) : null;
     clearInterval(sampler);
     const alive = d.alive();
     const check = stored ? ackedVsStored(r.acked, await stored()) : null;
