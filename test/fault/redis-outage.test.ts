@@ -6,9 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { privateRedis, type PrivateRedis } from './support/backends.js';
 import { alive, createKey, sleep, spawnDaemon, type Daemon } from './support/daemon.js';
+import { describeWithRedisServer } from './support/guard.js';
 import { startLoad } from './support/load.js';
 
 const LIMIT = 20;
@@ -27,7 +28,7 @@ async function burst(url: string, key: string, ms: number) {
   return load.stop();
 }
 
-describe('fault: Redis down and back under a shared rate limit', () => {
+describeWithRedisServer('fault: Redis down and back under a shared rate limit', () => {
   it('serves during the outage, limits again after, and warns once', async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'secureflow-fault-')), 'redis.db');
     const key = createKey(db);

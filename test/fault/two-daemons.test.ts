@@ -6,7 +6,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { ackedVsStored, privateDatabase, privateRedis, type PrivateDatabase, type PrivateRedis } from './support/backends.js';
 import { alive, createKey, sleep, spawnDaemon, type Daemon } from './support/daemon.js';
-import { describeWithPostgres } from './support/guard.js';
+import { describeWithBoth } from './support/guard.js';
 import { startLoad, type LoadResult } from './support/load.js';
 
 const LIMIT = 30;
@@ -30,7 +30,7 @@ function okPerSecond(results: LoadResult[]): number[] {
   return keys.map((k) => seconds.get(k)!);
 }
 
-describeWithPostgres('fault: two daemons on one Postgres and one Redis', () => {
+describeWithBoth('fault: two daemons on one Postgres and one Redis', () => {
   it('share the rate limit and lose or duplicate no write', async () => {
     db = await privateDatabase();
     redis = await privateRedis();
