@@ -23,8 +23,10 @@ describe('fault: bogus-key flood', () => {
     const key = createKey(db);
     const realId = Number(/^sf_(\d+)_/.exec(key)![1]);
     daemon = await spawnDaemon(['--db', db]);
+    // The real key's first request arrives once the flood is under way (its check is not cached yet: that is
+    // the request that used to wait 8-9 s), from the same address, as behind a proxy.
     const flood = bogusKeyFlood(daemon.url, realId, 200);
-    await sleep(1000); // let the flood build up its queue first
+    await sleep(1000);
     const real = startLoad(daemon.url, { key, concurrency: 1, pauseMs: 100, timeoutMs: 60_000 });
     const probe = startProbe(daemon.url);
     await sleep(8000);
@@ -32,14 +34,16 @@ describe('fault: bogus-key flood', () => {
     await flood.stop();
     await probe.stop();
 
-    console.log(`[fault d] ${JSON.stringify({ flood_sent: flood.sent, flood: flood.statuses, real: result.statuses, real_p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()) })}`);
+    console.log(`[fault d] ${JSON.stringify({ flood_sent: flood.sent, flood: flood.statuses, real: result.statuses, real_p99_ms: Math.round(result.p99All()), health_max_ms: Math.round(probe.max()) })}`);
     expect(alive(daemon), daemon.stderr()).toBe(true);
     expect(result.unexpected5xx()).toEqual({});
     expect(result.count(200), 'the real key was served throughout').toBeGreaterThan(20);
     expect(result.count('error'), 'no real request left waiting').toBe(0);
     // Generous: 2 slow shared cores. Before the fix the real key waited 8-9 s.
-    expect(result.p99(), 'real key p99 (ms) under the flood').toBeLessThan(1000);
-    expect(flood.statuses['401'] ?? 0, 'made-up keys are refused').toBeGreaterThan(100);
+    // 429s are allowed (a per-address failure limit may catch the real key's first, uncached request while
+    // the flood comes from its address); waiting is not: p99 over every answer, 200 or 429.
+    expect(result.p99All(), 'real key p99 (ms) under the flood').toBeLessThan(1000);
+    expect((flood.statuses['401'] ?? 0) + (flood.statuses['429'] ?? 0), 'made-up keys are refused').toBeGreaterThan(100);
     expect(Object.keys(flood.statuses).filter((s) => s !== '401' && s !== '429'), 'made-up keys get 401 (or 429), nothing else').toEqual([]);
   });
 });

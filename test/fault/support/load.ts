@@ -13,11 +13,15 @@ export interface LoadResult {
   /** Answers by status code; 'error' for a request that got no answer (socket reset, timeout). */
   statuses: Record<string, number>;
   latenciesMs: number[];
+  /** Latency of every answered request, whatever its status. */
+  allLatenciesMs: number[];
   /** reference -> transaction_id of every write the daemon acknowledged with 200. */
   acked: Map<string, number>;
   /** Answers per wall-clock second, by status. */
   perSecond: Map<number, Record<string, number>>;
   p99(): number;
+  /** p99 over every answered request (a fast 429 or 503 counts as answered). */
+  p99All(): number;
   count(status: string | number): number;
   /** Statuses >= 500 other than the ones allowed. */
   unexpected5xx(allowed?: number[]): Record<string, number>;
@@ -40,10 +44,14 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
   const result: LoadResult = {
     statuses: {},
     latenciesMs: [],
+    allLatenciesMs: [],
     acked: new Map(),
     perSecond: new Map(),
     p99() {
       return percentile(this.latenciesMs, 99);
+    },
+    p99All() {
+      return percentile(this.allLatenciesMs, 99);
     },
     count(status) {
       return this.statuses[String(status)] ?? 0;
@@ -59,6 +67,7 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
   const note = (status: string, ms: number) => {
     result.statuses[status] = (result.statuses[status] ?? 0) + 1;
     if (status === '200') result.latenciesMs.push(ms);
+    if (status !== 'error') result.allLatenciesMs.push(ms);
     const second = Math.floor(Date.now() / 1000);
     const bucket = result.perSecond.get(second) ?? {};
     bucket[status] = (bucket[status] ?? 0) + 1;
