@@ -117,7 +117,11 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
-      proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const reap = () => p.kill('SIGKILL'); // never left running after the worker ends
+      process.once('exit', reap);
+      p.once('exit', () => process.off('exit', reap));
+      proc = p;
       const end = Date.now() + 10_000;
       for (;;) {
         if (await pingRedis(port)) return;

@@ -25,6 +25,10 @@ export async function spawnDaemon(args: string[], env: Record<string, string> = 
     env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', SECUREFLOW_RATE_LIMIT: '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A worker that ends early (a timeout, a crash) must not leave daemons behind.
+  const reap = () => proc.kill('SIGKILL');
+  process.once('exit', reap);
+  proc.once('exit', () => process.off('exit', reap));
   const logs: string[] = [];
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
