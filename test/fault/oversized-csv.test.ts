@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alive, sleep, spawnDaemon, type Daemon } from './support/daemon.js';
-import { startProbe } from './support/load.js';
+import { loopLagMs, startProbe } from './support/load.js';
 
 const PARALLEL = 6;
 let daemon: Daemon | undefined;
@@ -37,6 +37,7 @@ describe('fault: oversized CSV bodies', () => {
     const rssStart = daemon.rssMb();
     let rssPeak = rssStart;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, daemon!.rssMb())), 50);
+    await loopLagMs(daemon.url); // resets the max
     const probe = startProbe(daemon.url, '/api/health', 100);
     await sleep(500);
     const started = performance.now();
@@ -52,7 +53,8 @@ describe('fault: oversized CSV bodies', () => {
     await sleep(1000);
     clearInterval(sampler);
     await probe.stop();
-    console.log(`[fault f] ${JSON.stringify({ statuses: answers.map((a) => a.status), elapsed_ms: Math.round(elapsedMs), health_max_ms: Math.round(probe.max()), rss_start_mb: Math.round(rssStart), rss_peak_mb: Math.round(rssPeak) })}`);
+    const lag = await loopLagMs(daemon.url);
+    console.log(`[fault f] ${JSON.stringify({ eventloop_lag_max_ms: lag, statuses: answers.map((a) => a.status), elapsed_ms: Math.round(elapsedMs), health_max_ms: Math.round(probe.max()), rss_start_mb: Math.round(rssStart), rss_peak_mb: Math.round(rssPeak) })}`);
 
     expect(alive(daemon), daemon.stderr()).toBe(true);
     for (const a of answers) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { slowBodies, type SlowBodies } from './support/attacks.js';
 import { alive, sleep, spawnDaemon, type Daemon } from './support/daemon.js';
-import { startLoad, startProbe } from './support/load.js';
+import { loopLagMs, startLoad, startProbe } from './support/load.js';
 
 const SLOW = 200;
 /** How long the daemon may take to drop a slow body: its request timeout plus Node's 30 s check interval. */
@@ -26,6 +26,7 @@ describe('fault: slow bodies', () => {
   it('serves legitimate traffic and health while slow bodies trickle in, and times them out', { timeout: TIMEOUT_BOUND_MS + 30_000 }, async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'secureflow-fault-')), 'slow.db');
     daemon = await spawnDaemon(['--db', db]);
+    await loopLagMs(daemon.url); // resets the max
     slow = slowBodies(daemon.url, SLOW);
     await sleep(2000);
     const load = startLoad(daemon.url, { concurrency: 4, pauseMs: 20 });
@@ -33,7 +34,8 @@ describe('fault: slow bodies', () => {
     await sleep(6000);
     const result = await load.stop(5000);
     await probe.stop();
-    console.log(`[fault e] ${JSON.stringify({ legit: result.statuses, legit_p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), slow_closed_at_8s: slow.closed() })}`);
+    const lag = await loopLagMs(daemon.url);
+    console.log(`[fault e] ${JSON.stringify({ eventloop_lag_max_ms: lag, legit: result.statuses, legit_p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), slow_closed_at_8s: slow.closed() })}`);
     expect(alive(daemon), daemon.stderr()).toBe(true);
     expect(result.unexpected5xx()).toEqual({});
     expect(result.count('error')).toBe(0);

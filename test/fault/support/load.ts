@@ -173,3 +173,14 @@ export async function call(base: string, method: string, path: string, body?: un
   }
   return { status: res.status, headers: res.headers, json, text };
 }
+
+/** The daemon's own event-loop lag, max since the last call (prom-client resets it on each scrape); null if unreadable. */
+export async function loopLagMs(base: string, key?: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${base}/metrics`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const m = /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(await res.text());
+    return m ? Math.round(Number(m[1]) * 1000) : null;
+  } catch {
+    return null;
+  }
+}
