@@ -23,11 +23,11 @@ export interface CsvRows {
  * faster); anything quoted goes through csv-parse. Empty lines are skipped but counted. A differential
  * test checks that both paths agree.
  */
-export function parseRecords(chunk: string, firstLine: number): CsvRows {
-  return chunk.indexOf('"') === -1 ? plainRows(chunk, firstLine) : quotedRows(chunk, firstLine);
+export function parseRecords(chunk: string, firstLine: number, delimiter = ','): CsvRows {
+  return chunk.indexOf('"') === -1 ? plainRows(chunk, firstLine, delimiter) : quotedRows(chunk, firstLine, delimiter);
 }
 
-function plainRows(chunk: string, firstLine: number): CsvRows {
+function plainRows(chunk: string, firstLine: number, delimiter: string): CsvRows {
   let capacity = 1024;
   let starts: Int32Array<ArrayBuffer> = new Int32Array(capacity);
   let ends: Int32Array<ArrayBuffer> = new Int32Array(capacity);
@@ -52,11 +52,13 @@ function plainRows(chunk: string, firstLine: number): CsvRows {
     }
     pos = end + 1;
   }
+  const cells = (i: number): string[] => chunk.slice(starts[i], ends[i]).split(delimiter);
   return {
     count,
     line: (i) => lines[i],
-    cells: (i) => chunk.slice(starts[i], ends[i]).split(','),
-    text: (i) => chunk.slice(starts[i], ends[i]),
+    cells,
+    // Output CSV is always comma-separated: another delimiter's records are written again.
+    text: delimiter === ',' ? (i) => chunk.slice(starts[i], ends[i]) : (i) => cells(i).map(csvEscape).join(','),
     plain: { text: chunk, starts, ends },
   };
 }
@@ -67,10 +69,10 @@ function grow(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-function quotedRows(chunk: string, firstLine: number): CsvRows {
+function quotedRows(chunk: string, firstLine: number, delimiter: string): CsvRows {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(chunk, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
+    rows = parse(chunk, { delimiter, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as typeof rows;
   } catch (e) {
     // Broken quoting leaves no reliable record boundaries after it: stop with the line, rather than guess.
     const err = e as Error & { lines?: number };
@@ -97,8 +99,8 @@ export function csvEscape(cell: string): string {
 }
 
 /** Parses a header line (it may be quoted) into column names; a UTF-8 byte order mark is dropped. */
-export function parseHeader(text: string): string[] {
+export function parseHeader(text: string, delimiter = ','): string[] {
   const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const rows = parse(clean, { relax_column_count: true, skip_empty_lines: true }) as string[][];
+  const rows = parse(clean, { delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
   return (rows[0] ?? []).map((name) => name.trim());
 }
