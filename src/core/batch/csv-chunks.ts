@@ -107,7 +107,7 @@ function checkHeader(file: string, bytes: Buffer, extraColumns: string[], dialec
   return { header, fields, delimiter };
 }
 
-/** A header that reads as one column holding semicolons or tabs is a semicolon- or tab-separated file. */
+/** A header that reads as one column holding semicolons, tabs or pipes is a file separated by them. */
 function detectDelimiter(text: string): string {
   const columns = (d: string): number => {
     try {
@@ -117,10 +117,14 @@ function detectDelimiter(text: string): string {
     }
   };
   if (columns(',') > 1) return ',';
-  const counts = [';', '\t'].map(columns);
-  if (counts[0] > 1 && counts[0] >= counts[1]) return ';';
-  if (counts[1] > 1) return '\t';
-  return ',';
+  // The candidate that splits the header into the most columns (ties: in this order).
+  let best = ',';
+  let most = 1;
+  for (const d of [';', '\t', '|']) {
+    const n = columns(d);
+    if (n > most) [best, most] = [d, n];
+  }
+  return best;
 }
 
 /**

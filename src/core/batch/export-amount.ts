@@ -16,7 +16,8 @@ const PLAIN = /^[0-9.eE+-]*$/;
 export function readExportAmount(cell: string | undefined, decimal: '.' | ','): string | number | undefined | FieldError {
   if (cell === undefined) return cell;
   const s = cell.trim();
-  if (s === '' || (decimal === '.' && PLAIN.test(s))) return cell;
+  // Plain numbers, and text with no digit at all, are read (and refused) as before.
+  if (s === '' || !/\d/.test(s) || (decimal === '.' && PLAIN.test(s))) return cell;
   const bad = (why: string): FieldError => ({ field: 'amount', reason: `${why}, got ${JSON.stringify(s.length > 40 ? `${s.slice(0, 37)}...` : s)}` });
   if (/^\(.*\)$/.test(s)) return bad('must be >= 0 (parentheses mark a negative amount)');
   if (/^-|^[^0-9]*-/.test(s)) return bad('must be >= 0');
