@@ -103,7 +103,9 @@ export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: numbe
     return { field: 'timestamp', reason: `is not a valid date-time: ${JSON.stringify(clip(value))}` };
   }
   // JavaScript's Sunday = 0; Python's weekday() has Monday = 0.
-  return { hour, dayOfWeek: (date.getUTCDay() + 6) % 7, dateOnly: m[4] === undefined };
+  const dayOfWeek = (date.getUTCDay() + 6) % 7;
+  // A date without a time reads as midnight; said, so that callers can refuse or flag it (--derived).
+  return m[4] === undefined ? { hour, dayOfWeek, dateOnly: true } : { hour, dayOfWeek };
 }
 
 /**

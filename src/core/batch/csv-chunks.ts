@@ -85,7 +85,8 @@ interface Header {
 }
 
 /** Parses the header and checks up front that every feature has a column to come from. */
-function checkHeader(file: string, bytes: Buffer, extraColumns: string[], dialect: CsvDialect = {}): Header {
+function checkHeader(file: string, bytes: Buffer, extraColumns: string[], given?: CsvDialect): Header {
+  const dialect = given ?? {};
   const text = bytes.toString('utf8');
   const delimiter = dialect.delimiter ?? detectDelimiter(text);
   const header = parseHeader(text, delimiter);
@@ -97,7 +98,8 @@ function checkHeader(file: string, bytes: Buffer, extraColumns: string[], dialec
   // Matched like the feature columns: case and surrounding spaces do not matter.
   missing.push(...extraColumns.filter((c) => !names.has(c.trim().toLowerCase())));
   if (missing.length > 0) {
-    const hint = dialect.delimiter === undefined && header.length === 1 ? '; if the file is not comma-separated, pass --delimiter' : dialect.columns ? '' : '; name yours with --column amount=YOUR_COLUMN';
+    // Hints name flags only secureflow score has (it passes a dialect; training and the daemon do not).
+    const hint = !given ? '' : header.length === 1 && dialect.delimiter === undefined ? '; if the file is not comma-separated, pass --delimiter' : '; name yours with --column FIELD=COLUMN';
     throw new SecureflowError(
       'invalid_input',
       `${file}: line 1: the header has no column for ${missing.join(', ')} (columns: ${header.join(', ') || 'none'})${hint}`,
