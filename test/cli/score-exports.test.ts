@@ -3,11 +3,11 @@
  * amounts with separators and currencies, decimal commas, other encodings, and values that would be derived
  * silently. Each fixture holds the same ten transactions as fixtures/transactions.csv, so each must score the same.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, csvTable, fixture } from './run-cli.js';
+import { cli, csvTable, fixture, writeRepeatedFixture } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-exports-'));
 const write = (name: string, text: string | Buffer) => {
@@ -198,5 +198,24 @@ describe('derived values', () => {
     const remote = cli(['score', fixture('transactions.csv'), '--remote', 'http://127.0.0.1:9', '--decimal', ',']);
     expect(remote.code).toBe(2);
     expect(remote.stderr).toContain('--decimal does not apply with --remote');
+  });
+});
+
+describe('large exports', () => {
+  it('a semicolon, decimal-comma file and a UTF-16 file of many chunks, on worker threads, score like the comma file', () => {
+    const comma = join(dir, 'big.csv');
+    writeRepeatedFixture('transactions.csv', 12000, comma); // 120,000 rows, about 3 MB: several 1 MiB chunks
+    const text = readFileSync(comma, 'utf8');
+    const semi = write('big-eu.csv', text.replace(/,/g, ';').replace(/(\d)\.(\d\d)(?=;)/g, '$1,$2'));
+    // Decoded as it streams: the output (input columns included) must be byte for byte the comma file's.
+    const utf16 = write('big-utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const expected = cli(['score', comma, '--no-store', '-q', '-f', 'csv', '--workers', '2']).stdout;
+    const results = (t: string) => t.split('\n').map((l) => l.split(',').slice(-6).join(',')).join('\n');
+    const eu = cli(['score', semi, '--no-store', '-q', '-f', 'csv', '--workers', '2', '--decimal', ',']);
+    expect(eu.code, eu.stderr).toBe(0);
+    expect(results(eu.stdout)).toBe(results(expected));
+    const u = cli(['score', utf16, '--no-store', '-q', '-f', 'csv', '--workers', '2']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stdout).toBe(expected);
   });
 });

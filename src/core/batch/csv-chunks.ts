@@ -145,6 +145,9 @@ function fieldNames(file: string, header: string[], columns: Record<string, stri
         { file, line: 1, field: ours },
       );
     }
+    if (fields[at] !== header[at] && !fields[at].startsWith('\u0000')) {
+      throw new SecureflowError('usage', `--column ${ours}=${theirs}: column ${JSON.stringify(header[at])} is already read as ${fields[at]}`, { field: ours });
+    }
     fields.forEach((f, i) => {
       if (i !== at && f.toLowerCase() === ours) fields[i] = `\u0000${f}`;
     });
