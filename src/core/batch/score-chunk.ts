@@ -140,9 +140,11 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
       : (note) => ({ field: note.field, reason: `${note.reason}; pass --derived warn to score such rows with a warning` });
   let stopAt = n;
   // Amounts with a decimal comma never take the fast path: it would read 12.50 as twelve and a half.
-  const fast = rows.plain && settings.decimal === '.' ? fastReader(job.fields, job.delimiter) : null;
+  const fast = settings.decimal === '.' ? fastReader(job.fields, job.delimiter) : null;
+  const { text: chunkText, starts, ends, quoted } = rows.plain;
   for (let r = 0; r < n; r++) {
-    if (fast && fast.read(rows.plain!.text, rows.plain!.starts[r], rows.plain!.ends[r], raw, validCount * FEATURE_COUNT)) {
+    // Quoted records never take the fast path: a delimiter inside quotes would shift its fields.
+    if (fast && !(quoted && quoted[r]) && fast.read(chunkText, starts[r], ends[r], raw, validCount * FEATURE_COUNT)) {
       validCount++;
       if (references) references.push(rows.cells(r)[referenceAt!].trim() || null);
       continue;
