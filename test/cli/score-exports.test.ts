@@ -177,8 +177,9 @@ describe('derived values', () => {
   });
 
   it('--derived warn scores them with a warning column (CSV) or field (NDJSON)', () => {
-    const csv = cli(['score', fixture('export-derived.csv'), '--no-store', '-q', '--derived', 'warn']);
+    const csv = cli(['score', fixture('export-derived.csv'), '--no-store', '--derived', 'warn']);
     expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stderr).toContain('2 rows scored with a derived value (see the warning column)');
     const rows = csvTable(csv.stdout);
     expect(rows.map((x) => [x.error, x.warning])).toEqual([
       ['', ''],

@@ -281,6 +281,7 @@ function printSummary(s: BatchSummary, scored: number, batchId: string | null): 
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
   );
+  if (s.warned > 0) process.stderr.write(`${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`);
   if (batchId) process.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
   for (const e of s.sampleErrors) process.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
   if (s.errors > s.sampleErrors.length) process.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);

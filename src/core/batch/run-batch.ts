@@ -42,6 +42,8 @@ export interface BatchSummary {
   rows: number;
   flagged: number;
   errors: number;
+  /** Rows scored with a warning (--derived warn). */
+  warned: number;
   stored: number;
   elapsedMs: number;
   sampleErrors: (RowError & { file: string })[];
@@ -100,7 +102,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
-  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
+  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {
     if (data.length > 0 && !o.output.write(data)) await drained(o.output);
@@ -129,6 +131,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         bytesDone += head.size;
         summary.rows += result.rows;
         summary.flagged += result.flagged;
+        summary.warned += result.warned;
         summary.errors += result.errors;
         summary.stored += result.stored;
         for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });

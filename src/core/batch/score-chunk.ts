@@ -52,6 +52,8 @@ export interface ChunkResult {
   rows: number;
   flagged: number;
   errors: number;
+  /** Rows scored with a warning (--derived warn). */
+  warned: number;
   /** Rows stored (0 without storage). */
   stored: number;
   /** Set when --strict stopped at this row; `output` then holds only the rows before it. */
@@ -190,6 +192,7 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
     transaction_id: '', file: job.columns.file, line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '', warning: '',
   };
   let flagged = 0;
+  let warned = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
   for (let r = 0; r < stopAt; r++) {
@@ -213,6 +216,7 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
       row.confidence = formatFixed(batch.confidence[v], 4);
       row.error = '';
       row.warning = warnings.get(r) ?? '';
+      if (row.warning !== '') warned++;
       if (batch.shap) explanationCells(batch.shap, v, row);
       v++;
     }
@@ -226,6 +230,7 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
     output: out.bytes(),
     rows: stopAt,
     flagged,
+    warned,
     errors: errors.size - (stoppedError ? 1 : 0),
     stored: ids ? batch.count : 0,
     stoppedAt: stoppedError ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason } : null,
