@@ -241,6 +241,9 @@ export function buildProgram(): Command {
     .option('--redis-url <url>', 'share rate-limit counters between instances (default: REDIS_URL)')
     .option('--cors-origin <origin>', 'browser origin allowed to call the API; repeatable; * for any (default: CORS_ORIGINS, else http://localhost:3000)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--no-auth', 'serve without API keys, even on a public address')
+    .addOption(new Option('--request-timeout <ms>', 'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)').argParser(number('request timeout', 100, 3_600_000, true)))
+    .addOption(new Option('--headers-timeout <ms>', 'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)').argParser(number('headers timeout', 100, 3_600_000, true)))
+    .addOption(new Option('--max-event-loop-delay <ms>', 'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)').argParser(number('max event loop delay', 0, 600_000, true)))
     .addOption(new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts) => (await import('./commands/serve.js')).runServe(opts));
 

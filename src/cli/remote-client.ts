@@ -1,4 +1,5 @@
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
+import { redactUrl } from '../db/shared.js';
 
 /** How a daemon's answer maps to the CLI's error kinds (and so to exit codes). */
 function kindOf(status: number): ErrorKind {
@@ -13,24 +14,48 @@ function kindOf(status: number): ErrorKind {
 export function remoteTarget(flags: { remote?: string; apiKey?: string }, env: NodeJS.ProcessEnv = process.env): { url: string; apiKey: string | null } | null {
   const url = (flags.remote ?? env.SECUREFLOW_REMOTE)?.trim();
   if (!url) return null;
-  if (!/^https?:\/\/[^/]+/i.test(url)) throw new SecureflowError('usage', `--remote must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  // Messages show the URL without its password (user:***@): it may hold a front end's basic-auth credentials.
+  if (!/^https?:\/\/[^/]+/i.test(url)) throw new SecureflowError('usage', `--remote must be an http:// or https:// URL, got ${JSON.stringify(redactUrl(url))}`);
+  if (!URL.canParse(url)) throw new SecureflowError('usage', `--remote is not a valid URL: ${JSON.stringify(redactUrl(url))}`);
   const apiKey = (flags.apiKey ?? env.SECUREFLOW_API_KEY)?.trim() || null;
   return { url: url.replace(/\/+$/, ''), apiKey };
 }
 
-/** A daemon over HTTP (undici). Errors become SecureflowErrors with the daemon's message; the key is never shown. */
+/**
+ * A daemon over HTTP (undici). Errors become SecureflowErrors with the daemon's message; the key and any password
+ * in the URL are never shown. Credentials in the URL (a front end with basic auth) go as `Authorization: Basic`,
+ * the key then as `X-API-Key`.
+ */
 export class RemoteClient {
+  /** The daemon's URL without credentials: what messages show. */
+  readonly url: string;
+  private readonly basic: string | null;
+
   constructor(
-    readonly url: string,
+    url: string,
     private readonly apiKey: string | null,
-  ) {}
+  ) {
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (parsed && (parsed.username || parsed.password)) {
+      this.basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+      parsed.username = '';
+      parsed.password = '';
+      this.url = parsed.href.replace(/\/+$/, '');
+    } else {
+      this.basic = null;
+      this.url = redactUrl(url);
+    }
+  }
 
   async request<T = any>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
     // Loaded on first use: local runs never pay for it. (Bundled, the CommonJS exports sit on `default`.)
     const undici = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
     const request = undici.request ?? undici.default!.request;
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    if (this.basic) {
+      headers.authorization = `Basic ${this.basic}`;
+      if (this.apiKey) headers['x-api-key'] = this.apiKey;
+    } else if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let payload: string | Uint8Array | undefined;
     if (body?.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -1,3 +1,6 @@
+import { parseIsoDate } from '../core/iso-date.js';
+import { inStorableRange } from '../db/shared.js';
+
 /** Aligned plain-text columns for terminal output. Numbers right-aligned, text left-aligned. */
 export function renderTable(columns: string[], rows: (string | number | boolean | null)[][]): string {
   const text = rows.map((r) => r.map((v) => (v === null ? '' : String(v))));
@@ -22,8 +25,8 @@ export function parseSince(value: string, now = new Date()): Date | null {
   const m = /^(\d+)\s*([mhdw])$/i.exec(value.trim());
   if (m) {
     const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2].toLowerCase() as 'm' | 'h' | 'd' | 'w'];
-    return new Date(now.getTime() - Number(m[1]) * unit);
+    const d = new Date(now.getTime() - Number(m[1]) * unit);
+    return inStorableRange(d) ? d : null; // 99999999d reaches before year 1
   }
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d;
+  return parseIsoDate(value);
 }

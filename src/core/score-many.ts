@@ -52,45 +52,79 @@ export function readJsonTransactions(inputs: readonly unknown[]): ReadBatch {
   return { features, count, references, inputIndex, errors };
 }
 
+/** More rows than the caller allows: raised while reading, so the rest of the input is never parsed. */
+export class TooManyRows extends Error {
+  override name = 'TooManyRows';
+  constructor(readonly limit: number) {
+    super(`more than ${limit} rows`);
+  }
+}
+
+/** Chunks this size are parsed between reads, so one large body never holds the event loop for long. */
+const CSV_CHUNK_BYTES = 64 * 1024;
+
 /**
- * Reads a CSV document (header first, canonical or legacy columns; extra columns ignored) the same way
- * as `secureflow score FILE`: a row's error names its line and field. `strict` stops at the first bad row.
+ * Reads a CSV stream (header first, canonical or legacy columns; extra columns ignored) the same way as
+ * `secureflow score FILE`: a row's error names its line and field. `strict` stops at the first bad row.
+ * Rows are counted as they arrive: past `maxRows` it throws TooManyRows without reading further.
  */
-export async function readCsvTransactions(text: string, opts: { strict?: boolean } = {}): Promise<ReadBatch> {
-  let chunk: CsvChunk | undefined;
-  for await (const c of csvChunks(Readable.from([Buffer.from(text, 'utf8')]), 'CSV body', Number.MAX_SAFE_INTEGER)) chunk = c;
-  const rows = parseRecords(chunk!.bytes.toString('utf8'), chunk!.firstLine);
-  const header = chunk!.header;
-  const index = new Map<string, number>();
-  header.forEach((name, i) => {
-    if (!index.has(name.toLowerCase())) index.set(name.toLowerCase(), i);
-  });
-  const features = new Float64Array(rows.count * FEATURE_COUNT);
+export async function readCsvTransactions(input: string | AsyncIterable<Buffer>, opts: { strict?: boolean; maxRows?: number } = {}): Promise<ReadBatch> {
+  const maxRows = opts.maxRows ?? Number.MAX_SAFE_INTEGER;
+  const stream = typeof input === 'string' ? Readable.from([Buffer.from(input, 'utf8')]) : Readable.from(input);
+  let features = new Float64Array(1024 * FEATURE_COUNT);
+  let inputIndex = new Int32Array(1024);
+  let lines = new Int32Array(1024);
   const references: (string | null)[] = [];
-  const inputIndex = new Int32Array(rows.count);
-  const lines = new Int32Array(rows.count);
   const errors = new Map<number, FieldError>();
   let count = 0;
-  for (let r = 0; r < rows.count; r++) {
-    const cells = rows.cells(r);
-    lines[r] = rows.line(r);
-    const get = (name: string): string | undefined => {
-      const i = index.get(name);
-      return i === undefined ? undefined : cells[i];
-    };
-    const error =
-      cells.length !== header.length
-        ? { field: 'row', reason: `has ${cells.length} fields, the header has ${header.length}` }
-        : readTransaction(get, features, count * FEATURE_COUNT);
-    if (error) {
-      errors.set(r, error);
-      if (opts.strict) break; // --strict: nothing after the first bad row is scored or stored
-    } else {
-      references.push(readReference(get));
-      inputIndex[count++] = r;
+  let total = 0;
+  let stopped = false;
+  for await (const chunk of csvChunks(stream, 'CSV body', CSV_CHUNK_BYTES)) {
+    if (stopped) continue; // --strict after a bad row: the rest is read (the body must be consumed) but not parsed
+    const rows = parseRecords(chunk.bytes.toString('utf8'), chunk.firstLine);
+    if (total + rows.count > maxRows) throw new TooManyRows(maxRows);
+    if (total + rows.count > lines.length) {
+      const capacity = Math.max(lines.length * 2, total + rows.count);
+      features = grown(features, capacity * FEATURE_COUNT);
+      inputIndex = grown(inputIndex, capacity);
+      lines = grown(lines, capacity);
+    }
+    const header = chunk.header;
+    const index = new Map<string, number>();
+    header.forEach((name, i) => {
+      if (!index.has(name.toLowerCase())) index.set(name.toLowerCase(), i);
+    });
+    for (let r = 0; r < rows.count; r++) {
+      const at = total++;
+      const cells = rows.cells(r);
+      lines[at] = rows.line(r);
+      const get = (name: string): string | undefined => {
+        const i = index.get(name);
+        return i === undefined ? undefined : cells[i];
+      };
+      const error =
+        cells.length !== header.length
+          ? { field: 'row', reason: `has ${cells.length} fields, the header has ${header.length}` }
+          : readTransaction(get, features, count * FEATURE_COUNT);
+      if (error) {
+        errors.set(at, error);
+        if (opts.strict) {
+          stopped = true; // --strict: nothing after the first bad row is scored or stored
+          break;
+        }
+      } else {
+        references.push(readReference(get));
+        inputIndex[count++] = at;
+      }
     }
   }
-  return { features, count, references, inputIndex, errors, lines };
+  return { features: features.subarray(0, count * FEATURE_COUNT), count, references, inputIndex, errors, lines: lines.subarray(0, total) };
+}
+
+function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
+  const b = new (a.constructor as new (n: number) => T)(capacity);
+  b.set(a);
+  return b;
 }
 
 /**
@@ -103,9 +137,7 @@ export async function scoreAndStore(
   total: number,
   opts: { explain: boolean; store: Store | null; source: string; batchId?: string },
 ): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
-  const start = process.hrtime.bigint();
-  const batch = scoreFeatureRows(model, 0, read.features, read.count, read.references, opts.explain);
-  const scoringSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
   let ids: Float64Array | null = null;
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
@@ -119,6 +151,7 @@ export async function scoreAndStore(
   }
   const thresholdRisk = model.thresholdRisk;
   for (let v = 0; v < batch.count; v++) {
+    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
     const flagged = batch.isAnomaly[v] === 1;
     const item: BatchItem = {
       index: read.inputIndex[v],
@@ -136,4 +169,44 @@ export async function scoreAndStore(
     items[read.inputIndex[v]] = item;
   }
   return { items, batch, batchId, scoringSeconds };
+}
+
+/** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
+const SLICE_ROWS = 512;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Scores a read batch a slice at a time, yielding to the event loop between slices: explaining 10,000 rows takes
+ * over a second of CPU, which in one piece would stall every other request (and health checks) behind it.
+ */
+async function scoreInSlices(model: IsolationForestModel, read: ReadBatch, explain: boolean): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+  const n = read.count;
+  const features = read.features.subarray(0, n * FEATURE_COUNT);
+  const batch: ScoredBatch = {
+    seq: 0,
+    count: n,
+    features,
+    anomalyScore: new Float64Array(n),
+    riskScore: new Float64Array(n),
+    confidence: new Float64Array(n),
+    isAnomaly: new Uint8Array(n),
+    references: read.references,
+    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
+    stopped: false,
+  };
+  let cpu = 0n;
+  for (let from = 0; from < n; from += SLICE_ROWS) {
+    if (from > 0) await yieldToEventLoop();
+    const start = process.hrtime.bigint();
+    const m = Math.min(SLICE_ROWS, n - from);
+    const part = scoreFeatureRows(model, 0, features.subarray(from * FEATURE_COUNT), m, null, explain);
+    batch.anomalyScore.set(part.anomalyScore, from);
+    batch.riskScore.set(part.riskScore, from);
+    batch.confidence.set(part.confidence, from);
+    batch.isAnomaly.set(part.isAnomaly, from);
+    if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+    cpu += process.hrtime.bigint() - start;
+  }
+  return { batch, scoringSeconds: Number(cpu) / 1e9 };
 }

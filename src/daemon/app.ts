@@ -4,9 +4,11 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { checkLoopbackHost, KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -69,6 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    http: { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs), connectionsCheckingInterval: 1000 },
   });
   app.decorateRequest('principal', null);
 
@@ -98,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   });
 
-  app.addContentTypeParser(['text/csv', 'application/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  csvBodyParser(app, options);
 
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
@@ -108,6 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxAge: 600,
   });
 
+  await loadShedding(app, options); // before auth: a lagging process sheds work before checking keys
+
   const keys = new KeyChecker(db);
   const loopback = isLoopback(options.host);
   app.addHook('onRequest', async (request, reply) => {
@@ -116,11 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!permission || options.noAuth || request.method === 'OPTIONS') return;
     const key = presentedKey(request.headers);
     if (key === null) {
-      // A daemon on loopback with no keys at all is a developer's: open, as `serve` warned at start.
-      if (loopback && !(await keys.keysExist())) return;
+      // A daemon on loopback where no key has ever existed is a developer's: open, as `serve` warned at start,
+      // but only to pages that name it by a loopback name (a DNS-rebinding page names its own host).
+      if (loopback && !(await keys.keysEverExisted())) return checkLoopbackHost(request.headers.host);
       throw new HttpError(401, 'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY', {}, { 'www-authenticate': 'Bearer' });
     }
-    request.principal = await keys.check(key);
+    request.principal = await keys.check(key, request.ip);
     requirePermission(request.principal, permission);
   });
 
@@ -131,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       max: options.rateLimit,
       timeWindow: 1000,
       redis: deps.redis,
-      nameSpace: 'secureflow-rl-',
+      nameSpace: options.rateLimitNamespace,
       skipOnError: true, // Redis down: serve rather than refuse everyone
       keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) =>

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { parseKey, ROLE_PERMISSIONS, verifySecret } from '../core/api-keys.js';
+import { hashSecret, isLegacyHash, parseKey, ROLE_PERMISSIONS, verifySecret } from '../core/api-keys.js';
 import type { Role } from '../db/store.js';
+import { FailureLimiter, Semaphore } from './auth-limits.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError } from './http-error.js';
 
@@ -23,50 +24,72 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return typeof key === 'string' && key.trim() !== '' ? key.trim() : null;
 }
 
-interface CacheEntry {
-  principal: Principal | null;
-  expires: number;
-}
+const unauthorized = () => new HttpError(401, 'invalid API key', {}, { 'www-authenticate': 'Bearer' });
 
 /**
- * Checks API keys against their stored scrypt hashes. A check costs ~50 ms of CPU by design, so results
- * (good and bad) are cached by the key's SHA-256 for `ttlMs`: a revoked key stops working within that time.
- * Keys themselves are never kept, logged or echoed.
+ * Checks API keys against their stored hashes (SHA-256: one primary-key lookup, microseconds of CPU, the same
+ * for an unknown id as for a wrong secret). Good keys are cached for `ttlMs` (5 s), so a key revoked anywhere
+ * stops working here within that time. Callers that keep failing are refused (429) before any lookup, so a
+ * flood of made-up keys cannot queue work ahead of real ones. Keys themselves are never kept, logged or echoed.
  */
 export class KeyChecker {
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new Map<string, { principal: Principal; expires: number }>();
+  /** SHA-256 of keys that passed in the last 10 minutes, until when: exempt from the failure limit. */
+  private readonly recentlyGood = new Map<string, number>();
   private readonly touched = new Map<number, number>();
-  private activeKeys: { count: number; expires: number } | null = null;
+  private readonly failures: FailureLimiter;
+  // Legacy scrypt hashes cost ~100 ms of the libuv pool each: two at a time, so they cannot starve it.
+  private readonly scrypt = new Semaphore(2, 32);
+  private everHadKeys = false;
+  private keysCheckedAt = -Infinity;
 
   constructor(
     private readonly db: DaemonDatabase,
-    private readonly ttlMs = 30_000,
+    private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Whether any unrevoked key exists (cached briefly): without one, a loopback daemon runs open. */
-  async keysExist(): Promise<boolean> {
-    const t = this.now();
-    if (!this.activeKeys || this.activeKeys.expires <= t) {
-      this.activeKeys = { count: await this.db.run((s) => s.countActiveKeys()), expires: t + 5000 };
-    }
-    return this.activeKeys.count > 0;
+    failuresPerSecond = 10,
+  ) {
+    this.failures = new FailureLimiter(failuresPerSecond, 1000, now);
   }
 
-  async check(key: string): Promise<Principal> {
+  /**
+   * Whether any key, revoked or not, has ever existed (cached 5 s; once true, true for good): a loopback daemon
+   * runs open only while this is false, so revoking the last key never opens it.
+   */
+  async keysEverExisted(): Promise<boolean> {
+    const t = this.now();
+    if (!this.everHadKeys && this.keysCheckedAt + 5000 <= t) {
+      this.everHadKeys = (await this.db.run((s) => s.countKeysEver())) > 0;
+      this.keysCheckedAt = t;
+    }
+    return this.everHadKeys;
+  }
+
+  /** The key's principal, or HttpError 401 (bad key) / 429 (too many failures from `ip`). */
+  async check(key: string, ip: string): Promise<Principal> {
     const digest = createHash('sha256').update(key).digest('base64url');
     const t = this.now();
     const hit = this.cache.get(digest);
-    let principal: Principal | null;
-    if (hit && hit.expires > t) principal = hit.principal;
-    else {
-      principal = await this.verify(key);
-      if (this.cache.size > 10_000) this.cache.clear(); // bounded: a flood of made-up keys cannot grow it
-      this.cache.set(digest, { principal, expires: t + this.ttlMs });
+    if (hit && hit.expires > t) return this.touch(hit.principal, t);
+    // A key that was good lately is checked again even from a held-back address: behind a proxy (Fly, nginx)
+    // every caller shares one address, and a flood there must not lock out keys in use.
+    const wait = (this.recentlyGood.get(digest) ?? 0) > t ? 0 : this.failures.blockedFor(ip);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new HttpError(429, `too many requests with invalid API keys from this address: retry in ${seconds} s`, { retry_after_seconds: seconds }, { 'retry-after': String(seconds) });
     }
-    if (!principal) throw new HttpError(401, 'invalid API key', {}, { 'www-authenticate': 'Bearer' });
-    this.touch(principal.keyId, t);
-    return principal;
+    const principal = await this.verify(key);
+    if (!principal) {
+      this.recentlyGood.delete(digest);
+      this.failures.record(ip);
+      throw unauthorized();
+    }
+    // Bounded (only good keys get here, so this is far off).
+    if (this.cache.size > 10_000) this.cache.clear();
+    if (this.recentlyGood.size > 10_000) this.recentlyGood.clear();
+    this.cache.set(digest, { principal, expires: t + this.ttlMs });
+    this.recentlyGood.set(digest, t + 10 * 60_000);
+    return this.touch(principal, t);
   }
 
   private async verify(key: string): Promise<Principal | null> {
@@ -74,15 +97,42 @@ export class KeyChecker {
     if (!parsed) return null;
     const row = await this.db.run((s) => s.getKey(parsed.id));
     if (!row || row.revoked_at !== null) return null;
-    return (await verifySecret(parsed.secret, row.key_hash)) ? { keyId: row.id, name: row.name, role: row.role } : null;
+    const principal = { keyId: row.id, name: row.name, role: row.role };
+    if (!isLegacyHash(row.key_hash)) return (await verifySecret(parsed.secret, row.key_hash)) ? principal : null;
+    const release = await this.scrypt.acquire();
+    if (!release) throw new HttpError(503, 'busy checking keys: retry shortly', {}, { 'retry-after': '1' });
+    let ok: boolean;
+    try {
+      ok = await verifySecret(parsed.secret, row.key_hash);
+    } finally {
+      release();
+    }
+    // Upgrade to the fast hash on first good use; a failure only means the next check is slow again.
+    if (ok) this.db.run((s) => s.rehashKey(row.id, row.key_hash, hashSecret(parsed.secret))).catch(() => {});
+    return ok ? principal : null;
   }
 
   /** last_used_at, at most once a minute per key, off the request's path. */
-  private touch(id: number, t: number): void {
-    if ((this.touched.get(id) ?? 0) > t - 60_000) return;
+  private touch(principal: Principal, t: number): Principal {
+    const id = principal.keyId;
+    if ((this.touched.get(id) ?? 0) > t - 60_000) return principal;
     this.touched.set(id, t);
     this.db.run((s) => s.touchKey(id)).catch(() => {});
+    return principal;
   }
+}
+
+/** localhost, 127.x.x.x or [::1], with an optional port: the names a local client uses. */
+const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::\d{1,5})?$/i;
+
+/** An open loopback daemon answers only requests whose Host is a loopback name (403 otherwise). */
+export function checkLoopbackHost(host: string | undefined): void {
+  if (host === undefined || LOOPBACK_HOST.test(host)) return;
+  throw new HttpError(
+    403,
+    `this daemon has no API keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1], not ${JSON.stringify(host.slice(0, 100))} (create a key with \`secureflow keys create\` to serve other names)`,
+    { field: 'host' },
+  );
 }
 
 export function requirePermission(principal: Principal | null, permission: Permission): void {

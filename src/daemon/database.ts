@@ -9,8 +9,9 @@ export interface DatabaseEvents {
   onStatus?(status: DatabaseStatus, reason: string | null): void;
 }
 
-// The daemon fails fast on a silent network rather than holding requests for pg's default timeouts.
-const DAEMON_PG: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000 };
+// The daemon fails fast on a silent network rather than holding requests for pg's default timeouts, and never
+// lets SQLite wait for a lock synchronously (that would stall every request, health included).
+const DAEMON_OPEN: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000, sqliteLockWaitMs: 5000 };
 
 /**
  * The daemon's database and model. Postgres may be down when the daemon starts or at any time after: the
@@ -21,6 +22,7 @@ export class DaemonDatabase {
   private store: Store | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private reported = false;
   status: DatabaseStatus = 'unavailable';
   lastError: string | null = null;
 
@@ -42,7 +44,7 @@ export class DaemonDatabase {
     opts: { model?: string; threshold?: number; retryMs?: number; openOptions?: OpenOptions } & DatabaseEvents,
   ): Promise<DaemonDatabase> {
     const fallback = await resolveScoringModel(opts.model, opts.threshold, null);
-    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_PG, ...opts.openOptions });
+    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_OPEN, ...opts.openOptions });
     const ok = await db.connect();
     if (!ok) {
       if (resolved.kind === 'sqlite') throw new StoreError('unavailable', db.lastError ?? `cannot open ${resolved.display}`);
@@ -81,7 +83,9 @@ export class DaemonDatabase {
   }
 
   private setStatus(status: DatabaseStatus, reason: string | null): void {
-    const changed = status !== this.status;
+    // The first status is always reported: a database unreachable at start must say why in the log.
+    const changed = status !== this.status || !this.reported;
+    this.reported = true;
     this.status = status;
     this.lastError = reason;
     if (changed) this.events.onStatus?.(status, reason);

@@ -35,7 +35,7 @@ export function toHttpError(e: unknown, retryAfterSeconds: number): HttpError | 
   }
   if (e instanceof StoreError) {
     if (e.kind === 'unavailable') return unavailable(retryAfterSeconds);
-    return new HttpError(e.kind === 'not_found' ? 404 : 400, e.message);
+    return new HttpError(e.kind === 'not_found' ? 404 : 400, e.message, e.field ? { field: e.field } : {});
   }
   return null;
 }

@@ -13,6 +13,12 @@ export class MicroBatcher<In, Out> {
     /** Results in the items' order; one failure fails the whole batch. */
     private readonly process: (items: In[]) => Out[] | Promise<Out[]>,
     private readonly maxItems: number,
+    /**
+     * Failures that one item may have caused (e.g. a row the database refuses): the batch is then split in halves
+     * and each half tried again, down to single items, so that only the offending caller gets the error.
+     * Other failures (the database is down) fail the whole batch at once.
+     */
+    private readonly isolate: (e: unknown) => boolean = () => false,
   ) {}
 
   add(item: In): Promise<Out> {
@@ -31,10 +37,20 @@ export class MicroBatcher<In, Out> {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    this.run(batch);
+  }
+
+  private run(batch: typeof this.queue): void {
     // An async function turns a synchronous throw into a rejection, handled like any other.
     (async () => this.process(batch.map((b) => b.item)))().then(
       (results) => batch.forEach((b, i) => b.resolve(results[i])),
-      (e) => batch.forEach((b) => b.reject(e)),
+      (e) => {
+        if (batch.length > 1 && this.isolate(e)) {
+          const half = Math.ceil(batch.length / 2);
+          this.run(batch.slice(0, half));
+          this.run(batch.slice(half));
+        } else batch.forEach((b) => b.reject(e));
+      },
     );
   }
 }

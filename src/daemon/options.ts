@@ -15,6 +15,8 @@ export interface ServeOptions {
   rateLimit: number;
   /** Shared rate-limit counters for every instance. */
   redisUrl?: string;
+  /** Prefix of the rate-limit counters in Redis (SECUREFLOW_RATE_LIMIT_NAMESPACE): instances sharing it share limits. */
+  rateLimitNamespace: string;
   /** Browser origins allowed to call the API; '*' allows any. */
   corsOrigins: string[];
   /** Serve without API keys, even on a public address. */
@@ -24,6 +26,14 @@ export interface ServeOptions {
   retryAfterSeconds: number;
   /** How long shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** A request's headers and body must arrive within this (408 and the socket closed otherwise): slow bodies cannot hold sockets. */
+  requestTimeoutMs: number;
+  /** A request's headers must arrive within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; above common proxies' idle timeouts (Fly, nginx: 60 s). */
+  keepAliveTimeoutMs: number;
+  /** Shed load (503 + Retry-After) while the event loop's mean delay is above this; health and metrics still answer. 0 = off. */
+  maxEventLoopDelayMs: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -32,11 +42,16 @@ export const SERVE_DEFAULTS = {
   bodyLimit: 10 * 1024 * 1024,
   batchLimit: 10_000,
   rateLimit: 0,
+  rateLimitNamespace: 'secureflow-rl-',
   corsOrigins: ['http://localhost:3000'],
   noAuth: false,
   logLevel: 'info',
   retryAfterSeconds: 5,
   shutdownTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 72_000,
+  maxEventLoopDelayMs: 1000,
 } as const satisfies Partial<ServeOptions>;
 
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */

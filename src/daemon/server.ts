@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { DaemonDatabase } from './database.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
+import { connectRedis } from './redis.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -44,15 +45,15 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
         `refusing to serve on ${options.host} without API keys: create one with \`secureflow keys create --name NAME --role scorer\`, or pass --no-auth to serve without keys`,
       );
     }
-    if (keys === 0) log.warn('no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)');
+    if (keys === 0) {
+      // Open only if no key has ever existed: revoking the last key must lock the API, not open it.
+      if ((await db.run((s) => s.countKeysEver())) === 0) log.warn('no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)');
+      else log.warn('every API key is revoked: requests are refused until one is created (secureflow keys create ...)');
+    }
   } else log.warn('--no-auth: the API is open to anyone who can reach it');
 
   let redis: import('ioredis').Redis | undefined;
-  if (options.redisUrl && options.rateLimit > 0) {
-    const { Redis } = await import('ioredis');
-    redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-    redis.on('error', (e: Error) => log.warn({ reason: e.message }, 'redis unavailable: rate limits are not enforced until it returns'));
-  }
+  if (options.redisUrl && options.rateLimit > 0) redis = await connectRedis(options.redisUrl, log);
 
   const app = await buildApp({ db, options, metrics, redis, logger: log });
   try {
@@ -80,7 +81,9 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
     url,
     close() {
       closing ??= (async () => {
-        await app.drain(Math.max(1000, options.shutdownTimeoutMs - 2000));
+        const drained = await app.drain(Math.max(1000, options.shutdownTimeoutMs - 2000));
+        // At the deadline, sockets still open (slow bodies, stuck clients) are cut so that close() can finish.
+        if (!drained) app.server.closeAllConnections();
         await app.close();
         await db.close();
         if (redis) await redis.quit().catch(() => redis!.disconnect());

@@ -27,6 +27,8 @@ export interface OpenOptions {
   connectTimeoutMs?: number;
   /** Postgres only: fail a query unanswered after this many ms (default: wait). */
   queryTimeoutMs?: number;
+  /** SQLite only: wait this long for another process's write lock on timers, never blocking (default: block, 10 s). */
+  sqliteLockWaitMs?: number;
 }
 
 /** `--db` flag > SECUREFLOW_DB > DATABASE_URL > the default SQLite file in the user's data directory. Empty values count as unset. */
@@ -64,7 +66,7 @@ export async function openStore(resolved: ResolvedDatabase, options: OpenOptions
   const { SqliteStore } = await import('./sqlite/store.js');
   try {
     if (resolved.target !== ':memory:') mkdirSync(dirname(resolved.target), { recursive: true });
-    return await SqliteStore.open(resolved.target);
+    return await SqliteStore.open(resolved.target, { lockWaitMs: options.sqliteLockWaitMs });
   } catch (e) {
     throw new StoreError(e instanceof StoreError ? e.kind : 'unavailable', scrubMessage(`cannot open ${resolved.display}: ${describeError(e)}`, resolved.target), { cause: e });
   }

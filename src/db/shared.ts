@@ -9,13 +9,34 @@ export type StoreErrorKind = 'not_found' | 'unavailable' | 'invalid';
 /** A storage failure the caller can act on: bad input (invalid), a database it cannot reach (unavailable), ... */
 export class StoreError extends Error {
   override name = 'StoreError';
+  /** The input field at fault, for an 'invalid' error. */
+  readonly field?: string;
   constructor(
     readonly kind: StoreErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
     super(message, options);
+    if (options?.field !== undefined) this.field = options.field;
   }
+}
+
+// NUL (Postgres text cannot hold it) and UTF-16 surrogates without their pair (not encodable as UTF-8: the
+// drivers would silently store U+FFFD). Both backends refuse them, so that they accept the same values.
+const UNSTORABLE = /\u0000|\p{Cs}/u;
+
+/** Why a text value cannot be stored as given, or null when it can. */
+export function unstorableText(value: string): string | null {
+  const m = UNSTORABLE.exec(value);
+  if (!m) return null;
+  return m[0] === '\u0000' ? 'must not contain a NUL character (\\u0000)' : 'must not contain an unpaired UTF-16 surrogate';
+}
+
+/** Throws StoreError('invalid') naming the field when a text value cannot be stored. */
+export function checkText(field: string, value: string | null | undefined, prefix = ''): void {
+  if (typeof value !== 'string') return;
+  const problem = unstorableText(value);
+  if (problem) throw new StoreError('invalid', `${prefix}${field} ${problem}`, { field });
 }
 
 /** The stored transaction's columns, in the order rows come back (and are printed as JSON). */
@@ -35,13 +56,15 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
   rows.forEach((row, i) => {
-    const bad = (field: string, what: string) => new StoreError('invalid', `transaction ${i + 1} of ${rows.length}: ${field} must be ${what}`);
+    const where = rows.length > 1 ? `transaction ${i + 1} of ${rows.length}: ` : '';
+    const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
     for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
     // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
     for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
     for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
     for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
     if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+    for (const f of [...TEXT, ...NULLABLE_TEXT]) checkText(f, row[f], where);
   });
 }
 
@@ -70,8 +93,22 @@ export const nowIso = (): string => new Date().toISOString();
 /** The transaction_stats bucket of a created_at: its minute, in the same format. */
 export const minuteOf = (iso: string): string => `${iso.slice(0, 16)}:00.000Z`;
 
+// Date.UTC would read year 1 as 1901: parse the bounds instead.
+const FIRST = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * True when both backends store and compare the moment alike: years 1..9999 (SQLite compares ISO text, which
+ * breaks for "+275760-..." and negative years; Postgres refuses some of them).
+ */
+export function inStorableRange(date: Date): boolean {
+  const t = date.getTime();
+  return Number.isFinite(t) && t >= FIRST && t <= LAST;
+}
+
 export function isoOf(date: Date, what: string): string {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`);
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`, { field: what });
+  if (!inStorableRange(date)) throw new StoreError('invalid', `${what} must be a date with a year from 1 to 9999, got ${date.toISOString()}`, { field: what });
   return date.toISOString();
 }
 
@@ -114,7 +151,8 @@ export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
  */
 export function statsBoundary(sinceIso: string | null): string {
   if (sinceIso === null) return new Date(0).toISOString();
-  return new Date(Math.ceil(Date.parse(sinceIso) / 60_000) * 60_000).toISOString();
+  // Clamped: in the last minute of year 9999 the next whole minute is in year 10000, which compares wrongly as text.
+  return new Date(Math.min(LAST, Math.ceil(Date.parse(sinceIso) / 60_000) * 60_000)).toISOString();
 }
 
 /**
@@ -183,36 +221,49 @@ export interface Migration {
 }
 
 /**
- * The URL with its password replaced by ***: in the user-info part (the password runs to the last '@', so an
- * unencoded '@' or '/' in it is still masked) and in a ?password= / ?sslpassword= parameter.
+ * A URL's parts around its password. The password runs from the first ':' after the user to the LAST '@' that is
+ * followed by something host-like, so that an unencoded '?', '#', '@' or '/' in it stays inside it (a URL parser
+ * would split there and leave the rest of the password in a path or query). Null when there is no user-info.
  */
-export function redactUrl(url: string): string {
+function userInfo(url: string): { head: string; password: string; tail: string } | null {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
-  if (!scheme) return url;
+  if (!scheme) return null;
   const rest = url.slice(scheme[0].length);
-  const queryAt = rest.indexOf('?');
-  const main = queryAt < 0 ? rest : rest.slice(0, queryAt);
-  const query = queryAt < 0 ? '' : rest.slice(queryAt);
-  const at = main.lastIndexOf('@');
-  const colon = main.indexOf(':');
-  const authority = at >= 0 && colon >= 0 && colon < at ? `${main.slice(0, colon)}:***${main.slice(at)}` : main;
-  return scheme[0] + authority + query.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
+  let at = -1;
+  for (let i = rest.lastIndexOf('@'); i >= 0; i = rest.lastIndexOf('@', i - 1)) {
+    if (/^[^@/?#\s]*(?:[/?#]|$)/.test(rest.slice(i + 1))) {
+      at = i;
+      break;
+    }
+    if (i === 0) break;
+  }
+  if (at < 0) return null;
+  // The user part holds no '@' (nor ':'): a ':' after the first '@' is a port, not a password.
+  const colon = rest.indexOf(':');
+  if (colon < 0 || colon > rest.indexOf('@')) return null;
+  return { head: scheme[0] + rest.slice(0, colon + 1), password: rest.slice(colon + 1, at), tail: rest.slice(at) };
+}
+
+/** The URL with its password replaced by ***: in the user-info part and in a ?password= / ?sslpassword= parameter. */
+export function redactUrl(url: string): string {
+  const parts = userInfo(url);
+  const masked = parts ? `${parts.head}***${parts.tail}` : url;
+  return masked.replace(/([?&](?:ssl)?password=)[^&]*/gi, '$1***');
 }
 
 /** A message with the URL (and its password, however it got there) masked. */
 export function scrubMessage(message: string, url: string): string {
   let out = message.replaceAll(url, redactUrl(url));
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:(.*)@/i.exec(url.split('?')[0]);
-  if (m && m[1].length >= 4) {
-    // Short passwords would mask innocent words; a long one is what a leak would look like.
-    out = out.replaceAll(m[1], '***');
-    try {
-      const decoded = decodeURIComponent(m[1]);
-      if (decoded.length >= 4) out = out.replaceAll(decoded, '***');
-    } catch {
-      // not percent-encoded: nothing more to mask
-    }
+  const password = userInfo(url)?.password ?? '';
+  const secrets = [password];
+  try {
+    secrets.push(decodeURIComponent(password));
+  } catch {
+    // not percent-encoded: nothing more to mask
   }
+  for (const m of url.matchAll(/[?&](?:ssl)?password=([^&]*)/gi)) secrets.push(m[1]);
+  // Short passwords would mask innocent words; a long one is what a leak would look like.
+  for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, '***');
   return out;
 }
 

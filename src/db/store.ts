@@ -38,6 +38,11 @@ export interface Feedback {
   updated_at: string;
 }
 
+/** What a verdict call did: recorded the first verdict, or replaced `previous` (which is kept as history). */
+export interface RecordedFeedback extends Feedback {
+  previous: { is_correct: boolean; notes: string | null; recorded_at: string } | null;
+}
+
 export interface TransactionQuery {
   anomaliesOnly?: boolean;
   since?: Date;
@@ -84,12 +89,18 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the names applied. Also run automatically on open. */
   migrate(): Promise<string[]>;
+  /** The migrations that opening this store applied (empty when the database was up to date). */
+  readonly appliedOnOpen: readonly string[];
   /** Stores rows in one database transaction: all or none. Returns their ids, in order. */
   insertTransactions(rows: NewTransaction[]): Promise<number[]>;
   getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null>;
   listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }>;
-  /** One current verdict per transaction: a second call updates it. Null when the transaction is unknown. */
-  upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null>;
+  /**
+   * One current verdict per transaction: a second call replaces it and keeps the one it replaced as history.
+   * Atomic: of concurrent calls exactly one finds no verdict (previous null), each other one gets the verdict it
+   * replaced. Null when the transaction is unknown.
+   */
+  upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
@@ -111,6 +122,10 @@ export interface Store {
   revokeKey(id: number): Promise<ApiKey | null>;
   touchKey(id: number): Promise<void>;
   countActiveKeys(): Promise<number>;
+  /** Every key row, revoked ones included: once a key has existed, a loopback daemon never runs open again. */
+  countKeysEver(): Promise<number>;
+  /** Replaces a key's stored hash if it is still `oldHash` (upgrading a legacy scrypt hash on first use). */
+  rehashKey(id: number, oldHash: string, newHash: string): Promise<void>;
 
   /** One round trip to the database; throws StoreError('unavailable') when it cannot be reached. */
   ping(): Promise<void>;

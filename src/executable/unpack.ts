@@ -43,13 +43,15 @@ export function ensureUnpacked(roots: string[], name: string, files: PackedFile[
   const reasons: string[] = [];
   for (const root of roots) {
     const dir = join(root, name);
-    if (isComplete(dir, files)) return dir;
     try {
+      // Nothing in a folder is used before the folder is known to be ours alone: in a shared temporary
+      // directory another local user could have planted a complete-looking copy (or a symlink to one).
       prepareRoot(root);
+      if (privacyProblem(dir) === null && isComplete(dir, files)) return dir;
       unpackInto(root, dir, files);
       return dir;
     } catch (e) {
-      reasons.push(`${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      reasons.push(`${root}: ${e instanceof UnpackError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`);
     }
   }
   throw new UnpackError(`cannot unpack its files to any of ${reasons.join('; ')}`);
@@ -63,16 +65,26 @@ function isComplete(dir: string, files: PackedFile[]): boolean {
   return existsSync(join(dir, COMPLETE_MARKER)) && files.every((f) => existsSync(join(dir, f.path)));
 }
 
+/** Why `path` is not a private directory of this user (lstat: a symlink does not count), or null if it is. */
+function privacyProblem(path: string): string | null {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 'missing';
+  }
+  const uid = process.getuid?.();
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (!st.isDirectory()) return 'not a directory';
+  if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
+  if ((st.mode & 0o022) !== 0) return `writable by others (mode ${(st.mode & 0o777).toString(8)})`;
+  return null;
+}
+
 function prepareRoot(root: string): void {
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  // A shared temporary directory: another user could have planted the folder. Use it only if it is ours alone.
-  if (root.startsWith(tmpdir())) {
-    const st = lstatSync(root);
-    const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new UnpackError('not a private directory of this user');
-    }
-  }
+  const problem = privacyProblem(root);
+  if (problem) throw new UnpackError(`not a private directory of this user (${problem})`);
 }
 
 function unpackInto(root: string, dir: string, files: PackedFile[]): void {
@@ -86,8 +98,9 @@ function unpackInto(root: string, dir: string, files: PackedFile[]): void {
     }
     writeFileSync(join(staging, COMPLETE_MARKER), '');
     if (existsSync(dir)) {
-      // An incomplete copy (interrupted by hand, or partly deleted): move it aside, then replace it.
-      if (isComplete(dir, files)) return;
+      // An incomplete copy (interrupted by hand, or partly deleted), or one not ours alone: move it aside, then
+      // replace it. (A complete private one: another process finished first.)
+      if (privacyProblem(dir) === null && isComplete(dir, files)) return;
       const stale = mkdtempSync(join(root, '.stale-'));
       renameSync(dir, join(stale, 'old'));
       rmSync(stale, { recursive: true, force: true });
@@ -96,7 +109,7 @@ function unpackInto(root: string, dir: string, files: PackedFile[]): void {
       renameSync(staging, dir);
     } catch (e) {
       // Another process renamed its complete copy into place first: use that one.
-      if (!existsSync(join(dir, COMPLETE_MARKER))) throw e;
+      if (privacyProblem(dir) !== null || !existsSync(join(dir, COMPLETE_MARKER))) throw e;
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -74,10 +74,30 @@ function toInteger(field: string, value: unknown, min: number, max: number): num
 }
 
 /** A legacy code: a non-negative integer is taken as is (mod `modulo`); any other text is hashed. */
-function legacyCode(value: unknown, modulo: number): number {
+function legacyCode(field: string, value: unknown, modulo: number): number | FieldError {
+  // Only text and numbers name a merchant or type: an object or array is a caller's mistake, not a code.
+  if (typeof value !== 'string' && typeof value !== 'number') return { field, reason: `must be a string or a number, got ${describe(value)}` };
   const s = typeof value === 'string' ? value.trim() : String(value);
   if (/^\d{1,15}$/.test(s)) return Number(s) % modulo;
   return fnv1a32(s) % modulo;
+}
+
+/** Longest `reference` (or `id`/`transaction_id`) accepted: it is stored and shown, never a payload. */
+export const MAX_REFERENCE_LENGTH = 256;
+// C0/C1 controls (NUL included, which Postgres refuses) and lone UTF-16 surrogates (not valid UTF-8).
+const BAD_REFERENCE_CHAR = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
+
+/** The reference fields, if given, are short plain text or a number. */
+function checkReference(get: FieldGetter): FieldError | null {
+  for (const field of REFERENCE_FIELDS) {
+    const v = get(field);
+    if (isBlank(v)) continue;
+    if (typeof v === 'number') continue;
+    if (typeof v !== 'string') return { field, reason: `must be a string or a number, got ${describe(v)}` };
+    if (v.trim().length > MAX_REFERENCE_LENGTH) return { field, reason: `must be at most ${MAX_REFERENCE_LENGTH} characters, got ${v.trim().length}` };
+    if (BAD_REFERENCE_CHAR.test(v)) return { field, reason: 'must not contain control characters (NUL included) or unpaired surrogates' };
+  }
+  return null;
 }
 
 const ISO_TIMESTAMP =
@@ -158,7 +178,9 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
   } else {
     const legacy = !isBlank(get('category')) ? get('category') : get('merchant');
     if (isBlank(legacy)) return { field: 'merchant_category', reason: 'is required (or give category or merchant)' };
-    out[offset + 3] = legacyCode(legacy, 10);
+    const code = legacyCode(isBlank(get('category')) ? 'merchant' : 'category', legacy, 10);
+    if (typeof code !== 'number') return code;
+    out[offset + 3] = code;
   }
 
   const ttRaw = get('transaction_type');
@@ -170,17 +192,18 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
     const legacy = get('type');
     if (isBlank(legacy)) out[offset + 4] = 0;
     else {
-      const name = String(legacy).trim().toLowerCase();
-      const named = TRANSACTION_TYPE_NAMES.indexOf(name);
-      const code = named >= 0 ? named : legacyCode(legacy, 3);
-      if (named < 0 && derived && !/^\d{1,15}$/.test(name)) {
-        const error = derived({ field: 'type', reason: `${JSON.stringify(clip(String(legacy).trim()))} is not purchase, withdrawal or transfer: it hashes to ${TRANSACTION_TYPE_NAMES[code]}` });
+      const named = typeof legacy === 'string' ? TRANSACTION_TYPE_NAMES.indexOf(legacy.trim().toLowerCase()) : -1;
+      const code = named >= 0 ? named : legacyCode('type', legacy, 3);
+      if (typeof code !== 'number') return code;
+      const text = String(legacy).trim();
+      if (named < 0 && derived && !/^\d{1,15}$/.test(text)) {
+        const error = derived({ field: 'type', reason: `${JSON.stringify(clip(text))} is not purchase, withdrawal or transfer: it hashes to ${TRANSACTION_TYPE_NAMES[code]}` });
         if (error) return error;
       }
       out[offset + 4] = code;
     }
   }
-  return null;
+  return checkReference(get);
 }
 
 /** The caller's own reference (`id`, `transaction_id` or `reference`), echoed back; null when absent. */

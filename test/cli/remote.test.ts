@@ -85,6 +85,8 @@ describe('feedback and transactions --remote', () => {
     const text = cli(['transactions', 'show', id, '--format', 'text'], { env: remote() });
     expect(text.stdout).toMatch(/Feedback: incorrect/);
     expect(text.stdout).toMatch(/Shapley values/);
+    const third = JSON.parse(cli(['feedback', id, '--correct', '--format', 'json'], { env: remote() }).stdout);
+    expect(third.previous).toMatchObject({ is_correct: false, notes: null }); // the verdict it replaced
     const unknown = cli(['feedback', '999999', '--correct'], { env: remote() });
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/999999 not found/);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
+// SECUREFLOW_BIN: run the same tests against another build (e.g. the one before a fix, to see them fail).
+export const BIN = process.env.SECUREFLOW_BIN || fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
 export const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 
 /** Writes `path`: the CSV fixture `name`'s header, then its rows `times` over (a big file of known content). */

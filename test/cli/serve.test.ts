@@ -11,7 +11,10 @@ describe('secureflow serve', () => {
     const daemon = await spawnDaemon(['--db', tempDb()]);
     const body = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: i })) });
     const inflight = fetch(`${daemon.url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    await new Promise((r) => setTimeout(r, 30)); // the request is on its way
+    // SIGTERM once the daemon has the request (a fixed pause raced it on a loaded machine: 503, shutting down).
+    for (let i = 0; i < 500 && !daemon.logs.some((l) => l.includes('"incoming request"') && l.includes('/api/predict-batch')); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const t0 = Date.now();
     daemon.proc.kill('SIGTERM');
     const res = await inflight;

@@ -1,4 +1,5 @@
 /** Rate limits per key (per IP without keys), in memory and shared through the local Redis. */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, createKey, startTestServer, tempDb } from './server-helpers.js';
@@ -62,10 +63,16 @@ if (redisDown !== null && !required) {
       expect(redisDown).toBeNull();
       const db = tempDb();
       const key = await createKey(db, 'scorer');
-      const one = await startTestServer({ db, rateLimit: 6, redisUrl });
-      const two = await startTestServer({ db, rateLimit: 6, redisUrl });
+      // A namespace of its own: other tests (and other runs) count key ids from 1 on the same Redis.
+      const rateLimitNamespace = `sf-test-${randomUUID()}-`;
+      const one = await startTestServer({ db, rateLimit: 6, redisUrl, rateLimitNamespace });
+      const two = await startTestServer({ db, rateLimit: 6, redisUrl, rateLimitNamespace });
       try {
         const headers = { authorization: `Bearer ${key}`};
+        // Redis connected and keys checked once, then a fresh one-second window for the burst.
+        await burst(one.url, 1, headers);
+        await burst(two.url, 1, headers);
+        await new Promise((r) => setTimeout(r, 1100));
         const results = [...(await burst(one.url, 4, headers)), ...(await burst(two.url, 4, headers))];
         expect(results.filter((r) => r.status === 200).length).toBe(6);
         expect(results.filter((r) => r.status === 429).length).toBe(2);

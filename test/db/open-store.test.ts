@@ -41,6 +41,12 @@ describe('resolveDatabase', () => {
       ['postgres://h/db?sslpassword=pw', 'postgres://h/db?sslpassword=***'],
       ['postgres://app@h/db', 'postgres://app@h/db'],
       ['postgres://:pw@h/db', 'postgres://:***@h/db'],
+      // Unencoded '?', '#', '@' and '/' in the password: still all of it masked, the host still shown.
+      ['postgres://u:se?cr#et@127.0.0.1:1/db', 'postgres://u:***@127.0.0.1:1/db'],
+      ['postgres://u:a@b?c#d/e@host:5/db?x=1', 'postgres://u:***@host:5/db?x=1'],
+      ['postgres://u:pw?sslmode=require@h/db', 'postgres://u:***@h/db'],
+      ['postgres://app@h:5432/db?application_name=a@b', 'postgres://app@h:5432/db?application_name=a@b'], // a port, no password
+      ['postgres://app@h/db?password=p#w&x=1', 'postgres://app@h/db?password=***&x=1'],
     ];
     for (const [url, display] of cases) {
       expect(redactUrl(url)).toBe(display);

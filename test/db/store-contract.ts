@@ -164,6 +164,33 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           await expect(store.listTransactions(q)).rejects.toMatchObject({ kind: 'invalid' });
         }
       });
+
+      it('refuses dates outside years 1..9999 alike (SQLite compared them as text, Postgres refused some)', async () => {
+        await store.insertTransactions([newTransaction()]);
+        for (const iso of ['+275760-09-13T00:00:00.000Z', '+010000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-12-31T23:59:59.999Z']) {
+          const since = new Date(iso);
+          await expect(store.listTransactions({ limit: 1, since }), iso).rejects.toMatchObject({ kind: 'invalid', field: 'since' });
+          await expect(store.dashboard(since), iso).rejects.toMatchObject({ kind: 'invalid' });
+        }
+        expect((await store.listTransactions({ limit: 1, since: new Date('0001-01-01T00:00:00.000Z') })).total).toBe(1);
+        expect((await store.listTransactions({ limit: 1, since: new Date('9999-12-31T23:59:59.999Z') })).total).toBe(0);
+      });
+
+      it('refuses text it cannot store as given (NUL, unpaired surrogates) alike, naming the field', async () => {
+        const [id] = await store.insertTransactions([newTransaction()]);
+        for (const [over, field] of [
+          [{ reference: 'a\u0000b' }, 'reference'], [{ reference: 'x\ud800' }, 'reference'], [{ batch_id: '\udc00' }, 'batch_id'], [{ source: 'a\u0000' }, 'source'],
+        ] as [Partial<NewTransaction>, string][]) {
+          const error = await store.insertTransactions([newTransaction(), newTransaction(over)]).catch((e: unknown) => e);
+          expect(error, field).toMatchObject({ kind: 'invalid', field });
+          expect((error as Error).message).toMatch(new RegExp(`transaction 2 of 2: ${field}`));
+        }
+        await expect(store.upsertFeedback(id, true, 'bad\u0000note')).rejects.toMatchObject({ kind: 'invalid', field: 'notes' });
+        await expect(store.createKey('k\u0000', 'viewer', 'hash')).rejects.toMatchObject({ kind: 'invalid', field: 'name' });
+        // A paired surrogate (an emoji) is fine.
+        expect(await store.insertTransactions([newTransaction({ reference: 'ok 😀' })])).toHaveLength(1);
+        expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
+      });
     });
 
     describe('feedback', () => {
@@ -175,12 +202,27 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('inserts, then updates the one verdict, keeping its id and created_at', async () => {
         const [id] = await store.insertTransactions([newTransaction()]);
         const first = await store.upsertFeedback(id, true, 'confirmed');
-        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at });
+        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at, previous: null });
         await sleep(15);
         const second = await store.upsertFeedback(id, false, null);
-        expect(second).toStrictEqual({ id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO) });
+        expect(second).toStrictEqual({
+          id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO),
+          previous: { is_correct: true, notes: 'confirmed', recorded_at: first!.updated_at },
+        });
         expect(Date.parse(second!.updated_at)).toBeGreaterThan(Date.parse(first!.updated_at));
-        expect((await store.getTransaction(id))!.feedback).toStrictEqual(second);
+        const { previous: _, ...current } = second!;
+        expect((await store.getTransaction(id))!.feedback).toStrictEqual(current);
+      });
+
+      it('records concurrent verdicts one after the other: one first, each other replacing exactly one', async () => {
+        const [id] = await store.insertTransactions([newTransaction()]);
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.upsertFeedback(id, i % 2 === 0, `verdict ${i}`)));
+        expect(results.filter((r) => r!.previous === null)).toHaveLength(1);
+        // Every verdict but the last one standing was replaced exactly once: a chain, nothing lost or told twice.
+        const replaced = results.map((r) => r!.previous?.notes).filter((n) => n !== undefined);
+        const final = (await store.getTransaction(id))!.feedback!;
+        expect(new Set([...replaced, final.notes]).size).toBe(12);
+        expect([...replaced, final.notes].sort()).toEqual(Array.from({ length: 12 }, (_, i) => `verdict ${i}`).sort());
       });
     });
 
@@ -374,6 +416,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         const touched = await store.getKey(2);
         expect(touched!.last_used_at).toMatch(ISO);
         expect((await store.listKeys())[1]).toStrictEqual({ ...ops, last_used_at: touched!.last_used_at });
+      });
+
+      it('counts keys ever created, revoked ones included, and replaces a hash only if it is still the old one', async () => {
+        expect(await store.countKeysEver()).toBe(0);
+        const k = await store.createKey('legacy', 'scorer', 'scrypt$old');
+        await store.revokeKey(k.id);
+        expect(await store.countActiveKeys()).toBe(0);
+        expect(await store.countKeysEver()).toBe(1);
+        await store.rehashKey(k.id, 'scrypt$other', 'sha256$lost'); // someone changed it meanwhile: kept
+        expect((await store.getKey(k.id))!.key_hash).toBe('scrypt$old');
+        await store.rehashKey(k.id, 'scrypt$old', 'sha256$new');
+        expect((await store.getKey(k.id))!.key_hash).toBe('sha256$new');
+        await store.rehashKey(0, 'x', 'y'); // impossible id: nothing to do
       });
 
       it('refuses an unknown role', async () => {

@@ -36,6 +36,13 @@ describe('the GitHub Actions workflow', () => {
     expect(workflow.jobs.test.env!.SECUREFLOW_TEST_PG_URL).toBe('postgres://postgres@127.0.0.1:5432/test');
   });
 
+  it('runs the fault suite after the tests, bounded in time', () => {
+    const steps = runs('test');
+    const fault = steps.findIndex((s) => /^timeout \d+ npm run test:fault$/.test(s));
+    expect(fault).toBeGreaterThan(steps.indexOf('npm test'));
+    expect(steps.some((s) => s.includes('redis-server'))).toBe(true);
+  });
+
   it('packages the executable and the tarball, smoke-tests both and keeps them', () => {
     const steps = runs('test');
     for (const step of ['npm run package', 'npm pack', 'bash scripts/smoke-dist.sh']) expect(steps).toContain(step);

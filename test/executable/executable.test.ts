@@ -1,7 +1,7 @@
 // The single executable (dist/secureflow-linux-x64, built by `npm run package`, which `npm test` runs first),
 // run as a user without Node.js would: from an empty directory, with an empty home, and (as root) with Node's
 // binary and the checkout's node_modules hidden.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import pg from 'pg';
@@ -175,5 +175,21 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     const blocked = runExe(['--version'], { cwd: fresh.cwd, env: { ...fresh.env, SECUREFLOW_CACHE_DIR: join(fresh.cwd, 'not-a-folder', 'cache') } });
     expect(blocked.status).toBe(6);
     expect(blocked.stderr).toMatch(/cannot unpack .*not-a-folder\/cache: ENOTDIR.*\nSet SECUREFLOW_CACHE_DIR/);
+  });
+
+  it('never runs a complete-looking copy planted in a folder others can write to (exit 6, saying why)', () => {
+    const fresh = freshUser();
+    const own = join(fresh.cwd, 'own');
+    expect(runExe(['--version'], { cwd: fresh.cwd, env: { ...fresh.env, SECUREFLOW_CACHE_DIR: own } }).status).toBe(0);
+    // Another user's copy: every file and the marker, with a payload as the CLI's entry, in a world-writable folder.
+    const shared = join(fresh.cwd, 'shared');
+    const [name] = readdirSync(own);
+    cpSync(join(own, name), join(shared, name), { recursive: true });
+    writeFileSync(join(shared, name, 'app', 'secureflow.js'), "process.stdout.write('PLANTED\\n');\n");
+    chmodSync(shared, 0o777);
+    const r = runExe(['--version'], { cwd: fresh.cwd, env: { ...fresh.env, SECUREFLOW_CACHE_DIR: shared } });
+    expect(r.stdout).not.toContain('PLANTED');
+    expect(r.status).toBe(6);
+    expect(r.stderr).toMatch(/cannot unpack .*shared: not a private directory of this user \(writable by others \(mode 777\)\)/);
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -94,5 +94,52 @@ describe('ensureUnpacked', () => {
     const shared = scratch();
     chmodSync(shared, 0o777);
     expect(() => ensureUnpacked([shared], 'v-4', packed())).toThrow(/not a private directory/);
+  });
+
+  describe('a complete-looking copy planted by someone else is never used', () => {
+    /** A folder holding every file and the marker, with a payload in place of the real code. */
+    const plant = (dir: string) => {
+      for (const f of ['package.json', 'app/main.js', 'native/addon.node', COMPLETE_MARKER]) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true });
+        writeFileSync(join(dir, f), 'planted');
+      }
+    };
+
+    it('in a base folder others can write to: refused, the next folder used', () => {
+      const shared = scratch();
+      plant(join(shared, 'v-6'));
+      chmodSync(shared, 0o777);
+      const next = join(scratch(), 'next');
+      expect(() => ensureUnpacked([shared], 'v-6', packed())).toThrow(/not a private directory of this user \(writable by others \(mode 777\)\)/);
+      const dir = ensureUnpacked([shared, next], 'v-6', packed());
+      expect(dir).toBe(join(next, 'v-6'));
+      expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
+    });
+
+    it('behind a symbolic link as the base folder: refused', () => {
+      const elsewhere = scratch();
+      plant(join(elsewhere, 'v-7'));
+      const link = join(scratch(), 'secureflow-link');
+      symlinkSync(elsewhere, link);
+      expect(() => ensureUnpacked([link], 'v-7', packed())).toThrow(/not a private directory of this user \(a symbolic link\)/);
+    });
+
+    it('as the unpacked folder itself (mode 0777, or a symbolic link): replaced by a fresh private copy', () => {
+      const root = scratch();
+      plant(join(root, 'v-8'));
+      chmodSync(join(root, 'v-8'), 0o777);
+      const dir = ensureUnpacked([root], 'v-8', packed());
+      expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
+      expect(lstatSync(dir).mode & 0o077).toBe(0);
+
+      const elsewhere = scratch();
+      plant(join(elsewhere, 'copy'));
+      symlinkSync(join(elsewhere, 'copy'), join(root, 'v-9'));
+      const fresh = ensureUnpacked([root], 'v-9', packed());
+      expect(lstatSync(fresh).isSymbolicLink()).toBe(false);
+      expect(readFileSync(join(fresh, 'app/main.js'), 'utf8')).toBe('export {};');
+      expect(readFileSync(join(elsewhere, 'copy', 'app/main.js'), 'utf8')).toBe('planted'); // left alone
+      expect(readdirSync(root).sort()).toEqual(['v-8', 'v-9']);
+    });
   });
 });

@@ -34,7 +34,7 @@ export async function runFeedback(idText: string, opts: FeedbackOptions): Promis
     if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);
     if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(feedback)}\n`);
     else {
-      const updated = feedback.updated_at !== feedback.created_at;
+      const updated = 'previous' in feedback ? feedback.previous !== null : feedback.updated_at !== feedback.created_at;
       process.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
     }
   }

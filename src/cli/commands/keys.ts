@@ -11,7 +11,7 @@ interface KeysOptions {
 
 const wantsJson = (format?: string) => (format ?? (process.stdout.isTTY ? 'table' : 'json')) === 'json';
 
-/** Creates an API key. The key is shown once, here; only a slow salted hash of it is stored. */
+/** Creates an API key. The key is shown once, here; only its SHA-256 is stored. */
 export async function runKeysCreate(opts: KeysOptions & { name: string; role: string }): Promise<void> {
   if (!ROLES.includes(opts.role as Role)) throw new SecureflowError('usage', `--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(opts.role)}`);
   if (opts.name.trim() === '') throw new SecureflowError('usage', '--name must not be empty');

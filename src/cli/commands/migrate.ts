@@ -3,7 +3,8 @@ import { withStore } from '../database.js';
 /** Applies pending migrations (opening a store applies them too; this is the deploy's release step). */
 export async function runMigrate(opts: { db?: string }): Promise<void> {
   await withStore(opts.db, async (store, display) => {
-    const applied = await store.migrate();
+    // Opening the store already applied what was pending: report those too, or a new database says "up to date".
+    const applied = [...store.appliedOnOpen, ...(await store.migrate())];
     process.stdout.write(applied.length > 0 ? `applied ${applied.join(', ')} to ${display}\n` : `${display} is up to date\n`);
   });
 }

@@ -3,7 +3,7 @@
  */
 import type { ScoreResult } from '../../core/score-transaction.js';
 import { TRANSACTION_COLUMNS } from '../../db/shared.js';
-import type { Feedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
+import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
 import type { RemoteClient } from '../remote-client.js';
 
 const FEATURES = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
@@ -12,13 +12,26 @@ function storedOf(view: Record<string, unknown>): StoredTransaction {
   return Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, view[c] ?? null])) as unknown as StoredTransaction;
 }
 
+/** The daemon answers at most this many rows a request: larger --limit values are fetched a page at a time. */
+const REMOTE_PAGE = 1000;
+
 export async function remoteList(client: RemoteClient, q: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
-  const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset ?? 0) });
-  if (q.anomaliesOnly) params.set('anomalies', 'true');
-  if (q.since) params.set('since', q.since.toISOString());
-  if (q.batchId) params.set('batch_id', q.batchId);
-  const data = await client.request('GET', `/api/transactions?${params}`);
-  return { rows: (data.transactions as Record<string, unknown>[]).map(storedOf), total: data.pagination.total };
+  const rows: StoredTransaction[] = [];
+  let offset = q.offset ?? 0;
+  let total = 0;
+  for (;;) {
+    const want = Math.min(REMOTE_PAGE, q.limit - rows.length);
+    const params = new URLSearchParams({ limit: String(want), offset: String(offset) });
+    if (q.anomaliesOnly) params.set('anomalies', 'true');
+    if (q.since) params.set('since', q.since.toISOString());
+    if (q.batchId) params.set('batch_id', q.batchId);
+    const data = await client.request('GET', `/api/transactions?${params}`);
+    const page = (data.transactions as Record<string, unknown>[]).map(storedOf);
+    rows.push(...page);
+    total = data.pagination.total;
+    offset += page.length;
+    if (page.length < want || rows.length >= q.limit) return { rows, total };
+  }
 }
 
 /** A score result from a daemon's answer (predict, or a stored transaction's view). */
@@ -47,7 +60,11 @@ export async function remoteShow(client: RemoteClient, id: number): Promise<{ ro
   return { row: { ...storedOf(view), feedback: view.feedback ?? null }, result: resultOf(view) };
 }
 
-export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback> {
+export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback | RecordedFeedback> {
   const r = await client.request('POST', '/api/feedback', { json: { transaction_id: id, is_correct: isCorrect, notes } });
-  return { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+  const feedback: Feedback = { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+  // `previous` (the verdict this one replaced) comes from daemons that keep feedback history; older ones omit it.
+  if (!('previous' in r)) return feedback;
+  const previous = r.previous === null ? null : { is_correct: r.previous.feedback, notes: r.previous.notes, recorded_at: r.previous.recorded_at };
+  return { ...feedback, previous };
 }

@@ -14,6 +14,9 @@ export interface ServeFlags {
   corsOrigin?: string[];
   auth: boolean;
   logLevel?: string;
+  requestTimeout?: number;
+  headersTimeout?: number;
+  maxEventLoopDelay?: number;
 }
 
 /** Flags > environment (as on Fly: PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, LOG_LEVEL) > defaults. */
@@ -30,9 +33,13 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
     batchLimit: flags.batchLimit ?? SERVE_DEFAULTS.batchLimit,
     rateLimit: flags.rateLimit ?? envInt('SECUREFLOW_RATE_LIMIT') ?? SERVE_DEFAULTS.rateLimit,
     redisUrl: flags.redisUrl ?? (env.REDIS_URL?.trim() || undefined),
+    rateLimitNamespace: env.SECUREFLOW_RATE_LIMIT_NAMESPACE?.trim() || SERVE_DEFAULTS.rateLimitNamespace,
     corsOrigins: flags.corsOrigin?.length ? flags.corsOrigin : (parseOrigins(env.CORS_ORIGINS) ?? [...SERVE_DEFAULTS.corsOrigins]),
     noAuth: flags.auth === false,
     logLevel: flags.logLevel ?? (env.LOG_LEVEL?.trim() || SERVE_DEFAULTS.logLevel),
+    requestTimeoutMs: flags.requestTimeout ?? envInt('SECUREFLOW_REQUEST_TIMEOUT_MS') ?? SERVE_DEFAULTS.requestTimeoutMs,
+    headersTimeoutMs: flags.headersTimeout ?? envInt('SECUREFLOW_HEADERS_TIMEOUT_MS') ?? SERVE_DEFAULTS.headersTimeoutMs,
+    maxEventLoopDelayMs: flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
   };
 }
 

@@ -34,7 +34,7 @@ export async function runTransactionsList(opts: ListOptions): Promise<void> {
   let since: Date | undefined;
   if (opts.since !== undefined) {
     since = parseSince(opts.since) ?? undefined;
-    if (!since) throw new SecureflowError('usage', `--since must be like 7d, 24h, 30m or an ISO date, got ${JSON.stringify(opts.since)}`);
+    if (!since) throw new SecureflowError('usage', `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`);
   }
   const query = { anomaliesOnly: opts.anomalies, since, batchId: opts.batch, limit: opts.limit, offset: opts.offset };
   const remote = remoteTarget(opts);

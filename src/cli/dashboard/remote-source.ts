@@ -7,10 +7,10 @@ import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './sn
 export function remoteSource(url: string, apiKey: string | null, flagged = 20): DashboardSource {
   const client = new RemoteClient(url, apiKey);
   return {
-    description: url,
+    description: client.url, // without credentials
     async snapshot(days: number): Promise<DashboardSnapshot> {
       const data = await client.request<DashboardData>('GET', `/api/dashboard?days=${days}&buckets=48&flagged=${flagged}`);
-      return { ...data, source: url };
+      return { ...data, source: client.url };
     },
     async transaction(id: number): Promise<TransactionDetail> {
       const v = await client.request<Record<string, any>>('GET', `/api/transactions/${id}`);

@@ -2,7 +2,7 @@ import { SecureflowError } from '../errors.js';
 import { parseHeader } from './csv-records.js';
 import { checkUtf8, decodedInput } from './decode-input.js';
 import type { CsvDialect } from './dialect.js';
-import { countNewlines, firstRecordEnd, lastRecordEnd } from './csv-split.js';
+import { countNewlines, firstRecordEnd, lastRecordEnd, loneCrToLf } from './csv-split.js';
 
 export interface CsvChunk {
   header: string[];
@@ -39,6 +39,7 @@ export async function* csvChunks(
   const check = (bytes: Buffer, at: number): void => {
     if (dialect) checkUtf8(bytes, file, at);
   };
+  const cr = { dropLf: false };
   const emit = (end: number): CsvChunk => {
     const chunk = { ...header!, bytes: pending.subarray(0, end), firstLine: line };
     check(chunk.bytes, line);
@@ -48,8 +49,9 @@ export async function* csvChunks(
     return chunk;
   };
   try {
-    for await (const piece of input) {
-      pending = pending.length ? Buffer.concat([pending, piece as Buffer]) : (piece as Buffer);
+    for await (const raw of input) {
+      const piece = loneCrToLf(raw as Buffer, cr);
+      pending = pending.length ? Buffer.concat([pending, piece]) : piece;
       if (!header) {
         const end = firstRecordEnd(pending);
         if (end < 0) continue;
@@ -70,9 +72,10 @@ export async function* csvChunks(
     if (pending.toString('utf8').trim() === '') {
       throw new SecureflowError('invalid_input', `${file}: the file is empty; expected a header row`, { file });
     }
+    // A lone header without a newline: still one (empty) chunk below, so consumers see the header.
     check(pending, 1);
     header = checkHeader(file, pending, extraColumns, dialect);
-    return;
+    pending = Buffer.alloc(0);
   }
   // A header-only file still yields one (empty) chunk, so that consumers see its header.
   if (pending.length > 0 || !emitted) yield emit(pending.length);

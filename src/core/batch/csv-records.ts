@@ -144,6 +144,12 @@ export function csvEscape(cell: string): string {
 /** Parses a header line (it may be quoted) into column names; a UTF-8 byte order mark is dropped. */
 export function parseHeader(text: string, delimiter = ','): string[] {
   const clean = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const rows = parse(clean, { delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  let rows: string[][];
+  try {
+    rows = parse(clean, { delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (e) {
+    // A broken header (an unclosed quote...) is the caller's file at fault, not ours.
+    throw new SecureflowError('invalid_input', `line 1: malformed CSV header: ${(e as Error).message.replace(/ at line \d+.*$/, '')}`, { line: 1, field: 'header' });
+  }
   return (rows[0] ?? []).map((name) => name.trim());
 }

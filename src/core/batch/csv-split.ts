@@ -39,3 +39,27 @@ export function firstRecordEnd(buf: Buffer): number {
   }
   return -1;
 }
+
+const CR = 0x0d;
+
+/**
+ * Old Mac files end lines with a lone CR, which the splitter (it cuts at LF) would read as one endless header.
+ * A lone CR becomes LF; CRLF is left alone. A piece ending in CR cannot tell yet: its CR becomes LF and
+ * `state.dropLf` removes the LF that may open the next piece. Free when a piece holds no CR.
+ */
+export function loneCrToLf(piece: Buffer, state: { dropLf: boolean }): Buffer {
+  if (state.dropLf && piece.length > 0) {
+    state.dropLf = false;
+    if (piece[0] === NEWLINE) piece = piece.subarray(1);
+  }
+  let i = piece.indexOf(CR);
+  if (i === -1) return piece;
+  let copy: Buffer | null = null;
+  for (; i !== -1; i = piece.indexOf(CR, i + 1)) {
+    if (i === piece.length - 1) state.dropLf = true;
+    else if (piece[i + 1] === NEWLINE) continue;
+    copy ??= Buffer.from(piece);
+    copy[i] = NEWLINE;
+  }
+  return copy ?? piece;
+}

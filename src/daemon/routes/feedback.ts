@@ -3,7 +3,7 @@ import type { RouteContext } from '../app.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { positiveId } from './params.js';
 
-/** An analyst's verdict on a scored transaction: one per transaction, a second call updates it. */
+/** An analyst's verdict on a scored transaction: one current per transaction; a second replaces it, kept as history. */
 export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void {
   app.post('/api/feedback', { config: { permission: 'feedback' } }, async (request) => {
     const body = request.body;
@@ -23,7 +23,9 @@ export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void
     const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes));
     if (!saved) throw new HttpError(404, `transaction ${id} not found`, { field: 'transaction_id' });
     return {
-      message: saved.created_at === saved.updated_at ? 'feedback recorded' : 'feedback updated',
+      // Told apart by the store under its lock, not by timestamps: of concurrent verdicts one is recorded, the
+      // others each say which verdict they replaced (kept as history).
+      message: saved.previous === null ? 'feedback recorded' : 'feedback updated',
       transaction_id: id,
       feedback: saved.is_correct,
       id: saved.id,
@@ -31,6 +33,7 @@ export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void
       notes: saved.notes,
       created_at: saved.created_at,
       updated_at: saved.updated_at,
+      previous: saved.previous && { feedback: saved.previous.is_correct, notes: saved.previous.notes, recorded_at: saved.previous.recorded_at },
     };
   });
 }

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { readCsvTransactions, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
+import { readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
 import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
+import { checkTransactions, StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
+import { isCsvBody } from '../csv-body.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
@@ -15,28 +17,30 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
-  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000);
+  // A row the database refuses fails its group's transaction: the group is split until only that row fails.
+  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000, (e) => e instanceof StoreError && e.kind === 'invalid');
 
   app.post('/api/predict', { config: { permission: 'score' } }, async (request) => {
     const store = boolParam('store', queryOf(request.query).store) ?? true;
     if (store) db.require(); // 503 before any work while the database is away
     const result = await scorer.add(validateTransaction(request.body));
-    const id = store ? await writes.add(toNewTransaction(result, null)) : null;
+    const row = toNewTransaction(result, null);
+    if (store) checkTransactions([row]); // what the database would refuse never joins (and fails) a group
+    const id = store ? await writes.add(row) : null;
     metrics.countVerdicts(result.is_anomaly ? 1 : 0, 1);
     const { transaction, ...rest } = result;
     return { ...rest, transaction_id: id, ...transaction };
   });
 
-  app.post('/api/predict-batch', { config: { permission: 'score' } }, async (request) => {
+  app.post('/api/predict-batch', { config: { permission: 'score' } }, async (request, reply) => {
     const query = queryOf(request.query);
     const explain = boolParam('explain', query.explain) ?? true;
     const store = boolParam('store', query.store) ?? true;
-    const strict = boolParam('strict', query.strict) ?? false;
     if (store) db.require();
     const tooMany = (n: number) =>
       new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit, received: n });
     let read;
-    if (typeof request.body === 'string') read = await readCsvTransactions(request.body, { strict });
+    if (isCsvBody(request.body)) read = request.body.csv; // read, counted and limited as it arrived
     else {
       const list = batchItems(request.body);
       if (list.length > options.batchLimit) throw tooMany(list.length);
@@ -50,8 +54,7 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
     let flagged = 0;
     for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
     metrics.countVerdicts(flagged, batch.count);
-    return {
-      results: items,
+    const summary = {
       total_processed: total,
       scored: batch.count,
       errors: read.errors.size,
@@ -61,7 +64,20 @@ export function predictRoutes(app: FastifyInstance, { db, options, metrics }: Ro
       threshold_risk: db.model.thresholdRisk, // where risk_level's bands start, for clients formatting rows
       timestamp: new Date().toISOString(),
     };
+    // Ten thousand explained results are megabytes of JSON: serialised a slice at a time, not in one blocking call.
+    reply.type('application/json; charset=utf-8');
+    return `{"results":${await stringifyInSlices(items)},${JSON.stringify(summary).slice(1)}`;
   });
+}
+
+/** JSON.stringify(items), yielding to the event loop between slices of 500. */
+async function stringifyInSlices(items: readonly unknown[]): Promise<string> {
+  const parts: string[] = [];
+  for (let i = 0; i < items.length; i += 500) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    parts.push(JSON.stringify(items.slice(i, i + 500)).slice(1, -1));
+  }
+  return `[${parts.filter((p) => p !== '').join(',')}]`;
 }
 
 /** `{transactions: [...]}` as the original took it; a bare array is accepted too. */

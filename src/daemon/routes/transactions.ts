@@ -1,23 +1,27 @@
 import type { FastifyInstance } from 'fastify';
+import { ISO_DATE_RULE, parseIsoDate } from '../../core/iso-date.js';
 import { storedResult } from '../../core/stored-result.js';
 import { transactionView } from '../../core/transaction-view.js';
 import type { RouteContext } from '../app.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { boolParam, intParam, positiveId, queryOf } from './params.js';
 
+/** Most rows one GET /api/transactions returns (limit, per_page): a page, not an export; page on with offset. */
+export const MAX_PAGE_SIZE = 1000;
+
 /** Looking back: stored transactions, a page at a time, and one with its feedback. */
 export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): void {
   app.get('/api/transactions', { config: { permission: 'read' } }, async (request) => {
     const q = queryOf(request.query);
     const page = intParam('page', q.page, 1, 1, 1_000_000);
-    const perPage = intParam('per_page', q.per_page, 20, 1, 1000);
+    const perPage = intParam('per_page', q.per_page, 20, 1, MAX_PAGE_SIZE);
     // limit/offset (what the CLI's --remote sends) override page/per_page.
-    const limit = intParam('limit', q.limit, perPage, 1, 100_000);
+    const limit = intParam('limit', q.limit, perPage, 1, MAX_PAGE_SIZE);
     const offset = intParam('offset', q.offset, (page - 1) * perPage, 0, Number.MAX_SAFE_INTEGER);
     let since: Date | undefined;
     if (q.since !== undefined && q.since !== '') {
-      since = new Date(q.since);
-      if (Number.isNaN(since.getTime())) throw badRequest('since', `must be an ISO-8601 date, got ${JSON.stringify(q.since)}`);
+      since = parseIsoDate(q.since) ?? undefined;
+      if (!since) throw badRequest('since', `${ISO_DATE_RULE}, got ${JSON.stringify(q.since.slice(0, 64))}`);
     }
     const { rows, total } = await db.run((s) =>
       s.listTransactions({ anomaliesOnly: boolParam('anomalies', q.anomalies), since, batchId: q.batch_id || undefined, limit, offset }),

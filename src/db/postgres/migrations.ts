@@ -160,4 +160,19 @@ export const migrations: Migration[] = [
       END $$;
     `,
   },
+  {
+    name: '007_feedback_history',
+    // Earlier verdicts on a transaction, kept when a new one replaces them (DESIGN: one current verdict, history kept).
+    sql: `
+      CREATE TABLE feedback_history (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        transaction_id bigint NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
+        is_correct boolean NOT NULL,
+        notes text,
+        recorded_at timestamptz NOT NULL,
+        replaced_at timestamptz NOT NULL
+      );
+      CREATE INDEX feedback_history_transaction ON feedback_history (transaction_id, id);
+    `,
+  },
 ];

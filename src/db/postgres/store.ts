@@ -1,7 +1,7 @@
 import pg from 'pg';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
+  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -60,6 +60,7 @@ const types = {
 /** The Store over a Postgres pool. Parameterised queries only; multi-statement writes in BEGIN/COMMIT. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  appliedOnOpen: readonly string[] = [];
   private closed = false;
 
   private constructor(
@@ -85,6 +86,9 @@ export class PostgresStore implements Store {
     // An idle client losing its connection emits 'error' on the pool, which would crash the process if unheard;
     // the next query gets a fresh connection or fails with its own error.
     pool.on('error', () => {});
+    // A client checked out of the pool has no listener of the pool's: a connection cut mid-transaction (failover,
+    // pg_terminate_backend) would emit an unheard 'error' and kill the process. The query in flight rejects anyway.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PostgresStore(pool, display);
     try {
       await pool.query('SELECT 1');
@@ -93,7 +97,7 @@ export class PostgresStore implements Store {
       throw new StoreError('unavailable', scrubMessage(`cannot connect to ${display}: ${reason(e)}`, url), { cause: e });
     }
     try {
-      await store.migrate();
+      store.appliedOnOpen = await store.migrate();
     } catch (e) {
       await pool.end().catch(() => {});
       throw e instanceof StoreError ? e : new StoreError('unavailable', scrubMessage(`cannot migrate ${display}: ${reason(e)}`, url), { cause: e });
@@ -131,23 +135,32 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction. A connection lost before COMMIT was sent means nothing was stored (the server
+   * rolls back): that is retried once on a fresh connection. A loss during COMMIT is ambiguous and never retried
+   * (it could store twice): the caller gets 'unavailable' and the write is not acknowledged.
+   */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, retry = true): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
     } catch (e) {
       throw this.mapError(e);
     }
+    let committing = false;
     try {
       await c.query('BEGIN');
       const result = await fn(c);
+      committing = true;
       await c.query('COMMIT');
       c.release();
       return result;
     } catch (e) {
       // A client whose ROLLBACK fails is broken: release(err) removes it from the pool.
       await c.query('ROLLBACK').then(() => c.release(), (err: Error) => c.release(err));
-      throw this.mapError(e);
+      const mapped = this.mapError(e);
+      if (retry && !committing && !this.closed && mapped instanceof StoreError && mapped.kind === 'unavailable') return this.tx(fn, false);
+      throw mapped;
     }
   }
 
@@ -212,17 +225,34 @@ export class PostgresStore implements Store {
     return row.n as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
-    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
-    const [row] = await this.query(
-      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-       SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
-       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
-       RETURNING ${FEEDBACK_COLUMNS}`,
-      [transactionId, isCorrect, notes, now()],
-    );
-    return (row as unknown as Feedback | undefined) ?? null;
+    checkText('notes', notes);
+    const at = now();
+    return this.tx(async (c) => {
+      // The first verdict: inserted only when the transaction exists. A concurrent first verdict makes this wait
+      // for it and then do nothing, so that exactly one caller records and the others replace.
+      const inserted = await c.query(
+        `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+         SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
+         ON CONFLICT (transaction_id) DO NOTHING RETURNING ${FEEDBACK_COLUMNS}`,
+        [transactionId, isCorrect, notes, at],
+      );
+      if (inserted.rows[0]) return { ...(inserted.rows[0] as Feedback), previous: null };
+      // Locked: concurrent replacements queue here, each keeping (as history) exactly the verdict it replaced.
+      const current = (await c.query(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = $1 FOR UPDATE`, [transactionId])).rows[0] as Feedback | undefined;
+      if (!current) return null; // no such transaction
+      await c.query(
+        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)',
+        [transactionId, current.is_correct, current.notes, current.updated_at, at],
+      );
+      // greatest(): a later replacement never gets an earlier time than the verdict it replaced.
+      const updated = await c.query(
+        `UPDATE feedback SET is_correct = $2, notes = $3, updated_at = greatest($4::timestamptz, updated_at) WHERE transaction_id = $1 RETURNING ${FEEDBACK_COLUMNS}`,
+        [transactionId, isCorrect, notes, at],
+      );
+      return { ...(updated.rows[0] as Feedback), previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at } };
+    });
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
@@ -307,6 +337,7 @@ export class PostgresStore implements Store {
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
+    checkText('name', name);
     const [row] = await this.query(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`, [name, role, keyHash, now()]);
     return row as unknown as ApiKey;
   }
@@ -336,6 +367,16 @@ export class PostgresStore implements Store {
   async countActiveKeys(): Promise<number> {
     const [row] = await this.query('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL');
     return row.n as number;
+  }
+
+  async countKeysEver(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM api_keys');
+    return Number(row.n);
+  }
+
+  async rehashKey(id: number, oldHash: string, newHash: string): Promise<void> {
+    if (asId(id) === null) return;
+    await this.query('UPDATE api_keys SET key_hash = $3 WHERE id = $1 AND key_hash = $2', [id, oldHash, newHash]);
   }
 
   async ping(): Promise<void> {

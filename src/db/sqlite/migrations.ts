@@ -143,4 +143,19 @@ export const migrations: Migration[] = [
       END;
     `,
   },
+  {
+    name: '007_feedback_history',
+    // Earlier verdicts on a transaction, kept when a new one replaces them (DESIGN: one current verdict, history kept).
+    sql: `
+      CREATE TABLE feedback_history (
+        id INTEGER PRIMARY KEY,
+        transaction_id INTEGER NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,
+        is_correct INTEGER NOT NULL CHECK (is_correct IN (0, 1)),
+        notes TEXT,
+        recorded_at TEXT NOT NULL,
+        replaced_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX feedback_history_transaction ON feedback_history (transaction_id, id);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
+  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -22,26 +22,38 @@ const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, upd
  * Several processes may write one file at once (two `secureflow score` runs, a CLI beside the daemon): WAL lets
  * readers and one writer proceed together, busy_timeout makes a second writer wait instead of failing, and every
  * multi-statement write begins IMMEDIATE (takes the write lock up front) so that a transaction never has to
- * upgrade a read lock, the one case where SQLite returns SQLITE_BUSY without waiting.
+ * upgrade a read lock, the one case where SQLite returns SQLITE_BUSY without waiting. The daemon opens with
+ * `lockWaitMs` instead of the busy timeout: SQLite's wait is a sleep on the event loop's thread.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  appliedOnOpen: readonly string[] = [];
   private readonly db: Database.Database;
   private statements = new Map<string, Database.Statement>();
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    /** Wait for another process's write lock with timers (ms), not in SQLite's busy handler; 0: use the handler. */
+    private readonly lockWaitMs: number,
+  ) {
     this.db = db;
   }
 
-  /** Opens (creating if needed) the file and applies pending migrations. The file's directory must exist. */
-  static async open(path: string): Promise<SqliteStore> {
+  /**
+   * Opens (creating if needed) the file and applies pending migrations. The file's directory must exist.
+   * `lockWaitMs` (the daemon): after opening, SQLite never waits for a lock itself (its busy handler sleeps and
+   * would block the event loop); writes retry on timers for up to that long instead.
+   */
+  static async open(path: string, options: { lockWaitMs?: number } = {}): Promise<SqliteStore> {
     const db = new Database(path, { timeout: 10_000 }); // the busy timeout, in ms
     try {
       await enableWal(db);
       db.pragma('synchronous = NORMAL'); // with WAL: durable at checkpoints, never corrupt; much faster commits
       db.pragma('foreign_keys = ON');
-      const store = new SqliteStore(db);
-      await store.migrate();
+      const lockWaitMs = options.lockWaitMs ?? 0;
+      const store = new SqliteStore(db, lockWaitMs);
+      store.appliedOnOpen = await store.migrate();
+      if (lockWaitMs > 0) db.pragma('busy_timeout = 0');
       return store;
     } catch (e) {
       db.close();
@@ -79,12 +91,20 @@ export class SqliteStore implements Store {
     return s;
   }
 
-  /** Every write: an IMMEDIATE transaction, with constraint and lock failures as StoreErrors. */
-  private write<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (e) {
-      throw mapError(e);
+  /**
+   * Every write: an IMMEDIATE transaction, with constraint and lock failures as StoreErrors. With lockWaitMs, a
+   * lock held elsewhere is retried with growing pauses (2 ms .. 50 ms) on timers, so other requests go on.
+   */
+  private async write<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let pause = 2; ; pause = Math.min(50, pause * 2)) {
+      try {
+        return this.db.transaction(fn).immediate();
+      } catch (e) {
+        const busy = String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+        if (!busy || Date.now() + pause > deadline) throw mapError(e);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
     }
   }
 
@@ -160,17 +180,27 @@ export class SqliteStore implements Store {
     ).pluck().get(boundary, since ?? boundary, boundary) as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<Feedback | null> {
+  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
-    const at = now();
-    // Inserts only when the transaction exists (the SELECT yields no row otherwise); a second verdict updates the first.
-    const row = this.write(() => this.stmt(
-      `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-       SELECT id, created_at, ?, ?, ?, ? FROM transactions WHERE id = ?
-       ON CONFLICT (transaction_id) DO UPDATE SET is_correct = excluded.is_correct, notes = excluded.notes, updated_at = excluded.updated_at
-       RETURNING ${FEEDBACK_COLUMNS}`,
-    ).get(isCorrect ? 1 : 0, notes, at, at, transactionId)) as Row | undefined;
-    return row ? toFeedback(row) : null;
+    checkText('notes', notes);
+    // Under the write lock: read the current verdict, keep it as history, replace it (or insert the first).
+    return this.write(() => {
+      const at = now();
+      const current = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(transactionId) as Row | undefined;
+      if (!current) {
+        const row = this.stmt(
+          `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
+           SELECT id, created_at, ?, ?, ?, ? FROM transactions WHERE id = ? RETURNING ${FEEDBACK_COLUMNS}`,
+        ).get(isCorrect ? 1 : 0, notes, at, at, transactionId) as Row | undefined;
+        return row ? { ...toFeedback(row), previous: null } : null;
+      }
+      const previous = toFeedback(current);
+      this.stmt('INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?)')
+        .run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.updated_at, at);
+      const row = this.stmt(`UPDATE feedback SET is_correct = ?, notes = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`)
+        .get(isCorrect ? 1 : 0, notes, at, transactionId) as Row;
+      return { ...toFeedback(row), previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at } };
+    });
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
@@ -271,9 +301,10 @@ export class SqliteStore implements Store {
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
-    return this.write(() =>
+    checkText('name', name);
+    return (await this.write(() =>
       this.stmt(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${KEY_COLUMNS}`).get(name, role, keyHash, now()),
-    ) as ApiKey;
+    )) as ApiKey;
   }
 
   async listKeys(): Promise<ApiKey[]> {
@@ -288,17 +319,26 @@ export class SqliteStore implements Store {
   async revokeKey(id: number): Promise<ApiKey | null> {
     if (asId(id) === null) return null;
     // coalesce: revoking twice keeps the first revocation time.
-    const row = this.write(() => this.stmt(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING ${KEY_COLUMNS}`).get(now(), id));
+    const row = await this.write(() => this.stmt(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING ${KEY_COLUMNS}`).get(now(), id));
     return (row as ApiKey | undefined) ?? null;
   }
 
   async touchKey(id: number): Promise<void> {
     if (asId(id) === null) return;
-    this.write(() => this.stmt('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now(), id));
+    await this.write(() => this.stmt('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now(), id));
   }
 
   async countActiveKeys(): Promise<number> {
     return this.stmt('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number;
+  }
+
+  async countKeysEver(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM api_keys').pluck().get() as number;
+  }
+
+  async rehashKey(id: number, oldHash: string, newHash: string): Promise<void> {
+    if (asId(id) === null) return;
+    this.write(() => this.stmt('UPDATE api_keys SET key_hash = ? WHERE id = ? AND key_hash = ?').run(newHash, id, oldHash));
   }
 
   async ping(): Promise<void> {
