@@ -75,6 +75,11 @@ export function buildProgram(): Command {
     .addOption(apiKeyOption())
     .option('-q, --quiet', 'no summary on stderr; one line still says how many rows were rejected')
     .option('--summary-json <file>', 'write the run\'s counts, model version and gate result to FILE as JSON (for CI)')
+    .option('--delimiter <char>', 'CSV field delimiter: , ; | or tab (default: a comma, or ; or tab when the header shows it)')
+    .option('--column <field=column>', 'read a field from your column, e.g. amount=amt or merchant_category="Merchant Cat"; repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--decimal <mark>', 'decimal mark of amounts: . (default) or , (for 1.250,00)')
+    .option('--encoding <name>', 'input text encoding: utf-8 (default), latin1, windows-1252, utf-16le...')
+    .option('--derived <rule>', 'rows with a date-only timestamp or an unknown type name: reject (default) or warn (score them, with a warning column)')
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts));
 
   program

@@ -26,11 +26,14 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
   return {
     capacity: 2, // one chunk on the wire while the previous is formatted
     async run(job) {
-      const headerLine = `${job.header.map(csvEscape).join(',')}\n`;
-      const body = Buffer.concat([Buffer.from(headerLine), job.bytes]);
+      // The daemon reads comma CSV under our names: the header goes as mapped (--column), and another
+      // delimiter's records go rewritten with commas (one record per index, as the daemon counts them).
+      const headerLine = `${job.fields.map(csvEscape).join(',')}\n`;
+      const rows = parseRecords(Buffer.from(job.bytes).toString('utf8'), job.firstLine, job.delimiter);
+      const records = job.delimiter === ',' ? job.bytes : Buffer.from(Array.from({ length: rows.count }, (_, i) => `${rows.text(i)}\n`).join(''));
+      const body = Buffer.concat([Buffer.from(headerLine), records]);
       const params = new URLSearchParams({ explain: String(settings.explain), store: String(store) });
       const answer = await client.request<{ results: RemoteItem[]; threshold_risk: number; model_version: string }>('POST', `/api/predict-batch?${params}`, { csv: body });
-      const rows = parseRecords(Buffer.from(job.bytes).toString('utf8'), job.firstLine);
       const items = answer.results;
       const errors = new Map<number, FieldError>();
       let stopAt = rows.count;
@@ -56,7 +59,7 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         ids[v] = item.transaction_id ?? 0;
         if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => (batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]));
       });
-      return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, stopAt, batch }, settings, store ? ids : null);
+      return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, warnings: new Map(), stopAt, batch }, settings, store ? ids : null);
     },
     close: async () => {},
   };

@@ -15,6 +15,12 @@ export interface FieldError {
   reason: string;
 }
 
+/**
+ * Told about a value that had to be derived rather than read (a date-only timestamp's hour, an unknown type
+ * name's hashed code); returns an error to reject the row, or null to accept it.
+ */
+export type DerivedCheck = (note: FieldError) => FieldError | null;
+
 /** Reads a named field of one input record (a JSON object, a CSV row...). `undefined` when absent. */
 export type FieldGetter = (name: string) => unknown;
 
@@ -101,7 +107,7 @@ const ISO_TIMESTAMP =
  * Hour and weekday of an ISO-8601 timestamp, as written: a timestamp without an offset is read as UTC,
  * one with an offset keeps its own wall-clock time (as Python's `datetime.fromisoformat` did).
  */
-export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: number } | FieldError {
+export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: number; dateOnly?: boolean } | FieldError {
   if (typeof value !== 'string') return { field: 'timestamp', reason: `must be an ISO-8601 string, got ${describe(value)}` };
   const m = ISO_TIMESTAMP.exec(value.trim());
   if (!m) return { field: 'timestamp', reason: `must be an ISO-8601 date-time, got ${JSON.stringify(clip(value))}` };
@@ -117,14 +123,16 @@ export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: numbe
     return { field: 'timestamp', reason: `is not a valid date-time: ${JSON.stringify(clip(value))}` };
   }
   // JavaScript's Sunday = 0; Python's weekday() has Monday = 0.
-  return { hour, dayOfWeek: (date.getUTCDay() + 6) % 7 };
+  const dayOfWeek = (date.getUTCDay() + 6) % 7;
+  // A date without a time reads as midnight; said, so that callers can refuse or flag it (--derived).
+  return m[4] === undefined ? { hour, dayOfWeek, dateOnly: true } : { hour, dayOfWeek };
 }
 
 /**
  * Reads one transaction, canonical or legacy or a mix, into `out[offset..offset+5)` in FEATURES order.
  * Canonical fields win; legacy ones fill the gaps. Returns the first field error, or null.
  */
-export function readTransaction(get: FieldGetter, out: Float64Array, offset: number): FieldError | null {
+export function readTransaction(get: FieldGetter, out: Float64Array, offset: number, derived?: DerivedCheck): FieldError | null {
   const amountRaw = get('amount');
   if (isBlank(amountRaw)) return { field: 'amount', reason: 'is required' };
   const amount = toNumber('amount', amountRaw);
@@ -134,7 +142,7 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
 
   const hourRaw = get('hour');
   const dayRaw = get('day_of_week');
-  let timestamp: { hour: number; dayOfWeek: number } | null = null;
+  let timestamp: { hour: number; dayOfWeek: number; dateOnly?: boolean } | null = null;
   if (isBlank(hourRaw) || isBlank(dayRaw)) {
     const ts = get('timestamp');
     if (!isBlank(ts)) {
@@ -147,8 +155,13 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
     const v = toInteger('hour', hourRaw, 0, 23);
     if (typeof v !== 'number') return v;
     out[offset + 1] = v;
-  } else if (timestamp) out[offset + 1] = timestamp.hour;
-  else return { field: 'hour', reason: 'is required (or give a timestamp)' };
+  } else if (timestamp) {
+    if (timestamp.dateOnly && derived) {
+      const error = derived({ field: 'timestamp', reason: `${JSON.stringify(clip(String(get('timestamp')).trim()))} has no time of day: its hour reads as 0` });
+      if (error) return error;
+    }
+    out[offset + 1] = timestamp.hour;
+  } else return { field: 'hour', reason: 'is required (or give a timestamp)' };
 
   if (!isBlank(dayRaw)) {
     const v = toInteger('day_of_week', dayRaw, 0, 6);
@@ -182,6 +195,11 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
       const named = typeof legacy === 'string' ? TRANSACTION_TYPE_NAMES.indexOf(legacy.trim().toLowerCase()) : -1;
       const code = named >= 0 ? named : legacyCode('type', legacy, 3);
       if (typeof code !== 'number') return code;
+      const text = String(legacy).trim();
+      if (named < 0 && derived && !/^\d{1,15}$/.test(text)) {
+        const error = derived({ field: 'type', reason: `${JSON.stringify(clip(text))} is not purchase, withdrawal or transfer: it hashes to ${TRANSACTION_TYPE_NAMES[code]}` });
+        if (error) return error;
+      }
       out[offset + 4] = code;
     }
   }

@@ -24,7 +24,7 @@ describe('transaction normalisation', () => {
     expect(parseTimestamp('2024-03-04T09:15:00Z')).toEqual({ hour: 9, dayOfWeek: 0 }); // a Monday
     expect(parseTimestamp('2024-03-10T23:59:59')).toEqual({ hour: 23, dayOfWeek: 6 });
     expect(parseTimestamp('2024-03-09T03:40:00+02:00')).toEqual({ hour: 3, dayOfWeek: 5 });
-    expect(parseTimestamp('2024-03-05')).toEqual({ hour: 0, dayOfWeek: 1 });
+    expect(parseTimestamp('2024-03-05')).toEqual({ hour: 0, dayOfWeek: 1, dateOnly: true });
     expect(parseTimestamp('2024-02-30T10:00:00Z')).toMatchObject({ field: 'timestamp' });
     expect(parseTimestamp('yesterday')).toMatchObject({ field: 'timestamp' });
   });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { runBatch, type BatchSummary } from '../../core/batch/run-batch.js';
 import type { BatchFormat } from '../../core/batch/output-format.js';
+import { parseColumnMappings, parseDecimal, parseDelimiter, parseDerived, parseEncoding, type CsvDialect } from '../../core/batch/dialect.js';
 import { SecureflowError } from '../../core/errors.js';
 import { resolveScoringModel } from '../../core/model-source.js';
 import { scoreTransaction, toNewTransaction, type ScoreResult } from '../../core/score-transaction.js';
@@ -45,6 +46,11 @@ export interface ScoreOptions {
   apiKey?: string;
   quiet?: boolean;
   summaryJson?: string;
+  delimiter?: string;
+  column?: string[];
+  decimal?: string;
+  encoding?: string;
+  derived?: string;
 }
 
 const KEEP_OUTPUT_ON = new Set(['anomaly', 'interrupted', 'invalid_input']);
@@ -70,7 +76,13 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
   if (opts.format === 'csv' && files.length === 0) {
     throw new SecureflowError('usage', '--format csv is for CSV input; use text, json or ndjson for one transaction');
   }
+  const dialect = dialectOf(opts);
+  const exportFlags = (['delimiter', 'column', 'decimal', 'encoding', 'derived'] as const).filter((k) => opts[k] !== undefined);
+  if (files.length === 0 && exportFlags.length > 0) throw new SecureflowError('usage', `--${exportFlags[0]} is for CSV files`);
   const remote = remoteTarget(opts);
+  // The daemon reads amounts and derived values its own way; the rest (delimiter, columns, encoding) is done here.
+  const remoteOnly = (['decimal', 'derived'] as const).find((k) => opts[k] !== undefined);
+  if (remote && remoteOnly) throw new SecureflowError('usage', `--${remoteOnly} does not apply with --remote: the daemon reads amounts and timestamps itself`);
   if (remote) {
     const local = (['model', 'threshold', 'db', 'workers'] as const).filter((k) => opts[k] !== undefined && !(k === 'model' && process.env.SECUREFLOW_MODEL === opts.model));
     if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
@@ -81,7 +93,7 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
   const out: Writable = file ? file.stream : process.stdout;
   // Scores here (with the database's store, if storing) or on the daemon, into stdout or -o FILE.
   const run = async (scorer: Scorer, store: Store | null): Promise<void> => {
-    if (input === null) await scoreFiles(files, opts, out, scorer, store);
+    if (input === null) await scoreFiles(files, opts, out, scorer, store, dialect);
     else await scoreSingle(input, opts, out, scorer, store);
   };
   try {
@@ -167,7 +179,17 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
   });
 }
 
-async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
+function dialectOf(opts: ScoreOptions): CsvDialect {
+  return {
+    delimiter: opts.delimiter === undefined ? undefined : parseDelimiter(opts.delimiter),
+    columns: opts.column === undefined ? undefined : parseColumnMappings(opts.column),
+    decimal: opts.decimal === undefined ? undefined : parseDecimal(opts.decimal),
+    encoding: opts.encoding === undefined ? undefined : parseEncoding(opts.encoding),
+    derived: opts.derived === undefined ? undefined : parseDerived(opts.derived),
+  };
+}
+
+async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, dialect: CsvDialect): Promise<void> {
   const model = scorer.model ?? null;
   const toTerminal = !opts.output && Boolean(process.stdout.isTTY);
   const requested = opts.format === 'text' ? 'table' : opts.format;
@@ -195,6 +217,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
       store: sink ? (batch) => sink.store(batch) : null,
       signal: stop.signal,
       onProgress: progress.update,
+      dialect,
     });
   } catch (e) {
     // Whatever was stored is whole chunks; say how much, so a re-run can pick up from there.
@@ -258,6 +281,7 @@ function printSummary(s: BatchSummary, scored: number, batchId: string | null): 
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
   );
+  if (s.warned > 0) process.stderr.write(`${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`);
   if (batchId) process.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
   for (const e of s.sampleErrors) process.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
   if (s.errors > s.sampleErrors.length) process.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);

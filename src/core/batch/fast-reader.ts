@@ -12,7 +12,8 @@ export interface FastReader {
 
 const MAX_INT = [Infinity, 23, 6, 2147483647, 2147483647];
 
-export function fastReader(header: string[]): FastReader | null {
+export function fastReader(header: string[], delimiter = ','): FastReader | null {
+  const separator = delimiter.charCodeAt(0);
   const lower = header.map((h) => h.toLowerCase());
   const columnOf = FEATURES.map((f) => lower.indexOf(f));
   if (columnOf.some((c) => c < 0)) return null;
@@ -26,7 +27,7 @@ export function fastReader(header: string[]): FastReader | null {
       let field = 0;
       let cellStart = start;
       for (let i = start; i <= end; i++) {
-        if (i < end && text.charCodeAt(i) !== 44) continue; // not a comma
+        if (i < end && text.charCodeAt(i) !== separator) continue; // not a delimiter
         if (field >= fields) return false;
         const j = featureAt[field];
         if (j >= 0) {

@@ -10,6 +10,8 @@ export interface RowShape {
   withIds: boolean;
   /** More than one input: rows carry the file they came from. */
   withFile: boolean;
+  /** --derived warn: rows carry a warning column saying what was derived rather than read. */
+  warnings: boolean;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface RowShape {
  */
 const RESERVED = new Set([
   'transaction_id', 'file', 'line', 'model_version', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence',
-  ...FEATURES.map((f) => `shap_${f}`), 'shap_explanation', 'top_factor', 'error',
+  ...FEATURES.map((f) => `shap_${f}`), 'shap_explanation', 'top_factor', 'warning', 'error',
 ]);
 
 /** The names input columns are written under: clashing ones prefixed with input_ (case-insensitive). */
@@ -37,6 +39,7 @@ export function carriedNames(inputColumns: readonly string[]): string[] {
 export function resultColumns(shape: RowShape): string[] {
   const cols = [...(shape.withIds ? ['transaction_id'] : []), ...(shape.withFile ? ['file'] : []), 'line', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence'];
   if (shape.explain) cols.push(...FEATURES.map((f) => `shap_${f}`), 'top_factor');
+  if (shape.warnings) cols.push('warning');
   cols.push('error');
   return cols;
 }
@@ -55,6 +58,8 @@ export interface ResultCells {
   confidence: string;
   shap: string[] | null;
   top_factor: string;
+  /** What was derived rather than read (--derived warn); empty when nothing was. */
+  warning: string;
   error: string;
 }
 
@@ -66,6 +71,7 @@ export function csvHeader(names: string[], shape: RowShape): string {
 export function csvRow(inputText: string, r: ResultCells, shape: RowShape): string {
   let out = `${inputText},${shape.withIds ? `${r.transaction_id},` : ''}${shape.withFile ? `${csvEscape(r.file)},` : ''}${r.line},${r.anomaly_score},${r.risk_score},${r.risk_level},${r.is_anomaly === null ? '' : r.is_anomaly},${r.confidence}`;
   if (shape.explain) out += `,${r.shap ? r.shap.join(',') : ',,,,'},${r.top_factor}`;
+  if (shape.warnings) out += `,${r.warning === '' ? '' : csvEscape(r.warning)}`;
   return `${out},${r.error === '' ? '' : csvEscape(r.error)}\n`;
 }
 
@@ -85,6 +91,7 @@ export function jsonRow(names: string[], cells: readonly (string | undefined)[],
     out += `,"shap_explanation":{${FEATURES.map((f, j) => `"${f}":${r.shap![j]}`).join(',')}}`;
     out += `,"top_factor":${r.top_factor === '' ? 'null' : `"${r.top_factor}"`}`;
   }
+  if (r.warning !== '') out += `,"warning":${JSON.stringify(r.warning)}`;
   return `${out},"model_version":${JSON.stringify(modelVersion)}}`;
 }
 
@@ -110,7 +117,7 @@ export function tableRow(cells: readonly (string | undefined)[], inputCount: num
   for (let i = 0; i < inputCount; i++) cols.push(fit(cells[i] ?? '', TABLE_CELL, false));
   cols.push(fit(r.anomaly_score, 8, true), fit(r.risk_score, 6, true), fit(r.risk_level, 8, false), fit(r.is_anomaly ? 'YES' : r.is_anomaly === null ? '' : 'no', 4, false));
   if (shape.explain) cols.push(fit(r.top_factor, 17, false));
-  const text = `${cols.join(' ')}  ${r.error}`.trimEnd();
+  const text = `${cols.join(' ')}  ${r.error || (r.warning && `warning: ${r.warning}`)}`.trimEnd();
   if (!color) return `${text}\n`;
   if (r.error !== '') return `${DIM}${text}${RESET}\n`;
   return r.is_anomaly ? `${RED}${text}${RESET}\n` : `${text}\n`;

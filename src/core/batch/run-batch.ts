@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
 import { csvChunks, type CsvChunk } from './csv-chunks.js';
+import type { CsvDialect } from './dialect.js';
 import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
 import { carriedNames, csvHeader, tableHeader, type BatchFormat } from './output-format.js';
 import type { ChunkJob, ChunkResult, ChunkSettings, ColumnLayout, RowError, ScoredBatch } from './score-chunk.js';
@@ -33,12 +34,16 @@ export interface BatchOptions {
   /** Runs chunks somewhere else (a daemon); rows carry ids when `withIds`. Default: this process's threads. */
   executor?: (settings: ChunkSettings) => ChunkExecutor;
   withIds?: boolean;
+  /** How the inputs are written, when not our way (delimiter, column names, decimal mark, encoding). */
+  dialect?: CsvDialect;
 }
 
 export interface BatchSummary {
   rows: number;
   flagged: number;
   errors: number;
+  /** Rows scored with a warning (--derived warn). */
+  warned: number;
   stored: number;
   elapsedMs: number;
   sampleErrors: (RowError & { file: string })[];
@@ -60,7 +65,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
   const total = sizes.reduce((a, b) => a + b, 0);
   const withFile = o.inputs.length > 1;
-  const settings: ChunkSettings = { format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null, withFile };
+  const dialect = o.dialect ?? {};
+  const derived = dialect.derived ?? 'reject';
+  const settings: ChunkSettings = {
+    format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null, withFile,
+    decimal: dialect.decimal ?? '.', derived, warnings: derived === 'warn',
+  };
   // Several inputs make one stream with one header: every input's header is read first (stdin's first chunk is
   // kept for its turn), and each file's columns are placed under the union of them all.
   const opened = new Map<string, AsyncGenerator<CsvChunk>>();
@@ -70,12 +80,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     const headers: string[][] = [];
     for (const path of o.inputs) {
       if (path === '-') {
-        const gen = csvChunks(o.stdin ?? process.stdin, 'stdin', o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+        const gen = csvChunks(o.stdin ?? process.stdin, 'stdin', o.chunkBytes ?? DEFAULT_CHUNK_BYTES, [], dialect);
         const first = await gen.next();
         opened.set(path, gen);
         if (!first.done) firstChunks.set(path, first.value);
         headers.push(first.done ? [] : first.value.header);
-      } else headers.push(await readHeader(path));
+      } else headers.push(await readHeader(path, dialect));
     }
     union = unionOf(headers);
   }
@@ -92,7 +102,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
-  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
+  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {
     if (data.length > 0 && !o.output.write(data)) await drained(o.output);
@@ -110,7 +120,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
       if (o.signal?.aborted) break;
       const file = path === '-' ? 'stdin' : path;
       const stream = opened.has(path) ? null : path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
-      const chunks = opened.get(path) ?? csvChunks(stream!, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+      const chunks = opened.get(path) ?? csvChunks(stream!, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, [], dialect);
       let layout: ColumnLayout | null = null;
       const inflight: { promise: Promise<ChunkResult>; size: number }[] = [];
 
@@ -121,6 +131,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         bytesDone += head.size;
         summary.rows += result.rows;
         summary.flagged += result.flagged;
+        summary.warned += result.warned;
         summary.errors += result.errors;
         summary.stored += result.stored;
         for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });
@@ -145,7 +156,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         }
         const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
         bytes.set(chunk.bytes);
-        const job: ChunkJob = { seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header, columns: layout };
+        const job: ChunkJob = {
+          seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header, fields: chunk.fields, delimiter: chunk.delimiter, columns: layout,
+        };
         inflight.push({ promise: executor.run(job, store), size: bytes.length });
         while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
         if (stopped || o.signal?.aborted) break;
@@ -222,10 +235,10 @@ function drained(stream: NodeJS.WritableStream): Promise<void> {
 }
 
 /** A file's header, read on its own (the file is read again from the start when its turn comes). */
-async function readHeader(path: string): Promise<string[]> {
+async function readHeader(path: string, dialect: CsvDialect): Promise<string[]> {
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
-    for await (const chunk of csvChunks(stream, path, 1)) return chunk.header;
+    for await (const chunk of csvChunks(stream, path, 1, [], dialect)) return chunk.header;
     return [];
   } finally {
     stream.destroy();

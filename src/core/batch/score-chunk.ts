@@ -1,6 +1,8 @@
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
-import { readTransaction, type FieldError } from '../../model/transaction.js';
+import { readTransaction, type DerivedCheck, type FieldError } from '../../model/transaction.js';
+import type { DerivedRule } from './dialect.js';
+import { readExportAmount } from './export-amount.js';
 import { scoreFeatureRows } from './score-features.js';
 import { riskLevel } from '../../model/explain.js';
 import { formatFixed } from '../../model/number-format.js';
@@ -17,6 +19,10 @@ export interface ChunkJob {
   firstLine: number;
   /** The file's header, as read. */
   header: string[];
+  /** The header as fields are read from it (--column mappings applied). */
+  fields: string[];
+  /** The file's field delimiter. */
+  delimiter: string;
   /** How this file's columns are written (see run-batch's layout). */
   columns: ColumnLayout;
 }
@@ -46,6 +52,8 @@ export interface ChunkResult {
   rows: number;
   flagged: number;
   errors: number;
+  /** Rows scored with a warning (--derived warn). */
+  warned: number;
   /** Rows stored (0 without storage). */
   stored: number;
   /** Set when --strict stopped at this row; `output` then holds only the rows before it. */
@@ -58,6 +66,10 @@ export interface ChunkSettings extends RowShape {
   format: BatchFormat;
   strict: boolean;
   color: boolean;
+  /** The decimal mark of amounts. */
+  decimal: '.' | ',';
+  /** Rows with derived values: rejected, or scored with a warning (RowShape.warnings). */
+  derived: DerivedRule;
 }
 
 /** About the model that scored a chunk (a daemon's, for --remote runs). */
@@ -89,6 +101,8 @@ export interface ScoredChunk {
   job: ChunkJob;
   rows: CsvRows;
   errors: Map<number, FieldError>;
+  /** Per record: what was derived rather than read (--derived warn). */
+  warnings: Map<number, string>;
   stopAt: number;
   batch: ScoredBatch;
 }
@@ -98,10 +112,10 @@ const REFERENCE_COLUMNS = ['id', 'transaction_id', 'reference'];
 /** Phase 1: parses, validates, scores (and explains) one chunk of records. */
 export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ScoredChunk {
   const text = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString('utf8');
-  const rows = parseRecords(text, job.firstLine);
+  const rows = parseRecords(text, job.firstLine, job.delimiter);
   const n = rows.count;
   const index = new Map<string, number>();
-  job.header.forEach((name, i) => {
+  job.fields.forEach((name, i) => {
     const key = name.toLowerCase();
     if (!index.has(key)) index.set(key, i);
   });
@@ -111,27 +125,42 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
   // Read every record's features; only the features and the errors are kept.
   const raw = new Float64Array(n * FEATURE_COUNT);
   const errors = new Map<number, FieldError>();
+  const warnings = new Map<number, string>();
   let validCount = 0;
   let cells: string[] = [];
-  const get = (name: string): string | undefined => {
+  let amount: unknown;
+  const get = (name: string): unknown => {
+    if (name === 'amount') return amount;
     const i = index.get(name);
     return i === undefined ? undefined : cells[i];
   };
+  const amountAt = index.get('amount');
+  let rowWarnings: string[] = [];
+  const derived: DerivedCheck =
+    settings.derived === 'warn'
+      ? (note) => (rowWarnings.push(`${note.field} ${note.reason}`), null)
+      : (note) => ({ field: note.field, reason: `${note.reason}; pass --derived warn to score such rows with a warning` });
   let stopAt = n;
-  const fast = rows.plain ? fastReader(job.header) : null;
+  // Amounts with a decimal comma never take the fast path: it would read 12.50 as twelve and a half.
+  const fast = settings.decimal === '.' ? fastReader(job.fields, job.delimiter) : null;
+  const { text: chunkText, starts, ends, quoted } = rows.plain;
   for (let r = 0; r < n; r++) {
-    if (fast && fast.read(rows.plain!.text, rows.plain!.starts[r], rows.plain!.ends[r], raw, validCount * FEATURE_COUNT)) {
+    // Quoted records never take the fast path: a delimiter inside quotes would shift its fields.
+    if (fast && !(quoted && quoted[r]) && fast.read(chunkText, starts[r], ends[r], raw, validCount * FEATURE_COUNT)) {
       validCount++;
       if (references) references.push(rows.cells(r)[referenceAt!].trim() || null);
       continue;
     }
     cells = rows.cells(r);
+    rowWarnings = [];
+    amount = amountAt === undefined ? undefined : readExportAmount(cells[amountAt], settings.decimal);
     const error =
       cells.length !== job.header.length
         ? { field: 'row', reason: `has ${cells.length} fields, the header has ${job.header.length}` }
-        : readTransaction(get, raw, validCount * FEATURE_COUNT);
+        : isFieldError(amount) ? amount : readTransaction(get, raw, validCount * FEATURE_COUNT, derived);
     if (!error) {
       validCount++;
+      if (rowWarnings.length > 0) warnings.set(r, rowWarnings.join('; '));
       if (references) references.push(cells[referenceAt!].trim() || null);
     } else {
       errors.set(r, error);
@@ -144,7 +173,11 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
 
   // Score (and explain) the valid rows together: the kernels want blocks.
   const batch = scoreFeatureRows(model, job.seq, raw, validCount, references, settings.explain, stopAt < n);
-  return { job, rows, errors, stopAt, batch };
+  return { job, rows, errors, warnings, stopAt, batch };
+}
+
+function isFieldError(v: unknown): v is FieldError {
+  return typeof v === 'object' && v !== null && 'field' in v;
 }
 
 /**
@@ -153,12 +186,13 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
  */
 export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
   const thresholdRisk = model.thresholdRisk;
-  const { job, rows, errors, stopAt, batch } = chunk;
+  const { job, rows, errors, warnings, stopAt, batch } = chunk;
   const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
   const row: ResultCells = {
-    transaction_id: '', file: job.columns.file, line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '',
+    transaction_id: '', file: job.columns.file, line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '', warning: '',
   };
   let flagged = 0;
+  let warned = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
   for (let r = 0; r < stopAt; r++) {
@@ -170,6 +204,7 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
       row.is_anomaly = null;
       row.shap = null;
       row.error = `${error.field} ${error.reason}`;
+      row.warning = '';
     } else {
       const isAnomaly = batch.isAnomaly[v] === 1;
       if (isAnomaly) flagged++;
@@ -180,6 +215,8 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
       row.is_anomaly = isAnomaly;
       row.confidence = formatFixed(batch.confidence[v], 4);
       row.error = '';
+      row.warning = warnings.get(r) ?? '';
+      if (row.warning !== '') warned++;
       if (batch.shap) explanationCells(batch.shap, v, row);
       v++;
     }
@@ -193,6 +230,7 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
     output: out.bytes(),
     rows: stopAt,
     flagged,
+    warned,
     errors: errors.size - (stoppedError ? 1 : 0),
     stored: ids ? batch.count : 0,
     stoppedAt: stoppedError ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason } : null,
