@@ -57,7 +57,9 @@ describeWithBoth('fault: two daemons on one Postgres and one Redis', () => {
     // the tail of the one before, so a single second may exceed the limit; the total over the run may not.
     expect(Math.max(...perSecond), `200s per second across both, limit ${LIMIT}: ${perSecond}`).toBeLessThanOrEqual(LIMIT * 2);
     const total = perSecond.reduce((a, b) => a + b, 0);
-    expect(total, `200s over ${perSecond.length} full seconds`).toBeLessThanOrEqual(LIMIT * (perSecond.length + 1));
+    // n seconds overlap at most n + 1 windows; 10% more for answers that leave a second after their window.
+    // One limit per daemon instead of a shared one would give 2 x LIMIT x n.
+    expect(total, `200s over ${perSecond.length} full seconds`).toBeLessThanOrEqual(Math.ceil(LIMIT * (perSecond.length + 1) * 1.1));
     expect(check.missing, 'acknowledged but not stored').toEqual([]);
     expect(check.wrongId).toEqual([]);
     expect(check.duplicated).toEqual([]);
