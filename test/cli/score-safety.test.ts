@@ -167,3 +167,33 @@ describe('smaller items', () => {
     expect(help[2]).toMatch(/^[A-Z][a-z]+ .+/);
   });
 });
+
+describe('nothing misread: line endings and byte order marks', () => {
+  const lf = readFileSync(fixture('transactions.csv'), 'utf8');
+  const expected = cli(['score', fixture('transactions.csv'), '--no-store', '-q', '-f', 'ndjson']).stdout;
+  it.each([
+    ['CRLF', lf.replaceAll('\n', '\r\n')],
+    ['CR only (old Mac)', lf.replaceAll('\n', '\r')],
+    ['no final newline', lf.trimEnd()],
+    ['CR only, no final newline', lf.trimEnd().replaceAll('\n', '\r')],
+    ['a UTF-8 byte order mark', `\uFEFF${lf}`],
+    ['BOM and CRLF', `\uFEFF${lf.replaceAll('\n', '\r\n')}`],
+  ])('%s: the same rows, scores and line numbers as the LF file', (_name, text) => {
+    const d = dir();
+    const path = join(d, 'in.csv');
+    writeFileSync(path, text);
+    for (const flags of [[], ['--strict'], ['--fail-on-anomaly']]) {
+      const r = cli(['score', path, '--no-store', '-q', '-f', 'ndjson', ...flags]);
+      expect(r.stdout).toBe(expected);
+      expect(r.code).toBe(flags[0] === '--fail-on-anomaly' ? 10 : 0);
+    }
+    // Through worker threads and small chunks too: a large file in the same shape.
+    const big = join(d, 'big.csv');
+    const [header, ...rows] = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/).filter((l) => l !== '');
+    const eol = text.includes('\r\n') ? '\r\n' : text.includes('\r') ? '\r' : '\n';
+    writeFileSync(big, `${text.startsWith('\uFEFF') ? '\uFEFF' : ''}${[header, ...Array.from({ length: 20_000 }, () => rows).flat()].join(eol)}`);
+    const many = cli(['score', big, '--no-store', '-q', '--workers', '2']);
+    expect(many.code, many.stderr).toBe(0);
+    expect(many.stdout.trim().split('\n')).toHaveLength(200_001);
+  });
+});
