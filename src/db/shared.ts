@@ -55,8 +55,13 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  * it, and neither says which row was wrong. Ranges (hour 0..23, ...) are left to the tables' CHECK constraints.
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
-  rows.forEach((row, i) => {
-    const where = rows.length > 1 ? `transaction ${i + 1} of ${rows.length}: ` : '';
+  rows.forEach((row, i) => checkTransaction(row, i, rows.length));
+}
+
+/** One row of `count` (its position named in errors when count > 1). */
+export function checkTransaction(row: NewTransaction, i: number, count: number): void {
+  {
+    const where = count > 1 ? `transaction ${i + 1} of ${count}: ` : '';
     const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
     for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
     // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
@@ -65,7 +70,7 @@ export function checkTransactions(rows: readonly NewTransaction[]): void {
     for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
     if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
     for (const f of [...TEXT, ...NULLABLE_TEXT]) checkText(f, row[f], where);
-  });
+  }
 }
 
 /** A JSON column's text, or SQL NULL for null (an unexplained row, a model without metrics). */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery, TransactionRows } from '../store.js';
 import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
@@ -164,8 +164,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
-    if (rows.length === 0) return [];
+  async insertTransactions(source: TransactionRows): Promise<number[]> {
+    if (source.length === 0) return [];
+    const rows = Array.isArray(source) ? (source as NewTransaction[]) : Array.from({ length: source.length }, (_, i) => source.at(i)!);
     checkTransactions(rows);
     // One array per column; pg serialises them as array literals.
     const columns = INSERT_COLUMNS.map((name) =>

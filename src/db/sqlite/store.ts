@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery, TransactionRows } from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, sumByHour, TRANSACTION_COLUMNS,
+  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransaction, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -120,9 +120,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
+  async insertTransactions(rows: TransactionRows): Promise<number[]> {
     if (rows.length === 0) return [];
-    checkTransactions(rows);
     const columns = INSERT_COLUMNS;
     const one = `(${columns.map(() => '?').join(', ')})`;
     const insertOne = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${one}`);
@@ -156,23 +155,34 @@ export class SqliteStore implements Store {
       // One parameter array, refilled in place for every statement: a million rows otherwise leave tens of
       // millions of short-lived arrays behind, and the garbage is what drove peak memory (bench/).
       const params: unknown[] = new Array(ROWS_PER_INSERT * columns.length);
-      const fill = (r: NewTransaction, p: unknown[], o: number) => {
+      // Each row is checked, summed into the per-hour rollups and copied into the parameters, then dropped.
+      const n = rows.length;
+      const hours = new Map<number, HourSums>();
+      const fill = (i: number, p: unknown[], o: number) => {
+        const r = rows.at(i)!;
+        checkTransaction(r, i, n);
+        let h = hours.get(r.hour);
+        if (!h) hours.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
+        h.total++;
+        if (r.is_fraudulent) h.anomalies++;
+        if (r.risk_level === 'elevated') h.elevated++;
+        h.score_sum += r.anomaly_score;
         p[o] = r.reference; p[o + 1] = r.amount; p[o + 2] = r.hour; p[o + 3] = r.day_of_week; p[o + 4] = r.merchant_category;
         p[o + 5] = r.transaction_type; p[o + 6] = r.is_fraudulent ? 1 : 0; p[o + 7] = r.anomaly_score; p[o + 8] = r.risk_score;
         p[o + 9] = ref(r.risk_level); p[o + 10] = r.confidence; p[o + 11] = jsonOrNull(r.explanation); p[o + 12] = ref(r.model_version);
         p[o + 13] = ref(r.source); p[o + 14] = ref(r.batch_id); p[o + 15] = createdMs;
         return p;
       };
-      const values = (r: NewTransaction) => fill(r, new Array(columns.length), 0);
-      const ids = new Array<number>(rows.length);
+      const values = (i: number) => fill(i, new Array(columns.length), 0);
+      const ids = new Array<number>(n);
       let i = 0;
-      for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
-        for (let k = 0; k < ROWS_PER_INSERT; k++) fill(rows[i + k], params, k * columns.length);
+      for (; i + ROWS_PER_INSERT <= n; i += ROWS_PER_INSERT) {
+        for (let k = 0; k < ROWS_PER_INSERT; k++) fill(i + k, params, k * columns.length);
         const last = Number(insertMany.run(params).lastInsertRowid);
         for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
       }
-      for (; i < rows.length; i++) ids[i] = Number(insertOne.run(values(rows[i])).lastInsertRowid);
-      for (const h of sumByHour(rows)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
+      for (; i < n; i++) ids[i] = Number(insertOne.run(values(i)).lastInsertRowid);
+      for (const h of [...hours.values()].sort((a, b) => a.hour - b.hour)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
       return ids;
     });
   }
