@@ -4,6 +4,7 @@ import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
+import { checkAndSum, copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
 import { migrations } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -166,6 +167,7 @@ export class PostgresStore implements Store {
 
   async insertTransactions(source: TransactionRows): Promise<number[]> {
     if (source.length === 0) return [];
+    if (source.length >= COPY_MIN_ROWS) return this.copyTransactions(source);
     const rows = Array.isArray(source) ? (source as NewTransaction[]) : Array.from({ length: source.length }, (_, i) => source.at(i)!);
     checkTransactions(rows);
     // One array per column; pg serialises them as array literals.
@@ -181,6 +183,18 @@ export class PostgresStore implements Store {
       return inserted;
     });
     return ids.sort((a, b) => a - b);
+  }
+
+  /** A bulk insert: COPY into staging, then one INSERT ... SELECT (./copy-insert.ts). */
+  private async copyTransactions(rows: TransactionRows): Promise<number[]> {
+    const hours = checkAndSum(rows);
+    const createdAt = now();
+    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
+    return this.tx(async (c) => {
+      const ids = await copyInsert(c, rows, createdAt);
+      await c.query(STATS_SQL, stats);
+      return ids;
+    });
   }
 
   async getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null> {
