@@ -32,34 +32,43 @@ function line(r: NewTransaction, id: number, createdAt: string): string {
   return `${id}\t${field(r.reference)}\t${r.amount}\t${r.hour}\t${r.day_of_week}\t${r.merchant_category}\t${r.transaction_type}\t${r.is_fraudulent ? 't' : 'f'}\t${r.anomaly_score}\t${r.risk_score}\t${field(r.risk_level)}\t${r.confidence}\t${field(jsonOrNull(r.explanation))}\t${field(r.model_version)}\t${field(r.source)}\t${field(r.batch_id)}\t${createdAt}\n`;
 }
 
-/** Checks every row (before anything is sent) and returns the per-hour sums for transaction_stats. */
-export function checkAndSum(rows: TransactionRows): HourSums[] {
+/** Per-hour sums for transaction_stats, added up row by row as the rows are copied. */
+function tally(): { add(r: NewTransaction): void; sums(): HourSums[] } {
   const hours = new Map<number, HourSums>();
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows.at(i)!;
-    checkTransaction(r, i, rows.length);
-    let h = hours.get(r.hour);
-    if (!h) hours.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
-    h.total++;
-    if (r.is_fraudulent) h.anomalies++;
-    if (r.risk_level === 'elevated') h.elevated++;
-    h.score_sum += r.anomaly_score;
-  }
-  return [...hours.values()].sort((a, b) => a.hour - b.hour);
+  return {
+    add(r) {
+      let h = hours.get(r.hour);
+      if (!h) hours.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
+      h.total++;
+      if (r.is_fraudulent) h.anomalies++;
+      if (r.risk_level === 'elevated') h.elevated++;
+      h.score_sum += r.anomaly_score;
+    },
+    sums: () => [...hours.values()].sort((a, b) => a.hour - b.hour),
+  };
 }
 
-/** Inside the caller's transaction: reserves ids, copies the rows with them; returns the ids in input order. */
-export async function copyInsert(c: pg.PoolClient, rows: TransactionRows, createdAt: string): Promise<number[]> {
+/**
+ * Inside the caller's transaction: reserves ids, copies the rows with them (each checked as it goes: a bad row
+ * aborts the COPY and the caller's transaction stores nothing); returns the ids in input order and the hour sums.
+ */
+export async function copyInsert(c: pg.PoolClient, rows: TransactionRows, createdAt: string): Promise<{ ids: number[]; hours: HourSums[] }> {
   const reserved = await c.query({ text: RESERVE, values: [rows.length], rowMode: 'array' });
   const ids = reserved.rows.map((r: unknown[]) => Number(r[0])).sort((a, b) => a - b);
+  const hours = tally();
   async function* text(): AsyncGenerator<string> {
     const LINES = 1_000; // per write: few stream calls, never the whole chunk as one string
     for (let from = 0; from < rows.length; from += LINES) {
       let s = '';
-      for (let i = from; i < Math.min(rows.length, from + LINES); i++) s += line(rows.at(i)!, ids[i], createdAt);
+      for (let i = from; i < Math.min(rows.length, from + LINES); i++) {
+        const r = rows.at(i)!;
+        checkTransaction(r, i, rows.length);
+        hours.add(r);
+        s += line(r, ids[i], createdAt);
+      }
       yield s;
     }
   }
   await pipeline(Readable.from(text()), c.query(copyFrom(COPY)));
-  return ids;
+  return { ids, hours: hours.sums() };
 }

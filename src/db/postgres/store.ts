@@ -4,7 +4,7 @@ import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
-import { checkAndSum, copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
+import { copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
 import { migrations } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -185,13 +185,12 @@ export class PostgresStore implements Store {
     return ids.sort((a, b) => a - b);
   }
 
-  /** A bulk insert: COPY into staging, then one INSERT ... SELECT (./copy-insert.ts). */
+  /** A bulk insert: COPY with reserved ids (./copy-insert.ts), then the hour sums into transaction_stats. */
   private async copyTransactions(rows: TransactionRows): Promise<number[]> {
-    const hours = checkAndSum(rows);
     const createdAt = now();
-    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
     return this.tx(async (c) => {
-      const ids = await copyInsert(c, rows, createdAt);
+      const { ids, hours } = await copyInsert(c, rows, createdAt);
+      const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
       await c.query(STATS_SQL, stats);
       return ids;
     });
