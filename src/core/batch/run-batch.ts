@@ -99,15 +99,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     return { names, positions: same ? null : positions, file };
   };
   const big = total === 0 || total >= WORKER_MIN_BYTES;
-  // Storing keeps this thread busy (SQLite writes synchronously; COPY lines are built here): on a big input it
-  // gets a core of its own, beside cores - 1 scoring workers (at least one). On 2 cores: as fast as 2 workers,
-  // and 1M rows peak at ~170 MB instead of ~280 MB (bench/sections/storage.mjs).
+  // Storing keeps this thread busy, so it counts as one of the cores: cores - 1 scoring workers, and on 2 cores
+  // none (scored here). There that was as fast as 2 workers (storing is the slower side, and each chunk's round
+  // trip to a worker and back for its ids cost what the overlap gained), at 170-180 MB peak for 1M rows instead
+  // of 285 MB (SQLite) and 245-300 MB (Postgres). --workers still decides when given.
   const storing = o.store !== null && !o.executor;
-  const workers = o.workers ?? (big ? (storing ? Math.max(1, availableParallelism() - 1) : availableParallelism()) : 1);
-  const pooled = workers > 1 || (storing && o.workers === undefined && big);
+  const workers = o.workers ?? (big ? availableParallelism() - (storing ? 1 : 0) : 1);
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
-    : pooled ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
+    : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
   const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
   const write = async (data: string | Uint8Array): Promise<void> => {
