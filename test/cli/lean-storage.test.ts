@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrations } from '../../src/db/sqlite/migrations.js';
-import { cli, fixture, writeRepeatedFixture } from './run-cli.js';
+import { BIN, cli, fixture, writeRepeatedFixture } from './run-cli.js';
 
 // Issue 12 item 8: what `secureflow score` stores into SQLite, per row, and what an older database becomes.
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-lean-'));
@@ -91,4 +92,25 @@ describe('lean SQLite storage', () => {
     expect(upgraded.prepare('SELECT count(*) FROM transactions').pluck().get()).toBe(rows.length);
     upgraded.close();
   });
+});
+
+describe('peak memory of a stored run', () => {
+  // GNU time reports the peak RSS of the whole process (all threads); required, not skipped.
+  const TIME = '/usr/bin/time';
+  const peakKb = (args: string[]): number => {
+    const r = spawnSync(TIME, ['-f', 'PEAK %M', process.execPath, BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'ignore', 'pipe'] });
+    expect(r.status, r.stderr).toBe(0);
+    return Number(/PEAK (\d+)/.exec(r.stderr)![1]);
+  };
+
+  it('1M rows into SQLite peak at most 200 MB (285 before), no more than the same run without storing', () => {
+    expect(existsSync(TIME), `${TIME} (GNU time) measures peak memory`).toBe(true);
+    const input = join(dir, 'million.csv');
+    writeRepeatedFixture('transactions.csv', 100_000, input); // 1,000,000 rows
+    const db = join(dir, 'million.db');
+    const stored = peakKb(['score', input, '-q', '--db', db]);
+    const plain = peakKb(['score', input, '-q', '--no-store']);
+    // 200 MB is the target on this project's 2-core machine; with more cores both runs use more worker threads.
+    expect(stored / 1024).toBeLessThanOrEqual(Math.max(200, plain / 1024 + 20));
+  }, 120_000);
 });
