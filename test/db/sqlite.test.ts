@@ -80,6 +80,32 @@ describe('sqlite specifics', () => {
     await store.close();
   });
 
+  it('compacts the file after 008 rewrites a big old table (no half-empty file left behind)', async () => {
+    const path = freshPath();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(path, '..'), { recursive: true });
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of sqliteMigrations.filter((m) => m.name < '008')) {
+      raw.exec(m.sql);
+      raw.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
+    }
+    raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+      INSERT INTO transactions (reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent, anomaly_score, risk_score,
+        risk_level, confidence, explanation, model_version, source, batch_id, created_at)
+      SELECT NULL, i, i % 24, i % 7, 1, 0, 0, 0.4, 40, 'normal', 0.6, NULL, '234809ab3f46da50', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da',
+        '2024-05-01T12:00:00.000Z' FROM n`);
+    const before = raw.pragma('page_count', { simple: true }) as number;
+    raw.close();
+    const store = await openStore(resolveDatabase(path, {}));
+    expect((await store.getTransaction(20000))).toMatchObject({ amount: 20000, batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da', created_at: '2024-05-01T12:00:00.000Z' });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('freelist_count', { simple: true })).toBe(0);
+    expect(db.pragma('page_count', { simple: true }) as number).toBeLessThan(before * 0.6);
+    db.close();
+  });
+
   it('uses its indexes for listing and the dashboard', async () => {
     const path = freshPath();
     const store = await openStore(resolveDatabase(path, {}));
