@@ -215,6 +215,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
       withIds: scorer.client ? opts.store : undefined,
       output: out,
       store: sink ? (batch) => sink.store(batch) : null,
+      storeBlocks: store?.kind === 'sqlite',
       signal: stop.signal,
       onProgress: progress.update,
       dialect,

@@ -26,6 +26,8 @@ export interface BatchOptions {
   stdin?: Readable;
   /** Stores each chunk's rows (whole chunks, in input order) and returns their ids; null: store nothing. */
   store: ((batch: ScoredBatch) => Promise<Float64Array>) | null;
+  /** `store` writes synchronously on this thread (SQLite), so this thread counts as a busy core (see below). */
+  storeBlocks?: boolean;
   /** Stops reading when aborted; chunks already read are finished, stored and written. */
   signal?: AbortSignal;
   /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
@@ -99,12 +101,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     return { names, positions: same ? null : positions, file };
   };
   const big = total === 0 || total >= WORKER_MIN_BYTES;
-  // Storing keeps this thread busy, so it counts as one of the cores: cores - 1 scoring workers, and on 2 cores
-  // none (scored here). There that was as fast as 2 workers (storing is the slower side, and each chunk's round
-  // trip to a worker and back for its ids cost what the overlap gained), at 170-180 MB peak for 1M rows instead
-  // of 285 MB (SQLite) and 245-300 MB (Postgres). --workers still decides when given.
-  const storing = o.store !== null && !o.executor;
-  const workers = o.workers ?? (big ? availableParallelism() - (storing ? 1 : 0) : 1);
+  // Storing into SQLite keeps this thread busy (synchronous writes), so it counts as one of the cores: cores - 1
+  // scoring workers, none on 2 cores: 1M rows then peak at 165-175 MB instead of 285 MB, for ~2.4x the --no-store
+  // time instead of ~1.9x (bench/sections/storage.mjs). Into Postgres this thread mostly waits for the server and
+  // all cores score (15 s against 21 s for 1M rows here, at ~300 MB). --workers still decides when given.
+  const busy = o.store !== null && !o.executor && o.storeBlocks === true;
+  const workers = o.workers ?? (big ? availableParallelism() - (busy ? 1 : 0) : 1);
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
