@@ -5,12 +5,14 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { checkLoopbackHost, KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { openapi } from './contract/openapi.js';
 import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
+import { VERSION } from '../cli/version.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
@@ -166,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]}`, details: {} });
   });
 
+  await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
   const ctx: RouteContext = { db, options, metrics };
   healthRoutes(app, ctx);
   predictRoutes(app, ctx);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
+import { routeSchemas } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
 export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext): void {
@@ -7,7 +8,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
 
   // 200 while the process can serve, even with the database down (then "degraded"): a platform should not
   // restart a daemon for its database's outage.
-  app.get('/api/health', { config: open }, async () => {
+  app.get('/api/health', { schema: routeSchemas.health, config: open }, async () => {
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     return {
@@ -20,7 +21,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
   });
 
   // For load balancers: 503 while writes would fail.
-  app.get('/api/ready', { config: open }, async (_request, reply) => {
+  app.get('/api/ready', { schema: routeSchemas.ready, config: open }, async (_request, reply) => {
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     if (database !== 'connected') reply.status(503).header('retry-after', '5');
@@ -40,7 +41,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
     warmupRoute(scoped, db);
   });
 
-  app.get('/metrics', { config: open }, async (_request, reply) => {
+  app.get('/metrics', { schema: routeSchemas.metrics, config: open }, async (_request, reply) => {
     metrics.setModel(db.model.version);
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -50,7 +51,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
 function warmupRoute(app: FastifyInstance, db: RouteContext['db']): void {
   // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
   // tables and checks the database.
-  app.post('/api/warmup', { config: { permission: 'score' } }, async () => {
+  app.post('/api/warmup', { schema: routeSchemas.warmup, config: { permission: 'score' } }, async () => {
     const start = process.hrtime.bigint();
     db.model.prepareBatchExplanations();
     db.model.explain([100, 12, 2, 1, 0]);

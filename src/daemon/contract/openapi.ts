@@ -1,0 +1,31 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import { routeSchemas } from './routes.js';
+import { validatorCompiler } from './validation.js';
+
+/**
+ * Publishes the contract: every route must carry a response schema (the app refuses to build otherwise), and
+ * GET /api/openapi.json serves them as OpenAPI 3. The document is open, like /api/health: it describes the API,
+ * holds no data or secrets, and a client needs it before it has a key.
+ */
+export async function openapi(app: FastifyInstance, version: string): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide || route.method === 'OPTIONS' || route.method === 'HEAD') return;
+    if (!route.schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema: describe it in contract/routes.ts`);
+    route.attachValidation = true; // see schemaCheck
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'secureflow', version, description: 'Fraud scoring with an explained isolation forest. Errors are {error, details: {field}}.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+  });
+  app.get('/api/openapi.json', { schema: routeSchemas.openapi, config: { rateLimit: false } }, async () => app.swagger());
+}
