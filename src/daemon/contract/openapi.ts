@@ -17,7 +17,7 @@ export async function openapi(app: FastifyInstance, version: string): Promise<vo
   });
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'secureflow', version, description: 'Fraud scoring with an explained isolation forest. Errors are {error, details: {field}}.' },
       components: {
         securitySchemes: {

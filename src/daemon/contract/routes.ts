@@ -98,7 +98,15 @@ const schemas = {
     params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
     response: { 200: S.TransactionDetail, ...errors },
   },
-  openapi: { summary: 'This document (OpenAPI 3)', response: { 200: Type.Object({ openapi: Type.String(), paths: Type.Object({}, S.open) }, S.open) } },
+  openapi: {
+    summary: 'This document (OpenAPI 3)',
+    response: {
+      200: Type.Object(
+        { openapi: Type.String(), info: Type.Object({ title: Type.String(), version: Type.String(), description: Type.String() }), paths: Type.Object({}, S.open), components: Type.Object({}, S.open) },
+        S.open,
+      ),
+    },
+  },
 };
 
 export const routeSchemas = schemas;
