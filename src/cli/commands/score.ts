@@ -15,6 +15,7 @@ import { finishRun, writeReport } from '../score-report.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
+import type { PredictResult } from '../../daemon/contract/shapes.js';
 import { resultOf } from './remote.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
@@ -149,7 +150,7 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
   const results: ScoreResult[] = [];
   for (const [i, item] of inputs.entries()) {
     try {
-      if (scorer.client) results.push(resultOf(await scorer.client.request('POST', `/api/predict?store=${opts.store}`, { json: item })));
+      if (scorer.client) results.push(resultOf(await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item })));
       else results.push(scoreTransaction(scorer.model, item, 'cli'));
     } catch (e) {
       if (e instanceof SecureflowError && many) throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);

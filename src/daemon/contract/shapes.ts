@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { FEATURES } from '../../model/features.js';
 
 /**
  * The HTTP contract's shapes (DESIGN.md "HTTP API"), once: route schemas, the OpenAPI document and the remote
@@ -26,7 +27,8 @@ export const Features = {
 
 export const RiskLevel = Type.Union([Type.Literal('normal'), Type.Literal('elevated'), Type.Literal('highest')]);
 export const ShapExplanation = Type.Record(Type.String(), Type.Number(), { description: "Each feature's Shapley value" });
-export const RiskFactor = Type.Object({ feature: Type.String(), value: Type.Number(), contribution: Type.Number(), description: Type.String() }, open);
+export const FeatureName = Type.Union(FEATURES.map((f) => Type.Literal(f)));
+export const RiskFactor = Type.Object({ feature: FeatureName, value: Type.Number(), contribution: Type.Number(), description: Type.String() }, open);
 
 /** The scores every face shows for one transaction. */
 const Scores = {
