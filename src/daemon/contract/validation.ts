@@ -4,17 +4,19 @@ import { badRequest } from '../http-error.js';
 import { queryOf } from '../routes/params.js';
 
 // Never coerce, strip or default what the routes read: their own checks come first and name the field exactly.
-const plain = new Ajv({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+const options = { strict: false, validateSchema: false } as const; // our schemas, typed by TypeBox: no meta-schema pass
+const plain = new Ajv({ ...options, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
 // Query and path parameters arrive as strings; they are checked as the numbers and booleans they stand for.
-const coercing = new Ajv({ strict: false, allErrors: false, coerceTypes: true, useDefaults: false, removeAdditional: false });
+const coercing = new Ajv({ ...options, allErrors: false, coerceTypes: true, useDefaults: false, removeAdditional: false });
 
-/** Fastify's validator compiler: Ajv without side effects on the request. */
+/** Fastify's validator compiler: Ajv without side effects on the request, compiled on first use (fast start). */
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart, contentType }) => {
   // A CSV body is parsed, counted and checked row by row as it streams in (csv-body.ts); nothing left to check.
   if (contentType === 'text/csv') return () => true;
   const strings = httpPart === 'querystring' || httpPart === 'params';
-  const validate: ValidateFunction = (strings ? coercing : plain).compile(schema as object);
+  let validate: ValidateFunction | undefined;
   const check = (data: unknown) => {
+    validate ??= (strings ? coercing : plain).compile(schema as object);
     // On a copy, as the routes read it (a repeated query parameter counts by its last value): coercion stays here.
     const ok = validate(strings ? queryOf(data) : data);
     check.errors = ok ? null : validate.errors;
