@@ -152,3 +152,15 @@ describe('the contract answers validate against their schemas (built daemon)', (
     expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
   });
 });
+
+describe('the schemas validate requests', () => {
+  it('refuses what only the schema checks with a 400 naming the field, in the routes\' words', async () => {
+    const r = await expectValid('POST', '/api/predict-batch?strict=maybe', '/api/predict-batch', { body: { transactions: [odd] } });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: 'strict must be true or false, got "maybe"', details: { field: 'strict' } });
+    const notes = await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: 1, feedback: true, is_correct: 'yes' } });
+    expect(notes.status).toBe(400);
+    expect(notes.json.details.field).toBe('is_correct');
+    expect(notes.json.error).toBe('is_correct must be true or false, got "yes"');
+  });
+});

@@ -43,7 +43,10 @@ const schemas = {
   predictBatch: {
     summary: 'Scores many transactions (JSON or CSV); a row that cannot be read is an {index, error} result, not a failure',
     security: keyed,
-    querystring: Type.Object({ explain: flag('false: no Shapley values (faster)'), store: flag('false: do not store') }, S.open),
+    querystring: Type.Object(
+      { explain: flag('false: no Shapley values (faster)'), store: flag('false: do not store'), strict: flag('CSV: stop at the first row that cannot be read') },
+      S.open,
+    ),
     body: {
       content: {
         'application/json': {

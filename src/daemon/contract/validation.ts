@@ -4,7 +4,7 @@ import { badRequest } from '../http-error.js';
 import { queryOf } from '../routes/params.js';
 
 // Never coerce, strip or default what the routes read: their own checks come first and name the field exactly.
-const options = { strict: false, validateSchema: false } as const; // our schemas, typed by TypeBox: no meta-schema pass
+const options = { strict: false, validateSchema: false, verbose: true } as const; // our schemas, typed by TypeBox: no meta-schema pass
 const plain = new Ajv({ ...options, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
 // Query and path parameters arrive as strings; they are checked as the numbers and booleans they stand for.
 const coercing = new Ajv({ ...options, allErrors: false, coerceTypes: true, useDefaults: false, removeAdditional: false });
@@ -37,5 +37,15 @@ export function schemaCheck(request: FastifyRequest): void {
   const missing = first?.keyword === 'required' ? String((first.params as { missingProperty?: string }).missingProperty) : undefined;
   const path = first?.instancePath.split('/').filter((p) => p !== '').join('.') || undefined;
   const field = missing ?? path ?? (error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body'));
-  throw badRequest(field, missing ? 'is required' : (first?.message ?? 'is invalid'));
+  throw badRequest(field, missing ? 'is required' : reason(first));
+}
+
+/** In the words the routes' own checks use (params.ts), where the schema says the same thing. */
+function reason(error: ErrorObject | undefined): string {
+  if (!error) return 'is invalid';
+  const got = `got ${JSON.stringify(error.data)?.slice(0, 64)}`;
+  const { type, minimum, maximum } = (error.parentSchema ?? {}) as { type?: string; minimum?: number; maximum?: number };
+  if (type === 'boolean') return `must be true or false, ${got}`;
+  if (type === 'integer' && minimum !== undefined && maximum !== undefined) return `must be an integer in ${minimum}..${maximum}, ${got}`;
+  return `${error.message ?? 'is invalid'}, ${got}`;
 }
