@@ -1,4 +1,5 @@
-import { Type } from 'typebox';
+import type { FastifyTypeProvider } from 'fastify';
+import { Type, type Static, type TSchema } from 'typebox';
 import * as S from './shapes.js';
 
 /**
@@ -113,3 +114,12 @@ const schemas = {
 };
 
 export const routeSchemas = schemas;
+
+/**
+ * Types each handler's answer from its response schema. Request parts stay unknown: the validator checks a copy
+ * (query strings are not coerced in place), so the routes read them through params.ts, never as the schema's types.
+ */
+export interface ContractTypes extends FastifyTypeProvider {
+  validator: unknown;
+  serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+}

@@ -27,7 +27,7 @@ export const Features = {
 
 export const RiskLevel = Type.Union([Type.Literal('normal'), Type.Literal('elevated'), Type.Literal('highest')]);
 export const ShapExplanation = Type.Record(Type.String(), Type.Number(), { description: "Each feature's Shapley value" });
-export const FeatureName = Type.Union(FEATURES.map((f) => Type.Literal(f)));
+export const FeatureName = Type.Enum(FEATURES);
 export const RiskFactor = Type.Object({ feature: FeatureName, value: Type.Number(), contribution: Type.Number(), description: Type.String() }, open);
 
 /** The scores every face shows for one transaction. */

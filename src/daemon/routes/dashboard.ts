@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { dashboardData } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
-import { routeSchemas } from '../contract/routes.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { intParam, queryOf } from './params.js';
 
 /** The front end's dashboard: aggregates over the last `days` days. */
-export function dashboardRoutes(app: FastifyInstance, { db }: RouteContext): void {
+export function dashboardRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   app.get('/api/dashboard', { schema: routeSchemas.dashboard, config: { permission: 'read' } }, async (request) => {
     const q = queryOf(request.query);
     const days = intParam('days', q.days, 7, 1, 3650);

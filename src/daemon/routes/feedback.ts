@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
-import { routeSchemas } from '../contract/routes.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { positiveId } from './params.js';
 
 /** An analyst's verdict on a scored transaction: one current per transaction; a second replaces it, kept as history. */
-export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void {
+export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   app.post('/api/feedback', { schema: routeSchemas.feedback, config: { permission: 'feedback' } }, async (request) => {
     const body = request.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object {transaction_id, feedback}');

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
-import { routeSchemas } from '../contract/routes.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
-export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext): void {
+export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const open = { rateLimit: false } as const;
 
   // 200 while the process can serve, even with the database down (then "degraded"): a platform should not
@@ -12,7 +13,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     return {
-      status: database === 'connected' ? 'healthy' : 'degraded',
+      status: database === 'connected' ? ('healthy' as const) : ('degraded' as const),
       database,
       database_kind: db.resolved.kind,
       model_version: db.model.version,
@@ -48,7 +49,8 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
   });
 }
 
-function warmupRoute(app: FastifyInstance, db: RouteContext['db']): void {
+function warmupRoute(untyped: FastifyInstance, db: RouteContext['db']): void {
+  const app = untyped.withTypeProvider<ContractTypes>();
   // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
   // tables and checks the database.
   app.post('/api/warmup', { schema: routeSchemas.warmup, config: { permission: 'score' } }, async () => {
@@ -57,7 +59,7 @@ function warmupRoute(app: FastifyInstance, db: RouteContext['db']): void {
     db.model.explain([100, 12, 2, 1, 0]);
     await db.check();
     return {
-      status: 'warmed_up',
+      status: 'warmed_up' as const,
       warmup_time_seconds: Number(process.hrtime.bigint() - start) / 1e9,
       model_version: db.model.version,
       database: db.status,

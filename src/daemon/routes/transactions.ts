@@ -3,7 +3,7 @@ import { ISO_DATE_RULE, parseIsoDate } from '../../core/iso-date.js';
 import { storedResult } from '../../core/stored-result.js';
 import { transactionView } from '../../core/transaction-view.js';
 import type { RouteContext } from '../app.js';
-import { routeSchemas } from '../contract/routes.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { boolParam, intParam, positiveId, queryOf } from './params.js';
@@ -12,7 +12,8 @@ import { boolParam, intParam, positiveId, queryOf } from './params.js';
 export const MAX_PAGE_SIZE = 1000;
 
 /** Looking back: stored transactions, a page at a time, and one with its feedback. */
-export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): void {
+export function transactionRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   app.get('/api/transactions', { schema: routeSchemas.transactions, config: { permission: 'read' } }, async (request) => {
     const q = queryOf(request.query);
     const page = intParam('page', q.page, 1, 1, 1_000_000);
