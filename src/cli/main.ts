@@ -244,6 +244,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--request-timeout <ms>', 'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)').argParser(number('request timeout', 100, 3_600_000, true)))
     .addOption(new Option('--headers-timeout <ms>', 'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)').argParser(number('headers timeout', 100, 3_600_000, true)))
     .addOption(new Option('--max-event-loop-delay <ms>', 'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)').argParser(number('max event loop delay', 0, 600_000, true)))
+    .option('--trust-proxy <hops|addresses>', 'take the caller\'s address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly\'s proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)')
     .addOption(new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts) => (await import('./commands/serve.js')).runServe(opts));
 
