@@ -290,9 +290,12 @@ function unitSplits(tree: ShapTree, root: number): number[] {
 
 /**
  * Fills a unit's table: entry (pattern << m | goesRight bits, first split highest) is the sum over the unit's
- * leaves of their Shapley values, for the a-bits `pattern` at the unit's root and the sides x takes at its m splits.
+ * leaves of their Shapley values, for the a-bits `pattern` at the unit's root and the sides x takes at its m
+ * splits.
  */
-function fillUnitTable(entries: Float64Array, walk: TreeWalk, root: number, inner: readonly number[], weights: number[][]): void {
+function fillUnitTable(
+  entries: Float64Array, walk: TreeWalk, root: number, inner: readonly number[], weights: number[][],
+): void {
   const { tree, ratio } = walk;
   const k = walk.order.length;
   const m = inner.length;
@@ -324,7 +327,9 @@ function fillUnitTable(entries: Float64Array, walk: TreeWalk, root: number, inne
 function addLeaf(entries: Float64Array, values: Float64Array, steps: readonly number[], k: number, m: number): void {
   for (let goes = 0; goes < 1 << m; goes++) {
     let extra = 0;
-    for (let i = 0; i < steps.length; i += 3) if (((goes >> (m - 1 - steps[i])) & 1) !== steps[i + 1]) extra |= steps[i + 2];
+    for (let i = 0; i < steps.length; i += 3) {
+      if (((goes >> (m - 1 - steps[i])) & 1) !== steps[i + 1]) extra |= steps[i + 2];
+    }
     for (let pattern = 0; pattern < 1 << k; pattern++) {
       const e = ((pattern << m) | goes) * M, v = (pattern | extra) * M;
       for (let j = 0; j < M; j++) entries[e + j] += values[v + j];
