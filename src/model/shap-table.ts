@@ -205,7 +205,7 @@ function buildLayout(trees: readonly ShapTree[]): Layout {
     slots: 1,
     weights: shapleyWeights(),
   };
-  trees.forEach((tree, t) => layoutTree(layout, tree, splitCounts[t]));
+  trees.forEach((tree, t) => { layoutTree(layout, tree, splitCounts[t]); });
   pushTreeStart(layout);
   if (layout.tableSize !== layout.table.length) throw new Error('shap table: units disagree with their sizes');
   return layout;

@@ -65,7 +65,6 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions): Pr
         if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
         return { row, result: await storedResult(store, row) };
       }, { mustExist: true });
-  {
     if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') {
       process.stdout.write(`${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`);
       return;
@@ -73,7 +72,6 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions): Pr
     process.stdout.write(`transaction ${row.id} · ${row.created_at} · ${row.source}${row.batch_id ? ` · batch ${row.batch_id}` : ''}\n`);
     process.stdout.write(formatResultText(result, painter(colorEnabled(process.stdout))));
     process.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
-  }
 }
 
 function describeFeedback(f: Feedback | null): string {

@@ -36,8 +36,7 @@ export async function spawnDaemon(args: string[], env: Record<string, string> = 
     let buffer = '';
     proc.stdout!.on('data', (d: Buffer) => {
       buffer += d.toString();
-      let i;
-      while ((i = buffer.indexOf('\n')) >= 0) {
+      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         logs.push(line);
