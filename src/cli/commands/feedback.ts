@@ -1,7 +1,7 @@
 import { SecureflowError } from '../../core/errors.js';
 import { withStore } from '../database.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
-import { remoteFeedback } from './remote.js';
+import { remoteFeedback } from '../remote-api.js';
 
 export interface FeedbackOptions {
   correct?: boolean;

@@ -15,7 +15,7 @@ import { finishRun, writeReport } from '../score-report.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
-import { resultOf } from './remote.js';
+import { resultOf } from '../remote-api.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
 

@@ -2,7 +2,7 @@ import { SecureflowError } from '../../core/errors.js';
 import { storedResult } from '../../core/stored-result.js';
 import type { Feedback } from '../../db/store.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
-import { remoteList, remoteShow } from './remote.js';
+import { remoteList, remoteShow } from '../remote-api.js';
 import { withStore } from '../database.js';
 import { formatResultText } from '../format-result.js';
 import { renderCsv, renderTable, parseSince } from '../table.js';

@@ -1,5 +1,5 @@
 import type { DashboardData } from '../../core/dashboard-data.js';
-import { remoteFeedback } from '../commands/remote.js';
+import { remoteFeedback } from '../remote-api.js';
 import { RemoteClient } from '../remote-client.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
 

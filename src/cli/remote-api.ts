@@ -1,10 +1,10 @@
 /**
  * The daemon's answers in the shapes local mode prints, so `--remote` output matches local output.
  */
-import type { ScoreResult } from '../../core/score-transaction.js';
-import { TRANSACTION_COLUMNS } from '../../db/shared.js';
-import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
-import type { RemoteClient } from '../remote-client.js';
+import type { ScoreResult } from '../core/score-transaction.js';
+import { TRANSACTION_COLUMNS } from '../db/shared.js';
+import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../db/store.js';
+import type { RemoteClient } from './remote-client.js';
 
 const FEATURES = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
 
