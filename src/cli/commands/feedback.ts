@@ -2,6 +2,7 @@ import { SecureflowError } from '../../core/errors.js';
 import { withStore } from '../database.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteFeedback } from '../remote-api.js';
+import { parseTransactionId } from '../arguments.js';
 
 export interface FeedbackOptions {
   correct?: boolean;
@@ -11,14 +12,6 @@ export interface FeedbackOptions {
   remote?: string;
   apiKey?: string;
   format?: 'text' | 'json';
-}
-
-export function parseTransactionId(value: string): number {
-  const id = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(id) || id < 1) {
-    throw new SecureflowError('usage', `transaction id must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return id;
 }
 
 /** Records whether a flag was right: one current verdict per transaction, a second call updates it. */

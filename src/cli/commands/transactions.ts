@@ -5,9 +5,9 @@ import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteList, remoteShow } from '../remote-api.js';
 import { withStore } from '../database.js';
 import { formatResultText } from '../format-result.js';
-import { renderCsv, renderTable, parseSince } from '../table.js';
+import { renderCsv, renderTable } from '../table.js';
+import { parseSince, parseTransactionId } from '../arguments.js';
 import { colorEnabled, painter } from '../terminal.js';
-import { parseTransactionId } from './feedback.js';
 
 export interface ListOptions {
   anomalies?: boolean;
