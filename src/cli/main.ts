@@ -278,6 +278,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`secureflow: ${e.message}\n`);
       return EXIT_CODES[e.kind];
     }
+    // The store's errors are about the user's database or data, never a bug: named by kind, without a stack.
+    // (Matched by name: importing the store's module here would load it for every command.)
+    const store = storeErrorKind(e);
+    if (store) {
+      process.stderr.write(`secureflow: ${(e as Error).message}\n`);
+      return EXIT_CODES[store];
+    }
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPIPE') return EXIT_CODES.closed_output;
     process.stderr.write(`secureflow: internal error: ${err.message}\n`);
@@ -285,4 +292,10 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write('(set SECUREFLOW_DEBUG=1 for details, and please report it)\n');
     return EXIT_CODES.internal;
   }
+}
+
+function storeErrorKind(e: unknown): 'not_found' | 'unavailable' | 'invalid_input' | null {
+  if (!(e instanceof Error) || e.name !== 'StoreError') return null;
+  const kind = (e as Error & { kind?: string }).kind;
+  return kind === 'not_found' ? 'not_found' : kind === 'invalid' ? 'invalid_input' : kind === 'unavailable' ? 'unavailable' : null;
 }
