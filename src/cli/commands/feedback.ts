@@ -3,6 +3,7 @@ import { withStore } from '../database.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteFeedback } from '../remote-api.js';
 import { parseTransactionId } from '../arguments.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface FeedbackOptions {
   correct?: boolean;
@@ -15,7 +16,7 @@ export interface FeedbackOptions {
 }
 
 /** Records whether a flag was right: one current verdict per transaction, a second call updates it. */
-export async function runFeedback(idText: string, opts: FeedbackOptions): Promise<void> {
+export async function runFeedback(idText: string, opts: FeedbackOptions, io: IOStreams): Promise<void> {
   const id = parseTransactionId(idText);
   if (Boolean(opts.correct) === Boolean(opts.incorrect)) throw new SecureflowError('usage', 'give exactly one of --correct or --incorrect');
   const remote = remoteTarget(opts);
@@ -25,10 +26,10 @@ export async function runFeedback(idText: string, opts: FeedbackOptions): Promis
   {
     const feedback = await save();
     if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);
-    if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(feedback)}\n`);
+    if (resolveFormat(opts.format, io, 'text', 'json') === 'json') io.stdout.write(`${JSON.stringify(feedback)}\n`);
     else {
       const updated = 'previous' in feedback ? feedback.previous !== null : feedback.updated_at !== feedback.created_at;
-      process.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
+      io.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
     }
   }
 }
