@@ -50,7 +50,7 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         batch.confidence[v] = item.confidence;
         batch.isAnomaly[v] = item.is_anomaly ? 1 : 0;
         ids[v] = item.transaction_id ?? 0;
-        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => (batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]));
+        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => { batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]; });
       });
       return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, warnings: new Map(), stopAt, batch }, settings, store ? ids : null);
     },

@@ -73,6 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Behind Fly's proxy or the front end's nginx, the caller's address is in X-Forwarded-For (--trust-proxy).
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -198,4 +200,9 @@ function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
     return new HttpError(error.statusCode, error.message, { code: error.code });
   }
   return new HttpError(500, 'internal error (logged with this request\'s id)', {});
+}
+
+/** The nearest `hops` proxies are trusted (what proxy-addr does for a number, which Fastify's types do not take). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

@@ -1,5 +1,5 @@
 import type { Dashboard, TransactionDetail as StoredView } from '../../daemon/contract/shapes.js';
-import { remoteFeedback } from '../commands/remote.js';
+import { remoteFeedback } from '../remote-api.js';
 import { RemoteClient } from '../remote-client.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
 

@@ -1,12 +1,12 @@
 /**
  * The daemon's answers in the shapes local mode prints, so `--remote` output matches local output.
  */
-import type { ScoreResult } from '../../core/score-transaction.js';
-import { TRANSACTION_COLUMNS } from '../../db/shared.js';
-import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../../db/store.js';
-import type { FeedbackResult, PredictResult, TransactionDetail, TransactionPage } from '../../daemon/contract/shapes.js';
-import type { RiskLevel } from '../../model/explain.js';
-import type { RemoteClient } from '../remote-client.js';
+import type { ScoreResult } from '../core/score-transaction.js';
+import type { FeedbackResult, PredictResult, TransactionDetail, TransactionPage } from '../daemon/contract/shapes.js';
+import { TRANSACTION_COLUMNS } from '../db/shared.js';
+import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../db/store.js';
+import type { RiskLevel } from '../model/explain.js';
+import type { RemoteClient } from './remote-client.js';
 
 function storedOf(view: Record<string, unknown>): StoredTransaction {
   return Object.fromEntries(TRANSACTION_COLUMNS.map((c) => [c, view[c] ?? null])) as unknown as StoredTransaction;
