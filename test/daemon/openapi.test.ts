@@ -12,11 +12,20 @@ let daemon: DaemonProcess;
 let keyed: DaemonProcess;
 let inProcess: TestServer;
 let key: string;
-let doc: any;
+interface Operation {
+  security?: unknown;
+  responses: Record<string, { content: Record<string, { schema: object }> }>;
+}
+/** The parts of the OpenAPI document these tests read. */
+let doc: { openapi: string; paths: Record<string, Record<string, Operation>> };
 beforeAll(async () => {
   const db = tempDb();
   key = await createKey(db, 'admin');
-  [daemon, keyed, inProcess] = await Promise.all([spawnDaemon(['--db', tempDb()]), spawnDaemon(['--db', db]), startTestServer()]);
+  [daemon, keyed, inProcess] = await Promise.all([
+    spawnDaemon(['--db', tempDb()]),
+    spawnDaemon(['--db', db]),
+    startTestServer(),
+  ]);
   doc = (await call(daemon.url, 'GET', '/api/openapi.json')).json;
 }, 60_000);
 afterAll(async () => {
@@ -44,21 +53,33 @@ function responseSchema(method: string, path: string, status: number): object {
   expect(responses, `${method} ${path} is described`).toBeTruthy();
   const response = responses[String(status)] ?? responses[`${String(status)[0]}XX`];
   expect(response, `${method} ${path} describes status ${status}`).toBeTruthy();
-  return strict(response.content['application/json'].schema);
+  return strict(response.content['application/json'].schema) as object;
 }
 
-function strict(schema: any, name = ''): any {
+function strict(schema: unknown, name = ''): unknown {
   if (Array.isArray(schema)) return schema.map((s) => strict(s));
   if (schema === null || typeof schema !== 'object') return schema;
-  const out: any = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s, p)])) : strict(v);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s, p)]))
+        : strict(v);
   // details (per error) and explanation (stored JSON) are open by design; everything else names all its fields.
-  if (schema.properties && Object.keys(schema.properties).length > 0 && !['details', 'explanation'].includes(name)) out.additionalProperties = false;
+  const properties = (schema as { properties?: object }).properties;
+  if (properties && Object.keys(properties).length > 0 && !['details', 'explanation'].includes(name))
+    out.additionalProperties = false;
   return out;
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true });
-async function expectValid(method: string, url: string, path: string, opts: Parameters<typeof call>[3] = {}, base = daemon.url) {
+async function expectValid(
+  method: string,
+  url: string,
+  path: string,
+  opts: Parameters<typeof call>[3] = {},
+  base = daemon.url,
+) {
   const r = await call(base, method, url, opts);
   expect(r.headers.get('content-type')).toMatch(/^application\/json/);
   const validate = ajv.compile(responseSchema(method, path, r.status));
@@ -76,7 +97,9 @@ describe('GET /api/openapi.json', () => {
     expect(open.status).toBe(200);
     expect(open.json).toEqual(doc);
     expect((await call(keyed.url, 'GET', '/api/transactions')).status).toBe(401);
-    expect((await call(keyed.url, 'GET', '/api/transactions', { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect(
+      (await call(keyed.url, 'GET', '/api/transactions', { headers: { authorization: `Bearer ${key}` } })).status,
+    ).toBe(200);
     expect(doc.paths['/api/predict'].post.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     expect(doc.paths['/api/health'].get.security).toBeUndefined();
   });
@@ -89,7 +112,9 @@ describe('GET /api/openapi.json', () => {
       expect(described, `${method} ${path}`).toBeTruthy();
       expect(described.responses['200'], `${method} ${path}`).toBeTruthy();
     }
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`));
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort());
   });
 });
@@ -106,33 +131,76 @@ describe('the contract answers validate against their schemas (built daemon)', (
     const scored = await expectValid('POST', '/api/predict', '/api/predict', { body: odd });
     expect(scored.json).toMatchObject({ ...odd, is_anomaly: true, risk_level: 'highest' });
     expect(Object.keys(scored.json.shap_explanation)).toEqual(Object.keys(odd));
-    const legacy = { amount: '120.00', timestamp: '2024-03-05T14:30:00Z', merchant: 'Coffee Shop', type: 'purchase', id: 'order-7' };
-    expect((await expectValid('POST', '/api/predict', '/api/predict', { body: legacy })).json.reference).toBe('order-7');
-    expect((await expectValid('POST', '/api/predict?store=false', '/api/predict', { body: normal })).json.transaction_id).toBeNull();
+    const legacy = {
+      amount: '120.00',
+      timestamp: '2024-03-05T14:30:00Z',
+      merchant: 'Coffee Shop',
+      type: 'purchase',
+      id: 'order-7',
+    };
+    expect((await expectValid('POST', '/api/predict', '/api/predict', { body: legacy })).json.reference).toBe(
+      'order-7',
+    );
+    expect(
+      (await expectValid('POST', '/api/predict?store=false', '/api/predict', { body: normal })).json.transaction_id,
+    ).toBeNull();
     const bad = await expectValid('POST', '/api/predict', '/api/predict', { body: { ...odd, hour: 24 } });
     expect(bad.status).toBe(400);
     expect(bad.json.details.field).toBe('hour');
-    expect((await expectValid('POST', '/api/predict', '/api/predict', { raw: '{"amount":', contentType: 'application/json' })).status).toBe(400);
+    expect(
+      (
+        await expectValid('POST', '/api/predict', '/api/predict', {
+          raw: '{"amount":',
+          contentType: 'application/json',
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('batches as JSON and CSV, with a row that cannot be read', async () => {
-    const json = await expectValid('POST', '/api/predict-batch', '/api/predict-batch', { body: { transactions: [odd, { ...normal, amount: 'x' }, normal] } });
+    const json = await expectValid('POST', '/api/predict-batch', '/api/predict-batch', {
+      body: { transactions: [odd, { ...normal, amount: 'x' }, normal] },
+    });
     expect(json.json).toMatchObject({ total_processed: 3, scored: 2, errors: 1 });
     expect(json.json.results[1]).toMatchObject({ index: 1, field: 'amount' });
     await expectValid('POST', '/api/predict-batch?explain=false&store=false', '/api/predict-batch', { body: [odd] });
     const csv = 'amount,hour,day_of_week,merchant_category,transaction_type\n42.5,14,2,3,0\n4800,3,6,9,2\n';
-    expect((await expectValid('POST', '/api/predict-batch', '/api/predict-batch', { raw: csv, contentType: 'text/csv' })).json.scored).toBe(2);
-    expect((await expectValid('POST', '/api/predict-batch', '/api/predict-batch', { body: { transactions: 5 } })).json.details.field).toBe('transactions');
+    expect(
+      (await expectValid('POST', '/api/predict-batch', '/api/predict-batch', { raw: csv, contentType: 'text/csv' }))
+        .json.scored,
+    ).toBe(2);
+    expect(
+      (await expectValid('POST', '/api/predict-batch', '/api/predict-batch', { body: { transactions: 5 } })).json
+        .details.field,
+    ).toBe('transactions');
   });
 
   it('feedback, the dashboard and stored transactions', async () => {
     const id = (await call(daemon.url, 'POST', '/api/predict', { body: odd })).json.transaction_id;
-    const first = await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: id, feedback: true, comments: 'checked' } });
-    expect(first.json).toMatchObject({ message: 'feedback recorded', transaction_id: id, feedback: true, previous: null });
-    const second = await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: String(id), is_correct: false } });
+    const first = await expectValid('POST', '/api/feedback', '/api/feedback', {
+      body: { transaction_id: id, feedback: true, comments: 'checked' },
+    });
+    expect(first.json).toMatchObject({
+      message: 'feedback recorded',
+      transaction_id: id,
+      feedback: true,
+      previous: null,
+    });
+    const second = await expectValid('POST', '/api/feedback', '/api/feedback', {
+      body: { transaction_id: String(id), is_correct: false },
+    });
     expect(second.json.previous).toMatchObject({ feedback: true, notes: 'checked' });
-    expect((await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: 999999, feedback: true } })).status).toBe(404);
-    expect((await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: 'abc', feedback: true } })).status).toBe(400);
+    expect(
+      (
+        await expectValid('POST', '/api/feedback', '/api/feedback', {
+          body: { transaction_id: 999999, feedback: true },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: 'abc', feedback: true } }))
+        .status,
+    ).toBe(400);
     const dash = await expectValid('GET', '/api/dashboard?days=7', '/api/dashboard');
     expect(dash.json.recent_flagged.length).toBeGreaterThan(0);
     expect((await expectValid('GET', '/api/dashboard?days=0', '/api/dashboard')).json.details.field).toBe('days');
@@ -154,11 +222,15 @@ describe('the contract answers validate against their schemas (built daemon)', (
 });
 
 describe('the schemas validate requests', () => {
-  it('refuses what only the schema checks with a 400 naming the field, in the routes\' words', async () => {
-    const r = await expectValid('POST', '/api/predict-batch?strict=maybe', '/api/predict-batch', { body: { transactions: [odd] } });
+  it("refuses what only the schema checks with a 400 naming the field, in the routes' words", async () => {
+    const r = await expectValid('POST', '/api/predict-batch?strict=maybe', '/api/predict-batch', {
+      body: { transactions: [odd] },
+    });
     expect(r.status).toBe(400);
     expect(r.json).toMatchObject({ error: 'strict must be true or false, got "maybe"', details: { field: 'strict' } });
-    const notes = await expectValid('POST', '/api/feedback', '/api/feedback', { body: { transaction_id: 1, feedback: true, is_correct: 'yes' } });
+    const notes = await expectValid('POST', '/api/feedback', '/api/feedback', {
+      body: { transaction_id: 1, feedback: true, is_correct: 'yes' },
+    });
     expect(notes.status).toBe(400);
     expect(notes.json.details.field).toBe('is_correct');
     expect(notes.json.error).toBe('is_correct must be true or false, got "yes"');

@@ -16,17 +16,27 @@ export async function openapi(app: FastifyInstance, version: string): Promise<vo
   const build = SerializerSelector()({}, {});
   app.setSerializerCompiler((route) => {
     let serialize: ((data: unknown) => string) | undefined;
-    return (data) => (serialize ??= build({ ...route, httpStatus: route.httpStatus ?? 'default' }))(data);
+    return (data) => {
+      serialize ??= build({ ...route, httpStatus: route.httpStatus ?? 'default' });
+      return serialize(data);
+    };
   });
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide || route.method === 'OPTIONS' || route.method === 'HEAD') return;
-    if (!route.schema?.response) throw new Error(`route ${String(route.method)} ${route.url} has no response schema: describe it in contract/routes.ts`);
+    if (!route.schema?.response)
+      throw new Error(
+        `route ${String(route.method)} ${route.url} has no response schema: describe it in contract/routes.ts`,
+      );
     route.attachValidation = true; // see schemaCheck
   });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'secureflow', version, description: 'Fraud scoring with an explained isolation forest. Errors are {error, details: {field}}.' },
+      info: {
+        title: 'secureflow',
+        version,
+        description: 'Fraud scoring with an explained isolation forest. Errors are {error, details: {field}}.',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' },
@@ -35,5 +45,7 @@ export async function openapi(app: FastifyInstance, version: string): Promise<vo
       },
     },
   });
-  app.get('/api/openapi.json', { schema: routeSchemas.openapi, config: { rateLimit: false } }, async () => app.swagger());
+  app.get('/api/openapi.json', { schema: routeSchemas.openapi, config: { rateLimit: false } }, async () =>
+    app.swagger(),
+  );
 }

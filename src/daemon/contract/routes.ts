@@ -8,7 +8,8 @@ import * as S from './shapes.js';
  */
 const errors = { '4xx': S.ErrorBody, '5xx': S.ErrorBody };
 const keyed: { [scheme: string]: string[] }[] = [{ bearer: [] }, { apiKey: [] }];
-const int = (description: string, minimum: number, maximum: number) => Type.Optional(Type.Integer({ description, minimum, maximum }));
+const int = (description: string, minimum: number, maximum: number) =>
+  Type.Optional(Type.Integer({ description, minimum, maximum }));
 const flag = (description: string) => Type.Optional(Type.Boolean({ description }));
 const scalar = (description: string) => Type.Optional(Type.Union([Type.Number(), Type.String()], { description }));
 
@@ -30,10 +31,23 @@ const TransactionInput = Type.Object(
 );
 
 const schemas = {
-  health: { summary: 'Liveness: 200 while the process can serve (degraded without its database)', response: { 200: S.Health, ...errors } },
-  ready: { summary: 'Readiness: 503 while writes would fail', response: { 200: S.Ready, 503: S.Ready, '4xx': S.ErrorBody } },
-  metrics: { summary: 'Prometheus metrics', response: { 200: { content: { 'text/plain': { schema: Type.String() } } } } },
-  warmup: { summary: 'Builds the explanation tables and checks the database', security: keyed, response: { 200: S.Warmup, ...errors } },
+  health: {
+    summary: 'Liveness: 200 while the process can serve (degraded without its database)',
+    response: { 200: S.Health, ...errors },
+  },
+  ready: {
+    summary: 'Readiness: 503 while writes would fail',
+    response: { 200: S.Ready, 503: S.Ready, '4xx': S.ErrorBody },
+  },
+  metrics: {
+    summary: 'Prometheus metrics',
+    response: { 200: { content: { 'text/plain': { schema: Type.String() } } } },
+  },
+  warmup: {
+    summary: 'Builds the explanation tables and checks the database',
+    security: keyed,
+    response: { 200: S.Warmup, ...errors },
+  },
   predict: {
     summary: 'Scores, explains and stores one transaction',
     security: keyed,
@@ -42,18 +56,33 @@ const schemas = {
     response: { 200: S.PredictResult, ...errors },
   },
   predictBatch: {
-    summary: 'Scores many transactions (JSON or CSV); a row that cannot be read is an {index, error} result, not a failure',
+    summary:
+      'Scores many transactions (JSON or CSV); a row that cannot be read is an {index, error} result, not a failure',
     security: keyed,
     querystring: Type.Object(
-      { explain: flag('false: no Shapley values (faster)'), store: flag('false: do not store'), strict: flag('CSV: stop at the first row that cannot be read') },
+      {
+        explain: flag('false: no Shapley values (faster)'),
+        store: flag('false: do not store'),
+        strict: flag('CSV: stop at the first row that cannot be read'),
+      },
       S.open,
     ),
     body: {
       content: {
         'application/json': {
-          schema: Type.Union([Type.Object({ transactions: Type.Array(Type.Unknown(), { description: 'Transactions as for /api/predict' }) }, S.open), Type.Array(Type.Unknown())]),
+          schema: Type.Union([
+            Type.Object(
+              { transactions: Type.Array(Type.Unknown(), { description: 'Transactions as for /api/predict' }) },
+              S.open,
+            ),
+            Type.Array(Type.Unknown()),
+          ]),
         },
-        'text/csv': { schema: Type.String({ description: 'A header row naming the features (or legacy columns), then one transaction a line' }) },
+        'text/csv': {
+          schema: Type.String({
+            description: 'A header row naming the features (or legacy columns), then one transaction a line',
+          }),
+        },
       },
     },
     response: { 200: S.BatchResult, ...errors },
@@ -76,7 +105,14 @@ const schemas = {
   dashboard: {
     summary: 'Aggregates over the last days',
     security: keyed,
-    querystring: Type.Object({ days: int('Window in days (7)', 1, 3650), buckets: int('Throughput buckets (48)', 1, 1000), flagged: int('Recent flagged rows (10)', 0, 100) }, S.open),
+    querystring: Type.Object(
+      {
+        days: int('Window in days (7)', 1, 3650),
+        buckets: int('Throughput buckets (48)', 1, 1000),
+        flagged: int('Recent flagged rows (10)', 0, 100),
+      },
+      S.open,
+    ),
     response: { 200: S.Dashboard, ...errors },
   },
   transactions: {
@@ -106,7 +142,12 @@ const schemas = {
     summary: 'This document (OpenAPI 3)',
     response: {
       200: Type.Object(
-        { openapi: Type.String(), info: Type.Object({ title: Type.String(), version: Type.String(), description: Type.String() }), paths: Type.Object({}, S.open), components: Type.Object({}, S.open) },
+        {
+          openapi: Type.String(),
+          info: Type.Object({ title: Type.String(), version: Type.String(), description: Type.String() }),
+          paths: Type.Object({}, S.open),
+          components: Type.Object({}, S.open),
+        },
         S.open,
       ),
     },

@@ -26,9 +26,14 @@ export const Features = {
 };
 
 export const RiskLevel = Type.Union([Type.Literal('normal'), Type.Literal('elevated'), Type.Literal('highest')]);
-export const ShapExplanation = Type.Record(Type.String(), Type.Number(), { description: "Each feature's Shapley value" });
+export const ShapExplanation = Type.Record(Type.String(), Type.Number(), {
+  description: "Each feature's Shapley value",
+});
 export const FeatureName = Type.Enum(FEATURES);
-export const RiskFactor = Type.Object({ feature: FeatureName, value: Type.Number(), contribution: Type.Number(), description: Type.String() }, open);
+export const RiskFactor = Type.Object(
+  { feature: FeatureName, value: Type.Number(), contribution: Type.Number(), description: Type.String() },
+  open,
+);
 
 /** The scores every face shows for one transaction. */
 const Scores = {
@@ -57,9 +62,22 @@ export const PredictResult = Type.Object(
 );
 
 export const BatchItem = Type.Union([
-  Type.Object({ index: Type.Integer(), line: Type.Optional(Type.Integer()), transaction_id: Nullable(Type.Integer()), reference: Nullable(Type.String()),
-    ...Scores, shap_explanation: Type.Optional(ShapExplanation), risk_factors: Type.Optional(Type.Array(RiskFactor)) }, open),
-  Type.Object({ index: Type.Integer(), line: Type.Optional(Type.Integer()), error: Type.String(), field: Type.String() }, open),
+  Type.Object(
+    {
+      index: Type.Integer(),
+      line: Type.Optional(Type.Integer()),
+      transaction_id: Nullable(Type.Integer()),
+      reference: Nullable(Type.String()),
+      ...Scores,
+      shap_explanation: Type.Optional(ShapExplanation),
+      risk_factors: Type.Optional(Type.Array(RiskFactor)),
+    },
+    open,
+  ),
+  Type.Object(
+    { index: Type.Integer(), line: Type.Optional(Type.Integer()), error: Type.String(), field: Type.String() },
+    open,
+  ),
 ]);
 
 export const BatchResult = Type.Object(
@@ -77,8 +95,17 @@ export const BatchResult = Type.Object(
   open,
 );
 
-export const Feedback = Type.Object({ id: Type.Integer(), transaction_id: Type.Integer(), is_correct: Type.Boolean(), notes: Nullable(Type.String()),
-  created_at: Type.String(), updated_at: Type.String() }, open);
+export const Feedback = Type.Object(
+  {
+    id: Type.Integer(),
+    transaction_id: Type.Integer(),
+    is_correct: Type.Boolean(),
+    notes: Nullable(Type.String()),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+  },
+  open,
+);
 
 export const FeedbackResult = Type.Object(
   {
@@ -90,7 +117,9 @@ export const FeedbackResult = Type.Object(
     notes: Nullable(Type.String()),
     created_at: Type.String(),
     updated_at: Type.String(),
-    previous: Nullable(Type.Object({ feedback: Type.Boolean(), notes: Nullable(Type.String()), recorded_at: Type.String() }, open)),
+    previous: Nullable(
+      Type.Object({ feedback: Type.Boolean(), notes: Nullable(Type.String()), recorded_at: Type.String() }, open),
+    ),
   },
   open,
 );
@@ -119,12 +148,18 @@ export const StoredTransaction = Type.Object(
 export const TransactionPage = Type.Object(
   {
     transactions: Type.Array(StoredTransaction),
-    pagination: Type.Object({ page: Type.Integer(), per_page: Type.Integer(), total: Type.Integer(), pages: Type.Integer() }, open),
+    pagination: Type.Object(
+      { page: Type.Integer(), per_page: Type.Integer(), total: Type.Integer(), pages: Type.Integer() },
+      open,
+    ),
   },
   open,
 );
 
-export const TransactionDetail = Type.Object({ ...StoredTransaction.properties, shap_base_value: Nullable(Type.Number()) }, open);
+export const TransactionDetail = Type.Object(
+  { ...StoredTransaction.properties, shap_base_value: Nullable(Type.Number()) },
+  open,
+);
 
 export const Dashboard = Type.Object(
   {
@@ -132,25 +167,70 @@ export const Dashboard = Type.Object(
     days: Type.Integer(),
     since: Type.String(),
     generated_at: Type.String(),
-    stats: Type.Object({ total_transactions: Type.Integer(), anomalies_detected: Type.Integer(), avg_anomaly_score: Type.Number(), anomaly_rate: Type.Number() }, open),
-    hourly_distribution: Type.Array(Type.Object({ hour: Type.Integer(), total_transactions: Type.Integer(), anomalies: Type.Integer() }, open)),
-    feedback: Type.Object({ total_feedback: Type.Integer(), positive_feedback: Type.Integer(), accuracy: Type.Number() }, open),
+    stats: Type.Object(
+      {
+        total_transactions: Type.Integer(),
+        anomalies_detected: Type.Integer(),
+        avg_anomaly_score: Type.Number(),
+        anomaly_rate: Type.Number(),
+      },
+      open,
+    ),
+    hourly_distribution: Type.Array(
+      Type.Object({ hour: Type.Integer(), total_transactions: Type.Integer(), anomalies: Type.Integer() }, open),
+    ),
+    feedback: Type.Object(
+      { total_feedback: Type.Integer(), positive_feedback: Type.Integer(), accuracy: Type.Number() },
+      open,
+    ),
     risk_levels: Type.Object({ normal: Type.Integer(), elevated: Type.Integer(), highest: Type.Integer() }, open),
-    throughput: Type.Array(Type.Object({ start: Type.String(), total: Type.Integer(), anomalies: Type.Integer() }, open)),
+    throughput: Type.Array(
+      Type.Object({ start: Type.String(), total: Type.Integer(), anomalies: Type.Integer() }, open),
+    ),
     recent_flagged: Type.Array(
-      Type.Object({ id: Type.Integer(), created_at: Type.String(), amount: Type.Number(), hour: Type.Integer(), anomaly_score: Type.Number(),
-        risk_score: Type.Number(), risk_level: Type.String(), top_factor: Nullable(Type.Object({ feature: Type.String(), description: Type.String() }, open)),
-        feedback: Nullable(Type.Boolean()) }, open),
+      Type.Object(
+        {
+          id: Type.Integer(),
+          created_at: Type.String(),
+          amount: Type.Number(),
+          hour: Type.Integer(),
+          anomaly_score: Type.Number(),
+          risk_score: Type.Number(),
+          risk_level: Type.String(),
+          top_factor: Nullable(Type.Object({ feature: Type.String(), description: Type.String() }, open)),
+          feedback: Nullable(Type.Boolean()),
+        },
+        open,
+      ),
     ),
   },
   open,
 );
 
-export const Health = Type.Object({ status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded')]), database: Type.String(), database_kind: Type.String(),
-  model_version: Type.String(), timestamp: Type.String() }, open);
-export const Ready = Type.Object({ ready: Type.Boolean(), database: Type.String(), model_version: Type.String(), timestamp: Type.String() }, open);
-export const Warmup = Type.Object({ status: Type.Literal('warmed_up'), warmup_time_seconds: Type.Number(), model_version: Type.String(), database: Type.String(),
-  timestamp: Type.String() }, open);
+export const Health = Type.Object(
+  {
+    status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded')]),
+    database: Type.String(),
+    database_kind: Type.String(),
+    model_version: Type.String(),
+    timestamp: Type.String(),
+  },
+  open,
+);
+export const Ready = Type.Object(
+  { ready: Type.Boolean(), database: Type.String(), model_version: Type.String(), timestamp: Type.String() },
+  open,
+);
+export const Warmup = Type.Object(
+  {
+    status: Type.Literal('warmed_up'),
+    warmup_time_seconds: Type.Number(),
+    model_version: Type.String(),
+    database: Type.String(),
+    timestamp: Type.String(),
+  },
+  open,
+);
 
 export type PredictResult = Static<typeof PredictResult>;
 export type BatchResult = Static<typeof BatchResult>;

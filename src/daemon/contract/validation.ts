@@ -5,9 +5,21 @@ import { queryOf } from '../routes/params.js';
 
 // Never coerce, strip or default what the routes read: their own checks come first and name the field exactly.
 const options = { strict: false, validateSchema: false, verbose: true } as const; // our schemas, typed by TypeBox: no meta-schema pass
-const plain = new Ajv({ ...options, allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false });
+const plain = new Ajv({
+  ...options,
+  allErrors: false,
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+});
 // Query and path parameters arrive as strings; they are checked as the numbers and booleans they stand for.
-const coercing = new Ajv({ ...options, allErrors: false, coerceTypes: true, useDefaults: false, removeAdditional: false });
+const coercing = new Ajv({
+  ...options,
+  allErrors: false,
+  coerceTypes: true,
+  useDefaults: false,
+  removeAdditional: false,
+});
 
 /** Fastify's validator compiler: Ajv without side effects on the request, compiled on first use (fast start). */
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart, contentType }) => {
@@ -31,12 +43,20 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
  * contract; what the schema still refuses after them is refused here, as a 400 naming the field.
  */
 export function schemaCheck(request: FastifyRequest): void {
-  const error = request.validationError as (Error & { validation?: ErrorObject[]; validationContext?: string }) | undefined;
+  const error = request.validationError as
+    | (Error & { validation?: ErrorObject[]; validationContext?: string })
+    | undefined;
   if (!error) return;
   const first = error.validation?.[0];
-  const missing = first?.keyword === 'required' ? String((first.params as { missingProperty?: string }).missingProperty) : undefined;
-  const path = first?.instancePath.split('/').filter((p) => p !== '').join('.') || undefined;
-  const field = missing ?? path ?? (error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body'));
+  const missing =
+    first?.keyword === 'required' ? String((first.params as { missingProperty?: string }).missingProperty) : undefined;
+  const path =
+    first?.instancePath
+      .split('/')
+      .filter((p) => p !== '')
+      .join('.') || undefined;
+  const field =
+    missing ?? path ?? (error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body'));
   throw badRequest(field, missing ? 'is required' : reason(first));
 }
 
@@ -44,8 +64,13 @@ export function schemaCheck(request: FastifyRequest): void {
 function reason(error: ErrorObject | undefined): string {
   if (!error) return 'is invalid';
   const got = `got ${JSON.stringify(error.data)?.slice(0, 64)}`;
-  const { type, minimum, maximum } = (error.parentSchema ?? {}) as { type?: string; minimum?: number; maximum?: number };
+  const { type, minimum, maximum } = (error.parentSchema ?? {}) as {
+    type?: string;
+    minimum?: number;
+    maximum?: number;
+  };
   if (type === 'boolean') return `must be true or false, ${got}`;
-  if (type === 'integer' && minimum !== undefined && maximum !== undefined) return `must be an integer in ${minimum}..${maximum}, ${got}`;
+  if (type === 'integer' && minimum !== undefined && maximum !== undefined)
+    return `must be an integer in ${minimum}..${maximum}, ${got}`;
   return `${error.message ?? 'is invalid'}, ${got}`;
 }
