@@ -29,7 +29,9 @@ export async function startTestServer(overrides: Partial<ServeOptions> = {}): Pr
       done();
     },
   });
-  const server = await startServer({ ...SERVE_DEFAULTS, corsOrigins: [...SERVE_DEFAULTS.corsOrigins], port: 0, logLevel: 'info', ...overrides, db: dbPath }, { logStream });
+  // No load shedding in-process: the daemon's event loop is the test worker's, which other suites load; shedding is
+  // tested on the built daemon (test/daemon/overload.test.ts).
+  const server = await startServer({ ...SERVE_DEFAULTS, corsOrigins: [...SERVE_DEFAULTS.corsOrigins], port: 0, logLevel: 'info', maxEventLoopDelayMs: 0, ...overrides, db: dbPath }, { logStream });
   return Object.assign(server, { logs, dbPath });
 }
 
