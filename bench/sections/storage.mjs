@@ -1,5 +1,5 @@
 // Storage: bulk insert rate (SQLite file, Postgres), and the read paths on the stored rows.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -76,16 +76,66 @@ export async function storage(ctx, out) {
     ),
   ));
 
-  // What storing adds to a whole `score` run (default workers), SQLite file vs --no-store.
+  // What storing adds to a whole `score` run (default workers), beside the same run with --no-store (issue 12 item 8:
+  // SQLite <= 2x with <= 120 bytes/row, Postgres by COPY <= 3x, both <= 200 MB peak; quoted CSV <= 1.5x unquoted).
   const { path: file } = await ctx.file(n);
   const db = fresh('score-store.db');
   const plain = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--no-store']);
   const stored = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--db', db]);
-  results.scoreRun = { no_store_ms: plain.wallMs, store_ms: stored.wallMs, added_ms: stored.wallMs - plain.wallMs };
-  out(table(['secureflow score, ' + n.toLocaleString('en-US') + ' rows', 'wall'], [
-    ['--no-store', secs(plain.wallMs)],
-    ['--db (SQLite file)', secs(stored.wallMs)],
-    ['storage adds', secs(stored.wallMs - plain.wallMs)],
+  const bytes = sqliteBytesPerRow(db);
+  let pgRun = null;
+  const pgSchema = `sf_bench_cli_${process.pid}`;
+  try {
+    execFileSync('psql', [PG_URL, '-qc', `CREATE SCHEMA ${pgSchema}`], { stdio: 'ignore' });
+    const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
+    pgRun = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--db', url]);
+    pgRun.bytesPerRow = Number(execFileSync('psql', [PG_URL, '-Atc', `SELECT pg_total_relation_size('${pgSchema}.transactions') / greatest(count(*), 1) FROM ${pgSchema}.transactions`]).toString().trim());
+  } catch (e) {
+    pgRun = { error: String(e.message ?? e).split('\n')[0] };
+  } finally {
+    try { execFileSync('psql', [PG_URL, '-qc', `DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`], { stdio: 'ignore' }); } catch { /* reported above */ }
+  }
+  const quotedFile = join(dir, `quoted-${n}.csv`);
+  writeQuoted(file, quotedFile);
+  const quoted = await runChecked(process.execPath, [CLI, 'score', quotedFile, '-q', '--no-store']);
+  const ratio = (ms) => `${(ms / plain.wallMs).toFixed(2)}x`;
+  const mb = (kb) => (kb == null ? '?' : `${Math.round(kb / 1024)} MiB`);
+  results.scoreRun = {
+    no_store_ms: plain.wallMs, no_store_rss_kb: plain.rssKb,
+    sqlite_ms: stored.wallMs, sqlite_ratio: stored.wallMs / plain.wallMs, sqlite_rss_kb: stored.rssKb, sqlite_bytes_per_row: bytes,
+    postgres_ms: pgRun.wallMs ?? null, postgres_ratio: pgRun.wallMs ? pgRun.wallMs / plain.wallMs : null, postgres_rss_kb: pgRun.rssKb ?? null,
+    postgres_bytes_per_row: pgRun.bytesPerRow ?? null, postgres_error: pgRun.error ?? null,
+    quoted_ms: quoted.wallMs, quoted_ratio: quoted.wallMs / plain.wallMs,
+    // kept for older result readers
+    store_ms: stored.wallMs, added_ms: stored.wallMs - plain.wallMs,
+  };
+  out(table(['secureflow score, ' + n.toLocaleString('en-US') + ' rows', 'wall', 'vs --no-store', 'target', 'peak RSS', 'bytes/row'], [
+    ['--no-store', secs(plain.wallMs), '1.00x', '', mb(plain.rssKb), ''],
+    ['--db SQLite file', secs(stored.wallMs), ratio(stored.wallMs), '<= 2x, <= 200 MB, <= 120 B', mb(stored.rssKb), String(Math.round(bytes))],
+    pgRun.error
+      ? ['--db postgres:// (COPY)', pgRun.error, '', '', '', '']
+      : ['--db postgres:// (COPY)', secs(pgRun.wallMs), ratio(pgRun.wallMs), '<= 3x, <= 200 MB', mb(pgRun.rssKb), String(pgRun.bytesPerRow)],
+    ['--no-store, one quoted field a row', secs(quoted.wallMs), ratio(quoted.wallMs), '<= 1.5x', mb(quoted.rssKb), ''],
   ]));
   return results;
+}
+
+/** Bytes of the SQLite file's used pages (after a checkpoint) per transaction row. */
+function sqliteBytesPerRow(path) {
+  const q = (sql) => execFileSync('sqlite3', [path, sql]).toString().trim();
+  try {
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    const used = Number(q('PRAGMA page_count')) - Number(q('PRAGMA freelist_count'));
+    return (used * Number(q('PRAGMA page_size'))) / Number(q('SELECT count(*) FROM transactions'));
+  } catch {
+    return NaN; // no sqlite3 shell here
+  }
+}
+
+/** The same CSV with the first field of every data row in quotes (real exports quote text fields). */
+function writeQuoted(from, to) {
+  const text = readFileSync(from, 'utf8');
+  const nl = text.indexOf('\n');
+  const body = text.slice(nl + 1).replace(/^([^,\n]*),/gm, '"$1",');
+  writeFileSync(to, text.slice(0, nl + 1) + body);
 }

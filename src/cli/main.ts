@@ -66,7 +66,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option('-o, --output <file>', 'write results to a file instead of stdout')
     .addOption(modelOption())
     .addOption(thresholdOption())
-    .addOption(new Option('--workers <n>', 'worker threads for CSV input (default: the number of cores)').argParser(number('workers', 1, 256, true)))
+    .addOption(new Option('--workers <n>', 'worker threads for CSV input (default: the number of cores, one fewer when storing)').argParser(number('workers', 1, 256, true)))
     .option('--explain', 'add exact Shapley values and the top factor to every CSV row (slower; one transaction is always explained)')
     .option('--strict', 'stop at the first bad row (exit 3) instead of reporting it and going on')
     .option('--fail-on-anomaly', 'exit 10 if any transaction is flagged')

@@ -22,12 +22,13 @@ export function storeSink(store: Store, model: IsolationForestModel, source: str
     batchId,
     stored: 0,
     async store(batch) {
-      const rows: NewTransaction[] = new Array(batch.count);
       const thresholdRisk = model.thresholdRisk;
-      for (let v = 0; v < batch.count; v++) {
+      // Made one at a time as the store reads them (see TransactionRows): short-lived, never a whole chunk at once.
+      const at = (v: number): NewTransaction | undefined => {
+        if (v < 0 || v >= batch.count) return undefined;
         const f = v * FEATURE_COUNT;
         const isAnomaly = batch.isAnomaly[v] === 1;
-        rows[v] = {
+        return {
           reference: batch.references?.[v] ?? null,
           amount: batch.features[f],
           hour: batch.features[f + 1],
@@ -46,8 +47,8 @@ export function storeSink(store: Store, model: IsolationForestModel, source: str
           source,
           batch_id: batchId,
         };
-      }
-      const ids = await store.insertTransactions(rows);
+      };
+      const ids = await store.insertTransactions({ length: batch.count, at });
       sink.stored += ids.length;
       return Float64Array.from(ids);
     },

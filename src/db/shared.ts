@@ -55,18 +55,32 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  * it, and neither says which row was wrong. Ranges (hour 0..23, ...) are left to the tables' CHECK constraints.
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
-  rows.forEach((row, i) => {
-    const where = rows.length > 1 ? `transaction ${i + 1} of ${rows.length}: ` : '';
-    const bad = (field: string, what: string) => new StoreError('invalid', `${where}${field} must be ${what}`, { field });
-    for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
-    // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
-    for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
-    for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
-    for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
-    if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
-    for (const f of [...TEXT, ...NULLABLE_TEXT]) checkText(f, row[f], where);
-  });
+  rows.forEach((row, i) => checkTransaction(row, i, rows.length));
 }
+
+/** One row of `count` (its position named in errors when count > 1). */
+export function checkTransaction(row: NewTransaction, i: number, count: number): void {
+  // Runs once per stored row (a million for a big file): no allocation unless a row is bad, and a text equal to
+  // the one last found storable in the same field (the batch's model, source, batch id) is not scanned again.
+  const bad = (field: string, what: string) => new StoreError('invalid', `${where(i, count)}${field} must be ${what}`, { field });
+  for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
+  // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
+  for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
+  for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
+  for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
+  if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+  for (let k = 0; k < TEXT_FIELDS.length; k++) {
+    const value = row[TEXT_FIELDS[k]];
+    if (value === null || value === lastStorable[k]) continue;
+    const problem = unstorableText(value); // as checkText, with the row's position built only for the message
+    if (problem) throw new StoreError('invalid', `${where(i, count)}${TEXT_FIELDS[k]} ${problem}`, { field: TEXT_FIELDS[k] });
+    lastStorable[k] = value;
+  }
+}
+
+const TEXT_FIELDS = [...TEXT, ...NULLABLE_TEXT];
+const lastStorable: (string | null)[] = TEXT_FIELDS.map(() => null);
+const where = (i: number, count: number): string => (count > 1 ? `transaction ${i + 1} of ${count}: ` : '');
 
 /** A JSON column's text, or SQL NULL for null (an unexplained row, a model without metrics). */
 export function jsonOrNull(value: unknown): string | null {

@@ -24,6 +24,15 @@ export interface NewTransaction {
   batch_id: string | null;
 }
 
+/**
+ * Rows to store: an array, or rows made one at a time on demand (a scored CLI chunk), so that a chunk of 70,000
+ * rows need not exist as 70,000 objects at once (they outlived young-generation GC and doubled peak memory).
+ */
+export interface TransactionRows {
+  readonly length: number;
+  at(index: number): NewTransaction | undefined;
+}
+
 export interface StoredTransaction extends NewTransaction {
   id: number;
   created_at: string; // ISO-8601, UTC
@@ -92,7 +101,7 @@ export interface Store {
   /** The migrations that opening this store applied (empty when the database was up to date). */
   readonly appliedOnOpen: readonly string[];
   /** Stores rows in one database transaction: all or none. Returns their ids, in order. */
-  insertTransactions(rows: NewTransaction[]): Promise<number[]>;
+  insertTransactions(rows: TransactionRows): Promise<number[]>;
   getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null>;
   listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }>;
   /**

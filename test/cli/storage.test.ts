@@ -22,7 +22,7 @@ describe('storage from the CLI (SQLite)', () => {
     const rows = csvTable(r.stdout);
     expect(rows.map((x) => x.transaction_id)).toEqual(['1', '', '', '', '', '2', '', '']);
     const batch = /stored 2 rows as batch ([0-9a-f-]{36})/.exec(r.stderr)![1];
-    expect(count(db, `batch_id = '${batch}'`)).toBe(2);
+    expect(count(db, `batch_ref = (SELECT id FROM text_values WHERE value = '${batch}')`)).toBe(2); // migration 008: the uuid is stored once
     const listed = JSON.parse(cli(['transactions', 'list', '--db', db, '--batch', batch, '--format', 'json']).stdout);
     expect(listed.total).toBe(2);
     expect(listed.transactions.map((t: { id: number }) => t.id)).toEqual([2, 1]);

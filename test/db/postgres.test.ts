@@ -84,6 +84,25 @@ if (unreachable !== null && required) {
       }
     });
 
+    it('a bulk insert (COPY) refused by a constraint stores none of its rows, says invalid, and leaves the store usable', async () => {
+      const schema = await freshSchema();
+      const store = await openStore(resolved, { schema, poolSize: 1 });
+      try {
+        const rows = Array.from({ length: 3000 }, (_, i) => newTransaction({ reference: `r${i}`, hour: i === 2500 ? 25 : i % 24 }));
+        await expect(store.insertTransactions(rows)).rejects.toMatchObject({ name: 'StoreError', kind: 'invalid' });
+        const nan = rows.map((r, i) => (i === 2999 ? { ...r, hour: 1, amount: Number.NaN } : { ...r, hour: 1 }));
+        await expect(store.insertTransactions(nan)).rejects.toMatchObject({ kind: 'invalid', field: 'amount', message: expect.stringContaining('transaction 3000 of 3000') });
+        expect((await store.listTransactions({ limit: 1 })).total).toBe(0);
+        const ids = await store.insertTransactions(rows.map((r) => ({ ...r, hour: 2 })));
+        expect(ids).toEqual(Array.from({ length: 3000 }, (_, i) => ids[0] + i));
+        expect((await store.getTransaction(ids[2999]))!.reference).toBe('r2999');
+        expect((await store.listTransactions({ limit: 1 })).total).toBe(3000);
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
+
     it('fills transaction_stats, its elevated counts and feedback times from existing rows (003, 005, 006), and keeps the stats true when rows are deleted', async () => {
       const schema = await freshSchema();
       const store = await openStore(resolved, { schema });

@@ -38,25 +38,72 @@ describe('sqlite specifics', () => {
     db.close();
   });
 
-  it('fills transaction_stats, its elevated counts and feedback times from existing rows (003, 005, 006), and keeps the stats true when rows are deleted', async () => {
+  it('upgrades a database made before 003..008: fills stats and feedback times, moves text out of rows, loses nothing', async () => {
     const path = freshPath();
-    const store = await openStore(resolveDatabase(path, {}));
-    await store.insertTransactions([newTransaction({ hour: 4, risk_level: 'elevated' }), newTransaction({ hour: 4, is_fraudulent: true, anomaly_score: 0.9, risk_level: 'highest' }), newTransaction({ hour: 9 })]);
-    await store.upsertFeedback(2, true, null);
-    const before = await store.dashboard(new Date(0));
+    // A database as an older secureflow left it: 001, 002, 004 and 007 applied, rows in the old text layout.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(path, '..'), { recursive: true });
     const raw = new Database(path);
-    // Back to before 003, 005 and 006 (as a database made by an older secureflow would be), then forward again.
-    raw.exec(`DROP TRIGGER transactions_forget_stats; DROP TABLE transaction_stats;
-      DROP INDEX feedback_transaction_time; ALTER TABLE feedback DROP COLUMN transaction_created_at;
-      DELETE FROM schema_migrations WHERE name IN ('003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated')`);
-    expect(await store.migrate()).toEqual(['003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated']);
-    expect(before.risk_levels).toEqual({ normal: 1, elevated: 1, highest: 1 });
-    expect(await store.dashboard(new Date(0))).toEqual(before);
-    raw.exec('DELETE FROM transactions WHERE id = 2'); // its feedback goes with it
+    raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of sqliteMigrations.filter((m) => ['001_initial', '002_transaction_indexes', '004_batch_anomalies_index', '007_feedback_history'].includes(m.name))) {
+      raw.exec(m.sql);
+      raw.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
+    }
+    const insert = raw.prepare(`INSERT INTO transactions (reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent,
+      anomaly_score, risk_score, risk_level, confidence, explanation, model_version, source, batch_id, created_at) VALUES (?, ?, ?, 1, 2, 0, ?, ?, 50, ?, 0.5, ?, ?, ?, ?, ?)`);
+    insert.run('r1', 12.5, 4, 0, 0.5, 'elevated', null, 'aaaa1111', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:00:00.123Z');
+    insert.run(null, 99, 4, 1, 0.9, 'highest', '{"amount":0.4}', 'aaaa1111', 'api', null, '2024-05-01T12:00:59.999Z');
+    insert.run(null, 3, 9, 0, 0.25, 'normal', null, 'bbbb2222', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:01:00.000Z');
+    raw.prepare("INSERT INTO feedback (transaction_id, is_correct, notes, created_at, updated_at) VALUES (2, 1, 'ok', '2024-05-02T00:00:00.000Z', '2024-05-02T00:00:00.000Z')").run();
     raw.close();
-    expect(await store.dashboard(new Date(0))).toMatchObject({ total_transactions: 2, anomalies_detected: 0, risk_levels: { normal: 1, elevated: 1, highest: 0 }, feedback: { total_feedback: 0 } });
+
+    const store = await openStore(resolveDatabase(path, {}));
+    expect((store as SqliteStore).appliedOnOpen).toEqual(['003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated', '008_lean_transactions']);
+    const { rows, total } = await store.listTransactions({ limit: 10 });
+    expect(total).toBe(3);
+    expect(rows.map((r) => [r.id, r.reference, r.risk_level, r.model_version, r.source, r.batch_id, r.created_at, r.explanation, r.is_fraudulent])).toEqual([
+      [3, null, 'normal', 'bbbb2222', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:01:00.000Z', null, false],
+      [2, null, 'highest', 'aaaa1111', 'api', null, '2024-05-01T12:00:59.999Z', { amount: 0.4 }, true],
+      [1, 'r1', 'elevated', 'aaaa1111', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:00:00.123Z', null, false],
+    ]);
+    expect((await store.listTransactions({ limit: 10, batchId: '9674bedc-1c0e-445c-bf93-f80abaed98da' })).rows.map((r) => r.id)).toEqual([3, 1]);
+    expect((await store.listTransactions({ limit: 10, since: new Date('2024-05-01T12:00:59.999Z') })).rows.map((r) => r.id)).toEqual([3, 2]);
+    const dash = await store.dashboard(new Date('2024-05-01T00:00:00.000Z'));
+    expect(dash).toMatchObject({ total_transactions: 3, anomalies_detected: 1, risk_levels: { normal: 1, elevated: 1, highest: 1 }, feedback: { total_feedback: 1 } });
+    expect((await store.getTransaction(2))?.feedback).toMatchObject({ is_correct: true, notes: 'ok' });
+    const db = new Database(path);
+    expect(db.prepare('SELECT transaction_created_at FROM feedback').pluck().get()).toBe('2024-05-01T12:00:59.999Z');
+    db.exec('DELETE FROM transactions WHERE id = 1'); // the trigger keeps the rollups true (an elevated row)
+    db.close();
+    expect(await store.dashboard(new Date('2024-05-01T00:00:00.000Z'))).toMatchObject({ total_transactions: 2, risk_levels: { normal: 1, elevated: 0, highest: 1 } });
     expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
     await store.close();
+  });
+
+  it('compacts the file after 008 rewrites a big old table (no half-empty file left behind)', async () => {
+    const path = freshPath();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(path, '..'), { recursive: true });
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of sqliteMigrations.filter((m) => m.name < '008')) {
+      raw.exec(m.sql);
+      raw.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
+    }
+    raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+      INSERT INTO transactions (reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent, anomaly_score, risk_score,
+        risk_level, confidence, explanation, model_version, source, batch_id, created_at)
+      SELECT NULL, i, i % 24, i % 7, 1, 0, 0, 0.4, 40, 'normal', 0.6, NULL, '234809ab3f46da50', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da',
+        '2024-05-01T12:00:00.000Z' FROM n`);
+    const before = raw.pragma('page_count', { simple: true }) as number;
+    raw.close();
+    const store = await openStore(resolveDatabase(path, {}));
+    expect((await store.getTransaction(20000))).toMatchObject({ amount: 20000, batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da', created_at: '2024-05-01T12:00:00.000Z' });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('freelist_count', { simple: true })).toBe(0);
+    expect(db.pragma('page_count', { simple: true }) as number).toBeLessThan(before * 0.6);
+    db.close();
   });
 
   it('uses its indexes for listing and the dashboard', async () => {
@@ -65,11 +112,13 @@ describe('sqlite specifics', () => {
     await store.close();
     const db = new Database(path, { readonly: true });
     const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
-    const list = plan('SELECT * FROM transactions t ORDER BY t.created_at DESC, t.id DESC LIMIT 20');
-    expect(list).toContain('transactions_created_at');
+    const list = plan('SELECT * FROM transactions t ORDER BY t.created_ms DESC, t.id DESC LIMIT 20');
+    expect(list).toContain('transactions_created');
     expect(list).not.toContain('TEMP B-TREE');
-    expect(plan('SELECT * FROM transactions t WHERE t.is_fraudulent = 1 ORDER BY t.created_at DESC, t.id DESC LIMIT 20')).toContain('transactions_anomalies');
-    expect(plan("SELECT * FROM transactions t WHERE t.batch_id = 'x' ORDER BY t.created_at DESC, t.id DESC LIMIT 20")).toContain('transactions_batch');
+    expect(plan('SELECT * FROM transactions t WHERE t.is_fraudulent = 1 ORDER BY t.created_ms DESC, t.id DESC LIMIT 20')).toContain('transactions_anomalies');
+    const batch = plan("SELECT * FROM transactions t WHERE t.batch_ref = (SELECT id FROM text_values WHERE value = 'x') ORDER BY t.created_ms DESC, t.id DESC LIMIT 20");
+    expect(batch).toContain('transactions_batch');
+    expect(batch).not.toContain('TEMP B-TREE');
     db.close();
   });
 

@@ -1,9 +1,10 @@
 import pg from 'pg';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery } from '../store.js';
+import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery, TransactionRows } from '../store.js';
 import {
   asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
   StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
 } from '../shared.js';
+import { copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
 import { migrations } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -164,8 +165,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  async insertTransactions(rows: NewTransaction[]): Promise<number[]> {
-    if (rows.length === 0) return [];
+  async insertTransactions(source: TransactionRows): Promise<number[]> {
+    if (source.length === 0) return [];
+    if (source.length >= COPY_MIN_ROWS) return this.copyTransactions(source);
+    const rows = Array.isArray(source) ? (source as NewTransaction[]) : Array.from({ length: source.length }, (_, i) => source.at(i)!);
     checkTransactions(rows);
     // One array per column; pg serialises them as array literals.
     const columns = INSERT_COLUMNS.map((name) =>
@@ -180,6 +183,17 @@ export class PostgresStore implements Store {
       return inserted;
     });
     return ids.sort((a, b) => a - b);
+  }
+
+  /** A bulk insert: COPY with reserved ids (./copy-insert.ts), then the hour sums into transaction_stats. */
+  private async copyTransactions(rows: TransactionRows): Promise<number[]> {
+    const createdAt = now();
+    return this.tx(async (c) => {
+      const { ids, hours } = await copyInsert(c, rows, createdAt);
+      const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
+      await c.query(STATS_SQL, stats);
+      return ids;
+    });
   }
 
   async getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null> {

@@ -158,4 +158,54 @@ export const migrations: Migration[] = [
       CREATE INDEX feedback_history_transaction ON feedback_history (transaction_id, id);
     `,
   },
+  {
+    name: '008_lean_transactions',
+    // 1M stored rows took 272 bytes each (a 36-character batch uuid in every row and two indexes, 24-character
+    // times, a 16-character model version). Repeated text now lives once in text_values and rows hold its integer
+    // id; times are epoch milliseconds. Existing rows are converted in place, none dropped. Readers join the text
+    // back and print times as before (src/db/sqlite/store.ts), so every API answer stays byte for byte the same.
+    // DROP COLUMN rewrites the table; the indexes and trigger that name old columns go first and come back after.
+    sql: `
+      CREATE TABLE text_values (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE) STRICT;
+      INSERT OR IGNORE INTO text_values (value)
+        SELECT risk_level FROM transactions UNION SELECT model_version FROM transactions
+        UNION SELECT source FROM transactions UNION SELECT batch_id FROM transactions WHERE batch_id IS NOT NULL;
+
+      ALTER TABLE transactions ADD COLUMN risk_level_ref INTEGER;
+      ALTER TABLE transactions ADD COLUMN model_ref INTEGER;
+      ALTER TABLE transactions ADD COLUMN source_ref INTEGER;
+      ALTER TABLE transactions ADD COLUMN batch_ref INTEGER;
+      ALTER TABLE transactions ADD COLUMN created_ms INTEGER;
+      UPDATE transactions SET
+        risk_level_ref = (SELECT id FROM text_values WHERE value = risk_level),
+        model_ref = (SELECT id FROM text_values WHERE value = model_version),
+        source_ref = (SELECT id FROM text_values WHERE value = source),
+        batch_ref = (SELECT id FROM text_values WHERE value = batch_id),
+        -- created_at is always 'YYYY-MM-DDTHH:MM:SS.mmmZ' (written by the application): exact, no float rounding.
+        created_ms = CAST(strftime('%s', created_at) AS INTEGER) * 1000 + CAST(substr(created_at, 21, 3) AS INTEGER);
+
+      DROP TRIGGER transactions_forget_stats;
+      DROP INDEX transactions_created_at;
+      DROP INDEX transactions_anomalies;
+      DROP INDEX transactions_batch;
+      DROP INDEX transactions_batch_anomalies;
+      ALTER TABLE transactions DROP COLUMN risk_level;
+      ALTER TABLE transactions DROP COLUMN model_version;
+      ALTER TABLE transactions DROP COLUMN source;
+      ALTER TABLE transactions DROP COLUMN batch_id;
+      ALTER TABLE transactions DROP COLUMN created_at;
+
+      CREATE INDEX transactions_created ON transactions (created_ms);
+      CREATE INDEX transactions_anomalies ON transactions (created_ms) WHERE is_fraudulent = 1;
+      CREATE INDEX transactions_batch ON transactions (batch_ref, created_ms) WHERE batch_ref IS NOT NULL;
+      CREATE INDEX transactions_batch_anomalies ON transactions (batch_ref, created_ms) WHERE is_fraudulent = 1;
+
+      CREATE TRIGGER transactions_forget_stats AFTER DELETE ON transactions BEGIN
+        UPDATE transaction_stats
+        SET total = total - 1, anomalies = anomalies - old.is_fraudulent, score_sum = score_sum - old.anomaly_score,
+            elevated = elevated - (old.risk_level_ref IS (SELECT id FROM text_values WHERE value = 'elevated'))
+        WHERE bucket = strftime('%Y-%m-%dT%H:%M', old.created_ms / 1000, 'unixepoch') || ':00.000Z' AND hour = old.hour;
+      END;
+    `,
+  },
 ];
