@@ -83,7 +83,7 @@ if (attack === 'csv6') {
     await sleep(Number(secs) * 1000);
     count(`open after ${secs}s: ${sockets.filter((s) => !s.destroyed).length}`);
   }
-  sockets.forEach((s) => s.destroy());
+  sockets.forEach((s) => { s.destroy(); });
 }
 const attackSeconds = (performance.now() - t0) / 1000;
 poller.postMessage('stop');

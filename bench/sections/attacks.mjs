@@ -179,10 +179,10 @@ function slowloris(url, count = 500) {
     s.on('connect', () => s.write(`POST /api/predict HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n`));
     sockets.push(s);
   }
-  const timer = setInterval(() => sockets.forEach((s) => s.writable && s.write(' ')), 1000);
+  const timer = setInterval(() => sockets.forEach((s) => { s.writable && s.write(' '); }), 1000);
   return async () => {
     clearInterval(timer);
-    sockets.forEach((s) => s.destroy());
+    sockets.forEach((s) => { s.destroy(); });
   };
 }
 

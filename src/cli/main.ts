@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SecureflowError } from '../core/errors.js';
 import { EXIT_CODE_HELP, EXIT_CODES } from './exit-codes.js';
+import { systemIO, type IOStreams } from './io.js';
 import { VERSION } from './version.js';
 
 // Commands are imported when they run, so that start-up loads only commander and this file.
@@ -30,10 +31,11 @@ const modelOption = () => new Option('--model <file>', 'model file (default: the
 const thresholdOption = () =>
   new Option('--threshold <score>', 'flag scores at or above this anomaly score instead of the model\'s threshold').argParser(number('threshold', 0, 1));
 
-export function buildProgram(): Command {
+export function buildProgram(io: IOStreams = systemIO()): Command {
   const program = new Command('secureflow')
     .description('Flag fraudulent payment transactions with a deterministic isolation forest, and explain every score.')
     .version(VERSION, '-V, --version')
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_CODE_HELP);
 
@@ -80,7 +82,7 @@ export function buildProgram(): Command {
     .option('--decimal <mark>', 'decimal mark of amounts: . (default) or , (for 1.250,00)')
     .option('--encoding <name>', 'input text encoding: utf-8 (default), latin1, windows-1252, utf-16le...')
     .option('--derived <rule>', 'rows with a date-only timestamp or an unknown type name: reject (default) or warn (score them, with a warning column)')
-    .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts));
+    .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts, io));
 
   program
     .command('train')
@@ -100,7 +102,7 @@ export function buildProgram(): Command {
     .option('--activate', 'with --register: make it the model secureflow score uses')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'summary format').choices(['text', 'json']))
-    .action(async (files: string[], opts) => (await import('./commands/train.js')).runTrain(files, opts));
+    .action(async (files: string[], opts) => (await import('./commands/train.js')).runTrain(files, opts, io));
 
   program
     .command('evaluate')
@@ -112,7 +114,7 @@ export function buildProgram(): Command {
     .addOption(modelOption())
     .addOption(thresholdOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']))
-    .action(async (file: string, opts) => (await import('./commands/evaluate.js')).runEvaluate(file, opts));
+    .action(async (file: string, opts) => (await import('./commands/evaluate.js')).runEvaluate(file, opts, io));
 
   program
     .command('feedback')
@@ -126,7 +128,7 @@ export function buildProgram(): Command {
     .addOption(remoteOption())
     .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
-    .action(async (id: string, opts) => (await import('./commands/feedback.js')).runFeedback(id, opts));
+    .action(async (id: string, opts) => (await import('./commands/feedback.js')).runFeedback(id, opts, io));
 
   const transactions = program.command('transactions').summary('look back at what was scored');
   transactions
@@ -141,7 +143,7 @@ export function buildProgram(): Command {
     .addOption(remoteOption())
     .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json', 'csv']))
-    .action(async (opts) => (await import('./commands/transactions.js')).runTransactionsList(opts));
+    .action(async (opts) => (await import('./commands/transactions.js')).runTransactionsList(opts, io));
   transactions
     .command('show')
     .description('Show one transaction: features, scores, explanation and feedback.')
@@ -150,7 +152,7 @@ export function buildProgram(): Command {
     .addOption(remoteOption())
     .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']))
-    .action(async (id: string, opts) => (await import('./commands/transactions.js')).runTransactionsShow(id, opts));
+    .action(async (id: string, opts) => (await import('./commands/transactions.js')).runTransactionsShow(id, opts, io));
 
   const models = program.command('models').summary('registered models: list, show, activate, deactivate');
   models
@@ -158,7 +160,7 @@ export function buildProgram(): Command {
     .description('List registered models, the active one starred (the bundled model when none is).')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
-    .action(async (opts) => (await import('./commands/models.js')).runModelsList(opts));
+    .action(async (opts) => (await import('./commands/models.js')).runModelsList(opts, io));
   models
     .command('show')
     .description('Show a registered model (or the bundled one) and its training metrics; --export writes its file.')
@@ -166,21 +168,21 @@ export function buildProgram(): Command {
     .option('--export <file>', 'write the model file')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
-    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsShow(version, opts));
+    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsShow(version, opts, io));
   models
     .command('activate')
     .description('Make a registered model the one secureflow score uses.')
     .argument('<version>', 'model version (hash) or id')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
-    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsActivate(version, opts));
+    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsActivate(version, opts, io));
 
   models
     .command('deactivate')
     .description('Stop using the active registered model: secureflow score goes back to the bundled model.')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
-    .action(async (opts) => (await import('./commands/models.js')).runModelsDeactivate(opts));
+    .action(async (opts) => (await import('./commands/models.js')).runModelsDeactivate(opts, io));
 
   const keys = program.command('keys').summary('API keys for the daemon: create, list, revoke');
   keys
@@ -190,20 +192,20 @@ export function buildProgram(): Command {
     .requiredOption('--role <role>', 'admin, analyst, scorer or viewer')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'json prints {id, name, role, key}').choices(['text', 'json']))
-    .action(async (opts) => (await import('./commands/keys.js')).runKeysCreate(opts));
+    .action(async (opts) => (await import('./commands/keys.js')).runKeysCreate(opts, io));
   keys
     .command('list')
     .description('List API keys (never their secrets): name, role, when created, last used and revoked.')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
-    .action(async (opts) => (await import('./commands/keys.js')).runKeysList(opts));
+    .action(async (opts) => (await import('./commands/keys.js')).runKeysList(opts, io));
   keys
     .command('revoke')
     .description('Revoke an API key: daemons refuse it within seconds. Revoked keys stay listed.')
     .argument('<id>', 'key id')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
-    .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts));
+    .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts, io));
 
   program
     .command('dashboard')
@@ -244,6 +246,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--request-timeout <ms>', 'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)').argParser(number('request timeout', 100, 3_600_000, true)))
     .addOption(new Option('--headers-timeout <ms>', 'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)').argParser(number('headers timeout', 100, 3_600_000, true)))
     .addOption(new Option('--max-event-loop-delay <ms>', 'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)').argParser(number('max event loop delay', 0, 600_000, true)))
+    .option('--trust-proxy <hops|addresses>', 'take the caller\'s address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly\'s proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)')
     .addOption(new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .action(async (opts) => (await import('./commands/serve.js')).runServe(opts));
 
@@ -252,13 +255,13 @@ export function buildProgram(): Command {
     .summary('apply pending database migrations (the deploy release step)')
     .description('Apply pending database migrations and print each one applied (every command also applies them\nwhen it opens the database; a deploy runs this as its release step).')
     .addOption(dbOption())
-    .action(async (opts) => (await import('./commands/migrate.js')).runMigrate(opts));
+    .action(async (opts) => (await import('./commands/migrate.js')).runMigrate(opts, io));
 
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: IOStreams = systemIO()): Promise<number> {
+  const program = buildProgram(io);
   program.exitOverride();
   const override = (c: Command): void => {
     c.exitOverride();
@@ -267,21 +270,34 @@ export async function main(argv: string[]): Promise<number> {
   override(program);
   try {
     await program.parseAsync(argv);
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+    return EXIT_CODES.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_CODES.usage;
     }
     if (e instanceof SecureflowError) {
-      process.stderr.write(`secureflow: ${e.message}\n`);
+      io.stderr.write(`secureflow: ${e.message}\n`);
       return EXIT_CODES[e.kind];
+    }
+    // The store's errors are about the user's database or data, never a bug: named by kind, without a stack.
+    // (Matched by name: importing the store's module here would load it for every command.)
+    const store = storeErrorKind(e);
+    if (store) {
+      io.stderr.write(`secureflow: ${(e as Error).message}\n`);
+      return EXIT_CODES[store];
     }
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EPIPE') return EXIT_CODES.closed_output;
-    process.stderr.write(`secureflow: internal error: ${err.message}\n`);
-    if (process.env.SECUREFLOW_DEBUG) process.stderr.write(`${err.stack}\n`);
-    else process.stderr.write('(set SECUREFLOW_DEBUG=1 for details, and please report it)\n');
+    io.stderr.write(`secureflow: internal error: ${err.message}\n`);
+    if (process.env.SECUREFLOW_DEBUG) io.stderr.write(`${err.stack}\n`);
+    else io.stderr.write('(set SECUREFLOW_DEBUG=1 for details, and please report it)\n');
     return EXIT_CODES.internal;
   }
+}
+
+function storeErrorKind(e: unknown): 'not_found' | 'unavailable' | 'invalid_input' | null {
+  if (!(e instanceof Error) || e.name !== 'StoreError') return null;
+  const kind = (e as Error & { kind?: string }).kind;
+  return kind === 'not_found' ? 'not_found' : kind === 'invalid' ? 'invalid_input' : kind === 'unavailable' ? 'unavailable' : null;
 }

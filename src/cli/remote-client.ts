@@ -47,7 +47,8 @@ export class RemoteClient {
     }
   }
 
-  async request<T = any>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
+  /** T: the route's answer, from the contract's schemas (daemon/contract/shapes.ts). */
+  async request<T>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
     // Loaded on first use: local runs never pay for it. (Bundled, the CommonJS exports sit on `default`.)
     const undici = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
     const request = undici.request ?? undici.default!.request;

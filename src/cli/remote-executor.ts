@@ -3,19 +3,12 @@ import { parseRecords, csvEscape } from '../core/batch/csv-records.js';
 import { formatChunk, type ChunkSettings, type ScoredChunk } from '../core/batch/score-chunk.js';
 import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { FieldError } from '../model/transaction.js';
+import type { BatchResult } from '../daemon/contract/shapes.js';
 import type { RemoteClient } from './remote-client.js';
 
-interface RemoteItem {
-  index: number;
-  error?: string;
-  field?: string;
-  transaction_id?: number | null;
-  anomaly_score?: number;
-  risk_score?: number;
-  confidence?: number;
-  is_anomaly?: boolean;
-  shap_explanation?: Record<string, number>;
-}
+type Item = BatchResult['results'][number];
+type Refused = Extract<Item, { error: string }>;
+const refused = (item: Item): item is Refused => 'error' in item && typeof item.error === 'string';
 
 /**
  * Scores CSV chunks on a daemon: each chunk goes as text/csv to POST /api/predict-batch (the daemon
@@ -33,13 +26,13 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
       const records = job.delimiter === ',' ? job.bytes : Buffer.from(Array.from({ length: rows.count }, (_, i) => `${rows.text(i)}\n`).join(''));
       const body = Buffer.concat([Buffer.from(headerLine), records]);
       const params = new URLSearchParams({ explain: String(settings.explain), store: String(store) });
-      const answer = await client.request<{ results: RemoteItem[]; threshold_risk: number; model_version: string }>('POST', `/api/predict-batch?${params}`, { csv: body });
+      const answer = await client.request<BatchResult>('POST', `/api/predict-batch?${params}`, { csv: body });
       const items = answer.results;
       const errors = new Map<number, FieldError>();
       let stopAt = rows.count;
-      const valid = items.filter((item) => {
-        if (item.error === undefined) return true;
-        const field = item.field ?? 'row';
+      const valid = items.filter((item): item is Exclude<Item, Refused> => {
+        if (!refused(item)) return true;
+        const field = item.field || 'row';
         errors.set(item.index, { field, reason: item.error.startsWith(`${field} `) ? item.error.slice(field.length + 1) : item.error });
         if (settings.strict && item.index < stopAt) stopAt = item.index;
         return false;
@@ -52,12 +45,12 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         stopped: stopAt < rows.count,
       };
       valid.forEach((item, v) => {
-        batch.anomalyScore[v] = item.anomaly_score!;
-        batch.riskScore[v] = item.risk_score!;
-        batch.confidence[v] = item.confidence!;
+        batch.anomalyScore[v] = item.anomaly_score;
+        batch.riskScore[v] = item.risk_score;
+        batch.confidence[v] = item.confidence;
         batch.isAnomaly[v] = item.is_anomaly ? 1 : 0;
         ids[v] = item.transaction_id ?? 0;
-        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => (batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]));
+        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => { batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]; });
       });
       return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, warnings: new Map(), stopAt, batch }, settings, store ? ids : null);
     },

@@ -41,6 +41,7 @@ export function gateFailure(opts: GateOptions, flagged: number, scored: number):
 export function finishRun(
   opts: GateOptions & { summaryJson?: string },
   counts: Omit<ScoreReport, 'gate' | 'exit_code' | 'interrupted'>,
+  stderr: NodeJS.WritableStream,
 ): void {
   const reason = gateFailure(opts, counts.flagged, counts.scored);
   const exit = counts.rejected > 0 ? EXIT_CODES.invalid_input : reason ? EXIT_CODES.anomaly : EXIT_CODES.ok;
@@ -53,7 +54,7 @@ export function finishRun(
     });
   }
   if (counts.rejected > 0) {
-    if (reason) process.stderr.write(`secureflow: ${reason}\n`);
+    if (reason) stderr.write(`secureflow: ${reason}\n`);
     throw new SecureflowError('invalid_input', `${formatInt(counts.rejected)} row${counts.rejected === 1 ? '' : 's'} rejected (see the error column)`, { rejected: counts.rejected });
   }
   if (reason) throw new SecureflowError('anomaly', reason);

@@ -1,6 +1,3 @@
-import { parseIsoDate } from '../core/iso-date.js';
-import { inStorableRange } from '../db/shared.js';
-
 /** Aligned plain-text columns for terminal output. Numbers right-aligned, text left-aligned. */
 export function renderTable(columns: string[], rows: (string | number | boolean | null)[][]): string {
   const text = rows.map((r) => r.map((v) => (v === null ? '' : String(v))));
@@ -18,15 +15,4 @@ export function renderCsv(columns: string[], rows: (string | number | boolean | 
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return `${[columns, ...rows].map((r) => r.map(cell).join(',')).join('\n')}\n`;
-}
-
-/** Parses "7d", "24h", "30m", "2w" or an ISO date into the moment it designates (relative to now). */
-export function parseSince(value: string, now = new Date()): Date | null {
-  const m = /^(\d+)\s*([mhdw])$/i.exec(value.trim());
-  if (m) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2].toLowerCase() as 'm' | 'h' | 'd' | 'w'];
-    const d = new Date(now.getTime() - Number(m[1]) * unit);
-    return inStorableRange(d) ? d : null; // 99999999d reaches before year 1
-  }
-  return parseIsoDate(value);
 }

@@ -1,5 +1,5 @@
 /** Terminal facts: colour, TTY-only progress. Honours NO_COLOR (https://no-color.org) and TERM=dumb. */
-export function colorEnabled(stream: NodeJS.WriteStream): boolean {
+export function colorEnabled(stream: { isTTY?: boolean }): boolean {
   const noColor = process.env.NO_COLOR;
   return Boolean(stream.isTTY) && (noColor === undefined || noColor === '') && process.env.TERM !== 'dumb';
 }
@@ -22,7 +22,7 @@ import { formatGrouped } from '../model/number-format.js';
 export const formatInt = (n: number): string => formatGrouped(n);
 
 /** A progress line on stderr, redrawn at most every 100 ms; a no-op when stderr is not a terminal. */
-export function progressBar(stream: NodeJS.WriteStream, enabled: boolean) {
+export function progressBar(stream: NodeJS.WritableStream, enabled: boolean) {
   let last = 0;
   let shown = false;
   return {

@@ -29,7 +29,7 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
     const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
     for await (const chunk of csvChunks(stream, file, 1 << 20, labelColumn ? [labelColumn] : [])) {
       const index = new Map<string, number>();
-      chunk.header.forEach((name, i) => index.has(name.toLowerCase()) || index.set(name.toLowerCase(), i));
+      chunk.header.forEach((name, i) => { index.has(name.toLowerCase()) || index.set(name.toLowerCase(), i); });
       const labelAt = labelColumn ? chunk.header.findIndex((h) => h.toLowerCase() === labelColumn.trim().toLowerCase()) : -1;
       let cells: string[] = [];
       const get = (name: string) => {

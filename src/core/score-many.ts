@@ -41,7 +41,7 @@ export function readJsonTransactions(inputs: readonly unknown[]): ReadBatch {
       return;
     }
     const record = input as Record<string, unknown>;
-    const get = (name: string): unknown => (Object.prototype.hasOwnProperty.call(record, name) ? record[name] : undefined);
+    const get = (name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
     const error = readTransaction(get, features, count * FEATURE_COUNT);
     if (error) errors.set(i, error);
     else {

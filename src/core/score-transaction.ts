@@ -71,7 +71,7 @@ export function validateTransaction(input: unknown): ValidTransaction {
 export function scoreValid(model: IsolationForestModel, items: readonly ValidTransaction[], dataSource: string, now = new Date()): ScoreResult[] {
   const n = items.length;
   const raw = new Float64Array(n * FEATURE_COUNT);
-  items.forEach((item, i) => raw.set(item.features, i * FEATURE_COUNT));
+  items.forEach((item, i) => { raw.set(item.features, i * FEATURE_COUNT); });
   const scores = new Float64Array(n);
   model.scoreRows(raw, n, scores);
   const phi = new Float64Array(n * FEATURE_COUNT);

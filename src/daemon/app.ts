@@ -5,12 +5,14 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { checkLoopbackHost, KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import { openapi } from './contract/openapi.js';
 import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
+import { VERSION } from '../cli/version.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
@@ -71,6 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Behind Fly's proxy or the front end's nginx, the caller's address is in X-Forwarded-For (--trust-proxy).
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -166,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]}`, details: {} });
   });
 
+  await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
   const ctx: RouteContext = { db, options, metrics };
   healthRoutes(app, ctx);
   predictRoutes(app, ctx);
@@ -195,4 +200,9 @@ function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
     return new HttpError(error.statusCode, error.message, { code: error.code });
   }
   return new HttpError(500, 'internal error (logged with this request\'s id)', {});
+}
+
+/** The nearest `hops` proxies are trusted (what proxy-addr does for a number, which Fastify's types do not take). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }

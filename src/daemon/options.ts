@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** The daemon's settings and their defaults, in one place. Flags > environment > these. */
 export interface ServeOptions {
   host: string;
@@ -34,6 +36,11 @@ export interface ServeOptions {
   keepAliveTimeoutMs: number;
   /** Shed load (503 + Retry-After) while the event loop's mean delay is above this; health and metrics still answer. 0 = off. */
   maxEventLoopDelayMs: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the caller's address (per-address failure and rate limits, logs):
+   * false (the socket's address), a hop count, or proxy addresses/CIDRs. Fastify's trustProxy.
+   */
+  trustProxy: false | number | string[];
 }
 
 export const SERVE_DEFAULTS = {
@@ -52,6 +59,7 @@ export const SERVE_DEFAULTS = {
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 72_000,
   maxEventLoopDelayMs: 1000,
+  trustProxy: false,
 } as const satisfies Partial<ServeOptions>;
 
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */
@@ -62,4 +70,23 @@ export function parseOrigins(value: string | undefined): string[] | undefined {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * --trust-proxy / SECUREFLOW_TRUST_PROXY: "1" (hops), or "10.0.0.0/8,fdaa::/16" (addresses or CIDRs); empty or
+ * "false": none. Null for anything else, so the caller can name the flag.
+ */
+export function parseTrustProxy(value: string | undefined): false | number | string[] | null {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false' || text === '0') return false;
+  if (/^\d+$/.test(text)) return Number(text) <= 10 ? Number(text) : null;
+  const parts = text.split(',').map((p) => p.trim());
+  return parts.every((p) => isAddressOrCidr(p)) ? parts : null;
+}
+
+function isAddressOrCidr(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -67,7 +67,7 @@ function isComplete(dir: string, files: PackedFile[]): boolean {
 
 /** Why `path` is not a private directory of this user (lstat: a symlink does not count), or null if it is. */
 function privacyProblem(path: string): string | null {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(path);
   } catch {

@@ -43,122 +43,15 @@ export class ShapTable {
   private acc = new Float64Array(0);
 
   constructor(trees: readonly ShapTree[]) {
-    const weights = shapleyWeights();
-    const starts: number[] = [];
-    const links: number[] = [];
-    const nodeThreshold: number[] = [];
-    const leafUnits: number[] = [];
-    const splitUnits: number[] = [];
-    const splitThreshold: number[] = [];
-    const splitCounts = trees.map(countSplits);
-    this.table = new Float64Array(trees.reduce((n, tree, t) => n + tableLength(tree, splitCounts[t], 0, 0), 0));
-    let tableSize = 0;
-    let slots = 1;
-
-    trees.forEach((tree, t) => {
-      starts.push(links.length / 3, leafUnits.length / 2, splitUnits.length / 3);
-      const n = tree.feature.length;
-      const splits = splitCounts[t];
-      // Slots: nodes above the units first, in pre-order (so a node's slot is its index), then units.
-      let upper = 0;
-      for (let i = 0; i < n; i++) if (splits[i] > UNIT_SPLITS) upper++;
-      let nextNode = 0;
-      let nextUnit = upper;
-      const order: number[] = []; // features met on the path, in order: bit i of a pattern is order[i]'s
-      const ratio = new Float64Array(M).fill(1);
-
-      const addUnit = (root: number, slot: number): void => {
-        const k = order.length;
-        const inner: number[] = []; // the unit's splits, in pre-order
-        const collect = (node: number): void => {
-          if (tree.feature[node] < 0) return;
-          inner.push(node);
-          collect(tree.left[node]);
-          collect(tree.right[node]);
-        };
-        collect(root);
-        const m = inner.length;
-        // Entry (pattern << m | goesRight bits, first split highest): the sum over the unit's leaves.
-        const entries = this.table.subarray(tableSize, tableSize + (1 << (k + m)) * M);
-        // `steps`: the unit's splits above a leaf, as (split, side, pattern bit); the bit is on when x goes
-        // to the other side.
-        const walk = (node: number, path: number[], steps: number[]): void => {
-          if (tree.feature[node] < 0) {
-            const values = leafTable(path, ratio, tree.value[node], weights);
-            for (let goes = 0; goes < 1 << m; goes++) {
-              let extra = 0;
-              for (let i = 0; i < steps.length; i += 3) if (((goes >> (m - 1 - steps[i])) & 1) !== steps[i + 1]) extra |= steps[i + 2];
-              for (let pattern = 0; pattern < 1 << k; pattern++) {
-                const e = ((pattern << m) | goes) * M, v = (pattern | extra) * M;
-                for (let j = 0; j < M; j++) entries[e + j] += values[v + j];
-              }
-            }
-            return;
-          }
-          const q = inner.indexOf(node);
-          const f = tree.feature[node];
-          const pos = path.includes(f) ? path.indexOf(f) : path.length;
-          const next = pos < path.length ? path : [...path, f];
-          const saved = ratio[f];
-          ratio[f] = saved * (tree.size[tree.left[node]] / tree.size[node]);
-          walk(tree.left[node], next, [...steps, q, 0, 1 << pos]);
-          ratio[f] = saved * (tree.size[tree.right[node]] / tree.size[node]);
-          walk(tree.right[node], next, [...steps, q, 1, 1 << pos]);
-          ratio[f] = saved;
-        };
-        walk(root, order, []);
-        if (m === 0) leafUnits.push(slot, tableSize);
-        else {
-          let code = 3 - m;
-          inner.forEach((node, q) => {
-            code |= tree.feature[node] << (2 + 3 * q);
-            splitThreshold.push(tree.threshold[node]);
-          });
-          for (let q = m; q < 3; q++) splitThreshold.push(Infinity);
-          splitUnits.push(slot, tableSize, code);
-        }
-        tableSize += entries.length;
-      };
-
-      const visit = (node: number): number => {
-        if (splits[node] <= UNIT_SPLITS) {
-          const slot = nextUnit++;
-          addUnit(node, slot);
-          return slot;
-        }
-        const slot = nextNode++;
-        const f = tree.feature[node];
-        let pos = order.indexOf(f);
-        const added = pos < 0;
-        if (added) {
-          pos = order.length;
-          order.push(f);
-        }
-        const at = links.length;
-        links.push(0, 0, f | ((1 << pos) << 3));
-        nodeThreshold.push(tree.threshold[node]);
-        const saved = ratio[f];
-        ratio[f] = saved * (tree.size[tree.left[node]] / tree.size[node]);
-        links[at] = visit(tree.left[node]);
-        ratio[f] = saved * (tree.size[tree.right[node]] / tree.size[node]);
-        links[at + 1] = visit(tree.right[node]);
-        ratio[f] = saved;
-        if (added) order.pop();
-        return slot;
-      };
-      visit(0);
-      slots = Math.max(slots, nextUnit);
-    });
-    starts.push(links.length / 3, leafUnits.length / 2, splitUnits.length / 3);
-    if (tableSize !== this.table.length) throw new Error('shap table: units disagree with their sizes');
-
-    this.treeStart = Int32Array.from(starts);
-    this.nodeLinks = Int32Array.from(links);
-    this.nodeThreshold = Float64Array.from(nodeThreshold);
-    this.leafUnits = Int32Array.from(leafUnits);
-    this.splitUnits = Int32Array.from(splitUnits);
-    this.splitThreshold = Float64Array.from(splitThreshold);
-    this.bits = new Int32Array(slots);
+    const layout = buildLayout(trees);
+    this.treeStart = Int32Array.from(layout.treeStart);
+    this.nodeLinks = Int32Array.from(layout.links);
+    this.nodeThreshold = Float64Array.from(layout.nodeThreshold);
+    this.leafUnits = Int32Array.from(layout.leafUnits);
+    this.splitUnits = Int32Array.from(layout.splitUnits);
+    this.splitThreshold = Float64Array.from(layout.splitThreshold);
+    this.table = layout.table;
+    this.bits = new Int32Array(layout.slots);
   }
 
   /**
@@ -270,6 +163,176 @@ export class ShapTable {
       }
       const out = first * M;
       for (let i = 0; i < n * M; i++) phi[out + i] += scale * acc[i];
+    }
+  }
+}
+
+/** The ShapTable's arrays while they are built, tree by tree (see the field comments on ShapTable). */
+interface Layout {
+  readonly treeStart: number[];
+  readonly links: number[];
+  readonly nodeThreshold: number[];
+  readonly leafUnits: number[];
+  readonly splitUnits: number[];
+  readonly splitThreshold: number[];
+  /** Sized up front (tableLength), filled unit by unit from `tableSize`. */
+  readonly table: Float64Array;
+  tableSize: number;
+  /** The most slots any tree uses: the length of the pattern scratch. */
+  slots: number;
+  readonly weights: number[][];
+}
+
+/** One tree's state during the pre-order walk that lays it out. */
+interface TreeWalk {
+  readonly tree: ShapTree;
+  readonly splits: Int32Array;
+  /** Features met on the path from the root, in order: bit i of a pattern is order[i]'s. */
+  readonly order: number[];
+  /** Per feature, the product of the cover ratios of the splits on it along the path (R_j). */
+  readonly ratio: Float64Array;
+  nextNode: number;
+  nextUnit: number;
+}
+
+/** Lays out every tree: nodes above the units, unit descriptions and their tables, and where each tree starts. */
+function buildLayout(trees: readonly ShapTree[]): Layout {
+  const splitCounts = trees.map(countSplits);
+  const layout: Layout = {
+    treeStart: [], links: [], nodeThreshold: [], leafUnits: [], splitUnits: [], splitThreshold: [],
+    table: new Float64Array(trees.reduce((n, tree, t) => n + tableLength(tree, splitCounts[t], 0, 0), 0)),
+    tableSize: 0,
+    slots: 1,
+    weights: shapleyWeights(),
+  };
+  trees.forEach((tree, t) => { layoutTree(layout, tree, splitCounts[t]); });
+  pushTreeStart(layout);
+  if (layout.tableSize !== layout.table.length) throw new Error('shap table: units disagree with their sizes');
+  return layout;
+}
+
+/** Where the next tree starts in the node, leaf-unit and split-unit lists (one more entry marks the end). */
+function pushTreeStart(layout: Layout): void {
+  layout.treeStart.push(layout.links.length / 3, layout.leafUnits.length / 2, layout.splitUnits.length / 3);
+}
+
+/** One tree. Slots: nodes above the units first, in pre-order (so a node's slot is its index), then units. */
+function layoutTree(layout: Layout, tree: ShapTree, splits: Int32Array): void {
+  pushTreeStart(layout);
+  let upper = 0;
+  for (let i = 0; i < tree.feature.length; i++) if (splits[i] > UNIT_SPLITS) upper++;
+  const walk: TreeWalk = { tree, splits, order: [], ratio: new Float64Array(M).fill(1), nextNode: 0, nextUnit: upper };
+  visitNode(layout, walk, 0);
+  layout.slots = Math.max(layout.slots, walk.nextUnit);
+}
+
+/** Lays out `node`'s subtree: a unit when it is small enough, else a node above the units. Returns its slot. */
+function visitNode(layout: Layout, walk: TreeWalk, node: number): number {
+  const { tree, order, ratio } = walk;
+  if (walk.splits[node] <= UNIT_SPLITS) {
+    const slot = walk.nextUnit++;
+    addUnit(layout, walk, node, slot);
+    return slot;
+  }
+  const slot = walk.nextNode++;
+  const f = tree.feature[node];
+  let pos = order.indexOf(f);
+  const added = pos < 0;
+  if (added) {
+    pos = order.length;
+    order.push(f);
+  }
+  const at = layout.links.length;
+  layout.links.push(0, 0, f | ((1 << pos) << 3));
+  layout.nodeThreshold.push(tree.threshold[node]);
+  const saved = ratio[f];
+  ratio[f] = saved * (tree.size[tree.left[node]] / tree.size[node]);
+  layout.links[at] = visitNode(layout, walk, tree.left[node]);
+  ratio[f] = saved * (tree.size[tree.right[node]] / tree.size[node]);
+  layout.links[at + 1] = visitNode(layout, walk, tree.right[node]);
+  ratio[f] = saved;
+  if (added) order.pop();
+  return slot;
+}
+
+/** A unit rooted at `root`: its table, then its description (a leaf unit, or a split unit with its thresholds). */
+function addUnit(layout: Layout, walk: TreeWalk, root: number, slot: number): void {
+  const { tree } = walk;
+  const inner = unitSplits(tree, root);
+  const m = inner.length;
+  const entries = layout.table.subarray(layout.tableSize, layout.tableSize + (1 << (walk.order.length + m)) * M);
+  fillUnitTable(entries, walk, root, inner, layout.weights);
+  if (m === 0) layout.leafUnits.push(slot, layout.tableSize);
+  else {
+    let code = 3 - m;
+    inner.forEach((node, q) => {
+      code |= tree.feature[node] << (2 + 3 * q);
+      layout.splitThreshold.push(tree.threshold[node]);
+    });
+    for (let q = m; q < 3; q++) layout.splitThreshold.push(Infinity);
+    layout.splitUnits.push(slot, layout.tableSize, code);
+  }
+  layout.tableSize += entries.length;
+}
+
+/** The unit's splits, in pre-order. */
+function unitSplits(tree: ShapTree, root: number): number[] {
+  const inner: number[] = [];
+  const collect = (node: number): void => {
+    if (tree.feature[node] < 0) return;
+    inner.push(node);
+    collect(tree.left[node]);
+    collect(tree.right[node]);
+  };
+  collect(root);
+  return inner;
+}
+
+/**
+ * Fills a unit's table: entry (pattern << m | goesRight bits, first split highest) is the sum over the unit's
+ * leaves of their Shapley values, for the a-bits `pattern` at the unit's root and the sides x takes at its m
+ * splits.
+ */
+function fillUnitTable(
+  entries: Float64Array, walk: TreeWalk, root: number, inner: readonly number[], weights: number[][],
+): void {
+  const { tree, ratio } = walk;
+  const k = walk.order.length;
+  const m = inner.length;
+  // `steps`: the unit's splits above a leaf, as (split, side, pattern bit); the bit is on when x goes to the
+  // other side.
+  const descend = (node: number, path: number[], steps: number[]): void => {
+    if (tree.feature[node] < 0) {
+      addLeaf(entries, leafTable(path, ratio, tree.value[node], weights), steps, k, m);
+      return;
+    }
+    const q = inner.indexOf(node);
+    const f = tree.feature[node];
+    const pos = path.includes(f) ? path.indexOf(f) : path.length;
+    const next = pos < path.length ? path : [...path, f];
+    const saved = ratio[f];
+    ratio[f] = saved * (tree.size[tree.left[node]] / tree.size[node]);
+    descend(tree.left[node], next, [...steps, q, 0, 1 << pos]);
+    ratio[f] = saved * (tree.size[tree.right[node]] / tree.size[node]);
+    descend(tree.right[node], next, [...steps, q, 1, 1 << pos]);
+    ratio[f] = saved;
+  };
+  descend(root, walk.order, []);
+}
+
+/**
+ * Adds one leaf's values (`leafTable`, indexed by its path's pattern) to every entry of its unit's table: for
+ * each way x can go at the unit's m splits, the splits where x leaves the leaf's side turn their feature's bit on.
+ */
+function addLeaf(entries: Float64Array, values: Float64Array, steps: readonly number[], k: number, m: number): void {
+  for (let goes = 0; goes < 1 << m; goes++) {
+    let extra = 0;
+    for (let i = 0; i < steps.length; i += 3) {
+      if (((goes >> (m - 1 - steps[i])) & 1) !== steps[i + 1]) extra |= steps[i + 2];
+    }
+    for (let pattern = 0; pattern < 1 << k; pattern++) {
+      const e = ((pattern << m) | goes) * M, v = (pattern | extra) * M;
+      for (let j = 0; j < M; j++) entries[e + j] += values[v + j];
     }
   }
 }

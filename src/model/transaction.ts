@@ -223,7 +223,7 @@ export function normalizeTransaction(input: unknown):
     return { ok: false, error: { field: 'transaction', reason: `must be a JSON object, got ${describe(input)}` } };
   }
   const record = input as Record<string, unknown>;
-  const get: FieldGetter = (name) => (Object.prototype.hasOwnProperty.call(record, name) ? record[name] : undefined);
+  const get: FieldGetter = (name) => (Object.hasOwn(record, name) ? record[name] : undefined);
   const features = new Float64Array(FEATURE_COUNT);
   const error = readTransaction(get, features, 0);
   if (error) return { ok: false, error };

@@ -106,7 +106,7 @@ async function freezableProxy(target: URL) {
     freeze: () => (frozen = true),
     thaw: () => {
       frozen = false;
-      held.splice(0).forEach((send) => send());
+      held.splice(0).forEach((send) => { send(); });
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -104,12 +104,12 @@ describe('amounts as exports write them', () => {
     const f = write(`amounts-${Math.random().toString(36).slice(2)}.csv`, HEAD + cells.map((c) => `${c},14,2,1,0\n`).join(''));
     return csvTable(cli(['score', f, '--no-store', '-q', '-f', 'csv', ...extra]).stdout);
   };
-  const valueOf = (amount: number) => rowsOf([String(amount)])[0].anomaly_score;
+  const scoreOf = (amount: number) => rowsOf([String(amount)])[0].anomaly_score;
 
   it('reads thousands separators and currency symbols or codes as the number they say', () => {
     const rows = rowsOf(['"1,250.00"', '$1250', '€1250', '1250 EUR', '"USD 1,250"', '"£1,250.00"', '1250']);
     expect(rows.map((r) => r.error)).toEqual(['', '', '', '', '', '', '']);
-    expect(new Set(rows.map((r) => r.anomaly_score))).toEqual(new Set([valueOf(1250)]));
+    expect(new Set(rows.map((r) => r.anomaly_score))).toEqual(new Set([scoreOf(1250)]));
   });
 
   it('refuses anything ambiguous or negative as a row error naming the field', () => {
@@ -126,7 +126,7 @@ describe('amounts as exports write them', () => {
 
   it('--decimal , reads 1.250,00 and refuses a decimal point', () => {
     const rows = rowsOf(['"1.250,00"', '"1250,00"', '1.250', '12.50'], ['--decimal', ',']);
-    expect(rows.slice(0, 3).map((r) => [r.error, r.anomaly_score])).toEqual(Array(3).fill(['', valueOf(1250)]));
+    expect(rows.slice(0, 3).map((r) => [r.error, r.anomaly_score])).toEqual(Array(3).fill(['', scoreOf(1250)]));
     expect(rows[3].error).toContain('amount must be a number with a decimal comma');
   });
 

@@ -1,4 +1,6 @@
 /** `secureflow serve` as a process: start-up checks, graceful shutdown with requests in flight, no keys in logs. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './run-cli.js';
 import { spawnDaemon } from './daemon-process.js';
@@ -60,5 +62,14 @@ describe('secureflow serve', () => {
     } finally {
       await daemon.stop();
     }
+  });
+
+  it('names a database it cannot open (exit 6), not an internal error', () => {
+    const file = tempDb();
+    writeFileSync(file, 'not a folder');
+    const r = cli(['serve', '--port', '0', '--db', join(file, 'x.db'), '--log-level', 'silent']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(new RegExp(`^secureflow: cannot open ${join(file, 'x.db')}: .*\n$`));
+    expect(r.stderr).not.toMatch(/internal error|at /);
   });
 });

@@ -29,7 +29,7 @@ describe('quoted records', () => {
         const got = Array.from({ length: rows.count }, (_, i) => ({ cells: rows.cells(i), line: rows.line(i) }));
         expect(got.map((g) => g.cells), JSON.stringify(text)).toEqual(expected);
         // A record's line is the file line of its first byte (the chunk starts on line 2).
-        got.forEach((g, i) => expect(g.line).toBe(2 + text.slice(0, rows.plain.starts[i]).split('\n').length - 1));
+        got.forEach((g, i) => { expect(g.line).toBe(2 + text.slice(0, rows.plain.starts[i]).split('\n').length - 1); });
         // Written out again as comma CSV, each record reads back to the same cells.
         for (let i = 0; i < rows.count; i++) expect(parse(rows.text(i), { relax_column_count: true })[0] ?? [''], JSON.stringify(text)).toEqual(got[i].cells);
       }

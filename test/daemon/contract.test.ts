@@ -1,16 +1,18 @@
 /**
- * The HTTP contract of DESIGN.md against a real listening daemon over SQLite: every field the browser
- * front end reads, legacy shapes, and the 4xx answers.
+ * The HTTP contract of DESIGN.md over SQLite, in-process (app.inject, no socket): every field the browser
+ * front end reads, legacy shapes, and the 4xx answers. The built daemon runs the same answers end to end, and
+ * checks them against the published schemas, in openapi.test.ts.
  */
 import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer } from './server-helpers.js';
 
 let server: TestServer;
-let base: string;
+let base: FastifyInstance;
 beforeAll(async () => {
   server = await startTestServer();
-  base = server.url;
+  base = server.app;
 });
 afterAll(() => server.close());
 

@@ -24,7 +24,7 @@ function slowBodies(url: string, n: number): { sockets: net.Socket[]; statuses: 
     s.on('error', () => {});
     return s;
   });
-  return { sockets, statuses, stop: () => sockets.forEach((s) => s.destroy()) };
+  return { sockets, statuses, stop: () => sockets.forEach((s) => { s.destroy(); }) };
 }
 
 async function timedHealth(url: string): Promise<number> {

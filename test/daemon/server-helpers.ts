@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 import { formatKey, newKeySecret } from '../../src/core/api-keys.js';
 import { openStore, resolveDatabase } from '../../src/db/open-store.js';
 import type { Role } from '../../src/db/store.js';
@@ -28,7 +29,9 @@ export async function startTestServer(overrides: Partial<ServeOptions> = {}): Pr
       done();
     },
   });
-  const server = await startServer({ ...SERVE_DEFAULTS, corsOrigins: [...SERVE_DEFAULTS.corsOrigins], port: 0, logLevel: 'info', ...overrides, db: dbPath }, { logStream });
+  // No load shedding in-process: the daemon's event loop is the test worker's, which other suites load; shedding is
+  // tested on the built daemon (test/daemon/overload.test.ts).
+  const server = await startServer({ ...SERVE_DEFAULTS, corsOrigins: [...SERVE_DEFAULTS.corsOrigins], port: 0, logLevel: 'info', maxEventLoopDelayMs: 0, ...overrides, db: dbPath }, { logStream });
   return Object.assign(server, { logs, dbPath });
 }
 
@@ -44,8 +47,12 @@ export async function createKey(db: string, role: Role, name = `${role} key`): P
   }
 }
 
+/**
+ * One request: over HTTP when `base` is a URL, in-process (app.inject, no socket) when it is the app itself.
+ * Either way the answer has the same shape.
+ */
 export async function call(
-  base: string,
+  base: string | FastifyInstance,
   method: string,
   path: string,
   opts: { body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {},
@@ -59,13 +66,21 @@ export async function call(
     body = JSON.stringify(opts.body);
     headers['content-type'] = opts.contentType ?? 'application/json';
   }
+  if (typeof base !== 'string') {
+    const res = await base.inject({ method: method as 'GET', url: path, headers, ...(body === undefined ? {} : { payload: body }) });
+    const answer = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) if (one !== undefined) answer.append(k, String(one));
+    return { status: res.statusCode, headers: answer, json: parseJson(res.body), text: res.body };
+  }
   const res = await fetch(`${base}${path}`, { method, headers, body });
   const text = await res.text();
-  let json: any = null;
+  return { status: res.status, headers: res.headers, json: parseJson(text), text };
+}
+
+function parseJson(text: string): any {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    json = null;
+    return null;
   }
-  return { status: res.status, headers: res.headers, json, text };
 }

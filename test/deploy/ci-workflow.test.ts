@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
 const text = readFileSync(new URL('../../.github/workflows/ci.yml', import.meta.url), 'utf8');
 const workflow = parse(text) as {
   on: Record<string, unknown>;
@@ -26,7 +27,7 @@ describe('the GitHub Actions workflow', () => {
     expect(commands[1]).toBe('npm test');
     const steps = runs('test');
     expect(steps[0]).toMatch(/^npm ci\b/);
-    expect(steps).toContain('npm test');
+    expect(steps).toContain('timeout 1200 npm test');
     const { postgres, redis } = workflow.jobs.test.services!;
     expect(postgres.env.POSTGRES_HOST_AUTH_METHOD).toBe('trust');
     expect(postgres.env.POSTGRES_DB).toBe('test');
@@ -36,11 +37,12 @@ describe('the GitHub Actions workflow', () => {
     expect(workflow.jobs.test.env!.SECUREFLOW_TEST_PG_URL).toBe('postgres://postgres@127.0.0.1:5432/test');
   });
 
-  it('runs the fault suite after the tests, bounded in time', () => {
+  it('runs the fault suite (part of npm test, after the main suite), bounded in time, with what it needs', () => {
     const steps = runs('test');
-    const fault = steps.findIndex((s) => /^timeout \d+ npm run test:fault$/.test(s));
-    expect(fault).toBeGreaterThan(steps.indexOf('npm test'));
-    expect(steps.some((s) => s.includes('redis-server'))).toBe(true);
+    expect(pkg.scripts.test).toBe('vitest run; main=$?; vitest run -c vitest.fault.config.ts || exit $?; exit $main');
+    const install = steps.findIndex((s) => s.includes('redis-server') && s.includes('tmux'));
+    expect(install).toBeGreaterThan(-1);
+    expect(install).toBeLessThan(steps.indexOf('timeout 1200 npm test'));
   });
 
   it('packages the executable and the tarball, smoke-tests both and keeps them', () => {

@@ -8,11 +8,11 @@ import { ackedVsStored, privateDatabase, type PrivateDatabase } from './support/
 import { alive, sleep, spawnDaemon, waitHealthy, type Daemon } from './support/daemon.js';
 import { describeWithPostgres } from './support/guard.js';
 import { call, startLoad, startProbe } from './support/load.js';
-import { FaultProxy } from './support/proxy.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 let daemon: Daemon | undefined;
 let db: PrivateDatabase | undefined;
-let proxy: FaultProxy | undefined;
+let proxy: TcpProxy | undefined;
 afterEach(async () => {
   await daemon?.stop('SIGKILL');
   await proxy?.cut();
@@ -24,7 +24,7 @@ describeWithPostgres('fault: the network to Postgres cut and frozen under load',
   it('answers 503 at worst, loses no acknowledged write, and recovers', async () => {
     db = await privateDatabase();
     const target = new URL(db.url);
-    proxy = await new FaultProxy(target.hostname, Number(target.port || 5432)).start();
+    proxy = await new TcpProxy(target.hostname, Number(target.port || 5432)).start();
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
     daemon = await spawnDaemon(['--db', viaProxy.toString()]);

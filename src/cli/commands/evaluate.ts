@@ -3,6 +3,7 @@ import { loadModel } from '../../core/model-source.js';
 import { readRows } from '../../core/read-rows.js';
 import { evaluateScores, type EvaluationMetrics } from '../../model/index.js';
 import { formatInt } from '../terminal.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface EvaluateOptions {
   labelColumn: string;
@@ -26,7 +27,7 @@ export function positiveLabel(values: Set<string>, explicit?: string): string {
   );
 }
 
-export async function runEvaluate(file: string, opts: EvaluateOptions): Promise<void> {
+export async function runEvaluate(file: string, opts: EvaluateOptions, io: IOStreams): Promise<void> {
   const { model } = loadModel(opts.model, opts.threshold);
   const { raw, rows, labels } = await readRows([file], opts.labelColumn);
   if (rows === 0) throw new SecureflowError('invalid_input', `${file}: no rows to evaluate`);
@@ -35,8 +36,8 @@ export async function runEvaluate(file: string, opts: EvaluateOptions): Promise<
   const scores = new Float64Array(rows);
   model.scoreRows(raw, rows, scores);
   const m = evaluateScores(scores, y, model.threshold);
-  if ((opts.format ?? (process.stdout.isTTY ? 'table' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(m)}\n`);
-  else process.stdout.write(formatMetrics(m, model.version, positive));
+  if (resolveFormat(opts.format, io, 'table', 'json') === 'json') io.stdout.write(`${JSON.stringify(m)}\n`);
+  else io.stdout.write(formatMetrics(m, model.version, positive));
 }
 
 function formatMetrics(m: EvaluationMetrics, version: string, positive: string): string {

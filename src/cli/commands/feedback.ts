@@ -1,7 +1,9 @@
 import { SecureflowError } from '../../core/errors.js';
 import { withStore } from '../database.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
-import { remoteFeedback } from './remote.js';
+import { remoteFeedback } from '../remote-api.js';
+import { parseTransactionId } from '../arguments.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface FeedbackOptions {
   correct?: boolean;
@@ -13,16 +15,8 @@ export interface FeedbackOptions {
   format?: 'text' | 'json';
 }
 
-export function parseTransactionId(value: string): number {
-  const id = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(id) || id < 1) {
-    throw new SecureflowError('usage', `transaction id must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return id;
-}
-
 /** Records whether a flag was right: one current verdict per transaction, a second call updates it. */
-export async function runFeedback(idText: string, opts: FeedbackOptions): Promise<void> {
+export async function runFeedback(idText: string, opts: FeedbackOptions, io: IOStreams): Promise<void> {
   const id = parseTransactionId(idText);
   if (Boolean(opts.correct) === Boolean(opts.incorrect)) throw new SecureflowError('usage', 'give exactly one of --correct or --incorrect');
   const remote = remoteTarget(opts);
@@ -32,10 +26,10 @@ export async function runFeedback(idText: string, opts: FeedbackOptions): Promis
   {
     const feedback = await save();
     if (!feedback) throw new SecureflowError('not_found', `transaction ${id} not found`);
-    if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') process.stdout.write(`${JSON.stringify(feedback)}\n`);
+    if (resolveFormat(opts.format, io, 'text', 'json') === 'json') io.stdout.write(`${JSON.stringify(feedback)}\n`);
     else {
       const updated = 'previous' in feedback ? feedback.previous !== null : feedback.updated_at !== feedback.created_at;
-      process.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
+      io.stdout.write(`${updated ? 'updated' : 'recorded'}: transaction ${id} marked ${feedback.is_correct ? 'correct' : 'incorrect'}${feedback.notes ? ` (${feedback.notes})` : ''}\n`);
     }
   }
 }

@@ -15,9 +15,11 @@ import { finishRun, writeReport } from '../score-report.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
-import { resultOf } from './remote.js';
+import type { PredictResult } from '../../daemon/contract/shapes.js';
+import { resultOf } from '../remote-api.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface ScoreOptions {
   amount?: string;
@@ -68,7 +70,7 @@ const FLAG_FIELDS: [keyof ScoreOptions, string][] = [
   ['id', 'id'],
 ];
 
-export async function runScore(files: string[], opts: ScoreOptions): Promise<void> {
+export async function runScore(files: string[], opts: ScoreOptions, io: IOStreams): Promise<void> {
   const fromFlags = FLAG_FIELDS.filter(([k]) => opts[k] !== undefined);
   if (files.length > 0 && (fromFlags.length > 0 || opts.json !== undefined)) {
     throw new SecureflowError('usage', 'give either CSV files or one transaction (flags or --json), not both');
@@ -87,19 +89,19 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
     const local = (['model', 'threshold', 'db', 'workers'] as const).filter((k) => opts[k] !== undefined && !(k === 'model' && process.env.SECUREFLOW_MODEL === opts.model));
     if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
   }
-  const input = files.length === 0 ? await singleInput(opts, fromFlags) : null;
+  const input = files.length === 0 ? await singleInput(opts, fromFlags, io) : null;
   // Checked and opened before the database: a bad -o changes nothing anywhere.
   const file = opts.output ? await openOutputFile(opts.output, files) : null;
-  const out: Writable = file ? file.stream : process.stdout;
+  const out: Writable = file ? file.stream : io.stdout;
   // Scores here (with the database's store, if storing) or on the daemon, into stdout or -o FILE.
   const run = async (scorer: Scorer, store: Store | null): Promise<void> => {
-    if (input === null) await scoreFiles(files, opts, out, scorer, store, dialect);
-    else await scoreSingle(input, opts, out, scorer, store);
+    if (input === null) await scoreFiles(files, opts, out, scorer, store, dialect, io);
+    else await scoreSingle(input, opts, out, scorer, store, io);
   };
   try {
     if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
     else if (opts.store) await withStore(opts.db, async (store) => run(await resolveScoringModel(opts.model, opts.threshold, store), store));
-    else await run(await modelWithoutStoring(opts), null);
+    else await run(await modelWithoutStoring(opts, io), null);
   } catch (e) {
     // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
     // else leaves -o FILE as it was.
@@ -116,7 +118,7 @@ export async function runScore(files: string[], opts: ScoreOptions): Promise<voi
  * reach (an existing SQLite file, or a Postgres URL that answers), else the bundled one, saying so when a
  * configured database could not be asked.
  */
-async function modelWithoutStoring(opts: ScoreOptions): ReturnType<typeof resolveScoringModel> {
+async function modelWithoutStoring(opts: ScoreOptions, io: IOStreams): ReturnType<typeof resolveScoringModel> {
   if (opts.model !== undefined) return resolveScoringModel(opts.model, opts.threshold, null);
   const { resolveDatabase } = await import('../../db/open-store.js');
   const resolved = resolveDatabase(opts.db);
@@ -125,31 +127,31 @@ async function modelWithoutStoring(opts: ScoreOptions): ReturnType<typeof resolv
     return await withStore(opts.db, (store) => resolveScoringModel(undefined, opts.threshold, store), { mustExist: true });
   } catch (e) {
     if (!(e instanceof SecureflowError) || e.kind !== 'unavailable') throw e;
-    if (!opts.quiet) process.stderr.write(`secureflow: ${e.message}; scoring with the bundled model\n`);
+    if (!opts.quiet) io.stderr.write(`secureflow: ${e.message}; scoring with the bundled model\n`);
     return resolveScoringModel(undefined, opts.threshold, null);
   }
 }
 
-async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][]): Promise<unknown> {
+async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][], io: IOStreams): Promise<unknown> {
   if (opts.json !== undefined) return parseJson(opts.json, '--json');
   if (fromFlags.length > 0) return Object.fromEntries(fromFlags.map(([k, field]) => [field, opts[k]]));
-  if (process.stdin.isTTY) {
+  if (io.stdin.isTTY) {
     throw new SecureflowError('usage', 'nothing to score: give CSV files, transaction flags (--amount ...), --json, or JSON on stdin');
   }
-  return parseJson(await readStdin(), 'stdin');
+  return parseJson(await readStdin(io), 'stdin');
 }
 
 /** Scores here with a model, or on a daemon (`--remote`), which also stores unless --no-store. */
 type Scorer = { model: IsolationForestModel; text?: string; client?: undefined } | { client: RemoteClient; model?: undefined; text?: undefined };
 
-async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null): Promise<void> {
+async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, io: IOStreams): Promise<void> {
   const many = Array.isArray(input);
   const inputs = many ? (input as unknown[]) : [input];
   const started = performance.now();
   const results: ScoreResult[] = [];
   for (const [i, item] of inputs.entries()) {
     try {
-      if (scorer.client) results.push(resultOf(await scorer.client.request('POST', `/api/predict?store=${opts.store}`, { json: item })));
+      if (scorer.client) results.push(resultOf(await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item })));
       else results.push(scoreTransaction(scorer.model, item, 'cli'));
     } catch (e) {
       if (e instanceof SecureflowError && many) throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
@@ -162,10 +164,10 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
       results[i].transaction_id = id;
     });
   }
-  const format = opts.format ?? (process.stdout.isTTY && !opts.output ? 'text' : 'json');
+  const format = opts.format ?? (io.stdout.isTTY && !opts.output ? 'text' : 'json');
   if (format === 'json') out.write(`${JSON.stringify(many ? results : results[0], null, 2)}\n`);
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  else out.write(results.map((r) => formatResultText(r, painter(!opts.output && colorEnabled(process.stdout)))).join('\n'));
+  else out.write(results.map((r) => formatResultText(r, painter(!opts.output && colorEnabled(io.stdout)))).join('\n'));
   const flagged = results.filter((r) => r.is_anomaly).length;
   finishRun(opts, {
     rows: results.length,
@@ -176,7 +178,7 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
     batch_id: null,
     model_version: results[0]?.model_version ?? null,
     elapsed_seconds: Math.round(performance.now() - started) / 1000,
-  });
+  }, io.stderr);
 }
 
 function dialectOf(opts: ScoreOptions): CsvDialect {
@@ -189,14 +191,14 @@ function dialectOf(opts: ScoreOptions): CsvDialect {
   };
 }
 
-async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, dialect: CsvDialect): Promise<void> {
+async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, dialect: CsvDialect, io: IOStreams): Promise<void> {
   const model = scorer.model ?? null;
-  const toTerminal = !opts.output && Boolean(process.stdout.isTTY);
+  const toTerminal = !opts.output && Boolean(io.stdout.isTTY);
   const requested = opts.format === 'text' ? 'table' : opts.format;
   const format: BatchFormat = requested ?? (toTerminal ? 'table' : 'csv');
   if (files.filter((f) => f === '-').length > 1) throw new SecureflowError('usage', 'stdin (-) can be read only once');
-  const showProgress = !opts.quiet && Boolean(process.stderr.isTTY) && !toTerminal;
-  const progress = progressBar(process.stderr, showProgress);
+  const showProgress = !opts.quiet && Boolean(io.stderr.isTTY) && !toTerminal;
+  const progress = progressBar(io.stderr, showProgress);
   const sink = store && model ? storeSink(store, model, 'cli') : null;
   const stop = interruptions();
   let summary: BatchSummary;
@@ -206,7 +208,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
       format,
       explain: Boolean(opts.explain),
       strict: Boolean(opts.strict),
-      color: toTerminal && colorEnabled(process.stdout),
+      color: toTerminal && colorEnabled(io.stdout),
       workers: opts.workers,
       model,
       modelText: scorer.text ?? '',
@@ -214,6 +216,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
       executor: scorer.client ? (settings) => remoteExecutor(scorer.client, settings, opts.store) : undefined,
       withIds: scorer.client ? opts.store : undefined,
       output: out,
+      stdin: io.stdin,
       store: sink ? (batch) => sink.store(batch) : null,
       storeBlocks: store?.kind === 'sqlite',
       signal: stop.signal,
@@ -222,14 +225,14 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
     });
   } catch (e) {
     // Whatever was stored is whole chunks; say how much, so a re-run can pick up from there.
-    if (sink && sink.stored > 0) process.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
+    if (sink && sink.stored > 0) io.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
     throw e;
   } finally {
     progress.done();
     stop.dispose();
   }
   const scored = summary.rows - summary.errors;
-  if (!opts.quiet || summary.interrupted) printSummary(summary, scored, sink?.batchId ?? null);
+  if (!opts.quiet || summary.interrupted) printSummary(summary, scored, sink?.batchId ?? null, io);
   const counts = {
     rows: summary.rows,
     scored,
@@ -250,7 +253,7 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
     const s = summary.stoppedAt;
     throw new SecureflowError('invalid_input', `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`, { ...s });
   }
-  finishRun(opts, counts);
+  finishRun(opts, counts, io.stderr);
 }
 
 /** SIGINT/SIGTERM stop a batch gracefully (finish the chunks in flight); a second one exits at once. */
@@ -274,18 +277,18 @@ function interruptions() {
   };
 }
 
-function printSummary(s: BatchSummary, scored: number, batchId: string | null): void {
-  const p = painter(colorEnabled(process.stderr));
+function printSummary(s: BatchSummary, scored: number, batchId: string | null, io: IOStreams): void {
+  const p = painter(colorEnabled(io.stderr));
   const rate = scored > 0 ? (100 * s.flagged) / scored : 0;
   const errors = s.errors > 0 ? p.red(`${formatInt(s.errors)} errors`) : '0 errors';
-  process.stderr.write(
+  io.stderr.write(
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
   );
-  if (s.warned > 0) process.stderr.write(`${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`);
-  if (batchId) process.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
-  for (const e of s.sampleErrors) process.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
-  if (s.errors > s.sampleErrors.length) process.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
+  if (s.warned > 0) io.stderr.write(`${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`);
+  if (batchId) io.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
+  for (const e of s.sampleErrors) io.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
+  if (s.errors > s.sampleErrors.length) io.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
 }
 
 function parseJson(text: string, where: string): unknown {
@@ -296,8 +299,8 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(io: IOStreams): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const piece of process.stdin) parts.push(piece as Buffer);
+  for await (const piece of io.stdin) parts.push(piece as Buffer);
   return Buffer.concat(parts).toString('utf8');
 }

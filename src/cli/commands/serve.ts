@@ -1,4 +1,5 @@
-import { SERVE_DEFAULTS, parseOrigins, type ServeOptions } from '../../daemon/options.js';
+import { SecureflowError } from '../../core/errors.js';
+import { SERVE_DEFAULTS, parseOrigins, parseTrustProxy, type ServeOptions } from '../../daemon/options.js';
 import { serveUntilSignalled } from '../../daemon/server.js';
 
 export interface ServeFlags {
@@ -17,6 +18,7 @@ export interface ServeFlags {
   requestTimeout?: number;
   headersTimeout?: number;
   maxEventLoopDelay?: number;
+  trustProxy?: string;
 }
 
 /** Flags > environment (as on Fly: PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, LOG_LEVEL) > defaults. */
@@ -40,6 +42,7 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
     requestTimeoutMs: flags.requestTimeout ?? envInt('SECUREFLOW_REQUEST_TIMEOUT_MS') ?? SERVE_DEFAULTS.requestTimeoutMs,
     headersTimeoutMs: flags.headersTimeout ?? envInt('SECUREFLOW_HEADERS_TIMEOUT_MS') ?? SERVE_DEFAULTS.headersTimeoutMs,
     maxEventLoopDelayMs: flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
+    trustProxy: trustProxyOption(flags.trustProxy, env.SECUREFLOW_TRUST_PROXY),
   };
 }
 
@@ -47,4 +50,13 @@ export async function runServe(flags: ServeFlags): Promise<void> {
   // Returns once stopped; the process then exits by itself when the last response has been flushed
   // (exiting at once could cut a large response short). A timer bounds the wait.
   await serveUntilSignalled(serveOptions(flags));
+}
+
+function trustProxyOption(flag: string | undefined, env: string | undefined): ServeOptions['trustProxy'] {
+  const [name, value] = flag !== undefined ? ['--trust-proxy', flag] : ['SECUREFLOW_TRUST_PROXY', env];
+  const parsed = parseTrustProxy(value);
+  if (parsed === null) {
+    throw new SecureflowError('usage', `${name} must be a hop count (0..10) or proxy addresses/CIDRs separated by commas, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
 }

@@ -8,6 +8,7 @@ import { trainModel } from '../../model/train.js';
 import { withStore } from '../database.js';
 import { positiveLabel } from './evaluate.js';
 import { formatInt } from '../terminal.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface TrainOptions {
   out: string;
@@ -25,7 +26,7 @@ export interface TrainOptions {
   db?: string;
 }
 
-export async function runTrain(files: string[], opts: TrainOptions): Promise<void> {
+export async function runTrain(files: string[], opts: TrainOptions, io: IOStreams): Promise<void> {
   // 0.05 or 5%, as --max-anomaly-rate takes it.
   const text = opts.contamination.trim();
   const contamination = text === 'auto' ? 'auto' : text.endsWith('%') && text.length > 1 ? Number(text.slice(0, -1)) / 100 : Number(text);
@@ -75,10 +76,10 @@ export async function runTrain(files: string[], opts: TrainOptions): Promise<voi
     id: doc.id, path: opts.out, rows, trees: doc.options.trees, sample_size: doc.forest.sampleSize, seed: doc.options.seed, threshold: doc.threshold,
     registered: registered !== null, active: registered?.active ?? false,
   };
-  if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
+    io.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    process.stdout.write(
+    io.stdout.write(
       `trained model ${doc.id} on ${formatInt(rows)} rows in ${((performance.now() - started) / 1000).toFixed(2)} s: ` +
         `${doc.options.trees} trees, ${doc.forest.sampleSize} rows each, seed ${doc.options.seed}, ` +
         `threshold ${doc.threshold.toFixed(4)} -> ${opts.out}${registered ? `; registered${registered.active ? ' and active' : ''}` : ''}\n`,

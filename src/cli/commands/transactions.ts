@@ -2,12 +2,13 @@ import { SecureflowError } from '../../core/errors.js';
 import { storedResult } from '../../core/stored-result.js';
 import type { Feedback } from '../../db/store.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
-import { remoteList, remoteShow } from './remote.js';
+import { remoteList, remoteShow } from '../remote-api.js';
 import { withStore } from '../database.js';
 import { formatResultText } from '../format-result.js';
-import { renderCsv, renderTable, parseSince } from '../table.js';
+import { renderCsv, renderTable } from '../table.js';
+import { parseSince, parseTransactionId } from '../arguments.js';
 import { colorEnabled, painter } from '../terminal.js';
-import { parseTransactionId } from './feedback.js';
+import { resolveFormat, type IOStreams } from '../io.js';
 
 export interface ListOptions {
   anomalies?: boolean;
@@ -30,7 +31,7 @@ export interface ShowOptions {
 
 const COLUMNS = ['id', 'created_at', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'anomaly_score', 'risk_score', 'risk_level', 'is_fraudulent', 'reference', 'batch_id'] as const;
 
-export async function runTransactionsList(opts: ListOptions): Promise<void> {
+export async function runTransactionsList(opts: ListOptions, io: IOStreams): Promise<void> {
   let since: Date | undefined;
   if (opts.since !== undefined) {
     since = parseSince(opts.since) ?? undefined;
@@ -41,21 +42,21 @@ export async function runTransactionsList(opts: ListOptions): Promise<void> {
   const list = remote ? () => remoteList(new RemoteClient(remote.url, remote.apiKey), query) : () => withStore(opts.db, (store) => store.listTransactions(query), { mustExist: true });
   {
     const { rows, total } = await list();
-    const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'json');
+    const format = resolveFormat(opts.format, io, 'table', 'json');
     if (format === 'json') {
-      process.stdout.write(`${JSON.stringify({ transactions: rows, total, limit: opts.limit, offset: opts.offset })}\n`);
+      io.stdout.write(`${JSON.stringify({ transactions: rows, total, limit: opts.limit, offset: opts.offset })}\n`);
       return;
     }
     const data = rows.map((r) => COLUMNS.map((c) => r[c] as string | number | boolean | null));
-    if (format === 'csv') process.stdout.write(renderCsv([...COLUMNS], data));
+    if (format === 'csv') io.stdout.write(renderCsv([...COLUMNS], data));
     else {
-      process.stdout.write(renderTable([...COLUMNS], data));
-      process.stderr.write(`${rows.length} of ${total} transaction${total === 1 ? '' : 's'}${total > rows.length ? ' (use --limit/--offset for more)' : ''}\n`);
+      io.stdout.write(renderTable([...COLUMNS], data));
+      io.stderr.write(`${rows.length} of ${total} transaction${total === 1 ? '' : 's'}${total > rows.length ? ' (use --limit/--offset for more)' : ''}\n`);
     }
   }
 }
 
-export async function runTransactionsShow(idText: string, opts: ShowOptions): Promise<void> {
+export async function runTransactionsShow(idText: string, opts: ShowOptions, io: IOStreams): Promise<void> {
   const id = parseTransactionId(idText);
   const remote = remoteTarget(opts);
   const { row, result } = remote
@@ -65,15 +66,13 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions): Pr
         if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
         return { row, result: await storedResult(store, row) };
       }, { mustExist: true });
-  {
-    if ((opts.format ?? (process.stdout.isTTY ? 'text' : 'json')) === 'json') {
-      process.stdout.write(`${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`);
+    if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
+      io.stdout.write(`${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`);
       return;
     }
-    process.stdout.write(`transaction ${row.id} · ${row.created_at} · ${row.source}${row.batch_id ? ` · batch ${row.batch_id}` : ''}\n`);
-    process.stdout.write(formatResultText(result, painter(colorEnabled(process.stdout))));
-    process.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
-  }
+    io.stdout.write(`transaction ${row.id} · ${row.created_at} · ${row.source}${row.batch_id ? ` · batch ${row.batch_id}` : ''}\n`);
+    io.stdout.write(formatResultText(result, painter(colorEnabled(io.stdout))));
+    io.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
 }
 
 function describeFeedback(f: Feedback | null): string {

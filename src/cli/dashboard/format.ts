@@ -145,7 +145,7 @@ export function levelChar(fraction: number, shaded: boolean): string {
 /** An hour axis for 24 columns of `cw` characters: labels at 0, 6, 12 and 18. */
 export function hourAxis(cw: number): string {
   const cells = Array.from({ length: 24 * cw }, () => ' ');
-  for (const h of [0, 6, 12, 18]) [...String(h)].forEach((c, i) => (cells[h * cw + i] = c));
+  for (const h of [0, 6, 12, 18]) [...String(h)].forEach((c, i) => { cells[h * cw + i] = c; });
   cells[24 * cw - 1] = 'h';
   return cells.join('');
 }

@@ -13,6 +13,7 @@ import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './sn
 export function localSource(flag: string | undefined, flagged = 20): DashboardSource {
   const resolved = resolveDatabase(flag);
   let store: Store | null = null;
+  let bundledVersion: string | undefined;
   const open = async (): Promise<Store> => {
     if (!store) {
       // Read-only: a database that does not exist is named, not created empty.
@@ -44,8 +45,10 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
     description: `${resolved.kind} ${resolved.display}`,
     async snapshot(days: number): Promise<DashboardSnapshot> {
       return use(async (s) => {
-        const active = await s.activeModel();
-        const modelVersion = active?.version ?? readModelText().doc.id;
+        // The model list's metadata names the active version: the model document itself (~200 KB) is not read
+        // on every refresh.
+        const active = (await s.listModels()).find((m) => m.active);
+        const modelVersion = active?.version ?? (bundledVersion ??= readModelText().doc.id);
         return { source: `${resolved.kind} ${resolved.display}`, ...(await dashboardData(s, { days, buckets: 48, flagged, modelVersion })) };
       });
     },

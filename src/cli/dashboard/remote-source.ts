@@ -1,5 +1,5 @@
-import type { DashboardData } from '../../core/dashboard-data.js';
-import { remoteFeedback } from '../commands/remote.js';
+import type { Dashboard, TransactionDetail as StoredView } from '../../daemon/contract/shapes.js';
+import { remoteFeedback } from '../remote-api.js';
 import { RemoteClient } from '../remote-client.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
 
@@ -9,11 +9,11 @@ export function remoteSource(url: string, apiKey: string | null, flagged = 20): 
   return {
     description: client.url, // without credentials
     async snapshot(days: number): Promise<DashboardSnapshot> {
-      const data = await client.request<DashboardData>('GET', `/api/dashboard?days=${days}&buckets=48&flagged=${flagged}`);
+      const data = await client.request<Dashboard>('GET', `/api/dashboard?days=${days}&buckets=48&flagged=${flagged}`);
       return { ...data, source: client.url };
     },
     async transaction(id: number): Promise<TransactionDetail> {
-      const v = await client.request<Record<string, any>>('GET', `/api/transactions/${id}`);
+      const v = await client.request<StoredView>('GET', `/api/transactions/${id}`);
       return {
         id: v.id, created_at: v.created_at, source: v.source,
         transaction: { amount: v.amount, hour: v.hour, day_of_week: v.day_of_week, merchant_category: v.merchant_category, transaction_type: v.transaction_type },

@@ -104,6 +104,7 @@ function Hourly({ s, L, p }: { s: DashboardSnapshot; L: MainLayout; p: Paint }) 
     <Box flexDirection="column" width={L.leftW}>
       <TitleRow left={c.title} right={c.legend} w={L.leftW} p={p} rightColor="red" />
       {c.bars.map((line, r) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the chart's rows are positions, top to bottom; they never reorder
         <Text key={r} wrap="truncate-end" color={p.fg('cyan')}>{line}</Text>
       ))}
       <Text wrap="truncate-end" color={p.fg('red')}>{c.share}</Text>

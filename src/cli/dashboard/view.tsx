@@ -3,6 +3,7 @@
  * columns/rows props (never process.stdout), so tests can render any size.
  */
 import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
 import type { DashboardState } from './state.js';
 import { fit, fmtAge, fmtClock, truncate, width } from './format.js';
 import { KEY_HELP } from './keys.js';
@@ -111,7 +112,7 @@ function Placeholder({ state, columns }: { state: DashboardState; columns: numbe
 export function DashboardView({ state, columns, rows, color, now }: DashboardViewProps) {
   const p = paint(color);
   const cols = Math.max(20, Math.floor(columns));
-  let body;
+  let body: ReactNode;
   if (state.view === 'help') body = <Help columns={cols} p={p} />;
   else if (state.view === 'detail')
     body = <DetailBody detail={state.detail} detailId={state.detailId} status={state.detailStatus} columns={cols} rows={rows} p={p} />;

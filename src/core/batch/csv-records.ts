@@ -61,7 +61,10 @@ export function parseRecords(chunk: string, firstLine: number, delimiter = ','):
         lines = grow(lines, capacity);
         if (quoted) quoted = growBytes(quoted, capacity);
       }
-      if (hasQuote) (quoted ??= new Uint8Array(capacity))[count] = 1;
+      if (hasQuote) {
+        quoted ??= new Uint8Array(capacity);
+        quoted[count] = 1;
+      }
       starts[count] = pos;
       ends[count] = stop;
       lines[count++] = line;

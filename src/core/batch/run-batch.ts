@@ -1,12 +1,13 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
-import { csvChunks, type CsvChunk } from './csv-chunks.js';
+import { batchInputs } from './batch-inputs.js';
+import { BatchOutput } from './batch-output.js';
 import type { CsvDialect } from './dialect.js';
 import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
-import { carriedNames, csvHeader, tableHeader, type BatchFormat } from './output-format.js';
+import { carriedNames, type BatchFormat } from './output-format.js';
 import type { ChunkJob, ChunkResult, ChunkSettings, ColumnLayout, RowError, ScoredBatch } from './score-chunk.js';
 
 export interface BatchOptions {
@@ -64,42 +65,14 @@ const WORKER_MIN_BYTES = 4 << 20;
  */
 export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
-  const sizes = o.inputs.map((path) => (path === '-' ? 0 : fileSize(path)));
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const withFile = o.inputs.length > 1;
+  const total = o.inputs.reduce((sum, path) => sum + (path === '-' ? 0 : fileSize(path)), 0);
   const dialect = o.dialect ?? {};
   const derived = dialect.derived ?? 'reject';
   const settings: ChunkSettings = {
-    format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null, withFile,
-    decimal: dialect.decimal ?? '.', derived, warnings: derived === 'warn',
+    format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null,
+    withFile: o.inputs.length > 1, decimal: dialect.decimal ?? '.', derived, warnings: derived === 'warn',
   };
-  // Several inputs make one stream with one header: every input's header is read first (stdin's first chunk is
-  // kept for its turn), and each file's columns are placed under the union of them all.
-  const opened = new Map<string, AsyncGenerator<CsvChunk>>();
-  const firstChunks = new Map<string, CsvChunk>();
-  let union: string[] | null = null;
-  if (withFile) {
-    const headers: string[][] = [];
-    for (const path of o.inputs) {
-      if (path === '-') {
-        const gen = csvChunks(o.stdin ?? process.stdin, 'stdin', o.chunkBytes ?? DEFAULT_CHUNK_BYTES, [], dialect);
-        const first = await gen.next();
-        opened.set(path, gen);
-        if (!first.done) firstChunks.set(path, first.value);
-        headers.push(first.done ? [] : first.value.header);
-      } else headers.push(await readHeader(path, dialect));
-    }
-    union = unionOf(headers);
-  }
-  const layoutOf = (header: string[], file: string): ColumnLayout => {
-    const columns = union ?? header;
-    const names = carriedNames(columns);
-    if (!union) return { names, positions: null, file };
-    const keys = columnKeys(header);
-    const positions = Int32Array.from(columnKeys(union), (key) => keys.indexOf(key));
-    const same = positions.length === header.length && positions.every((p, i) => p === i);
-    return { names, positions: same ? null : positions, file };
-  };
+  const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
   // Storing into SQLite keeps this thread busy (synchronous writes), so it counts as one of the cores: cores - 1
   // scoring workers, none on 2 cores: 1M rows then peak at 165-175 MB instead of 285 MB, for ~2.4x the --no-store
@@ -110,57 +83,31 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
-  const summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
   const store = o.store ? storeInOrder(o.store) : null;
-  const write = async (data: string | Uint8Array): Promise<void> => {
-    if (data.length > 0 && !o.output.write(data)) await drained(o.output);
-  };
-
-  let bytesDone = 0;
-  let wroteJsonRow = false;
+  const output = new BatchOutput(o.output, o.format, settings);
+  const totals = new BatchTotals(total, o.onProgress);
   let seq = 0; // across files: the order chunks are stored and written in
-  if (o.format === 'json') await write('[\n');
-  const headerText = (names: string[]): string =>
-    o.format === 'csv' ? csvHeader(names, settings) : o.format === 'table' ? tableHeader(names, settings) : '';
-  if (union) await write(headerText(carriedNames(union)));
+  await output.start();
+  if (inputs.union) await output.header(carriedNames(inputs.union));
   try {
     for (const path of o.inputs) {
       if (o.signal?.aborted) break;
-      const file = path === '-' ? 'stdin' : path;
-      const stream = opened.has(path) ? null : path === '-' ? (o.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
-      const chunks = opened.get(path) ?? csvChunks(stream!, file, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, [], dialect);
+      const input = inputs.open(path);
       let layout: ColumnLayout | null = null;
       const inflight: { promise: Promise<ChunkResult>; size: number }[] = [];
-
       /** Writes the oldest chunk in flight; false once --strict has stopped. */
       const drainOne = async (): Promise<boolean> => {
         const head = inflight.shift()!;
         const result = await head.promise;
-        bytesDone += head.size;
-        summary.rows += result.rows;
-        summary.flagged += result.flagged;
-        summary.warned += result.warned;
-        summary.errors += result.errors;
-        summary.stored += result.stored;
-        for (const e of result.sampleErrors) if (summary.sampleErrors.length < 5) summary.sampleErrors.push({ ...e, file });
-        if (o.format === 'json' && result.output.length > 0) {
-          if (wroteJsonRow) await write(',\n');
-          wroteJsonRow = true;
-        }
-        await write(result.output);
-        o.onProgress?.(bytesDone, total, summary.rows);
-        if (result.stoppedAt) {
-          summary.stoppedAt = { ...result.stoppedAt, file };
-          return false;
-        }
-        return true;
+        await output.rows(result.output);
+        return totals.add(result, head.size, input.file);
       };
 
       let stopped = false;
-      for await (const chunk of withFirst(firstChunks.get(path), chunks)) {
+      for await (const chunk of input.chunks) {
         if (!layout) {
-          layout = layoutOf(chunk.header, file);
-          if (!union) await write(headerText(layout.names));
+          layout = inputs.layoutOf(chunk.header, input.file);
+          if (!inputs.union) await output.header(layout.names);
         }
         const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
         bytes.set(chunk.bytes);
@@ -171,17 +118,42 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
         if (stopped || o.signal?.aborted) break;
       }
-      if ((stopped || o.signal?.aborted) && stream && 'destroy' in stream) stream.destroy();
+      if (stopped || o.signal?.aborted) input.stream?.destroy();
       while (inflight.length > 0 && !stopped) stopped = !(await drainOne());
       if (stopped) break;
     }
   } finally {
     await executor.close();
   }
-  if (o.format === 'json') await write(wroteJsonRow ? '\n]\n' : ']\n');
-  summary.interrupted = Boolean(o.signal?.aborted);
-  summary.elapsedMs = performance.now() - started;
-  return summary;
+  await output.end();
+  return { ...totals.summary, interrupted: Boolean(o.signal?.aborted), elapsedMs: performance.now() - started };
+}
+
+/** The run's counts so far, chunk by chunk, in input order. */
+class BatchTotals {
+  readonly summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
+  private bytes = 0;
+
+  constructor(
+    private readonly totalBytes: number,
+    private readonly onProgress: BatchOptions['onProgress'],
+  ) {}
+
+  /** Counts a written chunk; false when --strict stopped in it. */
+  add(result: ChunkResult, size: number, file: string): boolean {
+    const s = this.summary;
+    this.bytes += size;
+    s.rows += result.rows;
+    s.flagged += result.flagged;
+    s.warned += result.warned;
+    s.errors += result.errors;
+    s.stored += result.stored;
+    for (const e of result.sampleErrors) if (s.sampleErrors.length < 5) s.sampleErrors.push({ ...e, file });
+    this.onProgress?.(this.bytes, this.totalBytes, s.rows);
+    if (!result.stoppedAt) return true;
+    s.stoppedAt = { ...result.stoppedAt, file };
+    return false;
+  }
 }
 
 /**
@@ -219,66 +191,4 @@ function fileSize(path: string): number {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
     throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
   }
-}
-
-/**
- * Waits for 'drain', failing on 'error' or 'close' (a reader that left, as `| head` does, never drains), and
- * removes every listener it added: events.once left one 'error' listener per pending write on stdout.
- */
-function drained(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error): void => {
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      stream.off('error', settle);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = (): void => settle();
-    const onClose = (): void => settle(Object.assign(new Error('the output was closed'), { code: 'EPIPE' }));
-    stream.once('drain', onDrain);
-    stream.once('close', onClose);
-    stream.once('error', settle);
-  });
-}
-
-/** A file's header, read on its own (the file is read again from the start when its turn comes). */
-async function readHeader(path: string, dialect: CsvDialect): Promise<string[]> {
-  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
-  try {
-    for await (const chunk of csvChunks(stream, path, 1, [], dialect)) return chunk.header;
-    return [];
-  } finally {
-    stream.destroy();
-  }
-}
-
-/** Columns are the same column in two files when their names match whatever the case (the nth of a repeated name, the nth). */
-function columnKeys(header: readonly string[]): string[] {
-  const seen = new Map<string, number>();
-  return header.map((name) => {
-    const lower = name.toLowerCase();
-    const n = seen.get(lower) ?? 0;
-    seen.set(lower, n + 1);
-    return `${lower}\u0000${n}`;
-  });
-}
-
-/** Every input's columns, in order of first appearance, named as their first file names them. */
-function unionOf(headers: readonly string[][]): string[] {
-  const keys = new Set<string>();
-  const out: string[] = [];
-  for (const header of headers) {
-    columnKeys(header).forEach((key, i) => {
-      if (keys.has(key)) return;
-      keys.add(key);
-      out.push(header[i]);
-    });
-  }
-  return out;
-}
-
-async function* withFirst<T>(first: T | undefined, rest: AsyncGenerator<T>): AsyncGenerator<T> {
-  if (first !== undefined) yield first;
-  yield* rest;
 }

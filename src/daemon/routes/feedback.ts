@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
+import { schemaCheck } from '../contract/validation.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { positiveId } from './params.js';
 
 /** An analyst's verdict on a scored transaction: one current per transaction; a second replaces it, kept as history. */
-export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void {
-  app.post('/api/feedback', { config: { permission: 'feedback' } }, async (request) => {
+export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
+  app.post('/api/feedback', { schema: routeSchemas.feedback, config: { permission: 'feedback' } }, async (request) => {
     const body = request.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object {transaction_id, feedback}');
     const b = body as Record<string, unknown>;
@@ -19,6 +22,7 @@ export function feedbackRoutes(app: FastifyInstance, { db }: RouteContext): void
     if (notesRaw !== undefined && notesRaw !== null && typeof notesRaw !== 'string') {
       throw badRequest(b.comments !== undefined ? 'comments' : 'notes', 'must be a string');
     }
+    schemaCheck(request);
     const notes = typeof notesRaw === 'string' && notesRaw.trim() !== '' ? notesRaw.slice(0, 2000) : null;
     const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes));
     if (!saved) throw new HttpError(404, `transaction ${id} not found`, { field: 'transaction_id' });

@@ -1,17 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
-export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext): void {
+export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const open = { rateLimit: false } as const;
 
   // 200 while the process can serve, even with the database down (then "degraded"): a platform should not
   // restart a daemon for its database's outage.
-  app.get('/api/health', { config: open }, async () => {
+  app.get('/api/health', { schema: routeSchemas.health, config: open }, async () => {
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     return {
-      status: database === 'connected' ? 'healthy' : 'degraded',
+      status: database === 'connected' ? ('healthy' as const) : ('degraded' as const),
       database,
       database_kind: db.resolved.kind,
       model_version: db.model.version,
@@ -20,7 +22,7 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
   });
 
   // For load balancers: 503 while writes would fail.
-  app.get('/api/ready', { config: open }, async (_request, reply) => {
+  app.get('/api/ready', { schema: routeSchemas.ready, config: open }, async (_request, reply) => {
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     if (database !== 'connected') reply.status(503).header('retry-after', '5');
@@ -40,23 +42,24 @@ export function healthRoutes(app: FastifyInstance, { db, metrics }: RouteContext
     warmupRoute(scoped, db);
   });
 
-  app.get('/metrics', { config: open }, async (_request, reply) => {
+  app.get('/metrics', { schema: routeSchemas.metrics, config: open }, async (_request, reply) => {
     metrics.setModel(db.model.version);
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
 }
 
-function warmupRoute(app: FastifyInstance, db: RouteContext['db']): void {
+function warmupRoute(untyped: FastifyInstance, db: RouteContext['db']): void {
+  const app = untyped.withTypeProvider<ContractTypes>();
   // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
   // tables and checks the database.
-  app.post('/api/warmup', { config: { permission: 'score' } }, async () => {
+  app.post('/api/warmup', { schema: routeSchemas.warmup, config: { permission: 'score' } }, async () => {
     const start = process.hrtime.bigint();
     db.model.prepareBatchExplanations();
     db.model.explain([100, 12, 2, 1, 0]);
     await db.check();
     return {
-      status: 'warmed_up',
+      status: 'warmed_up' as const,
       warmup_time_seconds: Number(process.hrtime.bigint() - start) / 1e9,
       model_version: db.model.version,
       database: db.status,

@@ -3,6 +3,8 @@ import { ISO_DATE_RULE, parseIsoDate } from '../../core/iso-date.js';
 import { storedResult } from '../../core/stored-result.js';
 import { transactionView } from '../../core/transaction-view.js';
 import type { RouteContext } from '../app.js';
+import { routeSchemas, type ContractTypes } from '../contract/routes.js';
+import { schemaCheck } from '../contract/validation.js';
 import { badRequest, HttpError } from '../http-error.js';
 import { boolParam, intParam, positiveId, queryOf } from './params.js';
 
@@ -10,8 +12,9 @@ import { boolParam, intParam, positiveId, queryOf } from './params.js';
 export const MAX_PAGE_SIZE = 1000;
 
 /** Looking back: stored transactions, a page at a time, and one with its feedback. */
-export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): void {
-  app.get('/api/transactions', { config: { permission: 'read' } }, async (request) => {
+export function transactionRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
+  const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
+  app.get('/api/transactions', { schema: routeSchemas.transactions, config: { permission: 'read' } }, async (request) => {
     const q = queryOf(request.query);
     const page = intParam('page', q.page, 1, 1, 1_000_000);
     const perPage = intParam('per_page', q.per_page, 20, 1, MAX_PAGE_SIZE);
@@ -23,8 +26,10 @@ export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): v
       since = parseIsoDate(q.since) ?? undefined;
       if (!since) throw badRequest('since', `${ISO_DATE_RULE}, got ${JSON.stringify(q.since.slice(0, 64))}`);
     }
+    const anomaliesOnly = boolParam('anomalies', q.anomalies);
+    schemaCheck(request);
     const { rows, total } = await db.run((s) =>
-      s.listTransactions({ anomaliesOnly: boolParam('anomalies', q.anomalies), since, batchId: q.batch_id || undefined, limit, offset }),
+      s.listTransactions({ anomaliesOnly, since, batchId: q.batch_id || undefined, limit, offset }),
     );
     return {
       transactions: rows.map((r) => transactionView(r)),
@@ -32,8 +37,9 @@ export function transactionRoutes(app: FastifyInstance, { db }: RouteContext): v
     };
   });
 
-  app.get('/api/transactions/:id', { config: { permission: 'read' } }, async (request) => {
+  app.get('/api/transactions/:id', { schema: routeSchemas.transaction, config: { permission: 'read' } }, async (request) => {
     const id = positiveId('id', (request.params as { id: string }).id);
+    schemaCheck(request);
     const row = await db.run((s) => s.getTransaction(id));
     if (!row) throw new HttpError(404, `transaction ${id} not found`, { field: 'id' });
     const result = await db.run((s) => storedResult(s, row));
