@@ -53,7 +53,11 @@ ctx.fileSizes = [...new Set([N, ...ctx.memorySizes, ctx.explainCliRows])];
 
 let commit = null;
 try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 } catch {
   // not a git checkout
 }
@@ -70,7 +74,9 @@ const meta = {
 };
 
 console.log(`secureflow benchmarks — ${num(N)} rows${quick ? ' (BENCH_QUICK: single runs, smaller samples)' : ''}`);
-console.log(`${meta.date}  node ${meta.node}  ${meta.cores} cores (${meta.cpu})  ${meta.memoryGiB} GiB  commit ${commit ?? 'n/a'}`);
+console.log(
+  `${meta.date}  node ${meta.node}  ${meta.cores} cores (${meta.cpu})  ${meta.memoryGiB} GiB  commit ${commit ?? 'n/a'}`,
+);
 
 const sections = [
   ['data', '1. Data generation', dataGeneration],
@@ -105,8 +111,12 @@ for (const [key, title, fn] of sections) {
   }
 }
 const totalMs = now() - started;
-const failed = Object.entries(results).filter(([, r]) => !r.ok).map(([k]) => k);
-console.log(`\nTotal ${(totalMs / 1000).toFixed(1)} s; ${failed.length ? `FAILED sections: ${failed.join(', ')}` : 'all sections passed'}`);
+const failed = Object.entries(results)
+  .filter(([, r]) => !r.ok)
+  .map(([k]) => k);
+console.log(
+  `\nTotal ${(totalMs / 1000).toFixed(1)} s; ${failed.length ? `FAILED sections: ${failed.join(', ')}` : 'all sections passed'}`,
+);
 
 const outDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(outDir, { recursive: true });

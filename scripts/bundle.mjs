@@ -17,7 +17,9 @@ const result = await build({
   target: 'node20',
   chunkNames: '[name]-[hash]', // beside the entries: code locates the model (../model/) and worker (./worker.js) from import.meta.url
   // commander is CommonJS; its require() of Node built-ins needs a real require in an ES module bundle.
-  banner: { js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __sfCreateRequire } from 'node:module'; const require = __sfCreateRequire(import.meta.url);",
+  },
   // better-sqlite3 stays in node_modules: it locates its native addon from its own path. Everything else is
   // bundled (pg included; pg-native, its optional addon, is never loaded), so the npm package depends on it alone.
   // react-devtools-core: Ink imports it only under DEV=true; it is not installed.

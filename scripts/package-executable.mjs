@@ -3,7 +3,16 @@
 // It is a Node single executable application: a launcher plus these files as assets, injected with postject.
 // Run after `npm run build` (`npm run package` does both). Offline: nothing is downloaded.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +35,11 @@ if (process.platform !== 'linux') {
 function walk(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)).split(sep).join('/'))
+    .map((e) =>
+      relative(dir, join(e.parentPath ?? e.path, e.name))
+        .split(sep)
+        .join('/'),
+    )
     .sort();
 }
 
@@ -46,7 +59,12 @@ function collectFiles() {
   const pkg = (name, dir, paths) => {
     for (const p of paths) add(`node_modules/${name}/${p}`, join(dir, p));
   };
-  pkg('better-sqlite3', sqliteDir, ['package.json', 'LICENSE', 'build/Release/better_sqlite3.node', ...walk(join(sqliteDir, 'lib')).map((f) => `lib/${f}`)]);
+  pkg('better-sqlite3', sqliteDir, [
+    'package.json',
+    'LICENSE',
+    'build/Release/better_sqlite3.node',
+    ...walk(join(sqliteDir, 'lib')).map((f) => `lib/${f}`),
+  ]);
   pkg('bindings', bindingsDir, ['package.json', 'LICENSE.md', 'bindings.js']);
   pkg('file-uri-to-path', fileUriDir, ['package.json', 'LICENSE', 'index.js']);
   return files;
@@ -71,7 +89,10 @@ async function main() {
   mkdirSync(work, { recursive: true });
 
   // The unpacked app/*.js are ES modules: a package.json beside them says so, as the npm package's does.
-  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'secureflow-unpacked', version, type: 'module', private: true }) + '\n');
+  writeFileSync(
+    join(work, 'package.json'),
+    JSON.stringify({ name: 'secureflow-unpacked', version, type: 'module', private: true }) + '\n',
+  );
   const files = [{ path: 'package.json', source: join(work, 'package.json') }, ...collectFiles()];
 
   const hash = createHash('sha256');
@@ -97,9 +118,18 @@ async function main() {
 
   const assets = { 'manifest.json': join(work, 'manifest.json') };
   for (const f of files) assets[f.path] = f.source;
-  const config = { main: join(work, 'launcher.cjs'), output: join(work, 'sea.blob'), disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets };
+  const config = {
+    main: join(work, 'launcher.cjs'),
+    output: join(work, 'sea.blob'),
+    disableExperimentalSEAWarning: true,
+    useCodeCache: false,
+    useSnapshot: false,
+    assets,
+  };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2) + '\n');
-  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { encoding: 'utf8' });
+  const blob = spawnSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {
+    encoding: 'utf8',
+  });
   if (blob.status !== 0) throw new Error(`node --experimental-sea-config failed: ${blob.stderr}`);
 
   // Node's own binary without its symbol tables (12 MiB; native addons link through the dynamic symbols, which stay),
@@ -108,7 +138,8 @@ async function main() {
   copyFileSync(process.execPath, output);
   chmodSync(output, 0o755);
   const strip = spawnSync('strip', ['--strip-all', output], { stdio: 'inherit' });
-  if (strip.error) console.warn(`package: strip not available (${strip.error.code}); the executable keeps Node's debug symbols`);
+  if (strip.error)
+    console.warn(`package: strip not available (${strip.error.code}); the executable keeps Node's debug symbols`);
   // postject's ELF library warns about note sections it does not need to read; only those lines are dropped.
   const warn = console.warn;
   console.warn = (...args) => String(args[0]).includes("Can't find string offset for section name") || warn(...args);
@@ -124,7 +155,9 @@ async function main() {
   const digest = createHash('sha256').update(readFileSync(output)).digest('hex');
   writeFileSync(`${output}.sha256`, `${digest}  ${basename(output)}\n`);
   const mib = (statSync(output).size / 2 ** 20).toFixed(1);
-  console.log(`package: ${relative(root, output)} (${mib} MiB; Node ${process.version}; ${files.length} files, content ${manifest.hash.slice(0, 16)})`);
+  console.log(
+    `package: ${relative(root, output)} (${mib} MiB; Node ${process.version}; ${files.length} files, content ${manifest.hash.slice(0, 16)})`,
+  );
   const needs = systemNeeds([output, ...files.filter((f) => f.path.endsWith('.node')).map((f) => f.source)]);
   if (needs) console.log(`package: it runs on x64 Linux with ${needs}`);
 }

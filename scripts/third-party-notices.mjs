@@ -20,12 +20,19 @@ export function writeThirdPartyNotices(metafile, outFile) {
     const key = `${pkg.name}@${pkg.version}`;
     if (seen.has(key)) continue;
     const licenceFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
-    const text = licenceFile && existsSync(join(dir, licenceFile)) ? readFileSync(join(dir, licenceFile), 'utf8').trim() : null;
-    const license = typeof pkg.license === 'string' ? pkg.license : pkg.license?.type ?? 'see the package';
+    const text =
+      licenceFile && existsSync(join(dir, licenceFile)) ? readFileSync(join(dir, licenceFile), 'utf8').trim() : null;
+    const license = typeof pkg.license === 'string' ? pkg.license : (pkg.license?.type ?? 'see the package');
     seen.set(key, { key, license, text });
   }
   const entries = [...seen.values()].sort((a, b) => a.key.localeCompare(b.key));
-  const body = entries.map((e) => `## ${e.key} (${e.license})\n\n${e.text ?? `No licence file in the package; its package.json declares ${e.license}.`}\n`);
-  writeFileSync(outFile, `# Third-party software bundled into secureflow\n\n${entries.length} packages, bundled by esbuild into dist/app.\n\n${body.join('\n')}`);
+  const body = entries.map(
+    (e) =>
+      `## ${e.key} (${e.license})\n\n${e.text ?? `No licence file in the package; its package.json declares ${e.license}.`}\n`,
+  );
+  writeFileSync(
+    outFile,
+    `# Third-party software bundled into secureflow\n\n${entries.length} packages, bundled by esbuild into dist/app.\n\n${body.join('\n')}`,
+  );
   return entries.length;
 }

@@ -49,7 +49,8 @@ export async function ensureCsv(rows, data = null) {
     try {
       const m = JSON.parse(readFileSync(meta, 'utf8'));
       const bytes = statSync(path).size;
-      if (m.rows === rows && m.seed === SEED && m.bytes === bytes) return { path, rows, bytes, cached: true, genMs: null, writeMs: null };
+      if (m.rows === rows && m.seed === SEED && m.bytes === bytes)
+        return { path, rows, bytes, cached: true, genMs: null, writeMs: null };
     } catch {
       // fall through and rewrite
     }

@@ -24,13 +24,18 @@ export function num(x, digits = 0) {
 export const secs = (ms) => (ms === null || ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
 export const millis = (ms) => (ms === null || ms === undefined ? 'n/a' : `${ms.toFixed(1)} ms`);
 export const mib = (kb) => (kb === null || kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(0)} MiB`);
-export const rate = (rowsPerSec) => (rowsPerSec === null || rowsPerSec === undefined ? 'n/a' : `${num(Math.round(rowsPerSec / 1000))}k rows/s`);
+export const rate = (rowsPerSec) =>
+  rowsPerSec === null || rowsPerSec === undefined ? 'n/a' : `${num(Math.round(rowsPerSec / 1000))}k rows/s`;
 
 /** An aligned text table: first column left-aligned, the others right-aligned. */
 export function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => String(c)));
   const widths = headers.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
-  const line = (r) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('   ').trimEnd();
+  const line = (r) =>
+    r
+      .map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j])))
+      .join('   ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('   ');
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].map((l) => '  ' + l).join('\n');
 }
@@ -86,7 +91,9 @@ export function runMeasured(command, args, { stdoutPath = '/dev/null', cwd = ROO
 export async function runChecked(command, args, opts) {
   const r = await runMeasured(command, args, opts);
   if (r.exitCode !== 0) {
-    throw new Error(`${[command, ...args].join(' ')} exited with ${r.exitCode}: ${r.stderr.slice(0, 500) || '(no stderr)'}`);
+    throw new Error(
+      `${[command, ...args].join(' ')} exited with ${r.exitCode}: ${r.stderr.slice(0, 500) || '(no stderr)'}`,
+    );
   }
   return r;
 }
@@ -97,7 +104,8 @@ export function timeSync(command, args, cwd = ROOT) {
   const r = spawnSync(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = now() - t0;
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${r.status}: ${String(r.stderr).slice(0, 300)}`);
+  if (r.status !== 0)
+    throw new Error(`${[command, ...args].join(' ')} exited with ${r.status}: ${String(r.stderr).slice(0, 300)}`);
   return ms;
 }
 

@@ -32,7 +32,11 @@ function rssMb(pid) {
 }
 
 function cli(args) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '' },
+  });
   if (r.status !== 0) throw new Error(`secureflow ${args[0]} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -47,11 +51,15 @@ const freePort = () =>
 
 async function startDaemon(db, extra = []) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', ...extra], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', SECUREFLOW_RATE_LIMIT: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [BIN, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', ...extra],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', SECUREFLOW_RATE_LIMIT: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
@@ -68,13 +76,25 @@ async function startDaemon(db, extra = []) {
     await sleep(50);
   }
   const alive = () => proc.exitCode === null && proc.signalCode === null;
-  return { url, proc, exited, alive, stderr: () => stderr, stop: () => (alive() ? (proc.kill('SIGKILL'), exited) : exited) };
+  return {
+    url,
+    proc,
+    exited,
+    alive,
+    stderr: () => stderr,
+    stop: () => (alive() ? (proc.kill('SIGKILL'), exited) : exited),
+  };
 }
 
 /** The daemon's own event-loop lag (prom-client, max since the last scrape, which resets it). */
 async function loopLagMs(url, key) {
   try {
-    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(30_000) })).text();
+    const text = await (
+      await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${key}` },
+        signal: AbortSignal.timeout(30_000),
+      })
+    ).text();
     const m = /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text);
     return m ? Number(m[1]) * 1000 : null;
   } catch {
@@ -95,7 +115,12 @@ function legit(url, key, { concurrency = 2, pauseMs = 50 } = {}) {
       const t = performance.now();
       let status = 'error';
       try {
-        const res = await pool.request({ path: '/api/predict', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ ...tx, reference }) });
+        const res = await pool.request({
+          path: '/api/predict',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ ...tx, reference }),
+        });
         const body = await res.body.text();
         status = String(res.statusCode);
         if (res.statusCode === 200) r.acked.set(reference, JSON.parse(body).transaction_id);
@@ -158,8 +183,19 @@ function bogusKeyFlood(url, realId, perSecond = 200) {
       inflight++;
       const id = Math.random() < 0.5 ? realId : 1 + Math.floor(Math.random() * 1000);
       pool
-        .request({ path: '/api/predict', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer sf_${id}_${randomBytes(32).toString('base64url')}` }, body })
-        .then((res) => res.body.dump(), () => {})
+        .request({
+          path: '/api/predict',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer sf_${id}_${randomBytes(32).toString('base64url')}`,
+          },
+          body,
+        })
+        .then(
+          (res) => res.body.dump(),
+          () => {},
+        )
         .finally(() => inflight--);
     }
   }, 20);
@@ -176,13 +212,25 @@ function slowloris(url, count = 500) {
     const s = connect(Number(port), hostname);
     s.on('error', () => {});
     s.on('data', () => {});
-    s.on('connect', () => s.write(`POST /api/predict HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n`));
+    s.on('connect', () =>
+      s.write(
+        `POST /api/predict HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n`,
+      ),
+    );
     sockets.push(s);
   }
-  const timer = setInterval(() => sockets.forEach((s) => { s.writable && s.write(' '); }), 1000);
+  const timer = setInterval(
+    () =>
+      sockets.forEach((s) => {
+        s.writable && s.write(' ');
+      }),
+    1000,
+  );
   return async () => {
     clearInterval(timer);
-    sockets.forEach((s) => { s.destroy(); });
+    sockets.forEach((s) => {
+      s.destroy();
+    });
   };
 }
 
@@ -205,7 +253,12 @@ function repeat(url, parallel, request) {
     while (running) {
       sent++;
       try {
-        const res = await fetch(url + request.path, { method: request.method, headers: request.headers, body: request.body, signal: AbortSignal.timeout(60_000) });
+        const res = await fetch(url + request.path, {
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          signal: AbortSignal.timeout(60_000),
+        });
         await res.arrayBuffer();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       } catch {
@@ -223,19 +276,33 @@ function repeat(url, parallel, request) {
 
 function csvFlood(url, key) {
   const body = bigCsv(9 * 1024 * 1024);
-  return repeat(url, 6, { path: '/api/predict-batch', method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${key}` }, body });
+  return repeat(url, 6, {
+    path: '/api/predict-batch',
+    method: 'POST',
+    headers: { 'content-type': 'text/csv', authorization: `Bearer ${key}` },
+    body,
+  });
 }
 
 function hugeListing(url, key) {
-  return repeat(url, 2, { path: '/api/transactions?limit=100000', method: 'GET', headers: { authorization: `Bearer ${key}` } });
+  return repeat(url, 2, {
+    path: '/api/transactions?limit=100000',
+    method: 'GET',
+    headers: { authorization: `Bearer ${key}` },
+  });
 }
 
 function pgTerminate(admin, dbName) {
   let count = 0;
   const timer = setInterval(() => {
     admin
-      .query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName])
-      .then((r) => (count += r.rowCount ?? 0), () => {});
+      .query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [
+        dbName,
+      ])
+      .then(
+        (r) => (count += r.rowCount ?? 0),
+        () => {},
+      );
   }, 500);
   return async () => {
     clearInterval(timer);
@@ -302,7 +369,12 @@ async function measure(name, seconds, { db, key, realId, daemonArgs = [], attack
       rss_peak_mb: rssPeak,
       ...(check ?? {}),
       attack_result: attackResult ?? undefined,
-      daemon_error: alive ? undefined : d.stderr().split('\n').find((l) => /Error/.test(l)),
+      daemon_error: alive
+        ? undefined
+        : d
+            .stderr()
+            .split('\n')
+            .find((l) => /Error/.test(l)),
     };
   } finally {
     await d.stop();
@@ -314,7 +386,11 @@ async function populate100k(url, key) {
   const transactions = Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: (i * 7.31) % 5000, hour: i % 24 }));
   const body = JSON.stringify({ transactions });
   for (let i = 0; i < 10; i++) {
-    const r = await fetch(`${url}/api/predict-batch?explain=false`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+    const r = await fetch(`${url}/api/predict-batch?explain=false`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body,
+    });
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`populating: predict-batch answered ${r.status}`);
   }
@@ -323,11 +399,15 @@ async function populate100k(url, key) {
 export async function attacks(ctx, out) {
   const seconds = ctx.quick ? 5 : 10;
   const dir = mkdtempSync(join(tmpdir(), 'secureflow-bench-attacks-'));
-  out(`  binary: ${BIN}; ${seconds} s per attack; legitimate client: 2 connections, one POST /api/predict every 50 ms each, with a key`);
+  out(
+    `  binary: ${BIN}; ${seconds} s per attack; legitimate client: 2 connections, one POST /api/predict every 50 ms each, with a key`,
+  );
   const results = {};
 
   const sqlite = join(dir, 'attacks.db');
-  const key = JSON.parse(cli(['keys', 'create', '--name', 'bench', '--role', 'analyst', '--db', sqlite, '-f', 'json'])).key;
+  const key = JSON.parse(
+    cli(['keys', 'create', '--name', 'bench', '--role', 'analyst', '--db', sqlite, '-f', 'json']),
+  ).key;
   const realId = Number(/^sf_(\d+)_/.exec(key)[1]);
   // Normal throughput: 8 connections back to back, no attack (the happy path's figure), with a key and open.
   const normal = async (db, headers) => {
@@ -342,7 +422,12 @@ export async function attacks(ctx, out) {
         Array.from({ length: 8 }, async () => {
           while (performance.now() < end) {
             const t = performance.now();
-            const res = await pool.request({ path: '/api/predict', method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+            const res = await pool.request({
+              path: '/api/predict',
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...headers },
+              body,
+            });
             await res.body.dump();
             if (res.statusCode !== 200) errors++;
             lat.push(performance.now() - t);
@@ -357,8 +442,13 @@ export async function attacks(ctx, out) {
   };
   results.normal = await normal(sqlite, { authorization: `Bearer ${key}` });
   results.normal_open = await normal(join(dir, 'open.db'), {});
-  for (const [label, n] of [['with a key', results.normal], ['no keys (open loopback)', results.normal_open]]) {
-    out(`  normal POST /api/predict (SQLite, ${label}, 8 connections back to back): ${num(n.rps)} req/s, p50 ${n.p50_ms.toFixed(1)} ms, p99 ${n.p99_ms.toFixed(1)} ms, ${n.errors} non-200`);
+  for (const [label, n] of [
+    ['with a key', results.normal],
+    ['no keys (open loopback)', results.normal_open],
+  ]) {
+    out(
+      `  normal POST /api/predict (SQLite, ${label}, 8 connections back to back): ${num(n.rps)} req/s, p50 ${n.p50_ms.toFixed(1)} ms, p99 ${n.p99_ms.toFixed(1)} ms, ${n.errors} non-200`,
+    );
   }
 
   const common = { db: sqlite, key, realId, stored: () => storedRefsSqlite(sqlite) };
@@ -367,7 +457,10 @@ export async function attacks(ctx, out) {
     ['bogus-key flood (200/s)', { attack: (url, _key, id) => bogusKeyFlood(url, id) }],
     ['slowloris (500 slow bodies)', { attack: (url) => slowloris(url) }],
     ['oversized CSV (6 x 9 MB at once, repeated)', { attack: (url, k) => csvFlood(url, k) }],
-    ['GET /api/transactions?limit=100000 (2 at once, repeated)', { attack: (url, k) => hugeListing(url, k), populate: populate100k }],
+    [
+      'GET /api/transactions?limit=100000 (2 at once, repeated)',
+      { attack: (url, k) => hugeListing(url, k), populate: populate100k },
+    ],
   ];
   results.attacks = [];
   for (const [name, opts] of runs) {
@@ -387,7 +480,9 @@ export async function attacks(ctx, out) {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(PG_URL);
     url.pathname = `/${name}`;
-    const pgKey = JSON.parse(cli(['keys', 'create', '--name', 'bench', '--role', 'analyst', '--db', url.toString(), '-f', 'json'])).key;
+    const pgKey = JSON.parse(
+      cli(['keys', 'create', '--name', 'bench', '--role', 'analyst', '--db', url.toString(), '-f', 'json']),
+    ).key;
     const reader = new pg.Pool({ connectionString: url.toString(), max: 1 });
     reader.on('error', () => {});
     try {
@@ -396,7 +491,8 @@ export async function attacks(ctx, out) {
           db: url.toString(),
           key: pgKey,
           attack: () => pgTerminate(admin, name),
-          stored: async () => (await reader.query('SELECT id, reference FROM transactions WHERE reference IS NOT NULL')).rows,
+          stored: async () =>
+            (await reader.query('SELECT id, reference FROM transactions WHERE reference IS NOT NULL')).rows,
         }),
       );
     } finally {
@@ -412,7 +508,17 @@ export async function attacks(ctx, out) {
   const ms = (x) => (x === null || x === undefined ? 'n/a' : `${num(x, x < 10 ? 1 : 0)} ms`);
   out(
     table(
-      ['attack', 'up', 'legit ok/sent', 'legit p99', 'legit max', 'health max', 'loop lag max', 'RSS peak', 'acked/stored ok'],
+      [
+        'attack',
+        'up',
+        'legit ok/sent',
+        'legit p99',
+        'legit max',
+        'health max',
+        'loop lag max',
+        'RSS peak',
+        'acked/stored ok',
+      ],
       results.attacks.map((a) =>
         a.error
           ? [a.attack, 'n/a', `error: ${a.error.slice(0, 80)}`, '', '', '', '', '', '']
@@ -425,7 +531,9 @@ export async function attacks(ctx, out) {
               ms(a.health_max_ms),
               ms(a.eventloop_lag_max_ms),
               `${num(a.rss_peak_mb)} MB`,
-              a.acked === undefined ? 'n/a' : `${a.acked - a.missing}/${a.acked}${a.duplicated ? `, ${a.duplicated} dup` : ''}`,
+              a.acked === undefined
+                ? 'n/a'
+                : `${a.acked - a.missing}/${a.acked}${a.duplicated ? `, ${a.duplicated} dup` : ''}`,
             ],
       ),
     ),

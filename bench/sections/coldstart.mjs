@@ -2,7 +2,22 @@
 import { spawnSync } from 'node:child_process';
 import { CLI, ROOT, timeSync, median, millis, table } from '../lib/util.mjs';
 
-const ONE = ['score', '--no-store', '--amount', '120', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json'];
+const ONE = [
+  'score',
+  '--no-store',
+  '--amount',
+  '120',
+  '--hour',
+  '3',
+  '--day-of-week',
+  '6',
+  '--merchant-category',
+  '9',
+  '--transaction-type',
+  '2',
+  '--format',
+  'json',
+];
 
 export async function coldStart(ctx, out) {
   // One checked run first: the command must work and print JSON.
@@ -12,16 +27,24 @@ export async function coldStart(ctx, out) {
   timeSync(process.execPath, ['-e', '0']);
   const bare = [];
   const cli = [];
-  for (let i = 0; i < ctx.coldRuns; i++) { // interleaved so drift hits both alike
+  for (let i = 0; i < ctx.coldRuns; i++) {
+    // interleaved so drift hits both alike
     bare.push(timeSync(process.execPath, ['-e', '0']));
     cli.push(timeSync(process.execPath, [CLI, ...ONE]));
   }
   const b = median(bare);
   const c = median(cli);
-  out(table([`median of ${ctx.coldRuns} runs`, 'wall', 'min', 'max'], [
-    ['node -e 0', millis(b), millis(Math.min(...bare)), millis(Math.max(...bare))],
-    ['secureflow score (one transaction, json)', millis(c), millis(Math.min(...cli)), millis(Math.max(...cli))],
-  ]));
-  out(`  ratio ${(c / b).toFixed(2)}x node start-up; secureflow's own share ≈ ${millis(c - b)} (anomaly_score ${score})`);
+  out(
+    table(
+      [`median of ${ctx.coldRuns} runs`, 'wall', 'min', 'max'],
+      [
+        ['node -e 0', millis(b), millis(Math.min(...bare)), millis(Math.max(...bare))],
+        ['secureflow score (one transaction, json)', millis(c), millis(Math.min(...cli)), millis(Math.max(...cli))],
+      ],
+    ),
+  );
+  out(
+    `  ratio ${(c / b).toFixed(2)}x node start-up; secureflow's own share ≈ ${millis(c - b)} (anomaly_score ${score})`,
+  );
   return { runs: ctx.coldRuns, nodeMedianMs: b, cliMedianMs: c, ratio: c / b, nodeMs: bare, cliMs: cli };
 }

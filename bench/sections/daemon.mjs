@@ -22,7 +22,11 @@ const freePort = () =>
 
 /** Runs `args` pinned to `cpu` (taskset) so that server and load generator do not share a core. */
 function pinned(cpu, args, env = {}) {
-  return spawn('taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('taskset', ['-c', String(cpu), process.execPath, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 async function waitHealthy(url, ms = 15_000) {
@@ -59,7 +63,13 @@ function load(cpu, url, { method = 'GET', body, seconds, connections = 50 }) {
     proc.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
       const r = JSON.parse(out);
-      resolve({ rps: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
+      resolve({
+        rps: r.requests.average,
+        p50_ms: r.latency.p50,
+        p99_ms: r.latency.p99,
+        errors: r.errors,
+        non2xx: r.non2xx,
+      });
     }),
   );
 }
@@ -72,7 +82,9 @@ http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeH
 
 async function startDaemon(cpu, db, extra = []) {
   const port = await freePort();
-  const proc = pinned(cpu, [CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', ...extra], { DATABASE_URL: '' });
+  const proc = pinned(cpu, [CLI, 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', ...extra], {
+    DATABASE_URL: '',
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(`${url}/api/health`);
   return { url, proc };
@@ -89,7 +101,11 @@ export async function daemon(ctx, out) {
   try {
     await waitHealthy(`http://127.0.0.1:${barePort}/`);
     await load(1, `http://127.0.0.1:${barePort}/`, { method: 'POST', body: JSON.stringify(tx), seconds: 1 }); // warm-up
-    results.bare = await load(1, `http://127.0.0.1:${barePort}/`, { method: 'POST', body: JSON.stringify(tx), seconds });
+    results.bare = await load(1, `http://127.0.0.1:${barePort}/`, {
+      method: 'POST',
+      body: JSON.stringify(tx),
+      seconds,
+    });
   } finally {
     await stop(bare);
   }
@@ -101,22 +117,51 @@ export async function daemon(ctx, out) {
     await stop(d.proc);
   }
   results.predict.share_of_bare = results.predict.rps / results.bare.rps;
-  out(table(
-    ['server (50 connections, server and load on separate cores)', 'req/s', 'p50', 'p99', 'errors'],
-    [
-      ['bare node:http, fixed JSON body', num(results.bare.rps), `${results.bare.p50_ms} ms`, `${results.bare.p99_ms} ms`, results.bare.errors + results.bare.non2xx],
-      ['POST /api/predict (SQLite, stored, explained)', num(results.predict.rps), `${results.predict.p50_ms} ms`, `${results.predict.p99_ms} ms`, results.predict.errors + results.predict.non2xx],
-    ],
-  ));
-  out(`  /api/predict serves ${(100 * results.predict.share_of_bare).toFixed(1)}% of the bare server's requests per second (target >= 15%)`);
+  out(
+    table(
+      ['server (50 connections, server and load on separate cores)', 'req/s', 'p50', 'p99', 'errors'],
+      [
+        [
+          'bare node:http, fixed JSON body',
+          num(results.bare.rps),
+          `${results.bare.p50_ms} ms`,
+          `${results.bare.p99_ms} ms`,
+          results.bare.errors + results.bare.non2xx,
+        ],
+        [
+          'POST /api/predict (SQLite, stored, explained)',
+          num(results.predict.rps),
+          `${results.predict.p50_ms} ms`,
+          `${results.predict.p99_ms} ms`,
+          results.predict.errors + results.predict.non2xx,
+        ],
+      ],
+    ),
+  );
+  out(
+    `  /api/predict serves ${(100 * results.predict.share_of_bare).toFixed(1)}% of the bare server's requests per second (target >= 15%)`,
+  );
 
   // 2. 10,000-transaction batches, stored, explained: median of several requests.
-  const batchBody = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: (i * 7.31) % 5000, hour: i % 24, day_of_week: i % 7, merchant_category: i % 10, transaction_type: i % 3 })) });
+  const batchBody = JSON.stringify({
+    transactions: Array.from({ length: 10_000 }, (_, i) => ({
+      ...tx,
+      amount: (i * 7.31) % 5000,
+      hour: i % 24,
+      day_of_week: i % 7,
+      merchant_category: i % 10,
+      transaction_type: i % 3,
+    })),
+  });
   const timeBatches = async (url, n) => {
     const times = [];
     for (let i = 0; i < n + 1; i++) {
       const t = performance.now();
-      const r = await fetch(`${url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody });
+      const r = await fetch(`${url}/api/predict-batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batchBody,
+      });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`predict-batch answered ${r.status}`);
       if (i > 0) times.push(performance.now() - t); // the first warms up
@@ -161,12 +206,18 @@ export async function daemon(ctx, out) {
   for (let i = 0; i < (ctx.quick ? 3 : 7); i++) {
     const port = await freePort();
     const t = performance.now();
-    const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--db', join(dir, 'cold.db'), '--log-level', 'warn'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' });
+    const proc = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', String(port), '--db', join(dir, 'cold.db'), '--log-level', 'warn'],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' },
+    );
     await waitHealthy(`http://127.0.0.1:${port}/api/health`);
     colds.push(performance.now() - t);
     await stop(proc);
   }
   results.cold_start_ms = median(colds);
-  out(`  cold start to the first answered /api/health: ${millis(results.cold_start_ms)} median of ${colds.length} (target <= 300 ms)`);
+  out(
+    `  cold start to the first answered /api/health: ${millis(results.cold_start_ms)} median of ${colds.length} (target <= 300 ms)`,
+  );
   return results;
 }

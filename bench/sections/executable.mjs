@@ -7,7 +7,22 @@ import { join } from 'node:path';
 import { CLI, ROOT, median, millis, now, secs, table, timeSync } from '../lib/util.mjs';
 
 const EXE = join(ROOT, 'dist', `secureflow-${process.platform}-${process.arch}`);
-const ONE = ['score', '--no-store', '--amount', '120', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json'];
+const ONE = [
+  'score',
+  '--no-store',
+  '--amount',
+  '120',
+  '--hour',
+  '3',
+  '--day-of-week',
+  '6',
+  '--merchant-category',
+  '9',
+  '--transaction-type',
+  '2',
+  '--format',
+  'json',
+];
 const MiB = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export async function executable(ctx, out) {
@@ -16,11 +31,15 @@ export async function executable(ctx, out) {
   process.env.SECUREFLOW_CACHE_DIR = cache;
   try {
     const result = (out) => ({ ...JSON.parse(out), timestamp: null });
-    const same = JSON.stringify(result(spawnSync(EXE, ONE, { encoding: 'utf8' }).stdout)) === JSON.stringify(result(spawnSync(process.execPath, [CLI, ...ONE], { encoding: 'utf8' }).stdout));
+    const same =
+      JSON.stringify(result(spawnSync(EXE, ONE, { encoding: 'utf8' }).stdout)) ===
+      JSON.stringify(result(spawnSync(process.execPath, [CLI, ...ONE], { encoding: 'utf8' }).stdout));
     if (!same) throw new Error('the executable and node bin/secureflow print different results');
     const size = statSync(EXE).size;
     const nodeSize = statSync(process.execPath).size;
-    out(`  size ${MiB(size)} (the node binary it is built from: ${MiB(nodeSize)}, which it carries without its symbol tables)`);
+    out(
+      `  size ${MiB(size)} (the node binary it is built from: ${MiB(nodeSize)}, which it carries without its symbol tables)`,
+    );
 
     // First run of a build: every run gets an empty cache folder, so each one unpacks.
     const first = [];
@@ -35,7 +54,8 @@ export async function executable(ctx, out) {
 
     const runs = Math.max(ctx.coldRuns, 20);
     const t = { bare: [], nodeVersion: [], exeVersion: [], nodeOne: [], exeOne: [] };
-    for (let i = 0; i < runs; i++) { // interleaved so drift hits all alike
+    for (let i = 0; i < runs; i++) {
+      // interleaved so drift hits all alike
       t.bare.push(timeSync(process.execPath, ['-e', '0']));
       t.nodeVersion.push(timeSync(process.execPath, [CLI, '--version']));
       t.exeVersion.push(timeSync(EXE, ['--version']));
@@ -43,12 +63,17 @@ export async function executable(ctx, out) {
       t.exeOne.push(timeSync(EXE, ONE));
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
-    out(table([`median of ${runs} runs (first run: ${ctx.coldRuns})`, 'node bin/secureflow', 'executable'], [
-      ['secureflow --version', millis(m.nodeVersion), millis(m.exeVersion)],
-      ['score one transaction (json)', millis(m.nodeOne), millis(m.exeOne)],
-      ['score one transaction, first run (unpacks)', '', millis(median(first))],
-      ['node -e 0', millis(m.bare), ''],
-    ]));
+    out(
+      table(
+        [`median of ${runs} runs (first run: ${ctx.coldRuns})`, 'node bin/secureflow', 'executable'],
+        [
+          ['secureflow --version', millis(m.nodeVersion), millis(m.exeVersion)],
+          ['score one transaction (json)', millis(m.nodeOne), millis(m.exeOne)],
+          ['score one transaction, first run (unpacks)', '', millis(median(first))],
+          ['node -e 0', millis(m.bare), ''],
+        ],
+      ),
+    );
 
     const file = (await ctx.file(ctx.N)).path;
     const big = (cmd, args) => {

@@ -45,20 +45,48 @@ export async function kernel(ctx, out) {
   const usExact = (exactMs / explainRows) * 1000;
   const usTab = (tabMs / explainRows) * 1000;
 
-  out(table(['scoreRows (1 core, Float64Array in/out)', 'rows', 'best of 3', 'throughput'], [
-    ['score', num(count), millis(best), rate((count / best) * 1000)],
-  ]));
-  out(`  runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms; model load+construct ${loadMs.toFixed(0)} ms; ` +
-    `${doc.forest.trees.length} trees; flagged ${(100 * flagged / count).toFixed(2)}% at threshold ${model.threshold}; ROC-AUC vs labels ${auc.toFixed(4)}`);
+  out(
+    table(
+      ['scoreRows (1 core, Float64Array in/out)', 'rows', 'best of 3', 'throughput'],
+      [['score', num(count), millis(best), rate((count / best) * 1000)]],
+    ),
+  );
+  out(
+    `  runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms; model load+construct ${loadMs.toFixed(0)} ms; ` +
+      `${doc.forest.trees.length} trees; flagged ${((100 * flagged) / count).toFixed(2)}% at threshold ${model.threshold}; ROC-AUC vs labels ${auc.toFixed(4)}`,
+  );
   out('');
-  out(table(['explain(raw, offset)', 'rows', 'total', 'per row', '1M rows (extrapolated, 1 core)'], [
-    ['exact TreeSHAP (default)', num(explainRows), millis(exactMs), `${num(usExact, 1)} µs`, `${num(usExact, 0)} s`],
-    ['tabulated (prepareBatchExplanations)', num(explainRows), millis(tabMs), `${num(usTab, 1)} µs`, `${num(usTab, 0)} s`],
-  ]));
+  out(
+    table(
+      ['explain(raw, offset)', 'rows', 'total', 'per row', '1M rows (extrapolated, 1 core)'],
+      [
+        [
+          'exact TreeSHAP (default)',
+          num(explainRows),
+          millis(exactMs),
+          `${num(usExact, 1)} µs`,
+          `${num(usExact, 0)} s`,
+        ],
+        [
+          'tabulated (prepareBatchExplanations)',
+          num(explainRows),
+          millis(tabMs),
+          `${num(usTab, 1)} µs`,
+          `${num(usTab, 0)} s`,
+        ],
+      ],
+    ),
+  );
   out(`  table build ${tablePrepMs.toFixed(0)} ms, not included above`);
   return {
-    rows: count, runsMs: runs, bestMs: best, rowsPerSec: (count / best) * 1000, modelLoadMs: loadMs,
-    trees: doc.forest.trees.length, flaggedShare: flagged / count, rocAuc: auc,
+    rows: count,
+    runsMs: runs,
+    bestMs: best,
+    rowsPerSec: (count / best) * 1000,
+    modelLoadMs: loadMs,
+    trees: doc.forest.trees.length,
+    flaggedShare: flagged / count,
+    rocAuc: auc,
     explain: { rows: explainRows, exactUsPerRow: usExact, tabulatedUsPerRow: usTab, tableBuildMs: tablePrepMs },
   };
 }

@@ -14,12 +14,23 @@ export async function flatMemory(ctx, out) {
     const r = await scoreFile(f.path, rows, w);
     results.push({ rows, bytes: f.bytes, wallMs: r.wallMs, peakRssKb: r.rssKb });
   }
-  out(table([`score CSV -> CSV, --workers ${w}`, 'input', 'wall', 'throughput', 'peak RSS'], results.map((r) => [
-    `${num(r.rows)} rows`, `${(r.bytes / 1048576).toFixed(1)} MiB`, secs(r.wallMs), rate((r.rows / r.wallMs) * 1000), mib(r.peakRssKb),
-  ])));
+  out(
+    table(
+      [`score CSV -> CSV, --workers ${w}`, 'input', 'wall', 'throughput', 'peak RSS'],
+      results.map((r) => [
+        `${num(r.rows)} rows`,
+        `${(r.bytes / 1048576).toFixed(1)} MiB`,
+        secs(r.wallMs),
+        rate((r.rows / r.wallMs) * 1000),
+        mib(r.peakRssKb),
+      ]),
+    ),
+  );
   const first = results[0].peakRssKb;
   const last = results.at(-1).peakRssKb;
-  out(`  peak RSS ${mib(first)} -> ${mib(last)} while the input grows ${(results.at(-1).rows / results[0].rows).toFixed(0)}x ` +
-    `(${last > first ? '+' : ''}${(((last - first) / first) * 100).toFixed(0)}%)`);
+  out(
+    `  peak RSS ${mib(first)} -> ${mib(last)} while the input grows ${(results.at(-1).rows / results[0].rows).toFixed(0)}x ` +
+      `(${last > first ? '+' : ''}${(((last - first) / first) * 100).toFixed(0)}%)`,
+  );
   return { workers: w, runs: results };
 }

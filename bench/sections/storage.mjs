@@ -11,9 +11,21 @@ const CHUNK = 37_000; // about what the CLI stores per 1 MiB chunk of input
 
 function row(i) {
   return {
-    reference: null, amount: 10 + (i % 1000), hour: i % 24, day_of_week: i % 7, merchant_category: i % 10, transaction_type: i % 3,
-    is_fraudulent: i % 20 === 0, anomaly_score: 0.45, risk_score: 50.5, risk_level: 'normal', confidence: 0.5, explanation: null,
-    model_version: 'abcdef0123456789', source: 'bench', batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da',
+    reference: null,
+    amount: 10 + (i % 1000),
+    hour: i % 24,
+    day_of_week: i % 7,
+    merchant_category: i % 10,
+    transaction_type: i % 3,
+    is_fraudulent: i % 20 === 0,
+    anomaly_score: 0.45,
+    risk_score: 50.5,
+    risk_level: 'normal',
+    confidence: 0.5,
+    explanation: null,
+    model_version: 'abcdef0123456789',
+    source: 'bench',
+    batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da',
   };
 }
 
@@ -69,12 +81,24 @@ export async function storage(ctx, out) {
   } catch (e) {
     results.postgres = { error: String(e.message ?? e).split('\n')[0] };
   }
-  out(table(
-    ['backend', 'rows', 'insert s', 'rows/s', 'list ms', 'list --anomalies ms', 'dashboard ms'],
-    Object.entries(results).map(([k, r]) =>
-      r.error ? [k, r.error, '', '', '', '', ''] : [k, r.rows.toLocaleString('en-US'), r.insert_s.toFixed(2), r.rows_per_s.toLocaleString('en-US'), r.list_ms.toFixed(1), r.list_anomalies_ms.toFixed(1), r.dashboard_ms.toFixed(1)],
+  out(
+    table(
+      ['backend', 'rows', 'insert s', 'rows/s', 'list ms', 'list --anomalies ms', 'dashboard ms'],
+      Object.entries(results).map(([k, r]) =>
+        r.error
+          ? [k, r.error, '', '', '', '', '']
+          : [
+              k,
+              r.rows.toLocaleString('en-US'),
+              r.insert_s.toFixed(2),
+              r.rows_per_s.toLocaleString('en-US'),
+              r.list_ms.toFixed(1),
+              r.list_anomalies_ms.toFixed(1),
+              r.dashboard_ms.toFixed(1),
+            ],
+      ),
     ),
-  ));
+  );
 
   // What storing adds to a whole `score` run (default workers), beside the same run with --no-store (issue 12 item 8:
   // SQLite <= 2x with <= 120 bytes/row, Postgres by COPY <= 3x, both <= 200 MB peak; quoted CSV <= 1.5x unquoted).
@@ -89,11 +113,23 @@ export async function storage(ctx, out) {
     execFileSync('psql', [PG_URL, '-qc', `CREATE SCHEMA ${pgSchema}`], { stdio: 'ignore' });
     const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
     pgRun = await runChecked(process.execPath, [CLI, 'score', file, '-q', '--db', url]);
-    pgRun.bytesPerRow = Number(execFileSync('psql', [PG_URL, '-Atc', `SELECT pg_total_relation_size('${pgSchema}.transactions') / greatest(count(*), 1) FROM ${pgSchema}.transactions`]).toString().trim());
+    pgRun.bytesPerRow = Number(
+      execFileSync('psql', [
+        PG_URL,
+        '-Atc',
+        `SELECT pg_total_relation_size('${pgSchema}.transactions') / greatest(count(*), 1) FROM ${pgSchema}.transactions`,
+      ])
+        .toString()
+        .trim(),
+    );
   } catch (e) {
     pgRun = { error: String(e.message ?? e).split('\n')[0] };
   } finally {
-    try { execFileSync('psql', [PG_URL, '-qc', `DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`], { stdio: 'ignore' }); } catch { /* reported above */ }
+    try {
+      execFileSync('psql', [PG_URL, '-qc', `DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`], { stdio: 'ignore' });
+    } catch {
+      /* reported above */
+    }
   }
   const quotedFile = join(dir, `quoted-${n}.csv`);
   writeQuoted(file, quotedFile);
@@ -101,22 +137,64 @@ export async function storage(ctx, out) {
   const ratio = (ms) => `${(ms / plain.wallMs).toFixed(2)}x`;
   const mb = (kb) => (kb == null ? '?' : `${Math.round(kb / 1024)} MiB`);
   results.scoreRun = {
-    no_store_ms: plain.wallMs, no_store_rss_kb: plain.rssKb,
-    sqlite_ms: stored.wallMs, sqlite_ratio: stored.wallMs / plain.wallMs, sqlite_rss_kb: stored.rssKb, sqlite_bytes_per_row: bytes,
-    postgres_ms: pgRun.wallMs ?? null, postgres_ratio: pgRun.wallMs ? pgRun.wallMs / plain.wallMs : null, postgres_rss_kb: pgRun.rssKb ?? null,
-    postgres_bytes_per_row: pgRun.bytesPerRow ?? null, postgres_error: pgRun.error ?? null,
-    quoted_ms: quoted.wallMs, quoted_ratio: quoted.wallMs / plain.wallMs,
+    no_store_ms: plain.wallMs,
+    no_store_rss_kb: plain.rssKb,
+    sqlite_ms: stored.wallMs,
+    sqlite_ratio: stored.wallMs / plain.wallMs,
+    sqlite_rss_kb: stored.rssKb,
+    sqlite_bytes_per_row: bytes,
+    postgres_ms: pgRun.wallMs ?? null,
+    postgres_ratio: pgRun.wallMs ? pgRun.wallMs / plain.wallMs : null,
+    postgres_rss_kb: pgRun.rssKb ?? null,
+    postgres_bytes_per_row: pgRun.bytesPerRow ?? null,
+    postgres_error: pgRun.error ?? null,
+    quoted_ms: quoted.wallMs,
+    quoted_ratio: quoted.wallMs / plain.wallMs,
     // kept for older result readers
-    store_ms: stored.wallMs, added_ms: stored.wallMs - plain.wallMs,
+    store_ms: stored.wallMs,
+    added_ms: stored.wallMs - plain.wallMs,
   };
-  out(table(['secureflow score, ' + n.toLocaleString('en-US') + ' rows', 'wall', 'vs --no-store', 'target', 'peak RSS', 'bytes/row'], [
-    ['--no-store', secs(plain.wallMs), '1.00x', '', mb(plain.rssKb), ''],
-    ['--db SQLite file', secs(stored.wallMs), ratio(stored.wallMs), '<= 2x, <= 200 MB, <= 120 B', mb(stored.rssKb), String(Math.round(bytes))],
-    pgRun.error
-      ? ['--db postgres:// (COPY)', pgRun.error, '', '', '', '']
-      : ['--db postgres:// (COPY)', secs(pgRun.wallMs), ratio(pgRun.wallMs), '<= 3x, <= 200 MB', mb(pgRun.rssKb), String(pgRun.bytesPerRow)],
-    ['--no-store, one quoted field a row', secs(quoted.wallMs), ratio(quoted.wallMs), '<= 1.5x', mb(quoted.rssKb), ''],
-  ]));
+  out(
+    table(
+      [
+        'secureflow score, ' + n.toLocaleString('en-US') + ' rows',
+        'wall',
+        'vs --no-store',
+        'target',
+        'peak RSS',
+        'bytes/row',
+      ],
+      [
+        ['--no-store', secs(plain.wallMs), '1.00x', '', mb(plain.rssKb), ''],
+        [
+          '--db SQLite file',
+          secs(stored.wallMs),
+          ratio(stored.wallMs),
+          '<= 2x, <= 200 MB, <= 120 B',
+          mb(stored.rssKb),
+          String(Math.round(bytes)),
+        ],
+        pgRun.error
+          ? ['--db postgres:// (COPY)', pgRun.error, '', '', '', '']
+          : [
+              '--db postgres:// (COPY)',
+              secs(pgRun.wallMs),
+              ratio(pgRun.wallMs),
+              '<= 3x, <= 200 MB',
+              mb(pgRun.rssKb),
+              String(pgRun.bytesPerRow),
+            ],
+        [
+          '--no-store, one quoted field a row',
+          secs(quoted.wallMs),
+          ratio(quoted.wallMs),
+          '<= 1.5x',
+          mb(quoted.rssKb),
+          '',
+        ],
+      ],
+    ),
+  );
   return results;
 }
 

@@ -16,7 +16,9 @@ export function parseTransactionId(value: string): number {
 export function parseSince(value: string, now = new Date()): Date | null {
   const m = /^(\d+)\s*([mhdw])$/i.exec(value.trim());
   if (m) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2].toLowerCase() as 'm' | 'h' | 'd' | 'w'];
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[
+      m[2].toLowerCase() as 'm' | 'h' | 'd' | 'w'
+    ];
     const d = new Date(now.getTime() - Number(m[1]) * unit);
     return inStorableRange(d) ? d : null; // 99999999d reaches before year 1
   }

@@ -14,11 +14,23 @@ export interface WithStoreOptions {
  * Opens the database chosen by --db > SECUREFLOW_DB > DATABASE_URL > the default SQLite file, runs `fn`,
  * and closes it. Connection failures become a clear error naming the database (password masked).
  */
-export async function withStore<T>(flag: string | undefined, fn: (store: Store, display: string) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
+export async function withStore<T>(
+  flag: string | undefined,
+  fn: (store: Store, display: string) => Promise<T>,
+  options: WithStoreOptions = {},
+): Promise<T> {
   const { openStore, resolveDatabase } = await import('../db/open-store.js');
   const resolved = resolveDatabase(flag);
-  if (options.mustExist && resolved.kind === 'sqlite' && resolved.target !== ':memory:' && !existsSync(resolved.target)) {
-    throw new SecureflowError('not_found', `no database at ${resolved.display}: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)`);
+  if (
+    options.mustExist &&
+    resolved.kind === 'sqlite' &&
+    resolved.target !== ':memory:' &&
+    !existsSync(resolved.target)
+  ) {
+    throw new SecureflowError(
+      'not_found',
+      `no database at ${resolved.display}: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)`,
+    );
   }
   let store: Store;
   try {

@@ -20,16 +20,30 @@ function rate(value: string): number {
   const percent = value.trim().endsWith('%');
   const n = Number(percent ? value.trim().slice(0, -1) : value);
   const r = percent ? n / 100 : n;
-  if (value.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1) throw new InvalidArgumentError('rate must be in 0..1 (or 0%..100%)');
+  if (value.trim() === '' || !Number.isFinite(r) || r < 0 || r > 1)
+    throw new InvalidArgumentError('rate must be in 0..1 (or 0%..100%)');
   return r;
 }
 
-const dbOption = () => new Option('--db <url|path>', 'database: a postgres:// URL or a SQLite file (default: SECUREFLOW_DB, DATABASE_URL, then the user data directory)');
-const remoteOption = () => new Option('--remote <url>', 'use a secureflow daemon instead of the local database (default: SECUREFLOW_REMOTE)');
-const apiKeyOption = () => new Option('--api-key <key>', 'API key for --remote (default: SECUREFLOW_API_KEY; prefer the variable: flags show in ps)');
-const modelOption = () => new Option('--model <file>', 'model file (default: the bundled model)').env('SECUREFLOW_MODEL');
+const dbOption = () =>
+  new Option(
+    '--db <url|path>',
+    'database: a postgres:// URL or a SQLite file (default: SECUREFLOW_DB, DATABASE_URL, then the user data directory)',
+  );
+const remoteOption = () =>
+  new Option('--remote <url>', 'use a secureflow daemon instead of the local database (default: SECUREFLOW_REMOTE)');
+const apiKeyOption = () =>
+  new Option(
+    '--api-key <key>',
+    'API key for --remote (default: SECUREFLOW_API_KEY; prefer the variable: flags show in ps)',
+  );
+const modelOption = () =>
+  new Option('--model <file>', 'model file (default: the bundled model)').env('SECUREFLOW_MODEL');
 const thresholdOption = () =>
-  new Option('--threshold <score>', 'flag scores at or above this anomaly score instead of the model\'s threshold').argParser(number('threshold', 0, 1));
+  new Option(
+    '--threshold <score>',
+    "flag scores at or above this anomaly score instead of the model's threshold",
+  ).argParser(number('threshold', 0, 1));
 
 export function buildProgram(io: IOStreams = systemIO()): Command {
   const program = new Command('secureflow')
@@ -60,28 +74,53 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option('--id <reference>', 'your own reference for the transaction, echoed back')
     .option('--json <object>', 'the transaction as a JSON object')
     .addOption(
-      new Option('-f, --format <format>', 'output: table|csv|json|ndjson for files (default: table on a terminal, csv when piped); text|json|ndjson for one transaction')
-        .choices(['table', 'csv', 'json', 'ndjson', 'text']),
+      new Option(
+        '-f, --format <format>',
+        'output: table|csv|json|ndjson for files (default: table on a terminal, csv when piped); text|json|ndjson for one transaction',
+      ).choices(['table', 'csv', 'json', 'ndjson', 'text']),
     )
     .option('-o, --output <file>', 'write results to a file instead of stdout')
     .addOption(modelOption())
     .addOption(thresholdOption())
-    .addOption(new Option('--workers <n>', 'worker threads for CSV input (default: the number of cores, one fewer when storing into SQLite)').argParser(number('workers', 1, 256, true)))
-    .option('--explain', 'add exact Shapley values and the top factor to every CSV row (slower; one transaction is always explained)')
+    .addOption(
+      new Option(
+        '--workers <n>',
+        'worker threads for CSV input (default: the number of cores, one fewer when storing into SQLite)',
+      ).argParser(number('workers', 1, 256, true)),
+    )
+    .option(
+      '--explain',
+      'add exact Shapley values and the top factor to every CSV row (slower; one transaction is always explained)',
+    )
     .option('--strict', 'stop at the first bad row (exit 3) instead of reporting it and going on')
     .option('--fail-on-anomaly', 'exit 10 if any transaction is flagged')
-    .addOption(new Option('--max-anomaly-rate <rate>', 'exit 10 if the flagged share of scored rows exceeds this (0..1 or N%)').argParser(rate))
+    .addOption(
+      new Option(
+        '--max-anomaly-rate <rate>',
+        'exit 10 if the flagged share of scored rows exceeds this (0..1 or N%)',
+      ).argParser(rate),
+    )
     .addOption(dbOption())
     .option('--no-store', 'do not store results in the database')
     .addOption(remoteOption())
     .addOption(apiKeyOption())
     .option('-q, --quiet', 'no summary on stderr; one line still says how many rows were rejected')
-    .option('--summary-json <file>', 'write the run\'s counts, model version and gate result to FILE as JSON (for CI)')
-    .option('--delimiter <char>', 'CSV field delimiter: , ; | or tab (default: a comma, or ; or tab when the header shows it)')
-    .option('--column <field=column>', 'read a field from your column, e.g. amount=amt or merchant_category="Merchant Cat"; repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--summary-json <file>', "write the run's counts, model version and gate result to FILE as JSON (for CI)")
+    .option(
+      '--delimiter <char>',
+      'CSV field delimiter: , ; | or tab (default: a comma, or ; or tab when the header shows it)',
+    )
+    .option(
+      '--column <field=column>',
+      'read a field from your column, e.g. amount=amt or merchant_category="Merchant Cat"; repeatable',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option('--decimal <mark>', 'decimal mark of amounts: . (default) or , (for 1.250,00)')
     .option('--encoding <name>', 'input text encoding: utf-8 (default), latin1, windows-1252, utf-16le...')
-    .option('--derived <rule>', 'rows with a date-only timestamp or an unknown type name: reject (default) or warn (score them, with a warning column)')
+    .option(
+      '--derived <rule>',
+      'rows with a date-only timestamp or an unknown type name: reject (default) or warn (score them, with a warning column)',
+    )
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts, io));
 
   program
@@ -91,13 +130,25 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .argument('<files...>', 'training CSV files (- for stdin)')
     .requiredOption('--out <file>', 'where to write the model file')
     .addOption(new Option('--trees <n>', 'number of trees').default(100).argParser(number('trees', 1, 10000, true)))
-    .addOption(new Option('--sample-size <n>', 'rows drawn for each tree').default(256).argParser(number('sample size', 2, 65536, true)))
+    .addOption(
+      new Option('--sample-size <n>', 'rows drawn for each tree')
+        .default(256)
+        .argParser(number('sample size', 2, 65536, true)),
+    )
     .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(number('seed', 0, 4294967295, true)))
-    .addOption(new Option('--contamination <rate>', 'expected share of anomalies, or "auto" (threshold 0.5)').default('0.1'))
+    .addOption(
+      new Option('--contamination <rate>', 'expected share of anomalies, or "auto" (threshold 0.5)').default('0.1'),
+    )
     .addOption(thresholdOption())
     .option('--label-column <column>', 'a label column to leave out of training')
-    .addOption(new Option('--amount-transform <t>', 'how amount is fed to the forest').choices(['none', 'log1p']).default('none'))
-    .addOption(new Option('--day-start-hour <h>', 'hour the forest\'s clock starts at, or "none" for the raw hour').default('6'))
+    .addOption(
+      new Option('--amount-transform <t>', 'how amount is fed to the forest')
+        .choices(['none', 'log1p'])
+        .default('none'),
+    )
+    .addOption(
+      new Option('--day-start-hour <h>', 'hour the forest\'s clock starts at, or "none" for the raw hour').default('6'),
+    )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')
     .addOption(dbOption())
@@ -110,7 +161,10 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .description('Score a labelled CSV file and report ROC-AUC, PR-AUC, precision, recall and F1 at the threshold.')
     .argument('<file>', 'labelled CSV file (- for stdin)')
     .requiredOption('--label-column <column>', 'the column holding the label')
-    .option('--positive <value>', 'the label value that marks an anomaly (default: -1 for -1/1, 1 for 0/1, true for true/false)')
+    .option(
+      '--positive <value>',
+      'the label value that marks an anomaly (default: -1 for -1/1, 1 for 0/1, true for true/false)',
+    )
     .addOption(modelOption())
     .addOption(thresholdOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']))
@@ -119,7 +173,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
   program
     .command('feedback')
     .summary('record whether a flagged (or passed) transaction was right')
-    .description('Record whether the verdict on a stored transaction was right (--correct) or wrong (--incorrect),\nwith optional notes; the dashboard\'s accuracy comes from these.')
+    .description(
+      "Record whether the verdict on a stored transaction was right (--correct) or wrong (--incorrect),\nwith optional notes; the dashboard's accuracy comes from these.",
+    )
     .argument('<id>', 'transaction id (as printed by score)')
     .option('--correct', 'the verdict was right')
     .option('--incorrect', 'the verdict was wrong')
@@ -138,11 +194,21 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option('--since <when>', 'only since then: 7d, 24h, 30m or an ISO date')
     .option('--batch <id>', 'only one run of secureflow score (its batch id)')
     .addOption(new Option('--limit <n>', 'at most this many').default(20).argParser(number('limit', 1, 100000, true)))
-    .addOption(new Option('--offset <n>', 'skip this many').default(0).argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, true)))
+    .addOption(
+      new Option('--offset <n>', 'skip this many')
+        .default(0)
+        .argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, true)),
+    )
     .addOption(dbOption())
     .addOption(remoteOption())
     .addOption(apiKeyOption())
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json', 'csv']))
+    .addOption(
+      new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
+        'table',
+        'json',
+        'csv',
+      ]),
+    )
     .action(async (opts) => (await import('./commands/transactions.js')).runTransactionsList(opts, io));
   transactions
     .command('show')
@@ -159,7 +225,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('list')
     .description('List registered models, the active one starred (the bundled model when none is).')
     .addOption(dbOption())
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
+    .addOption(
+      new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
+        'table',
+        'json',
+      ]),
+    )
     .action(async (opts) => (await import('./commands/models.js')).runModelsList(opts, io));
   models
     .command('show')
@@ -175,7 +246,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .argument('<version>', 'model version (hash) or id')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']))
-    .action(async (version: string, opts) => (await import('./commands/models.js')).runModelsActivate(version, opts, io));
+    .action(async (version: string, opts) =>
+      (await import('./commands/models.js')).runModelsActivate(version, opts, io),
+    );
 
   models
     .command('deactivate')
@@ -187,7 +260,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
   const keys = program.command('keys').summary('API keys for the daemon: create, list, revoke');
   keys
     .command('create')
-    .description('Create an API key; it is printed once (only a salted hash is stored).\nRoles: admin; analyst (score, feedback, read); scorer (score only); viewer (read only).')
+    .description(
+      'Create an API key; it is printed once (only a salted hash is stored).\nRoles: admin; analyst (score, feedback, read); scorer (score only); viewer (read only).',
+    )
     .requiredOption('--name <name>', 'who or what uses it')
     .requiredOption('--role <role>', 'admin, analyst, scorer or viewer')
     .addOption(dbOption())
@@ -197,7 +272,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('list')
     .description('List API keys (never their secrets): name, role, when created, last used and revoked.')
     .addOption(dbOption())
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices(['table', 'json']))
+    .addOption(
+      new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
+        'table',
+        'json',
+      ]),
+    )
     .action(async (opts) => (await import('./commands/keys.js')).runKeysList(opts, io));
   keys
     .command('revoke')
@@ -237,23 +317,70 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(dbOption())
     .addOption(modelOption())
     .addOption(thresholdOption())
-    .addOption(new Option('--body-limit <bytes>', 'largest request body (default 10 MiB)').argParser(number('body limit', 1024, 1024 ** 3, true)))
-    .addOption(new Option('--batch-limit <n>', 'most transactions per predict-batch request (default 10000)').argParser(number('batch limit', 1, 1_000_000, true)))
-    .addOption(new Option('--rate-limit <n>', 'requests per second per key (per IP without keys); 0 = off (default: SECUREFLOW_RATE_LIMIT, else off)').argParser(number('rate limit', 0, 1_000_000, true)))
+    .addOption(
+      new Option('--body-limit <bytes>', 'largest request body (default 10 MiB)').argParser(
+        number('body limit', 1024, 1024 ** 3, true),
+      ),
+    )
+    .addOption(
+      new Option('--batch-limit <n>', 'most transactions per predict-batch request (default 10000)').argParser(
+        number('batch limit', 1, 1_000_000, true),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <n>',
+        'requests per second per key (per IP without keys); 0 = off (default: SECUREFLOW_RATE_LIMIT, else off)',
+      ).argParser(number('rate limit', 0, 1_000_000, true)),
+    )
     .option('--redis-url <url>', 'share rate-limit counters between instances (default: REDIS_URL)')
-    .option('--cors-origin <origin>', 'browser origin allowed to call the API; repeatable; * for any (default: CORS_ORIGINS, else http://localhost:3000)', (v: string, acc: string[] = []) => [...acc, v])
+    .option(
+      '--cors-origin <origin>',
+      'browser origin allowed to call the API; repeatable; * for any (default: CORS_ORIGINS, else http://localhost:3000)',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .option('--no-auth', 'serve without API keys, even on a public address')
-    .addOption(new Option('--request-timeout <ms>', 'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)').argParser(number('request timeout', 100, 3_600_000, true)))
-    .addOption(new Option('--headers-timeout <ms>', 'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)').argParser(number('headers timeout', 100, 3_600_000, true)))
-    .addOption(new Option('--max-event-loop-delay <ms>', 'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)').argParser(number('max event loop delay', 0, 600_000, true)))
-    .option('--trust-proxy <hops|addresses>', 'take the caller\'s address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly\'s proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)')
-    .addOption(new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(
+      new Option(
+        '--request-timeout <ms>',
+        'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)',
+      ).argParser(number('request timeout', 100, 3_600_000, true)),
+    )
+    .addOption(
+      new Option(
+        '--headers-timeout <ms>',
+        'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)',
+      ).argParser(number('headers timeout', 100, 3_600_000, true)),
+    )
+    .addOption(
+      new Option(
+        '--max-event-loop-delay <ms>',
+        'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)',
+      ).argParser(number('max event loop delay', 0, 600_000, true)),
+    )
+    .option(
+      '--trust-proxy <hops|addresses>',
+      "take the caller's address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly's proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)",
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
     .action(async (opts) => (await import('./commands/serve.js')).runServe(opts));
 
   program
     .command('migrate')
     .summary('apply pending database migrations (the deploy release step)')
-    .description('Apply pending database migrations and print each one applied (every command also applies them\nwhen it opens the database; a deploy runs this as its release step).')
+    .description(
+      'Apply pending database migrations and print each one applied (every command also applies them\nwhen it opens the database; a deploy runs this as its release step).',
+    )
     .addOption(dbOption())
     .action(async (opts) => (await import('./commands/migrate.js')).runMigrate(opts, io));
 
@@ -273,7 +400,8 @@ export async function main(argv: string[], io: IOStreams = systemIO()): Promise<
     return EXIT_CODES.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
       return EXIT_CODES.usage;
     }
     if (e instanceof SecureflowError) {
@@ -299,5 +427,11 @@ export async function main(argv: string[], io: IOStreams = systemIO()): Promise<
 function storeErrorKind(e: unknown): 'not_found' | 'unavailable' | 'invalid_input' | null {
   if (!(e instanceof Error) || e.name !== 'StoreError') return null;
   const kind = (e as Error & { kind?: string }).kind;
-  return kind === 'not_found' ? 'not_found' : kind === 'invalid' ? 'invalid_input' : kind === 'unavailable' ? 'unavailable' : null;
+  return kind === 'not_found'
+    ? 'not_found'
+    : kind === 'invalid'
+      ? 'invalid_input'
+      : kind === 'unavailable'
+        ? 'unavailable'
+        : null;
 }

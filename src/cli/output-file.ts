@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, realpathSync, renameSync, statSync, unlinkSync, type Stats, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+  type WriteStream,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SecureflowError } from '../core/errors.js';
 
@@ -28,8 +36,13 @@ export async function openOutputFile(path: string, inputs: readonly string[]): P
   for (const input of inputs) {
     if (input === '-') continue;
     const s = statOrNull(input);
-    const same = s && existing ? s.dev === existing.dev && s.ino === existing.ino : realOrSelf(input) === realOrSelf(target);
-    if (same) throw new SecureflowError('usage', `-o ${path} is also an input: write the results to another file (nothing was changed)`);
+    const same =
+      s && existing ? s.dev === existing.dev && s.ino === existing.ino : realOrSelf(input) === realOrSelf(target);
+    if (same)
+      throw new SecureflowError(
+        'usage',
+        `-o ${path} is also an input: write the results to another file (nothing was changed)`,
+      );
   }
   const temp = join(folder, `.${basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const stream = createWriteStream(temp, { flags: 'wx', mode: existing ? existing.mode & 0o777 : 0o666 });

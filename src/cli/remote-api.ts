@@ -15,7 +15,10 @@ function storedOf(view: Record<string, unknown>): StoredTransaction {
 /** The daemon answers at most this many rows a request: larger --limit values are fetched a page at a time. */
 const REMOTE_PAGE = 1000;
 
-export async function remoteList(client: RemoteClient, q: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
+export async function remoteList(
+  client: RemoteClient,
+  q: TransactionQuery,
+): Promise<{ rows: StoredTransaction[]; total: number }> {
   const rows: StoredTransaction[] = [];
   let offset = q.offset ?? 0;
   let total = 0;
@@ -48,23 +51,49 @@ export function resultOf(view: PredictResult | TransactionDetail): ScoreResult {
     shap_explanation: view.shap_explanation ?? {},
     shap_base_value: view.shap_base_value ?? 0,
     risk_factors: view.risk_factors ?? [],
-    transaction: { amount: view.amount, hour: view.hour, day_of_week: view.day_of_week, merchant_category: view.merchant_category, transaction_type: view.transaction_type },
+    transaction: {
+      amount: view.amount,
+      hour: view.hour,
+      day_of_week: view.day_of_week,
+      merchant_category: view.merchant_category,
+      transaction_type: view.transaction_type,
+    },
     data_source: 'id' in view ? view.source : view.data_source,
     model_version: view.model_version,
     timestamp: view.timestamp,
   };
 }
 
-export async function remoteShow(client: RemoteClient, id: number): Promise<{ row: StoredTransaction & { feedback: Feedback | null }; result: ScoreResult }> {
+export async function remoteShow(
+  client: RemoteClient,
+  id: number,
+): Promise<{ row: StoredTransaction & { feedback: Feedback | null }; result: ScoreResult }> {
   const view = await client.request<TransactionDetail>('GET', `/api/transactions/${id}`);
   return { row: { ...storedOf(view), feedback: view.feedback ?? null }, result: resultOf(view) };
 }
 
-export async function remoteFeedback(client: RemoteClient, id: number, isCorrect: boolean, notes: string | null): Promise<Feedback | RecordedFeedback> {
-  const r = await client.request<FeedbackResult>('POST', '/api/feedback', { json: { transaction_id: id, is_correct: isCorrect, notes } });
-  const feedback: Feedback = { id: r.id, transaction_id: r.transaction_id, is_correct: r.is_correct, notes: r.notes, created_at: r.created_at, updated_at: r.updated_at };
+export async function remoteFeedback(
+  client: RemoteClient,
+  id: number,
+  isCorrect: boolean,
+  notes: string | null,
+): Promise<Feedback | RecordedFeedback> {
+  const r = await client.request<FeedbackResult>('POST', '/api/feedback', {
+    json: { transaction_id: id, is_correct: isCorrect, notes },
+  });
+  const feedback: Feedback = {
+    id: r.id,
+    transaction_id: r.transaction_id,
+    is_correct: r.is_correct,
+    notes: r.notes,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
   // `previous` (the verdict this one replaced) comes from daemons that keep feedback history; older ones omit it.
   if (!('previous' in r)) return feedback;
-  const previous = r.previous === null ? null : { is_correct: r.previous.feedback, notes: r.previous.notes, recorded_at: r.previous.recorded_at };
+  const previous =
+    r.previous === null
+      ? null
+      : { is_correct: r.previous.feedback, notes: r.previous.notes, recorded_at: r.previous.recorded_at };
   return { ...feedback, previous };
 }

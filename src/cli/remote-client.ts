@@ -11,12 +11,20 @@ function kindOf(status: number): ErrorKind {
 }
 
 /** `--remote URL` > SECUREFLOW_REMOTE; `--api-key` > SECUREFLOW_API_KEY. */
-export function remoteTarget(flags: { remote?: string; apiKey?: string }, env: NodeJS.ProcessEnv = process.env): { url: string; apiKey: string | null } | null {
+export function remoteTarget(
+  flags: { remote?: string; apiKey?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; apiKey: string | null } | null {
   const url = (flags.remote ?? env.SECUREFLOW_REMOTE)?.trim();
   if (!url) return null;
   // Messages show the URL without its password (user:***@): it may hold a front end's basic-auth credentials.
-  if (!/^https?:\/\/[^/]+/i.test(url)) throw new SecureflowError('usage', `--remote must be an http:// or https:// URL, got ${JSON.stringify(redactUrl(url))}`);
-  if (!URL.canParse(url)) throw new SecureflowError('usage', `--remote is not a valid URL: ${JSON.stringify(redactUrl(url))}`);
+  if (!/^https?:\/\/[^/]+/i.test(url))
+    throw new SecureflowError(
+      'usage',
+      `--remote must be an http:// or https:// URL, got ${JSON.stringify(redactUrl(url))}`,
+    );
+  if (!URL.canParse(url))
+    throw new SecureflowError('usage', `--remote is not a valid URL: ${JSON.stringify(redactUrl(url))}`);
   const apiKey = (flags.apiKey ?? env.SECUREFLOW_API_KEY)?.trim() || null;
   return { url: url.replace(/\/+$/, ''), apiKey };
 }
@@ -37,7 +45,9 @@ export class RemoteClient {
   ) {
     const parsed = URL.canParse(url) ? new URL(url) : null;
     if (parsed && (parsed.username || parsed.password)) {
-      this.basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+      this.basic = Buffer.from(
+        `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`,
+      ).toString('base64');
       parsed.username = '';
       parsed.password = '';
       this.url = parsed.href.replace(/\/+$/, '');
@@ -48,7 +58,11 @@ export class RemoteClient {
   }
 
   /** T: the route's answer, from the contract's schemas (daemon/contract/shapes.ts). */
-  async request<T>(method: 'GET' | 'POST', path: string, body?: { json?: unknown; csv?: string | Uint8Array }): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: { json?: unknown; csv?: string | Uint8Array },
+  ): Promise<T> {
     // Loaded on first use: local runs never pay for it. (Bundled, the CommonJS exports sit on `default`.)
     const undici = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
     const request = undici.request ?? undici.default!.request;
@@ -65,9 +79,15 @@ export class RemoteClient {
       headers['content-type'] = 'text/csv';
       payload = body.csv;
     }
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
-      res = await request(`${this.url}${path}`, { method, headers, body: payload, headersTimeout: 120_000, bodyTimeout: 120_000 });
+      res = await request(`${this.url}${path}`, {
+        method,
+        headers,
+        body: payload,
+        headersTimeout: 120_000,
+        bodyTimeout: 120_000,
+      });
     } catch (e) {
       const err = e as Error & { code?: string };
       throw new SecureflowError('unavailable', `cannot reach the daemon at ${this.url}: ${err.code ?? err.message}`);
@@ -82,10 +102,22 @@ export class RemoteClient {
     if (res.statusCode >= 400) {
       const message = typeof data?.error === 'string' ? data.error : `HTTP ${res.statusCode}`;
       const retry = res.headers['retry-after'];
-      const hint = res.statusCode === 401 && !this.apiKey ? ' (give --api-key or set SECUREFLOW_API_KEY)' : retry ? ` (retry after ${retry} s)` : '';
-      throw new SecureflowError(kindOf(res.statusCode), `daemon at ${this.url}: ${message}${hint}`, { status: res.statusCode, ...(data?.details ?? {}) });
+      const hint =
+        res.statusCode === 401 && !this.apiKey
+          ? ' (give --api-key or set SECUREFLOW_API_KEY)'
+          : retry
+            ? ` (retry after ${retry} s)`
+            : '';
+      throw new SecureflowError(kindOf(res.statusCode), `daemon at ${this.url}: ${message}${hint}`, {
+        status: res.statusCode,
+        ...(data?.details ?? {}),
+      });
     }
-    if (data === null) throw new SecureflowError('internal', `daemon at ${this.url} answered ${method} ${path} with something other than JSON`);
+    if (data === null)
+      throw new SecureflowError(
+        'internal',
+        `daemon at ${this.url} answered ${method} ${path} with something other than JSON`,
+      );
     return data as T;
   }
 }

@@ -23,7 +23,10 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
       // delimiter's records go rewritten with commas (one record per index, as the daemon counts them).
       const headerLine = `${job.fields.map(csvEscape).join(',')}\n`;
       const rows = parseRecords(Buffer.from(job.bytes).toString('utf8'), job.firstLine, job.delimiter);
-      const records = job.delimiter === ',' ? job.bytes : Buffer.from(Array.from({ length: rows.count }, (_, i) => `${rows.text(i)}\n`).join(''));
+      const records =
+        job.delimiter === ','
+          ? job.bytes
+          : Buffer.from(Array.from({ length: rows.count }, (_, i) => `${rows.text(i)}\n`).join(''));
       const body = Buffer.concat([Buffer.from(headerLine), records]);
       const params = new URLSearchParams({ explain: String(settings.explain), store: String(store) });
       const answer = await client.request<BatchResult>('POST', `/api/predict-batch?${params}`, { csv: body });
@@ -33,15 +36,25 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
       const valid = items.filter((item): item is Exclude<Item, Refused> => {
         if (!refused(item)) return true;
         const field = item.field || 'row';
-        errors.set(item.index, { field, reason: item.error.startsWith(`${field} `) ? item.error.slice(field.length + 1) : item.error });
+        errors.set(item.index, {
+          field,
+          reason: item.error.startsWith(`${field} `) ? item.error.slice(field.length + 1) : item.error,
+        });
         if (settings.strict && item.index < stopAt) stopAt = item.index;
         return false;
       });
       const n = valid.length;
       const ids = new Float64Array(n);
       const batch: ScoredChunk['batch'] = {
-        seq: job.seq, count: n, features: new Float64Array(n * FEATURE_COUNT), anomalyScore: new Float64Array(n), riskScore: new Float64Array(n),
-        confidence: new Float64Array(n), isAnomaly: new Uint8Array(n), references: null, shap: settings.explain ? new Float64Array(n * FEATURE_COUNT) : null,
+        seq: job.seq,
+        count: n,
+        features: new Float64Array(n * FEATURE_COUNT),
+        anomalyScore: new Float64Array(n),
+        riskScore: new Float64Array(n),
+        confidence: new Float64Array(n),
+        isAnomaly: new Uint8Array(n),
+        references: null,
+        shap: settings.explain ? new Float64Array(n * FEATURE_COUNT) : null,
         stopped: stopAt < rows.count,
       };
       valid.forEach((item, v) => {
@@ -50,9 +63,17 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         batch.confidence[v] = item.confidence;
         batch.isAnomaly[v] = item.is_anomaly ? 1 : 0;
         ids[v] = item.transaction_id ?? 0;
-        if (batch.shap && item.shap_explanation) FEATURES.forEach((f, j) => { batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f]; });
+        if (batch.shap && item.shap_explanation)
+          FEATURES.forEach((f, j) => {
+            batch.shap![v * FEATURE_COUNT + j] = item.shap_explanation![f];
+          });
       });
-      return formatChunk({ thresholdRisk: answer.threshold_risk, version: answer.model_version }, { job, rows, errors, warnings: new Map(), stopAt, batch }, settings, store ? ids : null);
+      return formatChunk(
+        { thresholdRisk: answer.threshold_risk, version: answer.model_version },
+        { job, rows, errors, warnings: new Map(), stopAt, batch },
+        settings,
+        store ? ids : null,
+      );
     },
     close: async () => {},
   };

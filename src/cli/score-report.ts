@@ -26,7 +26,8 @@ export interface GateOptions {
 
 /** The CI gates (--fail-on-anomaly, --max-anomaly-rate): why the run fails them, or null. */
 export function gateFailure(opts: GateOptions, flagged: number, scored: number): string | null {
-  if (opts.failOnAnomaly && flagged > 0) return `${formatInt(flagged)} transaction${flagged === 1 ? '' : 's'} flagged (--fail-on-anomaly)`;
+  if (opts.failOnAnomaly && flagged > 0)
+    return `${formatInt(flagged)} transaction${flagged === 1 ? '' : 's'} flagged (--fail-on-anomaly)`;
   if (opts.maxAnomalyRate !== undefined && scored > 0 && flagged / scored > opts.maxAnomalyRate) {
     return `anomaly rate ${((100 * flagged) / scored).toFixed(2)}% exceeds --max-anomaly-rate ${(100 * opts.maxAnomalyRate).toFixed(2)}%`;
   }
@@ -48,14 +49,23 @@ export function finishRun(
   if (opts.summaryJson) {
     writeReport(opts.summaryJson, {
       ...counts,
-      gate: { fail_on_anomaly: Boolean(opts.failOnAnomaly), max_anomaly_rate: opts.maxAnomalyRate ?? null, passed: reason === null, reason },
+      gate: {
+        fail_on_anomaly: Boolean(opts.failOnAnomaly),
+        max_anomaly_rate: opts.maxAnomalyRate ?? null,
+        passed: reason === null,
+        reason,
+      },
       interrupted: false,
       exit_code: exit,
     });
   }
   if (counts.rejected > 0) {
     if (reason) stderr.write(`secureflow: ${reason}\n`);
-    throw new SecureflowError('invalid_input', `${formatInt(counts.rejected)} row${counts.rejected === 1 ? '' : 's'} rejected (see the error column)`, { rejected: counts.rejected });
+    throw new SecureflowError(
+      'invalid_input',
+      `${formatInt(counts.rejected)} row${counts.rejected === 1 ? '' : 's'} rejected (see the error column)`,
+      { rejected: counts.rejected },
+    );
   }
   if (reason) throw new SecureflowError('anomaly', reason);
 }
@@ -69,6 +79,9 @@ export function writeReport(path: string, report: ScoreReport): void {
     renameSync(temp, target);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SecureflowError(code === 'ENOENT' ? 'not_found' : 'usage', `--summary-json ${path}: cannot write it${code ? ` (${code})` : ''}`);
+    throw new SecureflowError(
+      code === 'ENOENT' ? 'not_found' : 'usage',
+      `--summary-json ${path}: cannot write it${code ? ` (${code})` : ''}`,
+    );
   }
 }

@@ -2,9 +2,14 @@
 export function renderTable(columns: string[], rows: (string | number | boolean | null)[][]): string {
   const text = rows.map((r) => r.map((v) => (v === null ? '' : String(v))));
   const widths = columns.map((c, i) => Math.max(c.length, ...text.map((r) => r[i].length)));
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null));
+  const numeric = columns.map(
+    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === null),
+  );
   const line = (cells: string[]) =>
-    cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return `${[line(columns), ...text.map(line)].join('\n')}\n`;
 }
 

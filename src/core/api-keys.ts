@@ -51,8 +51,12 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
   const actual = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(secret, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAX_SCRYPT_MEM }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    scrypt(
+      secret,
+      Buffer.from(salt, 'base64url'),
+      expected.length,
+      { N: Number(n), r: Number(r), p: Number(p), maxmem: MAX_SCRYPT_MEM },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
   return actual.length === expected.length && timingSafeEqual(actual, expected);

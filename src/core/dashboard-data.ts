@@ -35,7 +35,13 @@ export interface TransactionDetail {
   id: number;
   created_at: string;
   source: string;
-  transaction: { amount: number; hour: number; day_of_week: number; merchant_category: number; transaction_type: number };
+  transaction: {
+    amount: number;
+    hour: number;
+    day_of_week: number;
+    merchant_category: number;
+    transaction_type: number;
+  };
   anomaly_score: number;
   risk_score: number;
   risk_level: string;
@@ -72,8 +78,14 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
     const explained = await storedResult(store, row);
     const top = explained.risk_factors[0];
     recent.push({
-      id: row.id, created_at: row.created_at, amount: row.amount, hour: row.hour, anomaly_score: row.anomaly_score, risk_score: row.risk_score,
-      risk_level: row.risk_level, top_factor: top ? { feature: top.feature, description: top.description } : null,
+      id: row.id,
+      created_at: row.created_at,
+      amount: row.amount,
+      hour: row.hour,
+      anomaly_score: row.anomaly_score,
+      risk_score: row.risk_score,
+      risk_level: row.risk_level,
+      top_factor: top ? { feature: top.feature, description: top.description } : null,
       feedback: full?.feedback ? full.feedback.is_correct : null,
     });
   }
@@ -82,7 +94,12 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
     days: q.days,
     since: since.toISOString(),
     generated_at: now.toISOString(),
-    stats: { total_transactions: d.total_transactions, anomalies_detected: d.anomalies_detected, avg_anomaly_score: d.avg_anomaly_score, anomaly_rate: d.anomaly_rate },
+    stats: {
+      total_transactions: d.total_transactions,
+      anomalies_detected: d.anomalies_detected,
+      avg_anomaly_score: d.avg_anomaly_score,
+      anomaly_rate: d.anomaly_rate,
+    },
     hourly_distribution: d.hourly_distribution,
     feedback: d.feedback,
     risk_levels: d.risk_levels,
@@ -97,8 +114,20 @@ export async function transactionDetail(store: Store, id: number): Promise<Trans
   if (!row) return null;
   const r = await storedResult(store, row);
   return {
-    id: row.id, created_at: row.created_at, source: row.source, transaction: r.transaction, anomaly_score: r.anomaly_score, risk_score: r.risk_score,
-    risk_level: r.risk_level, is_anomaly: r.is_anomaly, confidence: r.confidence, model_version: r.model_version, shap_explanation: r.shap_explanation,
-    risk_factors: r.risk_factors, feedback: row.feedback ? { is_correct: row.feedback.is_correct, notes: row.feedback.notes, updated_at: row.feedback.updated_at } : null,
+    id: row.id,
+    created_at: row.created_at,
+    source: row.source,
+    transaction: r.transaction,
+    anomaly_score: r.anomaly_score,
+    risk_score: r.risk_score,
+    risk_level: r.risk_level,
+    is_anomaly: r.is_anomaly,
+    confidence: r.confidence,
+    model_version: r.model_version,
+    shap_explanation: r.shap_explanation,
+    risk_factors: r.risk_factors,
+    feedback: row.feedback
+      ? { is_correct: row.feedback.is_correct, notes: row.feedback.notes, updated_at: row.feedback.updated_at }
+      : null,
   };
 }

@@ -44,9 +44,14 @@ export async function resolveScoringModel(
     if (active) {
       try {
         const doc = parseModel(active.model);
-        return { model: new IsolationForestModel(doc, threshold), text: active.model, source: `active model ${doc.id} (database)` };
+        return {
+          model: new IsolationForestModel(doc, threshold),
+          text: active.model,
+          source: `active model ${doc.id} (database)`,
+        };
       } catch (e) {
-        if (e instanceof ModelFormatError) throw new SecureflowError('model', `the database's active model ${active.version}: ${e.message}`);
+        if (e instanceof ModelFormatError)
+          throw new SecureflowError('model', `the database's active model ${active.version}: ${e.message}`);
         throw e;
       }
     }

@@ -25,12 +25,17 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
   let errorCount = 0;
   for (const path of inputs) {
     const file = path === '-' ? 'stdin' : path;
-    if (path !== '-' && !existsSync(path)) throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
+    if (path !== '-' && !existsSync(path))
+      throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
     const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
     for await (const chunk of csvChunks(stream, file, 1 << 20, labelColumn ? [labelColumn] : [])) {
       const index = new Map<string, number>();
-      chunk.header.forEach((name, i) => { index.has(name.toLowerCase()) || index.set(name.toLowerCase(), i); });
-      const labelAt = labelColumn ? chunk.header.findIndex((h) => h.toLowerCase() === labelColumn.trim().toLowerCase()) : -1;
+      chunk.header.forEach((name, i) => {
+        index.has(name.toLowerCase()) || index.set(name.toLowerCase(), i);
+      });
+      const labelAt = labelColumn
+        ? chunk.header.findIndex((h) => h.toLowerCase() === labelColumn.trim().toLowerCase())
+        : -1;
       let cells: string[] = [];
       const get = (name: string) => {
         const i = index.get(name);
@@ -48,7 +53,8 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
           cells.length !== chunk.header.length
             ? { field: 'row', reason: `has ${cells.length} fields, the header has ${chunk.header.length}` }
             : readTransaction(get, raw, rows * FEATURE_COUNT);
-        if (!error && labels && (cells[labelAt] ?? '').trim() === '') error = { field: labelColumn!, reason: 'is empty' };
+        if (!error && labels && (cells[labelAt] ?? '').trim() === '')
+          error = { field: labelColumn!, reason: 'is empty' };
         if (error) {
           errorCount++;
           if (errors.length < 5) errors.push(`${file}: line ${records.line(r)}: ${error.field} ${error.reason}`);
@@ -61,7 +67,10 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
   }
   if (errorCount > 0) {
     const more = errorCount > errors.length ? `\n  ... and ${errorCount - errors.length} more` : '';
-    throw new SecureflowError('invalid_input', `${errorCount} bad row${errorCount === 1 ? '' : 's'}; nothing was used:\n  ${errors.join('\n  ')}${more}`);
+    throw new SecureflowError(
+      'invalid_input',
+      `${errorCount} bad row${errorCount === 1 ? '' : 's'}; nothing was used:\n  ${errors.join('\n  ')}${more}`,
+    );
   }
   return { raw: raw.subarray(0, rows * FEATURE_COUNT), rows, labels };
 }

@@ -4,7 +4,7 @@ import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
 import { Readable } from 'node:stream';
-import { csvChunks, type CsvChunk } from './batch/csv-chunks.js';
+import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
@@ -13,7 +13,17 @@ import { storeSink } from './store-sink.js';
 
 /** One item of a scored batch, as the HTTP contract's predict-batch returns it: a single result's scores. */
 export type BatchItem =
-  | (Pick<ScoreResult, 'transaction_id' | 'reference' | 'is_anomaly' | 'is_fraudulent' | 'anomaly_score' | 'risk_score' | 'risk_level' | 'confidence'> &
+  | (Pick<
+      ScoreResult,
+      | 'transaction_id'
+      | 'reference'
+      | 'is_anomaly'
+      | 'is_fraudulent'
+      | 'anomaly_score'
+      | 'risk_score'
+      | 'risk_level'
+      | 'confidence'
+    > &
       Partial<Pick<ScoreResult, 'shap_explanation' | 'risk_factors'>> & { index: number; line?: number })
   | { index: number; error: string; field: string; line?: number };
 
@@ -68,7 +78,10 @@ const CSV_CHUNK_BYTES = 64 * 1024;
  * `secureflow score FILE`: a row's error names its line and field. `strict` stops at the first bad row.
  * Rows are counted as they arrive: past `maxRows` it throws TooManyRows without reading further.
  */
-export async function readCsvTransactions(input: string | AsyncIterable<Buffer>, opts: { strict?: boolean; maxRows?: number } = {}): Promise<ReadBatch> {
+export async function readCsvTransactions(
+  input: string | AsyncIterable<Buffer>,
+  opts: { strict?: boolean; maxRows?: number } = {},
+): Promise<ReadBatch> {
   const maxRows = opts.maxRows ?? Number.MAX_SAFE_INTEGER;
   const stream = typeof input === 'string' ? Readable.from([Buffer.from(input, 'utf8')]) : Readable.from(input);
   let features = new Float64Array(1024 * FEATURE_COUNT);
@@ -118,7 +131,14 @@ export async function readCsvTransactions(input: string | AsyncIterable<Buffer>,
       }
     }
   }
-  return { features: features.subarray(0, count * FEATURE_COUNT), count, references, inputIndex, errors, lines: lines.subarray(0, total) };
+  return {
+    features: features.subarray(0, count * FEATURE_COUNT),
+    count,
+    references,
+    inputIndex,
+    errors,
+    lines: lines.subarray(0, total),
+  };
 }
 
 function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
@@ -147,7 +167,9 @@ export async function scoreAndStore(
   }
   const items: BatchItem[] = new Array(total);
   for (const [i, e] of read.errors) {
-    items[i] = read.lines ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field } : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
+    items[i] = read.lines
+      ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field }
+      : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
   }
   const thresholdRisk = model.thresholdRisk;
   for (let v = 0; v < batch.count; v++) {
@@ -180,7 +202,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * Scores a read batch a slice at a time, yielding to the event loop between slices: explaining 10,000 rows takes
  * over a second of CPU, which in one piece would stall every other request (and health checks) behind it.
  */
-async function scoreInSlices(model: IsolationForestModel, read: ReadBatch, explain: boolean): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+async function scoreInSlices(
+  model: IsolationForestModel,
+  read: ReadBatch,
+  explain: boolean,
+): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
   const n = read.count;
   const features = read.features.subarray(0, n * FEATURE_COUNT);
   const batch: ScoredBatch = {

@@ -44,7 +44,10 @@ export function explanationOf(
   const shap: Record<string, number> = {};
   for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(p[j], 6);
   const factors = riskFactors(raw, v * FEATURE_COUNT, p, model.doc.training.features, model.doc.training.rows);
-  return { shap_explanation: shap, risk_factors: factors.map((f) => ({ ...f, contribution: round(f.contribution, 6) })) };
+  return {
+    shap_explanation: shap,
+    risk_factors: factors.map((f) => ({ ...f, contribution: round(f.contribution, 6) })),
+  };
 }
 
 /** A transaction that passed validation: its canonical fields, raw features and the caller's reference. */
@@ -68,10 +71,17 @@ export function validateTransaction(input: unknown): ValidTransaction {
  * Scores and explains valid transactions together (the kernels want blocks of rows): the one path behind
  * `secureflow score` for single transactions and the daemon's /api/predict.
  */
-export function scoreValid(model: IsolationForestModel, items: readonly ValidTransaction[], dataSource: string, now = new Date()): ScoreResult[] {
+export function scoreValid(
+  model: IsolationForestModel,
+  items: readonly ValidTransaction[],
+  dataSource: string,
+  now = new Date(),
+): ScoreResult[] {
   const n = items.length;
   const raw = new Float64Array(n * FEATURE_COUNT);
-  items.forEach((item, i) => { raw.set(item.features, i * FEATURE_COUNT); });
+  items.forEach((item, i) => {
+    raw.set(item.features, i * FEATURE_COUNT);
+  });
   const scores = new Float64Array(n);
   model.scoreRows(raw, n, scores);
   const phi = new Float64Array(n * FEATURE_COUNT);
@@ -102,7 +112,12 @@ export function scoreValid(model: IsolationForestModel, items: readonly ValidTra
 }
 
 /** Validates, scores and explains one transaction (canonical or legacy). Throws invalid_input naming the field. */
-export function scoreTransaction(model: IsolationForestModel, input: unknown, dataSource: string, now = new Date()): ScoreResult {
+export function scoreTransaction(
+  model: IsolationForestModel,
+  input: unknown,
+  dataSource: string,
+  now = new Date(),
+): ScoreResult {
   return scoreValid(model, [validateTransaction(input)], dataSource, now)[0];
 }
 
@@ -116,7 +131,11 @@ export function toNewTransaction(r: ScoreResult, batchId: string | null): NewTra
     risk_score: r.risk_score,
     risk_level: r.risk_level,
     confidence: r.confidence,
-    explanation: { shap_explanation: r.shap_explanation, shap_base_value: r.shap_base_value, risk_factors: r.risk_factors },
+    explanation: {
+      shap_explanation: r.shap_explanation,
+      shap_base_value: r.shap_base_value,
+      risk_factors: r.risk_factors,
+    },
     model_version: r.model_version,
     source: r.data_source,
     batch_id: batchId,

@@ -17,7 +17,12 @@ export function newBatchId(): string {
   return randomUUID();
 }
 
-export function storeSink(store: Store, model: IsolationForestModel, source: string, batchId = newBatchId()): StoreSink {
+export function storeSink(
+  store: Store,
+  model: IsolationForestModel,
+  source: string,
+  batchId = newBatchId(),
+): StoreSink {
   const sink: StoreSink = {
     batchId,
     stored: 0,

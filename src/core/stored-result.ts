@@ -11,9 +11,15 @@ import { explanationOf, round, type ScoreResult } from './score-transaction.js';
  */
 export async function storedResult(store: Store, row: StoredTransaction): Promise<ScoreResult> {
   const transaction = {
-    amount: row.amount, hour: row.hour, day_of_week: row.day_of_week, merchant_category: row.merchant_category, transaction_type: row.transaction_type,
+    amount: row.amount,
+    hour: row.hour,
+    day_of_week: row.day_of_week,
+    merchant_category: row.merchant_category,
+    transaction_type: row.transaction_type,
   };
-  const stored = (row.explanation ?? {}) as Partial<Pick<ScoreResult, 'shap_explanation' | 'shap_base_value' | 'risk_factors'>>;
+  const stored = (row.explanation ?? {}) as Partial<
+    Pick<ScoreResult, 'shap_explanation' | 'shap_base_value' | 'risk_factors'>
+  >;
   let { shap_explanation, shap_base_value, risk_factors } = stored;
   if (!shap_explanation || !risk_factors) {
     const model = await modelFor(store, row.model_version);

@@ -14,7 +14,10 @@ export interface TransactionView extends StoredTransaction {
 }
 
 export function transactionView(row: StoredTransaction & { feedback?: Feedback | null }): TransactionView {
-  const explanation = (row.explanation ?? {}) as { shap_explanation?: Record<string, number>; risk_factors?: RiskFactor[] };
+  const explanation = (row.explanation ?? {}) as {
+    shap_explanation?: Record<string, number>;
+    risk_factors?: RiskFactor[];
+  };
   const view: TransactionView = {
     ...row,
     is_anomaly: row.is_fraudulent,

@@ -4,7 +4,14 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { checkLoopbackHost, KeyChecker, presentedKey, requirePermission, type Permission, type Principal } from './auth.js';
+import {
+  checkLoopbackHost,
+  KeyChecker,
+  presentedKey,
+  requirePermission,
+  type Permission,
+  type Principal,
+} from './auth.js';
 import { openapi } from './contract/openapi.js';
 import { csvBodyParser } from './csv-body.js';
 import type { DaemonDatabase } from './database.js';
@@ -78,7 +85,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Slow clients (1 byte/s) cannot hold sockets: Node answers 408 and closes; checked every second.
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
-    http: { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs), connectionsCheckingInterval: 1000 },
+    http: {
+      headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs),
+      connectionsCheckingInterval: 1000,
+    },
   });
   app.decorateRequest('principal', null);
 
@@ -131,7 +141,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // A daemon on loopback where no key has ever existed is a developer's: open, as `serve` warned at start,
       // but only to pages that name it by a loopback name (a DNS-rebinding page names its own host).
       if (loopback && !(await keys.keysEverExisted())) return checkLoopbackHost(request.headers.host);
-      throw new HttpError(401, 'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY', {}, { 'www-authenticate': 'Bearer' });
+      throw new HttpError(
+        401,
+        'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY',
+        {},
+        { 'www-authenticate': 'Bearer' },
+      );
     }
     request.principal = await keys.check(key, request.ip);
     requirePermission(request.principal, permission);
@@ -148,16 +163,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       skipOnError: true, // Redis down: serve rather than refuse everyone
       keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) =>
-        new HttpError(429, `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`, {
-          limit: ctx.max,
-          retry_after_seconds: Math.ceil(ctx.ttl / 1000),
-        }),
+        new HttpError(
+          429,
+          `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+          {
+            limit: ctx.max,
+            retry_after_seconds: Math.ceil(ctx.ttl / 1000),
+          },
+        ),
     });
   }
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requestDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.requestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -184,9 +206,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, { limit_bytes: options.bodyLimit });
+      return new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, {
+        limit_bytes: options.bodyLimit,
+      });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(415, `unsupported content type: send application/json${error.message.includes('csv') ? '' : ' (or text/csv for predict-batch)'}`, {});
+      return new HttpError(
+        415,
+        `unsupported content type: send application/json${error.message.includes('csv') ? '' : ' (or text/csv for predict-batch)'}`,
+        {},
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpError(400, 'the request body is empty: send a JSON object', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -199,7 +227,7 @@ function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new HttpError(error.statusCode, error.message, { code: error.code });
   }
-  return new HttpError(500, 'internal error (logged with this request\'s id)', {});
+  return new HttpError(500, "internal error (logged with this request's id)", {});
 }
 
 /** The nearest `hops` proxies are trusted (what proxy-addr does for a number, which Fastify's types do not take). */

@@ -76,7 +76,12 @@ export class KeyChecker {
     const wait = (this.recentlyGood.get(digest) ?? 0) > t ? 0 : this.failures.blockedFor(ip);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
-      throw new HttpError(429, `too many requests with invalid API keys from this address: retry in ${seconds} s`, { retry_after_seconds: seconds }, { 'retry-after': String(seconds) });
+      throw new HttpError(
+        429,
+        `too many requests with invalid API keys from this address: retry in ${seconds} s`,
+        { retry_after_seconds: seconds },
+        { 'retry-after': String(seconds) },
+      );
     }
     const principal = await this.verify(key);
     if (!principal) {

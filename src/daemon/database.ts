@@ -44,10 +44,14 @@ export class DaemonDatabase {
     opts: { model?: string; threshold?: number; retryMs?: number; openOptions?: OpenOptions } & DatabaseEvents,
   ): Promise<DaemonDatabase> {
     const fallback = await resolveScoringModel(opts.model, opts.threshold, null);
-    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, { ...DAEMON_OPEN, ...opts.openOptions });
+    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, {
+      ...DAEMON_OPEN,
+      ...opts.openOptions,
+    });
     const ok = await db.connect();
     if (!ok) {
-      if (resolved.kind === 'sqlite') throw new StoreError('unavailable', db.lastError ?? `cannot open ${resolved.display}`);
+      if (resolved.kind === 'sqlite')
+        throw new StoreError('unavailable', db.lastError ?? `cannot open ${resolved.display}`);
       db.scheduleRetry(opts.retryMs ?? 2000);
     }
     return db;
@@ -64,7 +68,10 @@ export class DaemonDatabase {
       // A model file wins; else the database's active model replaces the bundled one loaded at start.
       if (this.modelPath === undefined) {
         const active = await store.activeModel(); // the whole model document: read it once
-        if (active) this.model = (await resolveScoringModel(undefined, this.threshold, { activeModel: async () => active })).model;
+        if (active)
+          this.model = (
+            await resolveScoringModel(undefined, this.threshold, { activeModel: async () => active })
+          ).model;
       }
       this.setStatus('connected', null);
       return true;
@@ -115,7 +122,10 @@ export class DaemonDatabase {
     if (!this.store) return this.status;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreError('unavailable', `no answer from the database in ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new StoreError('unavailable', `no answer from the database in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([this.run((s) => s.ping()), timeout]);

@@ -31,7 +31,12 @@ export function toHttpError(e: unknown, retryAfterSeconds: number): HttpError | 
   if (e instanceof HttpError) return e;
   if (e instanceof SecureflowError) {
     const status = STATUS_OF_KIND[e.kind];
-    return new HttpError(status, e.message, e.details, status === 503 ? { 'retry-after': String(retryAfterSeconds) } : {});
+    return new HttpError(
+      status,
+      e.message,
+      e.details,
+      status === 503 ? { 'retry-after': String(retryAfterSeconds) } : {},
+    );
   }
   if (e instanceof StoreError) {
     if (e.kind === 'unavailable') return unavailable(retryAfterSeconds);
@@ -42,9 +47,14 @@ export function toHttpError(e: unknown, retryAfterSeconds: number): HttpError | 
 
 /** The database cannot be reached: nothing was stored, try again later. The message never names the database. */
 export function unavailable(retryAfterSeconds: number): HttpError {
-  return new HttpError(503, 'the database is unavailable; nothing was stored, retry later', { retry_after_seconds: retryAfterSeconds }, {
-    'retry-after': String(retryAfterSeconds),
-  });
+  return new HttpError(
+    503,
+    'the database is unavailable; nothing was stored, retry later',
+    { retry_after_seconds: retryAfterSeconds },
+    {
+      'retry-after': String(retryAfterSeconds),
+    },
+  );
 }
 
 export function badRequest(field: string, reason: string): HttpError {

@@ -16,7 +16,12 @@ export async function loadShedding(app: FastifyInstance, options: ServeOptions):
     pressureHandler: async (request, _reply, _type, value) => {
       if (!request.routeOptions.config.permission) return;
       const lag = typeof value === 'number' ? Math.round(value) : 0;
-      throw new HttpError(503, `overloaded (event loop ${lag} ms behind): retry shortly`, { retry_after_seconds: 1 }, { 'retry-after': '1' });
+      throw new HttpError(
+        503,
+        `overloaded (event loop ${lag} ms behind): retry shortly`,
+        { retry_after_seconds: 1 },
+        { 'retry-after': '1' },
+      );
     },
   });
 }

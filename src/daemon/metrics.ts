@@ -18,7 +18,7 @@ export class DaemonMetrics {
   });
   readonly scoringDuration = new Histogram({
     name: 'secureflow_scoring_duration_seconds',
-    help: 'Time to validate, score and explain (not store) a request\'s transactions',
+    help: "Time to validate, score and explain (not store) a request's transactions",
     labelNames: ['endpoint'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],

@@ -43,13 +43,19 @@ export class MicroBatcher<In, Out> {
   private run(batch: typeof this.queue): void {
     // An async function turns a synchronous throw into a rejection, handled like any other.
     (async () => this.process(batch.map((b) => b.item)))().then(
-      (results) => batch.forEach((b, i) => { b.resolve(results[i]); }),
+      (results) =>
+        batch.forEach((b, i) => {
+          b.resolve(results[i]);
+        }),
       (e) => {
         if (batch.length > 1 && this.isolate(e)) {
           const half = Math.ceil(batch.length / 2);
           this.run(batch.slice(0, half));
           this.run(batch.slice(half));
-        } else batch.forEach((b) => { b.reject(e); });
+        } else
+          batch.forEach((b) => {
+            b.reject(e);
+          });
       },
     );
   }

@@ -65,7 +65,10 @@ export const SERVE_DEFAULTS = {
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */
 export function parseOrigins(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return value.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  return value
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
 }
 
 export function isLoopback(host: string): boolean {

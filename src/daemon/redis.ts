@@ -12,7 +12,12 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   // ioredis is CommonJS: bundled by esbuild, a dynamic import yields the class on `default` only.
   const mod = await import('ioredis');
   const RedisClass = mod.Redis ?? mod.default;
-  const redis = new RedisClass(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 500 });
+  const redis = new RedisClass(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    commandTimeout: 500,
+  });
   let up: boolean | null = null; // null: not yet known
   redis.on('ready', () => {
     if (up !== true) log.info({ redis: redactUrl(url) }, 'redis connected: rate limits are shared');
@@ -21,7 +26,10 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   redis.on('error', (e: Error) => {
     if (up === false) return;
     up = false;
-    log.warn({ redis: redactUrl(url), reason: e.message }, 'redis unavailable: rate limits are not enforced until it returns');
+    log.warn(
+      { redis: redactUrl(url), reason: e.message },
+      'redis unavailable: rate limits are not enforced until it returns',
+    );
   });
   return redis;
 }

@@ -16,7 +16,10 @@ export interface RunningServer {
 }
 
 /** Opens the database, builds the app and listens. The only place that listens. */
-export async function startServer(options: ServeOptions, extras: { logStream?: NodeJS.WritableStream } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: ServeOptions,
+  extras: { logStream?: NodeJS.WritableStream } = {},
+): Promise<RunningServer> {
   const resolved = resolveDatabase(options.db);
   const metrics = new DaemonMetrics();
   // Keys can arrive as Authorization or X-API-Key headers: neither is ever logged.
@@ -47,7 +50,10 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
     }
     if (keys === 0) {
       // Open only if no key has ever existed: revoking the last key must lock the API, not open it.
-      if ((await db.run((s) => s.countKeysEver())) === 0) log.warn('no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)');
+      if ((await db.run((s) => s.countKeysEver())) === 0)
+        log.warn(
+          'no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)',
+        );
       else log.warn('every API key is revoked: requests are refused until one is created (secureflow keys create ...)');
     }
   } else log.warn('--no-auth: the API is open to anyone who can reach it');
@@ -62,8 +68,10 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
     await db.close();
     redis?.disconnect();
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new SecureflowError('unavailable', `port ${options.port} on ${options.host} is already in use`);
-    if (code === 'EACCES') throw new SecureflowError('unavailable', `not allowed to listen on ${options.host}:${options.port}`);
+    if (code === 'EADDRINUSE')
+      throw new SecureflowError('unavailable', `port ${options.port} on ${options.host} is already in use`);
+    if (code === 'EACCES')
+      throw new SecureflowError('unavailable', `not allowed to listen on ${options.host}:${options.port}`);
     throw e;
   }
   const address = app.server.address();
@@ -72,7 +80,16 @@ export async function startServer(options: ServeOptions, extras: { logStream?: N
   // The explanation tables take ~0.1 s of CPU: built shortly after listening, so that the first health checks
   // answer at once (Fly starts machines on demand). Until then single predictions use TreeSHAP's Algorithm 2.
   setTimeout(() => db.model.prepareBatchExplanations(), 300).unref();
-  log.info({ url, database: resolved.display, model_version: db.model.version, auth: options.noAuth ? 'off' : 'keys', rate_limit: options.rateLimit || 'off' }, 'secureflow serving');
+  log.info(
+    {
+      url,
+      database: resolved.display,
+      model_version: db.model.version,
+      auth: options.noAuth ? 'off' : 'keys',
+      rate_limit: options.rateLimit || 'off',
+    },
+    'secureflow serving',
+  );
 
   let closing: Promise<void> | null = null;
   return {

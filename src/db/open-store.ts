@@ -68,6 +68,10 @@ export async function openStore(resolved: ResolvedDatabase, options: OpenOptions
     if (resolved.target !== ':memory:') mkdirSync(dirname(resolved.target), { recursive: true });
     return await SqliteStore.open(resolved.target, { lockWaitMs: options.sqliteLockWaitMs });
   } catch (e) {
-    throw new StoreError(e instanceof StoreError ? e.kind : 'unavailable', scrubMessage(`cannot open ${resolved.display}: ${describeError(e)}`, resolved.target), { cause: e });
+    throw new StoreError(
+      e instanceof StoreError ? e.kind : 'unavailable',
+      scrubMessage(`cannot open ${resolved.display}: ${describeError(e)}`, resolved.target),
+      { cause: e },
+    );
   }
 }

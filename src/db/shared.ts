@@ -29,7 +29,9 @@ const UNSTORABLE = /\u0000|\p{Cs}/u;
 export function unstorableText(value: string): string | null {
   const m = UNSTORABLE.exec(value);
   if (!m) return null;
-  return m[0] === '\u0000' ? 'must not contain a NUL character (\\u0000)' : 'must not contain an unpaired UTF-16 surrogate';
+  return m[0] === '\u0000'
+    ? 'must not contain a NUL character (\\u0000)'
+    : 'must not contain an unpaired UTF-16 surrogate';
 }
 
 /** Throws StoreError('invalid') naming the field when a text value cannot be stored. */
@@ -41,8 +43,23 @@ export function checkText(field: string, value: string | null | undefined, prefi
 
 /** The stored transaction's columns, in the order rows come back (and are printed as JSON). */
 export const TRANSACTION_COLUMNS = [
-  'id', 'reference', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'is_fraudulent',
-  'anomaly_score', 'risk_score', 'risk_level', 'confidence', 'explanation', 'model_version', 'source', 'batch_id', 'created_at',
+  'id',
+  'reference',
+  'amount',
+  'hour',
+  'day_of_week',
+  'merchant_category',
+  'transaction_type',
+  'is_fraudulent',
+  'anomaly_score',
+  'risk_score',
+  'risk_level',
+  'confidence',
+  'explanation',
+  'model_version',
+  'source',
+  'batch_id',
+  'created_at',
 ] as const;
 
 const FINITE = ['amount', 'anomaly_score', 'risk_score', 'confidence'] as const;
@@ -55,17 +72,21 @@ const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
  * it, and neither says which row was wrong. Ranges (hour 0..23, ...) are left to the tables' CHECK constraints.
  */
 export function checkTransactions(rows: readonly NewTransaction[]): void {
-  rows.forEach((row, i) => checkTransaction(row, i, rows.length));
+  rows.forEach((row, i) => {
+    checkTransaction(row, i, rows.length);
+  });
 }
 
 /** One row of `count` (its position named in errors when count > 1). */
 export function checkTransaction(row: NewTransaction, i: number, count: number): void {
   // Runs once per stored row (a million for a big file): no allocation unless a row is bad, and a text equal to
   // the one last found storable in the same field (the batch's model, source, batch id) is not scanned again.
-  const bad = (field: string, what: string) => new StoreError('invalid', `${where(i, count)}${field} must be ${what}`, { field });
+  const bad = (field: string, what: string) =>
+    new StoreError('invalid', `${where(i, count)}${field} must be ${what}`, { field });
   for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
   // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
-  for (const f of INTEGER) if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
+  for (const f of INTEGER)
+    if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
   for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
   for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
   if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
@@ -73,7 +94,8 @@ export function checkTransaction(row: NewTransaction, i: number, count: number):
     const value = row[TEXT_FIELDS[k]];
     if (value === null || value === lastStorable[k]) continue;
     const problem = unstorableText(value); // as checkText, with the row's position built only for the message
-    if (problem) throw new StoreError('invalid', `${where(i, count)}${TEXT_FIELDS[k]} ${problem}`, { field: TEXT_FIELDS[k] });
+    if (problem)
+      throw new StoreError('invalid', `${where(i, count)}${TEXT_FIELDS[k]} ${problem}`, { field: TEXT_FIELDS[k] });
     lastStorable[k] = value;
   }
 }
@@ -121,14 +143,20 @@ export function inStorableRange(date: Date): boolean {
 }
 
 export function isoOf(date: Date, what: string): string {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new StoreError('invalid', `${what} must be a valid date`, { field: what });
-  if (!inStorableRange(date)) throw new StoreError('invalid', `${what} must be a date with a year from 1 to 9999, got ${date.toISOString()}`, { field: what });
+  if (!(date instanceof Date) || Number.isNaN(date.getTime()))
+    throw new StoreError('invalid', `${what} must be a valid date`, { field: what });
+  if (!inStorableRange(date))
+    throw new StoreError('invalid', `${what} must be a date with a year from 1 to 9999, got ${date.toISOString()}`, {
+      field: what,
+    });
   return date.toISOString();
 }
 
 export function checkPage(limit: number, offset: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new StoreError('invalid', `limit must be a non-negative integer, got ${limit}`);
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new StoreError('invalid', `offset must be a non-negative integer, got ${offset}`);
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new StoreError('invalid', `limit must be a non-negative integer, got ${limit}`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new StoreError('invalid', `offset must be a non-negative integer, got ${offset}`);
 }
 
 export function round(value: number, digits: number): number {
@@ -150,7 +178,10 @@ export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
   const byHour = new Map<number, HourSums>();
   for (const r of rows) {
     let h = byHour.get(r.hour);
-    if (!h) byHour.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
+    if (!h) {
+      h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
+      byHour.set(r.hour, h);
+    }
     h.total++;
     if (r.is_fraudulent) h.anomalies++;
     if (r.risk_level === 'elevated') h.elevated++;
@@ -218,7 +249,11 @@ export function binThroughput(
 ): { start: string; total: number; anomalies: number }[] {
   const from = since.getTime();
   const span = Math.max(60_000, (until.getTime() - from) / buckets);
-  const out = Array.from({ length: buckets }, (_, i) => ({ start: new Date(from + i * span).toISOString(), total: 0, anomalies: 0 }));
+  const out = Array.from({ length: buckets }, (_, i) => ({
+    start: new Date(from + i * span).toISOString(),
+    total: 0,
+    anomalies: 0,
+  }));
   for (const m of minutes) {
     const i = Math.floor((Date.parse(m.bucket) - from) / span);
     const slot = out[Math.min(buckets - 1, Math.max(0, i))];

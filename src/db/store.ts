@@ -114,7 +114,18 @@ export interface Store {
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
 
-  registerModel(model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string }, activate: boolean): Promise<ModelVersion>;
+  registerModel(
+    model: {
+      version: string;
+      format: string;
+      options: unknown;
+      trained_at: string;
+      rows: number;
+      metrics: unknown | null;
+      model: string;
+    },
+    activate: boolean,
+  ): Promise<ModelVersion>;
   listModels(): Promise<ModelVersion[]>;
   /** The stored model document (JSON text) of a version or id. */
   getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null>;

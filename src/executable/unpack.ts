@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -51,7 +61,9 @@ export function ensureUnpacked(roots: string[], name: string, files: PackedFile[
       unpackInto(root, dir, files);
       return dir;
     } catch (e) {
-      reasons.push(`${root}: ${e instanceof UnpackError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`);
+      reasons.push(
+        `${root}: ${e instanceof UnpackError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)}`,
+      );
     }
   }
   throw new UnpackError(`cannot unpack its files to any of ${reasons.join('; ')}`);

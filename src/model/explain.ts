@@ -43,7 +43,9 @@ export function riskFactors(
   trainingRows: number,
   limit = 3,
 ): RiskFactor[] {
-  const order = FEATURES.map((_, j) => j).filter((j) => phi[j] > 0).sort((a, b) => phi[b] - phi[a] || a - b);
+  const order = FEATURES.map((_, j) => j)
+    .filter((j) => phi[j] > 0)
+    .sort((a, b) => phi[b] - phi[a] || a - b);
   return order.slice(0, limit).map((j) => ({
     feature: FEATURES[j],
     value: raw[offset + j],
@@ -65,7 +67,9 @@ export function describeValue(feature: FeatureName, value: number, stats: Featur
     return `${label} occurs in ${share < 10 ? 'only ' : ''}${share < 0.1 ? '<0.1%' : pct(share)} of training transactions`;
   }
   const rank = percentileRank(stats.quantiles, value);
-  return rank >= 50 ? `${label} is higher than ${pct(rank)} of training data` : `${label} is lower than ${pct(100 - rank)} of training data`;
+  return rank >= 50
+    ? `${label} is higher than ${pct(rank)} of training data`
+    : `${label} is lower than ${pct(100 - rank)} of training data`;
 }
 
 function featureLabel(feature: FeatureName, value: number): string {
@@ -79,6 +83,8 @@ function featureLabel(feature: FeatureName, value: number): string {
     case 'merchant_category':
       return `merchant category ${value}`;
     case 'transaction_type':
-      return TRANSACTION_TYPE_NAMES[value] ? `${TRANSACTION_TYPE_NAMES[value]} (transaction_type ${value})` : `transaction type ${value}`;
+      return TRANSACTION_TYPE_NAMES[value]
+        ? `${TRANSACTION_TYPE_NAMES[value]} (transaction_type ${value})`
+        : `transaction type ${value}`;
   }
 }

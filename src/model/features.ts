@@ -24,7 +24,10 @@ export interface FeatureSpec {
 export const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 export const TRANSACTION_TYPE_NAMES = ['purchase', 'withdrawal', 'transfer'];
 
-export function defaultFeatureSpecs(amountTransform: 'none' | 'log1p' = 'none', dayStartHour: number | null = 6): FeatureSpec[] {
+export function defaultFeatureSpecs(
+  amountTransform: 'none' | 'log1p' = 'none',
+  dayStartHour: number | null = 6,
+): FeatureSpec[] {
   return [
     { name: 'amount', kind: 'number', transform: amountTransform },
     dayStartHour === null
@@ -37,7 +40,12 @@ export function defaultFeatureSpecs(amountTransform: 'none' | 'log1p' = 'none', 
 }
 
 /** Applies the specs' transforms to `count` rows of raw features (row-major), into `out`. */
-export function transformRows(specs: readonly FeatureSpec[], raw: Float64Array, out: Float64Array, count: number): void {
+export function transformRows(
+  specs: readonly FeatureSpec[],
+  raw: Float64Array,
+  out: Float64Array,
+  count: number,
+): void {
   const m = specs.length;
   const end = count * m;
   for (let j = 0; j < m; j++) {

@@ -72,7 +72,11 @@ export class DenseForest {
  * the sums are bit-identical to a plain loop.
  */
 function makeKernel(
-  sf: Uint8Array, st: Float64Array, ld: Float64Array, trees: number, height: number,
+  sf: Uint8Array,
+  st: Float64Array,
+  ld: Float64Array,
+  trees: number,
+  height: number,
 ): (x: Float64Array, count: number, out: Float64Array) => void {
   const internal = 2 ** height - 1;
   const leaves = 2 ** height;
@@ -85,9 +89,23 @@ function makeKernel(
         let r = b0;
         for (; r + 8 <= b1; r += 8) {
           const x0 = r * 5;
-          let n0 = 0, n1 = 0, n2 = 0, n3 = 0, n4 = 0, n5 = 0, n6 = 0, n7 = 0;
+          let n0 = 0,
+            n1 = 0,
+            n2 = 0,
+            n3 = 0,
+            n4 = 0,
+            n5 = 0,
+            n6 = 0,
+            n7 = 0;
           for (let level = 0; level < height; level++) {
-            const k0 = fo + n0, k1 = fo + n1, k2 = fo + n2, k3 = fo + n3, k4 = fo + n4, k5 = fo + n5, k6 = fo + n6, k7 = fo + n7;
+            const k0 = fo + n0,
+              k1 = fo + n1,
+              k2 = fo + n2,
+              k3 = fo + n3,
+              k4 = fo + n4,
+              k5 = fo + n5,
+              k6 = fo + n6,
+              k7 = fo + n7;
             n0 = 2 * n0 + 1 + (((x[x0 + sf[k0]] >= st[k0]) as unknown as number) | 0);
             n1 = 2 * n1 + 1 + (((x[x0 + 5 + sf[k1]] >= st[k1]) as unknown as number) | 0);
             n2 = 2 * n2 + 1 + (((x[x0 + 10 + sf[k2]] >= st[k2]) as unknown as number) | 0);

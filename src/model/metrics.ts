@@ -55,8 +55,15 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   return ap;
 }
 
-export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): EvaluationMetrics {
-  let tp = 0, fp = 0, tn = 0, fn = 0;
+export function evaluateScores(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): EvaluationMetrics {
+  let tp = 0,
+    fp = 0,
+    tn = 0,
+    fn = 0;
   for (let i = 0; i < scores.length; i++) {
     const flagged = scores[i] >= threshold;
     if (labels[i]) flagged ? tp++ : fn++;
@@ -68,7 +75,14 @@ export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<numb
   return {
     roc_auc: rocAuc(scores, labels),
     pr_auc: averagePrecision(scores, labels),
-    precision, recall, f1, threshold, tp, fp, tn, fn,
+    precision,
+    recall,
+    f1,
+    threshold,
+    tp,
+    fp,
+    tn,
+    fn,
     rows: scores.length,
   };
 }

@@ -94,27 +94,42 @@ export function checkModel(data: unknown, hashVerified = false): ModelDocument {
   const doc = data as Record<string, unknown>;
   if (doc.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(doc.format)}, expected "${MODEL_FORMAT}"`);
   if (doc.formatVersion !== MODEL_FORMAT_VERSION) {
-    fail(`format version ${JSON.stringify(doc.formatVersion)} is not supported (this secureflow reads version ${MODEL_FORMAT_VERSION})`);
+    fail(
+      `format version ${JSON.stringify(doc.formatVersion)} is not supported (this secureflow reads version ${MODEL_FORMAT_VERSION})`,
+    );
   }
   const features = doc.features as FeatureSpec[];
-  if (!Array.isArray(features) || features.length !== FEATURES.length || features.some((f, j) => f?.name !== FEATURES[j])) {
+  if (
+    !Array.isArray(features) ||
+    features.length !== FEATURES.length ||
+    features.some((f, j) => f?.name !== FEATURES[j])
+  ) {
     fail(`features must be ${FEATURES.join(', ')}`);
   }
   const forest = doc.forest as ModelDocument['forest'];
   if (!forest || !Array.isArray(forest.trees) || forest.trees.length === 0) fail('forest.trees is missing');
-  if (!(typeof doc.threshold === 'number' && doc.threshold > 0 && doc.threshold <= 1)) fail('threshold must be in (0, 1]');
+  if (!(typeof doc.threshold === 'number' && doc.threshold > 0 && doc.threshold <= 1))
+    fail('threshold must be in (0, 1]');
   const training = doc.training as ModelDocument['training'];
   if (!training || !Array.isArray(training.scoreQuantiles) || training.scoreQuantiles.length < 2) {
     fail('training.scoreQuantiles is missing');
   }
   for (const [t, tree] of forest.trees.entries()) {
-    const ok = tree && Array.isArray(tree.feature) && Array.isArray(tree.threshold) && Array.isArray(tree.size) &&
-      tree.feature.length === tree.threshold.length && tree.feature.length === tree.size.length &&
+    const ok =
+      tree &&
+      Array.isArray(tree.feature) &&
+      Array.isArray(tree.threshold) &&
+      Array.isArray(tree.size) &&
+      tree.feature.length === tree.threshold.length &&
+      tree.feature.length === tree.size.length &&
       tree.feature.every((f) => Number.isInteger(f) && f >= -1 && f < FEATURES.length);
     if (!ok) fail(`tree ${t} is malformed`);
   }
   const { id, ...rest } = doc;
   const expected = hashVerified ? id : contentHash(rest as Omit<ModelDocument, 'id'>);
-  if (id !== expected) fail(`content hash mismatch (id ${JSON.stringify(id)}, content hashes to ${expected}): the file was edited or damaged`);
+  if (id !== expected)
+    fail(
+      `content hash mismatch (id ${JSON.stringify(id)}, content hashes to ${expected}): the file was edited or damaged`,
+    );
   return doc as unknown as ModelDocument;
 }

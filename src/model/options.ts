@@ -33,15 +33,18 @@ export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
 export function resolveForestOptions(partial: Partial<ForestOptions> = {}): ForestOptions {
   const o: ForestOptions = { ...DEFAULT_FOREST_OPTIONS };
   for (const [k, v] of Object.entries(partial)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
-  if (!Number.isInteger(o.trees) || o.trees < 1 || o.trees > 10000) throw new RangeError(`trees must be an integer in 1..10000, got ${o.trees}`);
+  if (!Number.isInteger(o.trees) || o.trees < 1 || o.trees > 10000)
+    throw new RangeError(`trees must be an integer in 1..10000, got ${o.trees}`);
   if (!Number.isInteger(o.sampleSize) || o.sampleSize < 2 || o.sampleSize > 65536) {
     throw new RangeError(`sample size must be an integer in 2..65536, got ${o.sampleSize}`);
   }
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..4294967295, got ${o.seed}`);
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff)
+    throw new RangeError(`seed must be an integer in 0..4294967295, got ${o.seed}`);
   if (o.contamination !== 'auto' && !(o.contamination > 0 && o.contamination <= 0.5)) {
     throw new RangeError(`contamination must be in (0, 0.5] or "auto", got ${o.contamination}`);
   }
-  if (o.threshold !== null && !(o.threshold > 0 && o.threshold <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${o.threshold}`);
+  if (o.threshold !== null && !(o.threshold > 0 && o.threshold <= 1))
+    throw new RangeError(`threshold must be in (0, 1], got ${o.threshold}`);
   if (o.amountTransform !== 'none' && o.amountTransform !== 'log1p') {
     throw new RangeError(`amount transform must be "none" or "log1p", got ${String(o.amountTransform)}`);
   }

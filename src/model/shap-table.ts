@@ -61,7 +61,11 @@ export class ShapTable {
   explain(x: Float64Array, offset: number, phi: Float64Array, scale: number): void {
     const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits } = this;
     const trees = treeStart.length / 3 - 1;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0,
+      a4 = 0;
     for (let t = 0; t < trees; t++) {
       bits[0] = 0;
       for (let k = treeStart[3 * t], p = 0; k < treeStart[3 * t + 3]; k++, p++) {
@@ -73,7 +77,11 @@ export class ShapTable {
       }
       for (let k = treeStart[3 * t + 1]; k < treeStart[3 * t + 4]; k++) {
         const i = leafUnits[2 * k + 1] + bits[leafUnits[2 * k]] * M;
-        a0 += table[i]; a1 += table[i + 1]; a2 += table[i + 2]; a3 += table[i + 3]; a4 += table[i + 4];
+        a0 += table[i];
+        a1 += table[i + 1];
+        a2 += table[i + 2];
+        a3 += table[i + 3];
+        a4 += table[i + 4];
       }
       for (let k = treeStart[3 * t + 2]; k < treeStart[3 * t + 5]; k++) {
         const code = splitUnits[3 * k + 2];
@@ -82,7 +90,11 @@ export class ShapTable {
           (+(x[offset + ((code >> 5) & 7)] >= splitThreshold[3 * k + 1]) << 1) |
           +(x[offset + ((code >> 8) & 7)] >= splitThreshold[3 * k + 2]);
         const i = splitUnits[3 * k + 1] + (((bits[splitUnits[3 * k]] << 3) | goes) >> (code & 3)) * M;
-        a0 += table[i]; a1 += table[i + 1]; a2 += table[i + 2]; a3 += table[i + 3]; a4 += table[i + 4];
+        a0 += table[i];
+        a1 += table[i + 1];
+        a2 += table[i + 2];
+        a3 += table[i + 3];
+        a4 += table[i + 4];
       }
     }
     phi[0] += scale * a0;
@@ -110,55 +122,161 @@ export class ShapTable {
       const last = offset + (first + n - 1) * M;
       acc.fill(0, 0, (n + 3) * M);
       for (let t = 0; t < trees; t++) {
-        const n0 = treeStart[3 * t], l0 = treeStart[3 * t + 1], s0 = treeStart[3 * t + 2];
-        const n1 = treeStart[3 * t + 3], l1 = treeStart[3 * t + 4], s1 = treeStart[3 * t + 5];
+        const n0 = treeStart[3 * t],
+          l0 = treeStart[3 * t + 1],
+          s0 = treeStart[3 * t + 2];
+        const n1 = treeStart[3 * t + 3],
+          l1 = treeStart[3 * t + 4],
+          s1 = treeStart[3 * t + 5];
         for (let r = 0; r < n; r += 4) {
           const x0 = offset + (first + r) * M;
-          const x1 = Math.min(x0 + M, last), x2 = Math.min(x0 + 2 * M, last), x3 = Math.min(x0 + 3 * M, last);
+          const x1 = Math.min(x0 + M, last),
+            x2 = Math.min(x0 + 2 * M, last),
+            x3 = Math.min(x0 + 3 * M, last);
           bits[0] = 0;
           // The child on the other side from x's turns its feature's bit on (a_j = 0 below it).
           for (let k = n0, p = 0; k < n1; k++, p++) {
-            const left = nodeLinks[3 * k], right = nodeLinks[3 * k + 1], code = nodeLinks[3 * k + 2];
-            const f = code & 7, th = nodeThreshold[k];
+            const left = nodeLinks[3 * k],
+              right = nodeLinks[3 * k + 1],
+              code = nodeLinks[3 * k + 2];
+            const f = code & 7,
+              th = nodeThreshold[k];
             const lanes = (code >> 3) * 0x01010101; // the feature's bit in every row's byte
-            const right4 = ((-+(x[x0 + f] >= th) & 0xff) | (-+(x[x1 + f] >= th) & 0xff00) | (-+(x[x2 + f] >= th) & 0xff0000) | (-+(x[x3 + f] >= th) & 0xff000000)) & lanes;
+            const right4 =
+              ((-+(x[x0 + f] >= th) & 0xff) |
+                (-+(x[x1 + f] >= th) & 0xff00) |
+                (-+(x[x2 + f] >= th) & 0xff0000) |
+                (-+(x[x3 + f] >= th) & 0xff000000)) &
+              lanes;
             const z = bits[p];
             bits[left] = z | right4;
             bits[right] = z | (lanes ^ right4);
           }
           const a = r * M;
-          let a0 = acc[a], a1 = acc[a + 1], a2 = acc[a + 2], a3 = acc[a + 3], a4 = acc[a + 4];
-          let b0 = acc[a + 5], b1 = acc[a + 6], b2 = acc[a + 7], b3 = acc[a + 8], b4 = acc[a + 9];
-          let c0 = acc[a + 10], c1 = acc[a + 11], c2 = acc[a + 12], c3 = acc[a + 13], c4 = acc[a + 14];
-          let d0 = acc[a + 15], d1 = acc[a + 16], d2 = acc[a + 17], d3 = acc[a + 18], d4 = acc[a + 19];
+          let a0 = acc[a],
+            a1 = acc[a + 1],
+            a2 = acc[a + 2],
+            a3 = acc[a + 3],
+            a4 = acc[a + 4];
+          let b0 = acc[a + 5],
+            b1 = acc[a + 6],
+            b2 = acc[a + 7],
+            b3 = acc[a + 8],
+            b4 = acc[a + 9];
+          let c0 = acc[a + 10],
+            c1 = acc[a + 11],
+            c2 = acc[a + 12],
+            c3 = acc[a + 13],
+            c4 = acc[a + 14];
+          let d0 = acc[a + 15],
+            d1 = acc[a + 16],
+            d2 = acc[a + 17],
+            d3 = acc[a + 18],
+            d4 = acc[a + 19];
           for (let k = l0; k < l1; k++) {
-            const slot = leafUnits[2 * k], base = leafUnits[2 * k + 1];
+            const slot = leafUnits[2 * k],
+              base = leafUnits[2 * k + 1];
             const z = bits[slot];
-            const i = base + (z & 0xff) * M, j = base + ((z >> 8) & 0xff) * M, g = base + ((z >> 16) & 0xff) * M, h = base + (z >>> 24) * M;
-            a0 += table[i]; a1 += table[i + 1]; a2 += table[i + 2]; a3 += table[i + 3]; a4 += table[i + 4];
-            b0 += table[j]; b1 += table[j + 1]; b2 += table[j + 2]; b3 += table[j + 3]; b4 += table[j + 4];
-            c0 += table[g]; c1 += table[g + 1]; c2 += table[g + 2]; c3 += table[g + 3]; c4 += table[g + 4];
-            d0 += table[h]; d1 += table[h + 1]; d2 += table[h + 2]; d3 += table[h + 3]; d4 += table[h + 4];
+            const i = base + (z & 0xff) * M,
+              j = base + ((z >> 8) & 0xff) * M,
+              g = base + ((z >> 16) & 0xff) * M,
+              h = base + (z >>> 24) * M;
+            a0 += table[i];
+            a1 += table[i + 1];
+            a2 += table[i + 2];
+            a3 += table[i + 3];
+            a4 += table[i + 4];
+            b0 += table[j];
+            b1 += table[j + 1];
+            b2 += table[j + 2];
+            b3 += table[j + 3];
+            b4 += table[j + 4];
+            c0 += table[g];
+            c1 += table[g + 1];
+            c2 += table[g + 2];
+            c3 += table[g + 3];
+            c4 += table[g + 4];
+            d0 += table[h];
+            d1 += table[h + 1];
+            d2 += table[h + 2];
+            d3 += table[h + 3];
+            d4 += table[h + 4];
           }
           for (let k = s0; k < s1; k++) {
-            const slot = splitUnits[3 * k], base = splitUnits[3 * k + 1], code = splitUnits[3 * k + 2];
-            const shift = code & 3, f1 = (code >> 2) & 7, f2 = (code >> 5) & 7, f3 = (code >> 8) & 7;
-            const t1 = splitThreshold[3 * k], t2 = splitThreshold[3 * k + 1], t3 = splitThreshold[3 * k + 2];
+            const slot = splitUnits[3 * k],
+              base = splitUnits[3 * k + 1],
+              code = splitUnits[3 * k + 2];
+            const shift = code & 3,
+              f1 = (code >> 2) & 7,
+              f2 = (code >> 5) & 7,
+              f3 = (code >> 8) & 7;
+            const t1 = splitThreshold[3 * k],
+              t2 = splitThreshold[3 * k + 1],
+              t3 = splitThreshold[3 * k + 2];
             const z = bits[slot];
-            const ia = (((z & 0xff) << 3) | (+(x[x0 + f1] >= t1) << 2) | (+(x[x0 + f2] >= t2) << 1) | +(x[x0 + f3] >= t3)) >> shift;
-            const ib = ((((z >> 8) & 0xff) << 3) | (+(x[x1 + f1] >= t1) << 2) | (+(x[x1 + f2] >= t2) << 1) | +(x[x1 + f3] >= t3)) >> shift;
-            const ic = ((((z >> 16) & 0xff) << 3) | (+(x[x2 + f1] >= t1) << 2) | (+(x[x2 + f2] >= t2) << 1) | +(x[x2 + f3] >= t3)) >> shift;
-            const id = (((z >>> 24) << 3) | (+(x[x3 + f1] >= t1) << 2) | (+(x[x3 + f2] >= t2) << 1) | +(x[x3 + f3] >= t3)) >> shift;
-            const i = base + ia * M, j = base + ib * M, g = base + ic * M, h = base + id * M;
-            a0 += table[i]; a1 += table[i + 1]; a2 += table[i + 2]; a3 += table[i + 3]; a4 += table[i + 4];
-            b0 += table[j]; b1 += table[j + 1]; b2 += table[j + 2]; b3 += table[j + 3]; b4 += table[j + 4];
-            c0 += table[g]; c1 += table[g + 1]; c2 += table[g + 2]; c3 += table[g + 3]; c4 += table[g + 4];
-            d0 += table[h]; d1 += table[h + 1]; d2 += table[h + 2]; d3 += table[h + 3]; d4 += table[h + 4];
+            const ia =
+              (((z & 0xff) << 3) | (+(x[x0 + f1] >= t1) << 2) | (+(x[x0 + f2] >= t2) << 1) | +(x[x0 + f3] >= t3)) >>
+              shift;
+            const ib =
+              ((((z >> 8) & 0xff) << 3) |
+                (+(x[x1 + f1] >= t1) << 2) |
+                (+(x[x1 + f2] >= t2) << 1) |
+                +(x[x1 + f3] >= t3)) >>
+              shift;
+            const ic =
+              ((((z >> 16) & 0xff) << 3) |
+                (+(x[x2 + f1] >= t1) << 2) |
+                (+(x[x2 + f2] >= t2) << 1) |
+                +(x[x2 + f3] >= t3)) >>
+              shift;
+            const id =
+              (((z >>> 24) << 3) | (+(x[x3 + f1] >= t1) << 2) | (+(x[x3 + f2] >= t2) << 1) | +(x[x3 + f3] >= t3)) >>
+              shift;
+            const i = base + ia * M,
+              j = base + ib * M,
+              g = base + ic * M,
+              h = base + id * M;
+            a0 += table[i];
+            a1 += table[i + 1];
+            a2 += table[i + 2];
+            a3 += table[i + 3];
+            a4 += table[i + 4];
+            b0 += table[j];
+            b1 += table[j + 1];
+            b2 += table[j + 2];
+            b3 += table[j + 3];
+            b4 += table[j + 4];
+            c0 += table[g];
+            c1 += table[g + 1];
+            c2 += table[g + 2];
+            c3 += table[g + 3];
+            c4 += table[g + 4];
+            d0 += table[h];
+            d1 += table[h + 1];
+            d2 += table[h + 2];
+            d3 += table[h + 3];
+            d4 += table[h + 4];
           }
-          acc[a] = a0; acc[a + 1] = a1; acc[a + 2] = a2; acc[a + 3] = a3; acc[a + 4] = a4;
-          acc[a + 5] = b0; acc[a + 6] = b1; acc[a + 7] = b2; acc[a + 8] = b3; acc[a + 9] = b4;
-          acc[a + 10] = c0; acc[a + 11] = c1; acc[a + 12] = c2; acc[a + 13] = c3; acc[a + 14] = c4;
-          acc[a + 15] = d0; acc[a + 16] = d1; acc[a + 17] = d2; acc[a + 18] = d3; acc[a + 19] = d4;
+          acc[a] = a0;
+          acc[a + 1] = a1;
+          acc[a + 2] = a2;
+          acc[a + 3] = a3;
+          acc[a + 4] = a4;
+          acc[a + 5] = b0;
+          acc[a + 6] = b1;
+          acc[a + 7] = b2;
+          acc[a + 8] = b3;
+          acc[a + 9] = b4;
+          acc[a + 10] = c0;
+          acc[a + 11] = c1;
+          acc[a + 12] = c2;
+          acc[a + 13] = c3;
+          acc[a + 14] = c4;
+          acc[a + 15] = d0;
+          acc[a + 16] = d1;
+          acc[a + 17] = d2;
+          acc[a + 18] = d3;
+          acc[a + 19] = d4;
         }
       }
       const out = first * M;
@@ -199,13 +317,20 @@ interface TreeWalk {
 function buildLayout(trees: readonly ShapTree[]): Layout {
   const splitCounts = trees.map(countSplits);
   const layout: Layout = {
-    treeStart: [], links: [], nodeThreshold: [], leafUnits: [], splitUnits: [], splitThreshold: [],
+    treeStart: [],
+    links: [],
+    nodeThreshold: [],
+    leafUnits: [],
+    splitUnits: [],
+    splitThreshold: [],
     table: new Float64Array(trees.reduce((n, tree, t) => n + tableLength(tree, splitCounts[t], 0, 0), 0)),
     tableSize: 0,
     slots: 1,
     weights: shapleyWeights(),
   };
-  trees.forEach((tree, t) => { layoutTree(layout, tree, splitCounts[t]); });
+  trees.forEach((tree, t) => {
+    layoutTree(layout, tree, splitCounts[t]);
+  });
   pushTreeStart(layout);
   if (layout.tableSize !== layout.table.length) throw new Error('shap table: units disagree with their sizes');
   return layout;
@@ -294,7 +419,11 @@ function unitSplits(tree: ShapTree, root: number): number[] {
  * splits.
  */
 function fillUnitTable(
-  entries: Float64Array, walk: TreeWalk, root: number, inner: readonly number[], weights: number[][],
+  entries: Float64Array,
+  walk: TreeWalk,
+  root: number,
+  inner: readonly number[],
+  weights: number[][],
 ): void {
   const { tree, ratio } = walk;
   const k = walk.order.length;
@@ -331,7 +460,8 @@ function addLeaf(entries: Float64Array, values: Float64Array, steps: readonly nu
       if (((goes >> (m - 1 - steps[i])) & 1) !== steps[i + 1]) extra |= steps[i + 2];
     }
     for (let pattern = 0; pattern < 1 << k; pattern++) {
-      const e = ((pattern << m) | goes) * M, v = (pattern | extra) * M;
+      const e = ((pattern << m) | goes) * M,
+        v = (pattern | extra) * M;
       for (let j = 0; j < M; j++) entries[e + j] += values[v + j];
     }
   }
@@ -340,7 +470,8 @@ function addLeaf(entries: Float64Array, values: Float64Array, steps: readonly nu
 /** Splits in each node's subtree (children follow their parent in pre-order). */
 function countSplits(tree: ShapTree): Int32Array {
   const splits = new Int32Array(tree.feature.length);
-  for (let i = splits.length - 1; i >= 0; i--) if (tree.feature[i] >= 0) splits[i] = 1 + splits[tree.left[i]] + splits[tree.right[i]];
+  for (let i = splits.length - 1; i >= 0; i--)
+    if (tree.feature[i] >= 0) splits[i] = 1 + splits[tree.left[i]] + splits[tree.right[i]];
   return splits;
 }
 
@@ -358,7 +489,9 @@ function tableLength(tree: ShapTree, splits: Int32Array, node: number, onPath: n
 /** weights[k][s] = s! (k - s - 1)! / k!, the Shapley weight of a coalition of size s among k players. */
 function shapleyWeights(): number[][] {
   const fact = [1, 1, 2, 6, 24, 120];
-  return Array.from({ length: M + 1 }, (_, k) => Array.from({ length: k }, (_, s) => (fact[s] * fact[k - s - 1]) / fact[k]));
+  return Array.from({ length: M + 1 }, (_, k) =>
+    Array.from({ length: k }, (_, s) => (fact[s] * fact[k - s - 1]) / fact[k]),
+  );
 }
 
 const leafValues = new Float64Array(PATTERNS * M); // scratch for leafTable
@@ -389,7 +522,13 @@ const symmetric = new Float64Array(M); // scratch for shapleyOfProduct
  * elementary symmetric polynomial, times the product of R over the others: O(k^2), not O(k 2^k).
  */
 function shapleyOfProduct(
-  out: Float64Array, row: number, players: readonly number[], pattern: number, ratio: Float64Array, value: number, weights: number[][],
+  out: Float64Array,
+  row: number,
+  players: readonly number[],
+  pattern: number,
+  ratio: Float64Array,
+  value: number,
+  weights: number[][],
 ): void {
   const k = players.length;
   const e = symmetric;

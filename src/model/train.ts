@@ -13,7 +13,12 @@ const QUANTILE_POINTS = 1001;
  * Trains a model on `rows` raw transactions (row-major, FEATURES order). Deterministic: the same
  * rows, options and generator state give the same document, byte for byte.
  */
-export function trainModel(raw: Float64Array, rows: number, partial: Partial<ForestOptions> = {}, rng?: Random): ModelDocument {
+export function trainModel(
+  raw: Float64Array,
+  rows: number,
+  partial: Partial<ForestOptions> = {},
+  rng?: Random,
+): ModelDocument {
   const options = resolveForestOptions(partial);
   if (rows < 2) throw new RangeError(`training needs at least 2 rows, got ${rows}`);
   const specs: FeatureSpec[] = defaultFeatureSpecs(options.amountTransform, options.dayStartHour);
@@ -49,7 +54,11 @@ export function trainModel(raw: Float64Array, rows: number, partial: Partial<For
     },
     threshold,
     forest: { sampleSize: psi, heightLimit: height, normaliser, trees },
-    training: { rows, scoreQuantiles: quantileTable(scores, QUANTILE_POINTS), features: featureStats(specs, raw, rows) },
+    training: {
+      rows,
+      scoreQuantiles: quantileTable(scores, QUANTILE_POINTS),
+      features: featureStats(specs, raw, rows),
+    },
   });
 }
 

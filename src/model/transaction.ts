@@ -45,7 +45,10 @@ export function fnv1a32(text: string): number {
 function isBlank(value: unknown): boolean {
   if (value === undefined || value === null) return true;
   if (typeof value !== 'string') return false;
-  return value.length === 0 || ((value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32) && value.trim() === '');
+  return (
+    value.length === 0 ||
+    ((value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32) && value.trim() === '')
+  );
 }
 
 /** Numbers or numeric strings (CSV cells are strings) in decimal notation; anything else is a field error. */
@@ -68,7 +71,10 @@ function toInteger(field: string, value: unknown, min: number, max: number): num
   if (typeof n !== 'number') return n;
   if (!Number.isInteger(n)) return { field, reason: `must be an integer, got ${n}` };
   if (n < min || n > max) {
-    return { field, reason: max === MAX_INTEGER_CODE ? `must be >= ${min}, got ${n}` : `must be in ${min}..${max}, got ${n}` };
+    return {
+      field,
+      reason: max === MAX_INTEGER_CODE ? `must be >= ${min}, got ${n}` : `must be in ${min}..${max}, got ${n}`,
+    };
   }
   return n;
 }
@@ -76,7 +82,8 @@ function toInteger(field: string, value: unknown, min: number, max: number): num
 /** A legacy code: a non-negative integer is taken as is (mod `modulo`); any other text is hashed. */
 function legacyCode(field: string, value: unknown, modulo: number): number | FieldError {
   // Only text and numbers name a merchant or type: an object or array is a caller's mistake, not a code.
-  if (typeof value !== 'string' && typeof value !== 'number') return { field, reason: `must be a string or a number, got ${describe(value)}` };
+  if (typeof value !== 'string' && typeof value !== 'number')
+    return { field, reason: `must be a string or a number, got ${describe(value)}` };
   const s = typeof value === 'string' ? value.trim() : String(value);
   if (/^\d{1,15}$/.test(s)) return Number(s) % modulo;
   return fnv1a32(s) % modulo;
@@ -94,21 +101,23 @@ function checkReference(get: FieldGetter): FieldError | null {
     if (isBlank(v)) continue;
     if (typeof v === 'number') continue;
     if (typeof v !== 'string') return { field, reason: `must be a string or a number, got ${describe(v)}` };
-    if (v.trim().length > MAX_REFERENCE_LENGTH) return { field, reason: `must be at most ${MAX_REFERENCE_LENGTH} characters, got ${v.trim().length}` };
-    if (BAD_REFERENCE_CHAR.test(v)) return { field, reason: 'must not contain control characters (NUL included) or unpaired surrogates' };
+    if (v.trim().length > MAX_REFERENCE_LENGTH)
+      return { field, reason: `must be at most ${MAX_REFERENCE_LENGTH} characters, got ${v.trim().length}` };
+    if (BAD_REFERENCE_CHAR.test(v))
+      return { field, reason: 'must not contain control characters (NUL included) or unpaired surrogates' };
   }
   return null;
 }
 
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /**
  * Hour and weekday of an ISO-8601 timestamp, as written: a timestamp without an offset is read as UTC,
  * one with an offset keeps its own wall-clock time (as Python's `datetime.fromisoformat` did).
  */
 export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: number; dateOnly?: boolean } | FieldError {
-  if (typeof value !== 'string') return { field: 'timestamp', reason: `must be an ISO-8601 string, got ${describe(value)}` };
+  if (typeof value !== 'string')
+    return { field: 'timestamp', reason: `must be an ISO-8601 string, got ${describe(value)}` };
   const m = ISO_TIMESTAMP.exec(value.trim());
   if (!m) return { field: 'timestamp', reason: `must be an ISO-8601 date-time, got ${JSON.stringify(clip(value))}` };
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -117,8 +126,12 @@ export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: numbe
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const date = new Date(Date.UTC(year, month - 1, day));
   if (
-    date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day ||
-    hour > 23 || minute > 59 || second > 60
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 60
   ) {
     return { field: 'timestamp', reason: `is not a valid date-time: ${JSON.stringify(clip(value))}` };
   }
@@ -132,7 +145,12 @@ export function parseTimestamp(value: unknown): { hour: number; dayOfWeek: numbe
  * Reads one transaction, canonical or legacy or a mix, into `out[offset..offset+5)` in FEATURES order.
  * Canonical fields win; legacy ones fill the gaps. Returns the first field error, or null.
  */
-export function readTransaction(get: FieldGetter, out: Float64Array, offset: number, derived?: DerivedCheck): FieldError | null {
+export function readTransaction(
+  get: FieldGetter,
+  out: Float64Array,
+  offset: number,
+  derived?: DerivedCheck,
+): FieldError | null {
   const amountRaw = get('amount');
   if (isBlank(amountRaw)) return { field: 'amount', reason: 'is required' };
   const amount = toNumber('amount', amountRaw);
@@ -157,7 +175,10 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
     out[offset + 1] = v;
   } else if (timestamp) {
     if (timestamp.dateOnly && derived) {
-      const error = derived({ field: 'timestamp', reason: `${JSON.stringify(clip(String(get('timestamp')).trim()))} has no time of day: its hour reads as 0` });
+      const error = derived({
+        field: 'timestamp',
+        reason: `${JSON.stringify(clip(String(get('timestamp')).trim()))} has no time of day: its hour reads as 0`,
+      });
       if (error) return error;
     }
     out[offset + 1] = timestamp.hour;
@@ -197,7 +218,10 @@ export function readTransaction(get: FieldGetter, out: Float64Array, offset: num
       if (typeof code !== 'number') return code;
       const text = String(legacy).trim();
       if (named < 0 && derived && !/^\d{1,15}$/.test(text)) {
-        const error = derived({ field: 'type', reason: `${JSON.stringify(clip(text))} is not purchase, withdrawal or transfer: it hashes to ${TRANSACTION_TYPE_NAMES[code]}` });
+        const error = derived({
+          field: 'type',
+          reason: `${JSON.stringify(clip(text))} is not purchase, withdrawal or transfer: it hashes to ${TRANSACTION_TYPE_NAMES[code]}`,
+        });
         if (error) return error;
       }
       out[offset + 4] = code;
@@ -216,7 +240,9 @@ export function readReference(get: FieldGetter): string | null {
 }
 
 /** Normalises one JSON transaction. Throws nothing: a field error comes back as a value. */
-export function normalizeTransaction(input: unknown):
+export function normalizeTransaction(
+  input: unknown,
+):
   | { ok: true; transaction: CanonicalTransaction; features: Float64Array; reference: string | null }
   | { ok: false; error: FieldError } {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {

@@ -76,10 +76,22 @@ export class TreeShapExplainer {
   }
 
   private recurse(
-    tree: ShapTree, x: Float64Array, xo: number, phi: Float64Array, scale: number,
-    node: number, parentStart: number, depth: number, zero: number, one: number, feature: number,
+    tree: ShapTree,
+    x: Float64Array,
+    xo: number,
+    phi: Float64Array,
+    scale: number,
+    node: number,
+    parentStart: number,
+    depth: number,
+    zero: number,
+    one: number,
+    feature: number,
   ): void {
-    const pf = this.pathFeature, pz = this.pathZero, po = this.pathOne, pw = this.pathWeight;
+    const pf = this.pathFeature,
+      pz = this.pathZero,
+      po = this.pathOne,
+      pw = this.pathWeight;
     // This level's copy of the unique path starts right after the parent's valid elements.
     const base = depth === 0 ? 0 : parentStart + depth;
     for (let i = 0; i < depth; i++) {
@@ -120,7 +132,10 @@ export class TreeShapExplainer {
   }
 
   private extend(base: number, depth: number, zero: number, one: number, feature: number): void {
-    const pf = this.pathFeature, pz = this.pathZero, po = this.pathOne, pw = this.pathWeight;
+    const pf = this.pathFeature,
+      pz = this.pathZero,
+      po = this.pathOne,
+      pw = this.pathWeight;
     pf[base + depth] = feature;
     pz[base + depth] = zero;
     po[base + depth] = one;
@@ -132,7 +147,10 @@ export class TreeShapExplainer {
   }
 
   private unwind(base: number, depth: number, index: number): void {
-    const pf = this.pathFeature, pz = this.pathZero, po = this.pathOne, pw = this.pathWeight;
+    const pf = this.pathFeature,
+      pz = this.pathZero,
+      po = this.pathOne,
+      pw = this.pathWeight;
     const one = po[base + index];
     const zero = pz[base + index];
     let next = pw[base + depth];
@@ -153,7 +171,9 @@ export class TreeShapExplainer {
   }
 
   private unwoundSum(base: number, depth: number, index: number): number {
-    const pz = this.pathZero, po = this.pathOne, pw = this.pathWeight;
+    const pz = this.pathZero,
+      po = this.pathOne,
+      pw = this.pathWeight;
     const one = po[base + index];
     const zero = pz[base + index];
     let next = pw[base + depth];
@@ -180,7 +200,8 @@ export function bruteForceShap(tree: ShapTree, x: Float64Array, xOffset: number,
   const value = (mask: number, node: number): number => {
     const f = tree.feature[node];
     if (f < 0) return tree.value[node];
-    if (mask & (1 << f)) return value(mask, x[xOffset + f] >= tree.threshold[node] ? tree.right[node] : tree.left[node]);
+    if (mask & (1 << f))
+      return value(mask, x[xOffset + f] >= tree.threshold[node] ? tree.right[node] : tree.left[node]);
     const l = tree.left[node];
     const r = tree.right[node];
     return (tree.size[l] * value(mask, l) + tree.size[r] * value(mask, r)) / tree.size[node];

@@ -17,9 +17,16 @@ export function createKeyCli(db: string, role = 'scorer', name = `${role} key`):
 }
 
 /** POST /api/predict; returns the status (and the time it took, in ms). */
-export async function predict(url: string, headers: Record<string, string> = {}): Promise<{ status: number; ms: number }> {
+export async function predict(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; ms: number }> {
   const t = performance.now();
-  const res = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(tx) });
+  const res = await fetch(`${url}/api/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(tx),
+  });
   await res.arrayBuffer();
   return { status: res.status, ms: performance.now() - t };
 }

@@ -16,7 +16,10 @@ import { cli } from './run-cli.js';
 const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
 admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(() => true, () => false);
+const reachable = await admin.query('SELECT 1').then(
+  () => true,
+  () => false,
+);
 const schemas: string[] = [];
 afterAll(async () => {
   if (reachable) for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
@@ -26,7 +29,10 @@ async function pgDb(): Promise<{ db: string; schema: string }> {
   const schema = `sf_keys_${randomBytes(5).toString('hex')}`;
   schemas.push(schema);
   await admin.query(`CREATE SCHEMA ${schema}`);
-  return { db: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`, schema };
+  return {
+    db: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    schema,
+  };
 }
 const needPg = !reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1';
 
@@ -76,15 +82,26 @@ describe.skipIf(needPg)('revoking keys (built CLI and daemon, Postgres)', () => 
     const { db, schema } = await pgDb();
     createKeyCli(db, 'viewer', 'makes the tables'); // the CLI creates the schema's tables
     const secret = randomBytes(32).toString('base64url');
-    const { rows } = await admin.query(`INSERT INTO ${schema}.api_keys (name, role, key_hash, created_at) VALUES ('legacy', 'scorer', $1, now()) RETURNING id`, [await legacyScryptHash(secret)]);
+    const { rows } = await admin.query(
+      `INSERT INTO ${schema}.api_keys (name, role, key_hash, created_at) VALUES ('legacy', 'scorer', $1, now()) RETURNING id`,
+      [await legacyScryptHash(secret)],
+    );
     const key = formatKey(rows[0].id, secret);
     const d = await spawnDaemon(['--db', db]);
     try {
       expect((await predict(d.url, { authorization: `Bearer ${key}` })).status).toBe(200);
-      const stored = async () => (await admin.query(`SELECT key_hash FROM ${schema}.api_keys WHERE id = $1`, [rows[0].id])).rows[0].key_hash as string;
+      const stored = async () =>
+        (await admin.query(`SELECT key_hash FROM ${schema}.api_keys WHERE id = $1`, [rows[0].id])).rows[0]
+          .key_hash as string;
       expect(await eventually(async () => (await stored()).startsWith('sha256$'), 5000)).toBe(true);
       expect((await predict(d.url, { authorization: `Bearer ${key}` })).status).toBe(200);
-      expect((await predict(d.url, { authorization: `Bearer ${formatKey(rows[0].id, randomBytes(32).toString('base64url'))}` })).status).toBe(401);
+      expect(
+        (
+          await predict(d.url, {
+            authorization: `Bearer ${formatKey(rows[0].id, randomBytes(32).toString('base64url'))}`,
+          })
+        ).status,
+      ).toBe(401);
     } finally {
       await d.stop();
     }
@@ -99,7 +116,12 @@ describe('an open loopback daemon (no key ever created)', () => {
       for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'localhost', `[::1]:${port}`]) {
         expect((await rawPredict(d.url, { host })).status, host).toBe(200);
       }
-      for (const host of ['evil.example', `evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
+      for (const host of [
+        'evil.example',
+        `evil.example:${port}`,
+        `localhost.evil.example:${port}`,
+        `127.0.0.1.nip.io:${port}`,
+      ]) {
         const r = await rawPredict(d.url, { host });
         expect(r.status, host).toBe(403);
         expect(JSON.parse(r.body).error).toMatch(/no API keys.*localhost/);

@@ -21,7 +21,9 @@ describe('a reader that closes stdout early', () => {
       expect(stderr).not.toMatch(/internal error|EPIPE|at .*\.js:\d+/);
       // The rows stored before the reader left are whole chunks, and the message says how many.
       const said = Number(/stopped after storing ([\d,]+) rows/.exec(stderr)?.[1].replace(/,/g, ''));
-      const listed = JSON.parse(cli(['transactions', 'list', '--db', db, '--format', 'json', '--limit', '1']).stdout) as { total: number };
+      const listed = JSON.parse(
+        cli(['transactions', 'list', '--db', db, '--format', 'json', '--limit', '1']).stdout,
+      ) as { total: number };
       expect(said).toBeGreaterThan(0);
       expect(listed.total).toBe(said);
     });

@@ -11,7 +11,10 @@ import { cli } from './run-cli.js';
 const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
 admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(() => true, () => false);
+const reachable = await admin.query('SELECT 1').then(
+  () => true,
+  () => false,
+);
 const schema = `sf_copy_${randomBytes(5).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-copy-'));
 afterAll(async () => {
@@ -27,36 +30,43 @@ function csvOf(rows: number): string {
   const lines = ['reference,amount,hour,day_of_week,merchant_category,transaction_type'];
   for (let i = 0; i < rows; i++) {
     const ref = i % 7 === 3 ? '' : i % 5 === 0 ? quote(`${TRICKY[i % TRICKY.length]}-${i}`) : `r${i}`;
-    lines.push(`${ref},${(i * 37.13) % 5000 + (i % 100 === 0 ? 0.005 : 0)},${i % 24},${i % 7},${i % 10},${i % 3}`);
+    lines.push(`${ref},${((i * 37.13) % 5000) + (i % 100 === 0 ? 0.005 : 0)},${i % 24},${i % 7},${i % 10},${i % 3}`);
   }
   return lines.join('\n') + '\n';
 }
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('COPY into Postgres from the CLI', () => {
-  it('stores 5,000 rows (COPY path) that read back exactly as from SQLite: references, NULLs, explanations, ids in file order', async () => {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    const input = join(dir, 'in.csv');
-    writeFileSync(input, csvOf(5000));
-    const sqlite = join(dir, 'same.db');
-    for (const target of [db, sqlite]) {
-      const r = cli(['score', input, '--db', target, '--explain', '-q']);
-      expect(r.code, r.stderr).toBe(0);
-    }
-    const list = (target: string) => {
-      const r = cli(['transactions', 'list', '--db', target, '--limit', '5000', '--format', 'json']);
-      expect(r.code, r.stderr).toBe(0);
-      // One batch uuid and one time per run and backend: everything else must match.
-      return JSON.parse(r.stdout).transactions.map(({ batch_id, created_at, ...t }: Record<string, unknown>) => ({ ...t, batch: typeof batch_id, at: typeof created_at }));
-    };
-    const fromPg = list(db);
-    expect(fromPg).toHaveLength(5000);
-    expect(fromPg).toEqual(list(sqlite));
-    const refs = new Map(fromPg.map((t: { id: number; reference: string | null }) => [t.id, t.reference]));
-    expect(refs.get(1)).toBe('back\\slash-0'); // row i is id i + 1: ids follow the file
-    expect(refs.get(5)).toBe('r4');
-    expect(refs.get(41)).toBe('\\N-40');
-    expect(refs.get(4)).toBeNull(); // an empty reference is NULL, not ''
-    expect(fromPg.find((t: { id: number }) => t.id === 11).explanation.shap_explanation).toBeTypeOf('object');
-  });
-});
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
+  'COPY into Postgres from the CLI',
+  () => {
+    it('stores 5,000 rows (COPY path) that read back exactly as from SQLite: references, NULLs, explanations, ids in file order', async () => {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const input = join(dir, 'in.csv');
+      writeFileSync(input, csvOf(5000));
+      const sqlite = join(dir, 'same.db');
+      for (const target of [db, sqlite]) {
+        const r = cli(['score', input, '--db', target, '--explain', '-q']);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const list = (target: string) => {
+        const r = cli(['transactions', 'list', '--db', target, '--limit', '5000', '--format', 'json']);
+        expect(r.code, r.stderr).toBe(0);
+        // One batch uuid and one time per run and backend: everything else must match.
+        return JSON.parse(r.stdout).transactions.map(({ batch_id, created_at, ...t }: Record<string, unknown>) => ({
+          ...t,
+          batch: typeof batch_id,
+          at: typeof created_at,
+        }));
+      };
+      const fromPg = list(db);
+      expect(fromPg).toHaveLength(5000);
+      expect(fromPg).toEqual(list(sqlite));
+      const refs = new Map(fromPg.map((t: { id: number; reference: string | null }) => [t.id, t.reference]));
+      expect(refs.get(1)).toBe('back\\slash-0'); // row i is id i + 1: ids follow the file
+      expect(refs.get(5)).toBe('r4');
+      expect(refs.get(41)).toBe('\\N-40');
+      expect(refs.get(4)).toBeNull(); // an empty reference is NULL, not ''
+      expect(fromPg.find((t: { id: number }) => t.id === 11).explanation.shap_explanation).toBeTypeOf('object');
+    });
+  },
+);

@@ -31,7 +31,9 @@ export async function spawnDaemon(args: string[], env: Record<string, string> = 
   proc.once('exit', () => process.off('exit', reap));
   const logs: string[] = [];
   let stderr = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -72,4 +74,3 @@ export async function spawnDaemon(args: string[], env: Record<string, string> = 
     },
   };
 }
-

@@ -26,7 +26,9 @@ describe('secureflow dashboard', () => {
     const key = await createKey(db, 'viewer');
     const daemon = await spawnDaemon(['--db', db]);
     try {
-      const r = cli(['dashboard', '--once', '--format', 'json', '--days', '1', '--remote', daemon.url], { env: { SECUREFLOW_API_KEY: key } });
+      const r = cli(['dashboard', '--once', '--format', 'json', '--days', '1', '--remote', daemon.url], {
+        env: { SECUREFLOW_API_KEY: key },
+      });
       expect(r.code, r.stderr).toBe(0);
       const remote = JSON.parse(r.stdout);
       expect(remote.source).toBe(daemon.url);

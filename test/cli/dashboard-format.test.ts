@@ -1,7 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  fit, fmtAge, fmtAmount, fmtClock, fmtCompact, fmtInt, fmtPct, fmtScore, fmtSigned, fmtSpan, fmtStamp, hbar, hourAxis, joinFit, levelChar,
-  resample, signedBar, sparkline, truncate, vbar, width,
+  fit,
+  fmtAge,
+  fmtAmount,
+  fmtClock,
+  fmtCompact,
+  fmtInt,
+  fmtPct,
+  fmtScore,
+  fmtSigned,
+  fmtSpan,
+  fmtStamp,
+  hbar,
+  hourAxis,
+  joinFit,
+  levelChar,
+  resample,
+  signedBar,
+  sparkline,
+  truncate,
+  vbar,
+  width,
 } from '../../src/cli/dashboard/format.js';
 import { flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from '../../src/cli/dashboard/panels.js';
 import { renderPlain } from '../../src/cli/dashboard/plain.js';
@@ -63,7 +82,12 @@ describe('dashboard format', () => {
     expect(resample([1, 2, 3, 4], 2)).toEqual([3, 7]);
     // A short last run is scaled to a full one.
     expect(resample([1, 1, 1, 1, 1], 3)).toEqual([2, 2, 2]);
-    expect(resample(Array.from({ length: 48 }, () => 1), 30)).toHaveLength(24);
+    expect(
+      resample(
+        Array.from({ length: 48 }, () => 1),
+        30,
+      ),
+    ).toHaveLength(24);
   });
 
   it('draws sparklines and bars', () => {
@@ -115,7 +139,10 @@ describe('dashboard panels', () => {
   });
 
   it('lays the flagged table out to exactly the width', () => {
-    for (const [cols, wide] of [[80, false], [120, true]] as const) {
+    for (const [cols, wide] of [
+      [80, false],
+      [120, true],
+    ] as const) {
       const t = flaggedTable(s.recent_flagged, cols, wide);
       expect(width(t.head)).toBe(cols);
       for (const r of t.rows) expect(width(r.pre + r.mark + r.factor)).toBe(cols);
@@ -142,6 +169,8 @@ describe('dashboard plain snapshot', () => {
   });
 
   it('says so when nothing is flagged', () => {
-    expect(renderPlain(fixtureSnapshot({ recent_flagged: [] }))).toContain('No flagged transactions in the last 7 days.');
+    expect(renderPlain(fixtureSnapshot({ recent_flagged: [] }))).toContain(
+      'No flagged transactions in the last 7 days.',
+    );
   });
 });

@@ -54,7 +54,16 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 function mount() {
-  const app = render(<DashboardContainer source={source} days={7} intervalMs={2000} color={false} size={{ columns: 80, rows: 24 }} now={() => (t += 1000)} />);
+  const app = render(
+    <DashboardContainer
+      source={source}
+      days={7}
+      intervalMs={2000}
+      color={false}
+      size={{ columns: 80, rows: 24 }}
+      now={() => (t += 1000)}
+    />,
+  );
   return app;
 }
 

@@ -13,12 +13,25 @@ beforeAll(async () => {
   server = await startTestServer();
   key = await createKey(server.dbPath, 'analyst');
   const headers = { authorization: `Bearer ${key}` };
-  await call(server.url, 'POST', '/api/predict-batch', { body: { transactions: [odd, normal, normal, { ...odd, amount: 9000 }] }, headers });
-  await call(server.url, 'POST', '/api/predict-batch', { raw: 'amount,hour,day_of_week,merchant_category\n7000,2,6,9\n', contentType: 'text/csv', headers });
+  await call(server.url, 'POST', '/api/predict-batch', {
+    body: { transactions: [odd, normal, normal, { ...odd, amount: 9000 }] },
+    headers,
+  });
+  await call(server.url, 'POST', '/api/predict-batch', {
+    raw: 'amount,hour,day_of_week,merchant_category\n7000,2,6,9\n',
+    contentType: 'text/csv',
+    headers,
+  });
 });
 afterAll(() => server.close());
 
-const comparable = (s: any) => ({ ...s, source: undefined, generated_at: undefined, since: undefined, throughput: s.throughput.map((b: any) => ({ total: b.total, anomalies: b.anomalies })) });
+const comparable = (s: any) => ({
+  ...s,
+  source: undefined,
+  generated_at: undefined,
+  since: undefined,
+  throughput: s.throughput.map((b: any) => ({ total: b.total, anomalies: b.anomalies })),
+});
 
 describe('dashboard sources', () => {
   it('give the same snapshot locally and through the daemon', async () => {

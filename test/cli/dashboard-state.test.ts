@@ -1,24 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { actions, initialState, reduce, selectedRow, type DashboardAction, type DashboardState } from '../../src/cli/dashboard/state.js';
+import {
+  actions,
+  initialState,
+  reduce,
+  selectedRow,
+  type DashboardAction,
+  type DashboardState,
+} from '../../src/cli/dashboard/state.js';
 import { keyIntent } from '../../src/cli/dashboard/keys.js';
 import { fixtureDetail, fixtureSnapshot, GENERATED_AT, RECENT_FLAGGED } from './dashboard-fixtures.js';
 
 const T1 = GENERATED_AT;
 const T2 = '2025-03-14T12:00:02.000Z';
 const run = (s: DashboardState, ...as: DashboardAction[]) => as.reduce(reduce, s);
-const loaded = () => run(initialState({ source: 'test', days: 7 }), actions.refreshStarted(), actions.snapshotLoaded(fixtureSnapshot(), T1));
+const loaded = () =>
+  run(
+    initialState({ source: 'test', days: 7 }),
+    actions.refreshStarted(),
+    actions.snapshotLoaded(fixtureSnapshot(), T1),
+  );
 
 describe('dashboard reducer: refresh', () => {
   it('starts loading with nothing to show', () => {
     const s = initialState({ source: 'sqlite x.db', days: 7 });
-    expect(s).toMatchObject({ status: 'loading', snapshot: null, paused: false, view: 'main', selectedId: null, columns: 80, rows: 24 });
+    expect(s).toMatchObject({
+      status: 'loading',
+      snapshot: null,
+      paused: false,
+      view: 'main',
+      selectedId: null,
+      columns: 80,
+      rows: 24,
+    });
   });
 
   it('goes live on a snapshot and selects the newest flagged row', () => {
     const s0 = reduce(initialState({ source: 'x', days: 7 }), actions.refreshStarted());
     expect(s0.refreshing).toBe(true);
     const s = reduce(s0, actions.snapshotLoaded(fixtureSnapshot(), T1));
-    expect(s).toMatchObject({ status: 'live', refreshing: false, lastRefresh: T1, lastAttempt: T1, lastError: null, selected: 0, selectedId: 12034 });
+    expect(s).toMatchObject({
+      status: 'live',
+      refreshing: false,
+      lastRefresh: T1,
+      lastAttempt: T1,
+      lastError: null,
+      selected: 0,
+      selectedId: 12034,
+    });
     expect(s.source).toBe('sqlite ~/.local/share/secureflow/secureflow.db');
   });
 
@@ -26,7 +54,13 @@ describe('dashboard reducer: refresh', () => {
     const before = loaded();
     const s = run(before, actions.refreshStarted(), actions.refreshFailed(new Error('connect ECONNREFUSED'), T2));
     expect(s.snapshot).toBe(before.snapshot);
-    expect(s).toMatchObject({ status: 'stale', lastError: 'connect ECONNREFUSED', lastRefresh: T1, lastAttempt: T2, refreshing: false });
+    expect(s).toMatchObject({
+      status: 'stale',
+      lastError: 'connect ECONNREFUSED',
+      lastRefresh: T1,
+      lastAttempt: T2,
+      refreshing: false,
+    });
     const again = reduce(s, actions.snapshotLoaded(fixtureSnapshot(), T2));
     expect(again).toMatchObject({ status: 'live', lastError: null, lastRefresh: T2 });
   });
@@ -85,7 +119,13 @@ describe('dashboard reducer: detail and help', () => {
     expect(ready).toMatchObject({ detailStatus: 'ready', detail: { id: 12034 } });
     expect(reduce(ready, actions.selectNext())).toBe(ready);
     const closed = reduce(ready, actions.closeDetail());
-    expect(closed).toMatchObject({ view: 'main', detailId: null, detail: null, detailStatus: 'idle', selectedId: 12034 });
+    expect(closed).toMatchObject({
+      view: 'main',
+      detailId: null,
+      detail: null,
+      detailStatus: 'idle',
+      selectedId: 12034,
+    });
   });
 
   it('keeps the open detail through a refresh that drops its row', () => {
@@ -125,7 +165,15 @@ describe('dashboard reducer: feedback', () => {
   });
 
   it('changes an existing verdict without counting it twice', () => {
-    const s = run(loaded(), actions.selectNext(), actions.selectNext(), actions.openDetail(), actions.detailLoaded(fixtureDetail({ id: 12017, feedback: { is_correct: true, notes: 'checked', updated_at: T1 } })));
+    const s = run(
+      loaded(),
+      actions.selectNext(),
+      actions.selectNext(),
+      actions.openDetail(),
+      actions.detailLoaded(
+        fixtureDetail({ id: 12017, feedback: { is_correct: true, notes: 'checked', updated_at: T1 } }),
+      ),
+    );
     const after = run(s, actions.feedbackStarted(), actions.feedbackSaved(12017, false, T2));
     expect(after.detail?.feedback).toEqual({ is_correct: false, notes: 'checked', updated_at: T2 });
     expect(after.snapshot?.recent_flagged[2].feedback).toBe(false);
@@ -135,7 +183,10 @@ describe('dashboard reducer: feedback', () => {
 
   it('reports a failed save and keeps the old verdict', () => {
     const s = run(open(), actions.feedbackStarted(), actions.feedbackFailed(new Error('read-only database')));
-    expect(s).toMatchObject({ savingFeedback: false, message: { tone: 'error', text: 'feedback not saved: read-only database' } });
+    expect(s).toMatchObject({
+      savingFeedback: false,
+      message: { tone: 'error', text: 'feedback not saved: read-only database' },
+    });
     expect(s.detail?.feedback).toBeNull();
     expect(reduce(s, actions.clearMessage()).message).toBeNull();
   });
@@ -146,7 +197,8 @@ describe('dashboard reducer: feedback', () => {
 });
 
 describe('dashboard keys', () => {
-  const k = (input: string, key: Parameters<typeof keyIntent>[1] = {}, view: 'main' | 'detail' | 'help' = 'main') => keyIntent(input, key, view)?.type ?? null;
+  const k = (input: string, key: Parameters<typeof keyIntent>[1] = {}, view: 'main' | 'detail' | 'help' = 'main') =>
+    keyIntent(input, key, view)?.type ?? null;
 
   it('maps keys in the main view', () => {
     expect(k('q')).toBe('quit');

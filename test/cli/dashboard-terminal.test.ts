@@ -5,7 +5,8 @@ import { tempDb } from '../daemon/server-helpers.js';
 import { BIN, cli, fixture } from './run-cli.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux) console.warn('SKIPPED: tmux is not installed; the dashboard terminal test needs it (apt-get install tmux)');
+if (!hasTmux)
+  console.warn('SKIPPED: tmux is not installed; the dashboard terminal test needs it (apt-get install tmux)');
 const session = `sf-dash-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', session, ...args], { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-p', '-t', session);
@@ -27,12 +28,25 @@ describe.skipIf(!hasTmux && !process.env.SECUREFLOW_REQUIRE_TMUX)('secureflow da
   it('enter opens a flagged transaction, Escape goes back, q quits', async () => {
     const db = tempDb();
     expect(cli(['score', fixture('transactions.csv'), '--db', db, '-q']).code).toBe(0);
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `NO_COLOR=1 ${process.execPath} ${BIN} dashboard --db ${db}; echo "exited $?"; sleep 30`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '120',
+      '-y',
+      '40',
+      `NO_COLOR=1 ${process.execPath} ${BIN} dashboard --db ${db}; echo "exited $?"; sleep 30`,
+    );
     await until('the main view', (s) => s.includes('Recent flagged'));
     tmux('send-keys', '-t', session, 'Enter');
     await until('the detail view', (s) => s.includes('Transaction #'));
     tmux('send-keys', '-t', session, 'Escape');
-    await until('the main view again after Escape', (s) => s.includes('Recent flagged') && !s.includes('Transaction #'));
+    await until(
+      'the main view again after Escape',
+      (s) => s.includes('Recent flagged') && !s.includes('Transaction #'),
+    );
     tmux('send-keys', '-t', session, 'q');
     await until('the exit after q', (s) => s.includes('exited 0'));
   }, 40_000);

@@ -28,12 +28,17 @@ const SGR = /\u001b\[([0-9;]*)m/g;
 const strip = (s: string) => s.replace(SGR, '');
 /** SGR parameters that set a colour (foreground, background, 256/true colour). */
 const colourCodes = (s: string) =>
-  [...s.matchAll(SGR)].flatMap((m) => m[1].split(';').map(Number)).filter((n) => (n >= 30 && n <= 49) || (n >= 90 && n <= 107));
+  [...s.matchAll(SGR)]
+    .flatMap((m) => m[1].split(';').map(Number))
+    .filter((n) => (n >= 30 && n <= 49) || (n >= 90 && n <= 107));
 
 function frame(state: DashboardState, columns: number, rows: number, color = false, now?: string) {
-  const out = render(<DashboardView state={state} columns={columns} rows={rows} color={color} now={now} />).lastFrame() ?? '';
+  const out =
+    render(<DashboardView state={state} columns={columns} rows={rows} color={color} now={now} />).lastFrame() ?? '';
   // Ink keeps trailing spaces inside styled text only; compare lines without them.
-  const lines = strip(out).split('\n').map((l) => l.trimEnd());
+  const lines = strip(out)
+    .split('\n')
+    .map((l) => l.trimEnd());
   return { raw: out, text: lines.join('\n'), lines };
 }
 
@@ -42,7 +47,8 @@ function expectFits(lines: string[], columns: number, rows: number) {
   expect(lines.length).toBeLessThanOrEqual(rows);
 }
 
-const live = (snapshot = fixtureSnapshot()) => reduce(initialState({ source: 'test', days: 7 }), actions.snapshotLoaded(snapshot, GENERATED_AT));
+const live = (snapshot = fixtureSnapshot()) =>
+  reduce(initialState({ source: 'test', days: 7 }), actions.snapshotLoaded(snapshot, GENERATED_AT));
 
 function manyFlagged(n: number): FlaggedSummary[] {
   return Array.from({ length: n }, (_, i) => ({ ...RECENT_FLAGGED[i % RECENT_FLAGGED.length], id: 13000 - i }));
@@ -52,7 +58,18 @@ describe('dashboard view: main', () => {
   it('fits 80x24 and shows the key numbers', () => {
     const { text, lines } = frame(live(), 80, 24);
     expectFits(lines, 80, 24);
-    for (const s of ['12,027', '1,105', '9.19%', '0.431', '91.9%', 'last 7 days', 'model 2025.03.1', '● live', 'refreshed 12:00:00']) expect(text).toContain(s);
+    for (const s of [
+      '12,027',
+      '1,105',
+      '9.19%',
+      '0.431',
+      '91.9%',
+      'last 7 days',
+      'model 2025.03.1',
+      '● live',
+      'refreshed 12:00:00',
+    ])
+      expect(text).toContain(s);
     expect(text).toContain('12034 03-14 11:36 4,800.00 0.713');
     expect(text).toContain('amount 4,800.00 is higher than');
     expect(text).toContain('Hourly volume (max 824)');
@@ -95,7 +112,12 @@ describe('dashboard view: main', () => {
   });
 
   it('stays inside narrow and short terminals', () => {
-    for (const [c, r] of [[60, 20], [100, 24], [200, 50]]) expectFits(frame(live(), c, r).lines, c, r);
+    for (const [c, r] of [
+      [60, 20],
+      [100, 24],
+      [200, 50],
+    ])
+      expectFits(frame(live(), c, r).lines, c, r);
   });
 
   it('uses no colour when color is false, and colour when true', () => {
@@ -113,7 +135,10 @@ describe('dashboard view: main', () => {
 
 describe('dashboard view: header states', () => {
   it('shows a stale snapshot with its age and the error', () => {
-    const s = reduce(live(), actions.refreshFailed(new Error('connect ECONNREFUSED 127.0.0.1:8000'), '2025-03-14T12:02:05.000Z'));
+    const s = reduce(
+      live(),
+      actions.refreshFailed(new Error('connect ECONNREFUSED 127.0.0.1:8000'), '2025-03-14T12:02:05.000Z'),
+    );
     const { text, lines } = frame(s, 80, 24);
     expectFits(lines, 80, 24);
     expect(lines[1]).toBe('● stale 2m05s · refreshed 12:00:00 · connect ECONNREFUSED 127.0.0.1:8000');
@@ -129,7 +154,10 @@ describe('dashboard view: header states', () => {
     const loading = frame(initialState({ source: 'https://x.fly.dev', days: 30 }), 80, 24);
     expect(loading.lines[0]).toBe('secureflow dashboard · last 30 days · https://x.fly.dev');
     expect(loading.text).toContain('Loading…');
-    const failed = reduce(initialState({ source: 'x', days: 7 }), actions.refreshFailed(new Error('HTTP 401 unauthorized'), GENERATED_AT));
+    const failed = reduce(
+      initialState({ source: 'x', days: 7 }),
+      actions.refreshFailed(new Error('HTTP 401 unauthorized'), GENERATED_AT),
+    );
     expect(frame(failed, 80, 24).text).toContain('Could not load the dashboard: HTTP 401 unauthorized');
   });
 });
@@ -157,7 +185,10 @@ describe('dashboard view: detail and help', () => {
   });
 
   it('shows recorded feedback, the transient message, and fits 120 columns', () => {
-    const s = [actions.feedbackStarted(), actions.feedbackSaved(12034, true, '2025-03-14T12:01:00.000Z')].reduce(reduce, opened());
+    const s = [actions.feedbackStarted(), actions.feedbackSaved(12034, true, '2025-03-14T12:01:00.000Z')].reduce(
+      reduce,
+      opened(),
+    );
     const { text, lines } = frame(s, 120, 30, true);
     expectFits(lines, 120, 30);
     expect(text).toContain('Feedback: ✓ correct (recorded 03-14 12:01)');

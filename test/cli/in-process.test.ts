@@ -27,7 +27,19 @@ function fakeIO(tty: boolean, input = ''): IOStreams & { out(): string; err(): s
 }
 
 const run = (args: string[], io: IOStreams) => main(['node', 'secureflow', ...args], io);
-const ONE = ['--amount', '4800', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--no-store'];
+const ONE = [
+  '--amount',
+  '4800',
+  '--hour',
+  '3',
+  '--day-of-week',
+  '6',
+  '--merchant-category',
+  '9',
+  '--transaction-type',
+  '2',
+  '--no-store',
+];
 
 describe('commands with injected streams', () => {
   it('score: text for a terminal, JSON for a pipe, and JSON read from the injected stdin', async () => {
@@ -57,7 +69,9 @@ describe('commands with injected streams', () => {
   it('errors and usage mistakes go to the injected stderr with the exit code, nothing to stdout', async () => {
     const missing = fakeIO(false);
     expect(await run(['transactions', 'list', '--db', '/nonexistent/typo.db'], missing)).toBe(4);
-    expect(missing.err()).toBe('secureflow: no database at /nonexistent/typo.db: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)\n');
+    expect(missing.err()).toBe(
+      'secureflow: no database at /nonexistent/typo.db: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)\n',
+    );
     expect(missing.out()).toBe('');
     const usage = fakeIO(false);
     expect(await run(['score', '--workers', 'x', 'a.csv'], usage)).toBe(2);

@@ -3,19 +3,28 @@ import { Agent, request } from 'node:http';
 import { tx } from './auth-helpers.js';
 
 /** One POST /api/predict over node:http (which, unlike fetch, can choose its source address and Host). */
-export function rawPredict(url: string, opts: { key?: string; agent?: Agent; host?: string } = {}): Promise<{ status: number; ms: number; body: string }> {
+export function rawPredict(
+  url: string,
+  opts: { key?: string; agent?: Agent; host?: string } = {},
+): Promise<{ status: number; ms: number; body: string }> {
   const u = new URL(url);
   const body = JSON.stringify(tx);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.host) headers.host = opts.host;
   const t = performance.now();
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: u.hostname, port: u.port, path: '/api/predict', method: 'POST', headers, agent: opts.agent }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t, body: text }));
-    });
+    const req = request(
+      { hostname: u.hostname, port: u.port, path: '/api/predict', method: 'POST', headers, agent: opts.agent },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -42,14 +51,23 @@ export const percentile = (xs: number[], p: number) => {
  * first used, as after a restart or cache expiry) send one request every 50 ms from 127.0.0.1 in turn.
  * Returns the real keys' latencies, the flood's answers by status, and `sameAddressKey`'s statuses.
  */
-export async function floodWhileUsing(url: string, realKeys: string[], ids: number[], ms: number, opts: { rate?: number; workers?: number; sameAddressKey?: string } = {}) {
+export async function floodWhileUsing(
+  url: string,
+  realKeys: string[],
+  ids: number[],
+  ms: number,
+  opts: { rate?: number; workers?: number; sameAddressKey?: string } = {},
+) {
   const { rate = 200, workers = 40 } = opts;
   const agent = new Agent({ keepAlive: true, maxSockets: workers, localAddress: '127.0.0.2' });
   const until = Date.now() + ms;
   const statuses = new Map<number, number>();
   const flood = Array.from({ length: workers }, async (_, w) => {
     for (let i = 0; Date.now() < until; i++) {
-      const r = await rawPredict(url, { key: madeUpKey(ids[(w + i) % ids.length]), agent }).catch(() => ({ status: 0, ms: 0 }));
+      const r = await rawPredict(url, { key: madeUpKey(ids[(w + i) % ids.length]), agent }).catch(() => ({
+        status: 0,
+        ms: 0,
+      }));
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
       await new Promise((done) => setTimeout(done, Math.max(0, (workers * 1000) / rate - r.ms)));
     }
@@ -76,5 +94,12 @@ export async function floodWhileUsing(url: string, realKeys: string[], ids: numb
   await Promise.all([...flood, user, sameAddress]);
   agent.destroy();
   const times = real.map((r) => r.ms);
-  return { real, neighbour, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), flood: Object.fromEntries(statuses) };
+  return {
+    real,
+    neighbour,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    max: Math.max(...times),
+    flood: Object.fromEntries(statuses),
+  };
 }

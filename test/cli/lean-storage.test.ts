@@ -14,7 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'secureflow-lean-'));
 function bytesPerRow(path: string): number {
   const db = new Database(path);
   db.pragma('wal_checkpoint(TRUNCATE)');
-  const used = (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);
+  const used =
+    (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);
   const bytes = used * (db.pragma('page_size', { simple: true }) as number);
   const rows = db.prepare('SELECT count(*) FROM transactions').pluck().get() as number;
   db.close();
@@ -38,7 +39,16 @@ describe('lean SQLite storage', () => {
     // 001..007, text in every row), as a database written by an earlier secureflow would hold them.
     const fresh = join(dir, 'fresh.db');
     expect(cli(['score', fixture('transactions.csv'), '--db', fresh, '-q']).code).toBe(0);
-    expect(cli(['score', '--json', '{"amount": 12.5, "hour": 3, "day_of_week": 1, "merchant_category": 2, "transaction_type": 0}', '--db', fresh, '-q']).code).toBe(0);
+    expect(
+      cli([
+        'score',
+        '--json',
+        '{"amount": 12.5, "hour": 3, "day_of_week": 1, "merchant_category": 2, "transaction_type": 0}',
+        '--db',
+        fresh,
+        '-q',
+      ]).code,
+    ).toBe(0);
     expect(cli(['feedback', '2', '--incorrect', '--notes', 'chargeback', '--db', fresh]).code).toBe(0);
     const list = (db: string, ...more: string[]) => {
       const r = cli(['transactions', 'list', '--db', db, '--format', 'json', '--limit', '100', ...more]);
@@ -59,10 +69,13 @@ describe('lean SQLite storage', () => {
       old.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
     }
     const src = new Database(fresh, { readonly: true });
-    const rows = src.prepare(`SELECT t.*, (SELECT value FROM text_values WHERE id = risk_level_ref) AS risk_level,
+    const rows = src
+      .prepare(`SELECT t.*, (SELECT value FROM text_values WHERE id = risk_level_ref) AS risk_level,
       (SELECT value FROM text_values WHERE id = model_ref) AS model_version, (SELECT value FROM text_values WHERE id = source_ref) AS source,
-      (SELECT value FROM text_values WHERE id = batch_ref) AS batch_id FROM transactions t ORDER BY id`).all() as Record<string, unknown>[];
-    const insert = old.prepare(`INSERT INTO transactions (id, reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent,
+      (SELECT value FROM text_values WHERE id = batch_ref) AS batch_id FROM transactions t ORDER BY id`)
+      .all() as Record<string, unknown>[];
+    const insert =
+      old.prepare(`INSERT INTO transactions (id, reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent,
       anomaly_score, risk_score, risk_level, confidence, explanation, model_version, source, batch_id, created_at)
       VALUES (@id, @reference, @amount, @hour, @day_of_week, @merchant_category, @transaction_type, @is_fraudulent, @anomaly_score, @risk_score,
       @risk_level, @confidence, @explanation, @model_version, @source, @batch_id, @created_at)`);
@@ -73,7 +86,9 @@ describe('lean SQLite storage', () => {
     for (const table of ['feedback', 'feedback_history', 'model_versions', 'transaction_stats']) {
       for (const r of src.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) {
         const names = Object.keys(r);
-        old.prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`).run(r);
+        old
+          .prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)
+          .run(r);
       }
     }
     src.close();
@@ -88,7 +103,9 @@ describe('lean SQLite storage', () => {
       expect(show(oldPath)).toBe(show(fresh));
     }
     const upgraded = new Database(oldPath, { readonly: true });
-    expect(upgraded.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').pluck().get()).toBe('008_lean_transactions');
+    expect(upgraded.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').pluck().get()).toBe(
+      '008_lean_transactions',
+    );
     expect(upgraded.prepare('SELECT count(*) FROM transactions').pluck().get()).toBe(rows.length);
     upgraded.close();
   });
@@ -98,7 +115,11 @@ describe('peak memory of a stored run', () => {
   // GNU time reports the peak RSS of the whole process (all threads); required, not skipped.
   const TIME = '/usr/bin/time';
   const peakKb = (args: string[]): number => {
-    const r = spawnSync(TIME, ['-f', 'PEAK %M', process.execPath, BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(TIME, ['-f', 'PEAK %M', process.execPath, BIN, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     expect(r.status, r.stderr).toBe(0);
     return Number(/PEAK (\d+)/.exec(r.stderr)![1]);
   };

@@ -20,7 +20,8 @@ const reachable = await new Promise<boolean>((resolve) => {
   s.on('error', () => done(false));
   s.setTimeout(2000, () => done(false));
 });
-if (!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1') console.warn(`\n*** SKIPPING the built-daemon Redis rate-limit tests: no Redis at ${redisUrl.host} ***\n`);
+if (!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')
+  console.warn(`\n*** SKIPPING the built-daemon Redis rate-limit tests: no Redis at ${redisUrl.host} ***\n`);
 const running: DaemonProcess[] = [];
 const proxies: TcpProxy[] = [];
 afterEach(async () => {
@@ -29,61 +30,73 @@ afterEach(async () => {
 });
 
 async function daemon(db: string, redis: string, namespace: string, limit = 5): Promise<DaemonProcess> {
-  const d = await spawnDaemon(['--db', db], { SECUREFLOW_RATE_LIMIT: String(limit), REDIS_URL: redis, SECUREFLOW_RATE_LIMIT_NAMESPACE: namespace });
+  const d = await spawnDaemon(['--db', db], {
+    SECUREFLOW_RATE_LIMIT: String(limit),
+    REDIS_URL: redis,
+    SECUREFLOW_RATE_LIMIT_NAMESPACE: namespace,
+  });
   running.push(d);
   return d;
 }
 
-const burst = (url: string, n: number, key: string) => Promise.all(Array.from({ length: n }, () => predict(url, { authorization: `Bearer ${key}` })));
+const burst = (url: string, n: number, key: string) =>
+  Promise.all(Array.from({ length: n }, () => predict(url, { authorization: `Bearer ${key}` })));
 const count = (rs: { status: number }[], status: number) => rs.filter((r) => r.status === status).length;
 const warnings = (d: DaemonProcess) => d.logs.filter((l) => l.includes('redis unavailable')).length;
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')('serve with a shared rate limit (SECUREFLOW_RATE_LIMIT + REDIS_URL)', () => {
-  it('starts, answers 429 past the limit, and two daemons share one budget', async () => {
-    const db = freshDb();
-    const { key } = createKeyCli(db);
-    const ns = `sf-test-${randomUUID()}-`;
-    const one = await daemon(db, redisUrl.href, ns, 6);
-    const two = await daemon(db, redisUrl.href, ns, 6);
-    await eventually(async () => one.logs.some((l) => l.includes('redis connected')) && two.logs.some((l) => l.includes('redis connected')), 5000);
-    // Warm each daemon's key cache, then start a fresh one-second window, so the burst fits in one window.
-    await burst(one.url, 1, key);
-    await burst(two.url, 1, key);
-    await sleep(1100);
-    const results = (await Promise.all([burst(one.url, 5, key), burst(two.url, 5, key)])).flat();
-    expect(count(results, 200)).toBe(6);
-    expect(count(results, 429)).toBe(4);
-  }, 60_000);
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')(
+  'serve with a shared rate limit (SECUREFLOW_RATE_LIMIT + REDIS_URL)',
+  () => {
+    it('starts, answers 429 past the limit, and two daemons share one budget', async () => {
+      const db = freshDb();
+      const { key } = createKeyCli(db);
+      const ns = `sf-test-${randomUUID()}-`;
+      const one = await daemon(db, redisUrl.href, ns, 6);
+      const two = await daemon(db, redisUrl.href, ns, 6);
+      await eventually(
+        async () =>
+          one.logs.some((l) => l.includes('redis connected')) && two.logs.some((l) => l.includes('redis connected')),
+        5000,
+      );
+      // Warm each daemon's key cache, then start a fresh one-second window, so the burst fits in one window.
+      await burst(one.url, 1, key);
+      await burst(two.url, 1, key);
+      await sleep(1100);
+      const results = (await Promise.all([burst(one.url, 5, key), burst(two.url, 5, key)])).flat();
+      expect(count(results, 200)).toBe(6);
+      expect(count(results, 429)).toBe(4);
+    }, 60_000);
 
-  it('serves through Redis outages with one warning each, and enforces limits again once it is back', async () => {
-    const db = freshDb();
-    const { key } = createKeyCli(db);
-    const proxy = await new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379)).start();
-    proxies.push(proxy);
-    await proxy.cut(); // Redis unreachable at start
-    const d = await daemon(db, `redis://127.0.0.1:${proxy.port}`, `sf-test-${randomUUID()}-`, 3);
-    await sleep(3000); // several reconnect attempts
-    const during = [];
-    for (let i = 0; i < 10; i++) during.push(await predict(d.url, { authorization: `Bearer ${key}` }));
-    expect(count(during, 200)).toBe(10); // not limited, not refused
-    expect(warnings(d)).toBe(1);
+    it('serves through Redis outages with one warning each, and enforces limits again once it is back', async () => {
+      const db = freshDb();
+      const { key } = createKeyCli(db);
+      const proxy = await new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379)).start();
+      proxies.push(proxy);
+      await proxy.cut(); // Redis unreachable at start
+      const d = await daemon(db, `redis://127.0.0.1:${proxy.port}`, `sf-test-${randomUUID()}-`, 3);
+      await sleep(3000); // several reconnect attempts
+      const during = [];
+      for (let i = 0; i < 10; i++) during.push(await predict(d.url, { authorization: `Bearer ${key}` }));
+      expect(count(during, 200)).toBe(10); // not limited, not refused
+      expect(warnings(d)).toBe(1);
 
-    await proxy.restore();
-    expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+      await proxy.restore();
+      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
 
-    await proxy.cut(); // Redis lost mid-run
-    await sleep(3000);
-    const after = [];
-    for (let i = 0; i < 10; i++) after.push(await predict(d.url, { authorization: `Bearer ${key}` }));
-    expect(count(after, 200)).toBe(10);
-    expect(after.every((r) => r.ms < 2000)).toBe(true); // never waits on Redis for long
-    expect(warnings(d)).toBe(2);
+      await proxy.cut(); // Redis lost mid-run
+      await sleep(3000);
+      const after = [];
+      for (let i = 0; i < 10; i++) after.push(await predict(d.url, { authorization: `Bearer ${key}` }));
+      expect(count(after, 200)).toBe(10);
+      expect(after.every((r) => r.ms < 2000)).toBe(true); // never waits on Redis for long
+      expect(warnings(d)).toBe(2);
 
-    await proxy.restore();
-    expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
-    expect(d.proc.exitCode).toBeNull();
-  }, 90_000);
-});
+      await proxy.restore();
+      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+      expect(d.proc.exitCode).toBeNull();
+    }, 90_000);
+  },
+);
 
 /** Forwards to Redis until frozen: then holds every byte (a Redis that accepts but never answers). */
 async function freezableProxy(target: URL) {
@@ -106,31 +119,36 @@ async function freezableProxy(target: URL) {
     freeze: () => (frozen = true),
     thaw: () => {
       frozen = false;
-      held.splice(0).forEach((send) => { send(); });
+      held.splice(0).forEach((send) => {
+        send();
+      });
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')('serve with a Redis that stops answering', () => {
-  it('answers every request within about a second while Redis is frozen, and limits again once it answers', async () => {
-    const db = freshDb();
-    const { key } = createKeyCli(db);
-    const proxy = await freezableProxy(redisUrl);
-    try {
-      const d = await daemon(db, proxy.url, `sf-test-${randomUUID()}-`, 3);
-      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
-      proxy.freeze();
-      await sleep(1100);
-      const during = [];
-      for (let i = 0; i < 6; i++) during.push(await predict(d.url, { authorization: `Bearer ${key}` }));
-      expect(count(during, 200)).toBe(6);
-      expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(2000);
-      proxy.thaw();
-      expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
-    } finally {
-      await Promise.all(running.splice(0).map((x) => x.stop()));
-      await proxy.close();
-    }
-  }, 60_000);
-});
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_REDIS !== '1')(
+  'serve with a Redis that stops answering',
+  () => {
+    it('answers every request within about a second while Redis is frozen, and limits again once it answers', async () => {
+      const db = freshDb();
+      const { key } = createKeyCli(db);
+      const proxy = await freezableProxy(redisUrl);
+      try {
+        const d = await daemon(db, proxy.url, `sf-test-${randomUUID()}-`, 3);
+        expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+        proxy.freeze();
+        await sleep(1100);
+        const during = [];
+        for (let i = 0; i < 6; i++) during.push(await predict(d.url, { authorization: `Bearer ${key}` }));
+        expect(count(during, 200)).toBe(6);
+        expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(2000);
+        proxy.thaw();
+        expect(await eventually(async () => count(await burst(d.url, 6, key), 429) > 0, 10_000, 1100)).toBe(true);
+      } finally {
+        await Promise.all(running.splice(0).map((x) => x.stop()));
+        await proxy.close();
+      }
+    }, 60_000);
+  },
+);

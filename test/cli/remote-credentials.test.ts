@@ -12,7 +12,9 @@ describe('--remote with credentials in the URL', () => {
     const runs = [
       cli(['transactions', 'list', '--remote', `http://analyst:${PASSWORD}@127.0.0.1:9`]),
       cli(['score', ...one, '--remote', `http://analyst:${PASSWORD}@127.0.0.1:9/`]),
-      cli(['feedback', '1', '--correct'], { env: { SECUREFLOW_REMOTE: `http://analyst:${encodeURIComponent(`${PASSWORD}/@x`)}@127.0.0.1:9` } }),
+      cli(['feedback', '1', '--correct'], {
+        env: { SECUREFLOW_REMOTE: `http://analyst:${encodeURIComponent(`${PASSWORD}/@x`)}@127.0.0.1:9` },
+      }),
       cli(['transactions', 'list', '--remote', `http://analyst:${PASSWORD}@[not-a-host`]),
       cli(['transactions', 'list', '--remote', `ftp://analyst:${PASSWORD}@127.0.0.1:9`]),
     ];
@@ -34,7 +36,9 @@ describe('--remote with credentials in the URL', () => {
       const ok = cli(['score', ...one, '--remote', withCreds, '-f', 'json'], { env: { SECUREFLOW_API_KEY: key } });
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ transaction_id: 1 });
-      const refused = cli(['transactions', 'list', '--remote', withCreds], { env: { SECUREFLOW_API_KEY: `${key.slice(0, -4)}AAAA` } });
+      const refused = cli(['transactions', 'list', '--remote', withCreds], {
+        env: { SECUREFLOW_API_KEY: `${key.slice(0, -4)}AAAA` },
+      });
       expect(refused.code).toBe(7);
       expect(refused.stderr).toContain(`daemon at ${d.url}: invalid API key`);
       expect(refused.stderr).not.toContain(PASSWORD);

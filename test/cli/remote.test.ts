@@ -19,15 +19,50 @@ const withoutIds = (rows: Record<string, string>[]) => rows.map(({ transaction_i
 
 describe('score --remote', () => {
   it('scores one transaction like local mode, and stores it on the daemon', async () => {
-    const args = ['score', '--amount', '4800', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json'];
+    const args = [
+      'score',
+      '--amount',
+      '4800',
+      '--hour',
+      '3',
+      '--day-of-week',
+      '6',
+      '--merchant-category',
+      '9',
+      '--transaction-type',
+      '2',
+      '--format',
+      'json',
+    ];
     const r = cli(args, { env: remote() });
     expect(r.code, r.stderr).toBe(0);
     const local = cli([...args, '--no-store']);
     const a = JSON.parse(r.stdout);
     const b = JSON.parse(local.stdout);
-    for (const f of ['is_anomaly', 'anomaly_score', 'risk_score', 'risk_level', 'confidence', 'shap_explanation', 'risk_factors', 'model_version', 'transaction']) expect(a[f], f).toEqual(b[f]);
+    for (const f of [
+      'is_anomaly',
+      'anomaly_score',
+      'risk_score',
+      'risk_level',
+      'confidence',
+      'shap_explanation',
+      'risk_factors',
+      'model_version',
+      'transaction',
+    ])
+      expect(a[f], f).toEqual(b[f]);
     expect(a.transaction_id).toBeGreaterThan(0);
-    const shown = cli(['transactions', 'show', String(a.transaction_id), '--format', 'json', '--remote', daemon.url, '--api-key', keys.analyst]);
+    const shown = cli([
+      'transactions',
+      'show',
+      String(a.transaction_id),
+      '--format',
+      'json',
+      '--remote',
+      daemon.url,
+      '--api-key',
+      keys.analyst,
+    ]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout).anomaly_score).toBe(a.anomaly_score);
   });
@@ -44,11 +79,17 @@ describe('score --remote', () => {
   });
 
   it('honours --no-store, --strict and the CI gates', async () => {
-    const before = JSON.parse(cli(['transactions', 'list', '--format', 'json', '--limit', '1'], { env: remote() }).stdout).total;
-    const r = cli(['score', fixture('transactions.csv'), '--no-store', '--format', 'csv', '--fail-on-anomaly'], { env: remote('scorer') });
+    const before = JSON.parse(
+      cli(['transactions', 'list', '--format', 'json', '--limit', '1'], { env: remote() }).stdout,
+    ).total;
+    const r = cli(['score', fixture('transactions.csv'), '--no-store', '--format', 'csv', '--fail-on-anomaly'], {
+      env: remote('scorer'),
+    });
     expect(r.code).toBe(10);
     expect(csvTable(r.stdout)[0]).not.toHaveProperty('transaction_id');
-    expect(JSON.parse(cli(['transactions', 'list', '--format', 'json', '--limit', '1'], { env: remote() }).stdout).total).toBe(before);
+    expect(
+      JSON.parse(cli(['transactions', 'list', '--format', 'json', '--limit', '1'], { env: remote() }).stdout).total,
+    ).toBe(before);
     const strict = cli(['score', fixture('bad-rows.csv'), '--strict', '--format', 'csv'], { env: remote() });
     const localStrict = cli(['score', fixture('bad-rows.csv'), '--strict', '--format', 'csv', '--no-store']);
     expect(strict.code).toBe(3);
@@ -57,14 +98,18 @@ describe('score --remote', () => {
   });
 
   it('exits 7 with the reason for a missing or wrong key or a role that may not, and 6 when no daemon answers', async () => {
-    const none = cli(['score', '--amount', '1', '--hour', '1', '--day-of-week', '1', '--merchant-category', '1'], { env: { SECUREFLOW_REMOTE: daemon.url } });
+    const none = cli(['score', '--amount', '1', '--hour', '1', '--day-of-week', '1', '--merchant-category', '1'], {
+      env: { SECUREFLOW_REMOTE: daemon.url },
+    });
     expect(none.code).toBe(7);
     expect(none.stderr).toMatch(/API key.*SECUREFLOW_API_KEY/);
     const scorer = cli(['transactions', 'list'], { env: remote('scorer') });
     expect(scorer.code).toBe(7);
     expect(scorer.stderr).toMatch(/scorer role may not read/);
     expect(scorer.stderr).not.toContain(keys.scorer);
-    const gone = cli(['transactions', 'list', '--remote', 'http://127.0.0.1:9'], { env: { SECUREFLOW_API_KEY: keys.analyst } });
+    const gone = cli(['transactions', 'list', '--remote', 'http://127.0.0.1:9'], {
+      env: { SECUREFLOW_API_KEY: keys.analyst },
+    });
     expect(gone.code).toBe(6);
     expect(gone.stderr).toMatch(/cannot reach the daemon/);
     expect(cli(['score', '--remote', 'http://x', '--model', 'm.json', '--amount', '1']).code).toBe(2);
@@ -73,7 +118,24 @@ describe('score --remote', () => {
 
 describe('feedback and transactions --remote', () => {
   it('records feedback, updates it, and shows it, as local mode prints it', async () => {
-    const scored = JSON.parse(cli(['score', '--amount', '10', '--hour', '12', '--day-of-week', '1', '--merchant-category', '2', '--format', 'json'], { env: remote() }).stdout);
+    const scored = JSON.parse(
+      cli(
+        [
+          'score',
+          '--amount',
+          '10',
+          '--hour',
+          '12',
+          '--day-of-week',
+          '1',
+          '--merchant-category',
+          '2',
+          '--format',
+          'json',
+        ],
+        { env: remote() },
+      ).stdout,
+    );
     const id = String(scored.transaction_id);
     const first = cli(['feedback', id, '--correct', '--notes', 'checked'], { env: remote() });
     expect(first.code, first.stderr).toBe(0);
@@ -93,11 +155,20 @@ describe('feedback and transactions --remote', () => {
   });
 
   it('lists like local mode: the same rows and columns from the same database', async () => {
-    const viaDaemon = JSON.parse(cli(['transactions', 'list', '--format', 'json', '--limit', '5', '--offset', '1', '--anomalies'], { env: remote() }).stdout);
-    const local = JSON.parse(cli(['transactions', 'list', '--format', 'json', '--limit', '5', '--offset', '1', '--anomalies', '--db', dbPath]).stdout);
+    const viaDaemon = JSON.parse(
+      cli(['transactions', 'list', '--format', 'json', '--limit', '5', '--offset', '1', '--anomalies'], {
+        env: remote(),
+      }).stdout,
+    );
+    const local = JSON.parse(
+      cli(['transactions', 'list', '--format', 'json', '--limit', '5', '--offset', '1', '--anomalies', '--db', dbPath])
+        .stdout,
+    );
     expect(viaDaemon).toEqual(local);
     expect(viaDaemon.transactions.length).toBeGreaterThan(0);
     const csv = cli(['transactions', 'list', '--format', 'csv', '--since', '1h'], { env: remote() });
-    expect(csv.stdout).toEqual(cli(['transactions', 'list', '--format', 'csv', '--since', '1h', '--db', dbPath]).stdout);
+    expect(csv.stdout).toEqual(
+      cli(['transactions', 'list', '--format', 'csv', '--since', '1h', '--db', dbPath]).stdout,
+    );
   });
 });

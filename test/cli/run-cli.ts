@@ -26,7 +26,10 @@ export interface CliRun {
 }
 
 /** Runs the built bin/secureflow as a user would: a real process, stdin piped (not a terminal). */
-export function cli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): CliRun {
+export function cli(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+): CliRun {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: options.input ?? '',
     encoding: 'utf8',

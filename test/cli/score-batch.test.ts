@@ -14,12 +14,27 @@ describe('secureflow score: CSV files', () => {
     const rows = csvTable(r.stdout);
     expect(rows).toHaveLength(10);
     expect(Object.keys(rows[0])).toEqual([
-      'amount', 'merchant_category', 'transaction_type', 'hour', 'day_of_week',
-      'line', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence', 'error',
+      'amount',
+      'merchant_category',
+      'transaction_type',
+      'hour',
+      'day_of_week',
+      'line',
+      'anomaly_score',
+      'risk_score',
+      'risk_level',
+      'is_anomaly',
+      'confidence',
+      'error',
     ]);
     expect(rows.map((x) => x.line)).toEqual(['2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
     expect(rows[0].amount).toBe('50.25');
-    expect(rows.filter((x) => x.is_anomaly === 'true').map((x) => x.amount)).toEqual(['1250.00', '3500.50', '2100.75', '5000.00']);
+    expect(rows.filter((x) => x.is_anomaly === 'true').map((x) => x.amount)).toEqual([
+      '1250.00',
+      '3500.50',
+      '2100.75',
+      '5000.00',
+    ]);
     expect(r.stderr).toMatch(/^10 rows in [\d.]+ s: 10 scored, 4 flagged \(40\.00%\), 0 errors\n$/);
   });
 
@@ -29,7 +44,9 @@ describe('secureflow score: CSV files', () => {
     expect(json.map((x: { line: number }) => x.line)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(json[1]).toMatchObject({ amount: '1250.00', is_anomaly: true, risk_level: 'highest' });
     expect(typeof json[1].anomaly_score).toBe('number');
-    const nd = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'ndjson', '-q']).stdout.trim().split('\n');
+    const nd = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'ndjson', '-q'])
+      .stdout.trim()
+      .split('\n');
     expect(nd.map((l) => JSON.parse(l))).toEqual(json);
     const table = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'table', '-q']).stdout.split('\n');
     expect(table[0]).toMatch(/line\s+amount/);
@@ -49,7 +66,14 @@ describe('secureflow score: CSV files', () => {
     const rows = csvTable(r.stdout);
     expect(rows).toHaveLength(8);
     expect(rows.map((x) => [x.line, x.error !== ''])).toEqual([
-      ['2', false], ['3', true], ['4', true], ['5', true], ['6', true], ['7', false], ['8', true], ['9', true],
+      ['2', false],
+      ['3', true],
+      ['4', true],
+      ['5', true],
+      ['6', true],
+      ['7', false],
+      ['8', true],
+      ['9', true],
     ]);
     expect(rows[1].error).toContain('amount must be a number');
     expect(rows[2].error).toContain('hour must be in 0..23, got 25');
@@ -70,7 +94,10 @@ describe('secureflow score: CSV files', () => {
   it('handles legacy columns, quoted cells and several files in one run', () => {
     const r = cli(['score', '--no-store', fixture('legacy.csv'), fixture('quoted.csv'), '-f', 'ndjson']);
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(7);
     expect(rows[0]).toMatchObject({ id: 'tx-1001', line: 2 });
     expect(rows[5]).toMatchObject({ note: 'multi\nline note', line: 3, is_anomaly: true });
@@ -98,7 +125,9 @@ describe('secureflow score: CSV files', () => {
   });
 
   it('adds exact Shapley values and the top factor with --explain', () => {
-    const rows = JSON.parse(cli(['score', '--no-store', fixture('transactions.csv'), '--explain', '-f', 'json', '-q']).stdout);
+    const rows = JSON.parse(
+      cli(['score', '--no-store', fixture('transactions.csv'), '--explain', '-f', 'json', '-q']).stdout,
+    );
     expect(Object.keys(rows[0].shap_explanation)).toHaveLength(5);
     expect(rows[9].top_factor).toBe('amount');
     const csv = csvTable(cli(['score', '--no-store', fixture('transactions.csv'), '--explain', '-q']).stdout);

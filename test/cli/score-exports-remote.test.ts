@@ -20,12 +20,26 @@ describe('score --remote with a real export', () => {
   it('a tab-separated Windows-1252 file with its own column names scores as locally, ids from the daemon', () => {
     const dir = mkdtempSync(join(tmpdir(), 'secureflow-exports-remote-'));
     const file = join(dir, 'export.tsv');
-    const text = 'Ref\tAMT\tHour\tday_of_week\tMerchant Cat\ttransaction_type\tamount\tnote\n' +
+    const text =
+      'Ref\tAMT\tHour\tday_of_week\tMerchant Cat\ttransaction_type\tamount\tnote\n' +
       'R-1\t50.25\t14\t2\t1\t0\t999999\t"Café; ""best"""\n' +
       'R-2\t4800\t3\t6\t9\t2\t999999\tZürich\n' +
       'R-3\tabc\t3\t6\t9\t2\t1\tbad\n';
     writeFileSync(file, Buffer.from(text, 'latin1'));
-    const args = ['score', file, '-f', 'csv', '--encoding', 'latin1', '--column', 'amount=amt', '--column', 'merchant_category=merchant cat', '--column', 'id=Ref'];
+    const args = [
+      'score',
+      file,
+      '-f',
+      'csv',
+      '--encoding',
+      'latin1',
+      '--column',
+      'amount=amt',
+      '--column',
+      'merchant_category=merchant cat',
+      '--column',
+      'id=Ref',
+    ];
     const r = cli([...args, '--remote', daemon.url, '--api-key', key]);
     const local = cli([...args, '--no-store']);
     expect(r.code, r.stderr).toBe(3);
@@ -36,7 +50,9 @@ describe('score --remote with a real export', () => {
     expect(rows[2].error).toBe('amount must be a number, got "abc"');
     expect(rows[1].is_anomaly).toBe('true'); // read from AMT, not from the export's own amount column
     const id = rows[1].transaction_id;
-    const shown = JSON.parse(cli(['transactions', 'show', id, '-f', 'json', '--remote', daemon.url, '--api-key', key]).stdout);
+    const shown = JSON.parse(
+      cli(['transactions', 'show', id, '-f', 'json', '--remote', daemon.url, '--api-key', key]).stdout,
+    );
     expect([shown.reference, shown.transaction.amount]).toEqual(['R-2', 4800]);
   });
 });

@@ -16,8 +16,28 @@ const write = (name: string, text: string | Buffer) => {
 };
 const scores = (stdout: string) => csvTable(stdout).map((r) => r.anomaly_score);
 const REFERENCE = scores(cli(['score', fixture('transactions.csv'), '--no-store', '-q']).stdout);
-const EU_COLUMNS = ['--column', 'amount=Betrag', '--column', 'merchant_category=händler kategorie', '--column', 'transaction_type=TYP', '--column', 'hour=Stunde', '--column', 'day_of_week=Wochentag'];
-const TAB_COLUMNS = ['--column', 'amount=amt', '--column', 'merchant_category=Merchant Cat', '--column', 'transaction_type=txn_type', '--column', 'id=Txn Ref'];
+const EU_COLUMNS = [
+  '--column',
+  'amount=Betrag',
+  '--column',
+  'merchant_category=händler kategorie',
+  '--column',
+  'transaction_type=TYP',
+  '--column',
+  'hour=Stunde',
+  '--column',
+  'day_of_week=Wochentag',
+];
+const TAB_COLUMNS = [
+  '--column',
+  'amount=amt',
+  '--column',
+  'merchant_category=Merchant Cat',
+  '--column',
+  'transaction_type=txn_type',
+  '--column',
+  'id=Txn Ref',
+];
 
 describe('delimiters', () => {
   it('reads a semicolon export with decimal commas and its own column names, detected from the header', () => {
@@ -58,7 +78,10 @@ describe('delimiters', () => {
   });
 
   it('several files with different delimiters make one comma stream', () => {
-    const tab = write('canonical.tsv', 'amount\thour\tday_of_week\tmerchant_category\ttransaction_type\tnote\n50.25\t14\t2\t1\t0\t"a, b"\n');
+    const tab = write(
+      'canonical.tsv',
+      'amount\thour\tday_of_week\tmerchant_category\ttransaction_type\tnote\n50.25\t14\t2\t1\t0\t"a, b"\n',
+    );
     const r = cli(['score', fixture('transactions.csv'), tab, '--no-store', '-q']);
     expect(r.code, r.stderr).toBe(0);
     const rows = csvTable(r.stdout);
@@ -69,14 +92,28 @@ describe('delimiters', () => {
 
 describe('column mappings', () => {
   it('a mapped column that is missing is a header error naming both names (exit 3)', () => {
-    const r = cli(['score', fixture('export-tab.tsv'), '--no-store', '-q', '--column', 'amount=total', '--column', 'merchant_category=Merchant Cat', '--column', 'transaction_type=txn_type']);
+    const r = cli([
+      'score',
+      fixture('export-tab.tsv'),
+      '--no-store',
+      '-q',
+      '--column',
+      'amount=total',
+      '--column',
+      'merchant_category=Merchant Cat',
+      '--column',
+      'transaction_type=txn_type',
+    ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('--column amount=total: the header has no column "total" to read amount from');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('the mapping alone says where a field comes from, even when a column has our name', () => {
-    const f = write('both.csv', 'amount,amt,hour,day_of_week,merchant_category,transaction_type\n999999,50.25,14,2,1,0\n');
+    const f = write(
+      'both.csv',
+      'amount,amt,hour,day_of_week,merchant_category,transaction_type\n999999,50.25,14,2,1,0\n',
+    );
     const r = cli(['score', f, '--no-store', '-q', '--column', 'amount=amt']);
     expect(r.code, r.stderr).toBe(0);
     expect(scores(r.stdout)).toEqual([REFERENCE[0]]);
@@ -90,7 +127,7 @@ describe('column mappings', () => {
     }
   });
 
-  it('a mapped reference column is stored as the caller\'s reference', () => {
+  it("a mapped reference column is stored as the caller's reference", () => {
     const db = join(dir, 'ref.db');
     const r = cli(['score', fixture('export-tab.tsv'), '-q', '--db', db, ...TAB_COLUMNS]);
     expect(r.code, r.stderr).toBe(0);
@@ -101,7 +138,10 @@ describe('column mappings', () => {
 describe('amounts as exports write them', () => {
   const HEAD = 'amount,hour,day_of_week,merchant_category,transaction_type\n';
   const rowsOf = (cells: string[], extra: string[] = []) => {
-    const f = write(`amounts-${Math.random().toString(36).slice(2)}.csv`, HEAD + cells.map((c) => `${c},14,2,1,0\n`).join(''));
+    const f = write(
+      `amounts-${Math.random().toString(36).slice(2)}.csv`,
+      HEAD + cells.map((c) => `${c},14,2,1,0\n`).join(''),
+    );
     return csvTable(cli(['score', f, '--no-store', '-q', '-f', 'csv', ...extra]).stdout);
   };
   const scoreOf = (amount: number) => rowsOf([String(amount)])[0].anomaly_score;
@@ -131,7 +171,9 @@ describe('amounts as exports write them', () => {
   });
 
   it('a plain unquoted comma file still reads as before (the fast path)', () => {
-    expect(scores(cli(['score', fixture('transactions.csv'), '--no-store', '-q', '--workers', '2']).stdout)).toEqual(REFERENCE);
+    expect(scores(cli(['score', fixture('transactions.csv'), '--no-store', '-q', '--workers', '2']).stdout)).toEqual(
+      REFERENCE,
+    );
   });
 });
 
@@ -146,7 +188,12 @@ describe('encodings', () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = csvTable(r.stdout);
     expect(rows.map((x) => x.anomaly_score)).toEqual(REFERENCE);
-    expect(rows.map((x) => x.merchant_name).slice(0, 4)).toEqual(['Café Zürich', 'Bäckerei Müller', 'Señor Taco', 'Crêperie €']);
+    expect(rows.map((x) => x.merchant_name).slice(0, 4)).toEqual([
+      'Café Zürich',
+      'Bäckerei Müller',
+      'Señor Taco',
+      'Crêperie €',
+    ]);
     expect(rows[1].amount).toBe('€1250.00'); // byte 0x80 is the euro sign in Windows-1252
   });
 
@@ -188,13 +235,29 @@ describe('derived values', () => {
       ['', ''],
     ]);
     expect(rows.every((x) => x.anomaly_score !== '')).toBe(true);
-    const nd = cli(['score', fixture('export-derived.csv'), '--no-store', '-q', '--derived', 'warn', '-f', 'ndjson']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const nd = cli(['score', fixture('export-derived.csv'), '--no-store', '-q', '--derived', 'warn', '-f', 'ndjson'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(nd.map((x) => x.warning ?? null)).toEqual([null, rows[1].warning, rows[2].warning, null]);
   });
 
   it('refuses a rule it does not know, and export flags where they cannot apply (exit 2)', () => {
     expect(cli(['score', fixture('export-derived.csv'), '--no-store', '--derived', 'accept']).code).toBe(2);
-    const single = cli(['score', '--amount', '5', '--hour', '1', '--day-of-week', '1', '--merchant-category', '1', '--no-store', '--delimiter', ';']);
+    const single = cli([
+      'score',
+      '--amount',
+      '5',
+      '--hour',
+      '1',
+      '--day-of-week',
+      '1',
+      '--merchant-category',
+      '1',
+      '--no-store',
+      '--delimiter',
+      ';',
+    ]);
     expect([single.code, single.stderr]).toEqual([2, 'secureflow: --delimiter is for CSV files\n']);
     const remote = cli(['score', fixture('transactions.csv'), '--remote', 'http://127.0.0.1:9', '--decimal', ',']);
     expect(remote.code).toBe(2);
@@ -211,7 +274,11 @@ describe('large exports', () => {
     // Decoded as it streams: the output (input columns included) must be byte for byte the comma file's.
     const utf16 = write('big-utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
     const expected = cli(['score', comma, '--no-store', '-q', '-f', 'csv', '--workers', '2']).stdout;
-    const results = (t: string) => t.split('\n').map((l) => l.split(',').slice(-6).join(',')).join('\n');
+    const results = (t: string) =>
+      t
+        .split('\n')
+        .map((l) => l.split(',').slice(-6).join(','))
+        .join('\n');
     const eu = cli(['score', semi, '--no-store', '-q', '-f', 'csv', '--workers', '2', '--decimal', ',']);
     expect(eu.code, eu.stderr).toBe(0);
     expect(results(eu.stdout)).toBe(results(expected));

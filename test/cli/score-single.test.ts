@@ -3,13 +3,37 @@ import { describe, expect, it } from 'vitest';
 import { cli, fixture } from './run-cli.js';
 
 const CONTRACT_FIELDS = [
-  'transaction_id', 'is_anomaly', 'is_fraudulent', 'anomaly_score', 'risk_score', 'risk_level', 'confidence',
-  'shap_explanation', 'risk_factors', 'data_source', 'model_version', 'timestamp',
+  'transaction_id',
+  'is_anomaly',
+  'is_fraudulent',
+  'anomaly_score',
+  'risk_score',
+  'risk_level',
+  'confidence',
+  'shap_explanation',
+  'risk_factors',
+  'data_source',
+  'model_version',
+  'timestamp',
 ];
 
 describe('secureflow score: one transaction', () => {
   it('scores feature flags and prints every contract field as JSON', () => {
-    const r = cli(['score', '--amount', '4800', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'json']);
+    const r = cli([
+      'score',
+      '--amount',
+      '4800',
+      '--hour',
+      '3',
+      '--day-of-week',
+      '6',
+      '--merchant-category',
+      '9',
+      '--transaction-type',
+      '2',
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     for (const f of CONTRACT_FIELDS) expect(out).toHaveProperty(f);
@@ -18,15 +42,31 @@ describe('secureflow score: one transaction', () => {
     expect(out.risk_level).toBe('highest');
     expect(out.anomaly_score).toBeGreaterThan(0.5);
     expect(out.risk_score).toBeGreaterThan(95);
-    expect(Object.keys(out.shap_explanation)).toEqual(['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type']);
+    expect(Object.keys(out.shap_explanation)).toEqual([
+      'amount',
+      'hour',
+      'day_of_week',
+      'merchant_category',
+      'transaction_type',
+    ]);
     const sum = Object.values(out.shap_explanation as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(sum).toBeGreaterThan(0);
-    expect(out.risk_factors[0]).toMatchObject({ feature: 'amount', description: expect.stringMatching(/^amount 4,800\.00 is higher than/) });
+    expect(out.risk_factors[0]).toMatchObject({
+      feature: 'amount',
+      description: expect.stringMatching(/^amount 4,800\.00 is higher than/),
+    });
     expect(out.model_version).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('gives the same scores for the same input in separate processes', () => {
-    const args = ['score', '--no-store', '--json', readFileSync(fixture('transaction.json'), 'utf8'), '--format', 'json'];
+    const args = [
+      'score',
+      '--no-store',
+      '--json',
+      readFileSync(fixture('transaction.json'), 'utf8'),
+      '--format',
+      'json',
+    ];
     const a = JSON.parse(cli(args).stdout);
     const b = JSON.parse(cli(args).stdout);
     delete a.timestamp;
@@ -43,17 +83,40 @@ describe('secureflow score: one transaction', () => {
   });
 
   it('scores a JSON array from stdin into an array of results', () => {
-    const r = cli(['score', '--format', 'ndjson'], { input: JSON.stringify([{ amount: 20, hour: 11, day_of_week: 2, merchant_category: 1, transaction_type: 0 }, { amount: 4000, hour: 2, day_of_week: 6, merchant_category: 9, transaction_type: 2 }]) });
+    const r = cli(['score', '--format', 'ndjson'], {
+      input: JSON.stringify([
+        { amount: 20, hour: 11, day_of_week: 2, merchant_category: 1, transaction_type: 0 },
+        { amount: 4000, hour: 2, day_of_week: 6, merchant_category: 9, transaction_type: 2 },
+      ]),
+    });
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.is_anomaly)).toEqual([false, true]);
   });
 
   it('prints a human summary with every Shapley value in text format', () => {
-    const r = cli(['score', '--amount', '4800', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--format', 'text']);
+    const r = cli([
+      'score',
+      '--amount',
+      '4800',
+      '--hour',
+      '3',
+      '--day-of-week',
+      '6',
+      '--merchant-category',
+      '9',
+      '--transaction-type',
+      '2',
+      '--format',
+      'text',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^FLAGGED/);
-    for (const f of ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type']) expect(r.stdout).toContain(f);
+    for (const f of ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'])
+      expect(r.stdout).toContain(f);
     expect(r.stdout).not.toMatch(/\u001b\[/); // NO_COLOR
   });
 
@@ -75,15 +138,53 @@ describe('secureflow score: one transaction', () => {
     expect(cli(['score', '--threshold', 'abc', '--amount', '1']).code).toBe(2);
     expect(cli(['score', '--amount', '1', '--format', 'csv']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);
-    const flagged = cli(['score', '--amount', '4800', '--hour', '3', '--day-of-week', '6', '--merchant-category', '9', '--transaction-type', '2', '--fail-on-anomaly']);
+    const flagged = cli([
+      'score',
+      '--amount',
+      '4800',
+      '--hour',
+      '3',
+      '--day-of-week',
+      '6',
+      '--merchant-category',
+      '9',
+      '--transaction-type',
+      '2',
+      '--fail-on-anomaly',
+    ]);
     expect(flagged.code).toBe(10);
     expect(flagged.stderr).toContain('1 transaction flagged');
-    expect(cli(['score', '--amount', '20', '--hour', '11', '--day-of-week', '2', '--merchant-category', '1', '--fail-on-anomaly']).code).toBe(0);
+    expect(
+      cli([
+        'score',
+        '--amount',
+        '20',
+        '--hour',
+        '11',
+        '--day-of-week',
+        '2',
+        '--merchant-category',
+        '1',
+        '--fail-on-anomaly',
+      ]).code,
+    ).toBe(0);
   });
 
   it('uses another model with --model and fails clearly on a missing or invalid one', () => {
     expect(cli(['score', '--amount', '1', '--model', 'nope.json']).code).toBe(4);
-    const bad = cli(['score', '--amount', '1', '--hour', '1', '--day-of-week', '1', '--merchant-category', '1', '--model', fixture('transaction.json')]);
+    const bad = cli([
+      'score',
+      '--amount',
+      '1',
+      '--hour',
+      '1',
+      '--day-of-week',
+      '1',
+      '--merchant-category',
+      '1',
+      '--model',
+      fixture('transaction.json'),
+    ]);
     expect(bad.code).toBe(5);
     expect(bad.stderr).toContain('not a secureflow model');
   });

@@ -12,9 +12,17 @@ describe('secureflow serve', () => {
   it('finishes in-flight requests on SIGTERM, refuses new ones, and exits 0 within 10 s', async () => {
     const daemon = await spawnDaemon(['--db', tempDb()]);
     const body = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: i })) });
-    const inflight = fetch(`${daemon.url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const inflight = fetch(`${daemon.url}/api/predict-batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     // SIGTERM once the daemon has the request (a fixed pause raced it on a loaded machine: 503, shutting down).
-    for (let i = 0; i < 500 && !daemon.logs.some((l) => l.includes('"incoming request"') && l.includes('/api/predict-batch')); i++) {
+    for (
+      let i = 0;
+      i < 500 && !daemon.logs.some((l) => l.includes('"incoming request"') && l.includes('/api/predict-batch'));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const t0 = Date.now();
@@ -38,7 +46,11 @@ describe('secureflow serve', () => {
     try {
       expect(daemon.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
       const port = new URL(daemon.url).port;
-      const r = await fetch(`http://127.0.0.1:${port}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(tx) });
+      const r = await fetch(`http://127.0.0.1:${port}/api/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify(tx),
+      });
       expect(r.status).toBe(200);
       expect(daemon.logs.join('\n')).not.toContain(key.slice(key.indexOf('_', 3) + 1));
     } finally {

@@ -6,34 +6,41 @@ import { cli, fixture } from './run-cli.js';
 const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
 admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(() => true, () => false);
+const reachable = await admin.query('SELECT 1').then(
+  () => true,
+  () => false,
+);
 const schema = `sf_cli_${randomBytes(5).toString('hex')}`;
 afterAll(async () => {
   if (reachable) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
 });
-if (!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1') console.warn(`\n*** SKIPPING the Postgres CLI tests: cannot reach ${url} ***\n`);
+if (!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')
+  console.warn(`\n*** SKIPPING the Postgres CLI tests: cannot reach ${url} ***\n`);
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('storage from the CLI (Postgres)', () => {
-  it('stores a scored file, records feedback and shows it, through a postgres:// URL', async () => {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    const scored = cli(['score', fixture('transactions.csv'), '--db', db, '-f', 'json']);
-    expect(scored.code).toBe(0);
-    const rows = JSON.parse(scored.stdout);
-    expect(rows.map((r: { transaction_id: number }) => r.transaction_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(cli(['feedback', '2', '--incorrect', '--notes', 'regular customer', '--db', db]).code).toBe(0);
-    const shown = JSON.parse(cli(['transactions', 'show', '2', '--db', db, '-f', 'json']).stdout);
-    expect(shown).toMatchObject({ transaction_id: 2, feedback: { is_correct: false, notes: 'regular customer' } });
-    expect(cli(['feedback', '99', '--correct', '--db', db]).code).toBe(4);
-    const { rows: count } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.transactions`);
-    expect(count[0].n).toBe(10);
-  });
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
+  'storage from the CLI (Postgres)',
+  () => {
+    it('stores a scored file, records feedback and shows it, through a postgres:// URL', async () => {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const scored = cli(['score', fixture('transactions.csv'), '--db', db, '-f', 'json']);
+      expect(scored.code).toBe(0);
+      const rows = JSON.parse(scored.stdout);
+      expect(rows.map((r: { transaction_id: number }) => r.transaction_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(cli(['feedback', '2', '--incorrect', '--notes', 'regular customer', '--db', db]).code).toBe(0);
+      const shown = JSON.parse(cli(['transactions', 'show', '2', '--db', db, '-f', 'json']).stdout);
+      expect(shown).toMatchObject({ transaction_id: 2, feedback: { is_correct: false, notes: 'regular customer' } });
+      expect(cli(['feedback', '99', '--correct', '--db', db]).code).toBe(4);
+      const { rows: count } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.transactions`);
+      expect(count[0].n).toBe(10);
+    });
 
-  it('names an unreachable database without its password, and exits 6', () => {
-    const r = cli(['transactions', 'list', '--db', 'postgres://app:s3cret@127.0.0.1:1/nowhere']);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toContain('postgres://app:***@127.0.0.1:1/nowhere');
-    expect(r.stderr).not.toContain('s3cret');
-  });
-});
+    it('names an unreachable database without its password, and exits 6', () => {
+      const r = cli(['transactions', 'list', '--db', 'postgres://app:s3cret@127.0.0.1:1/nowhere']);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain('postgres://app:***@127.0.0.1:1/nowhere');
+      expect(r.stderr).not.toContain('s3cret');
+    });
+  },
+);

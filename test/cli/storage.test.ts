@@ -12,10 +12,15 @@ import { BIN, cli, csvTable, fixture } from './run-cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-store-'));
 let n = 0;
 const freshDb = () => join(dir, `db-${++n}.sqlite`);
-const count = (db: string, where = '1=1') => (new Database(db, { readonly: true }).prepare(`SELECT count(*) AS c FROM transactions WHERE ${where}`).get() as { c: number }).c;
+const count = (db: string, where = '1=1') =>
+  (
+    new Database(db, { readonly: true }).prepare(`SELECT count(*) AS c FROM transactions WHERE ${where}`).get() as {
+      c: number;
+    }
+  ).c;
 
 describe('storage from the CLI (SQLite)', () => {
-  it('stores every scored row of a file with one batch id, and prints each row\'s transaction_id', () => {
+  it("stores every scored row of a file with one batch id, and prints each row's transaction_id", () => {
     const db = freshDb();
     const r = cli(['score', fixture('bad-rows.csv'), '--db', db]);
     expect(r.code).toBe(3);
@@ -39,13 +44,21 @@ describe('storage from the CLI (SQLite)', () => {
 
   it('store -> feedback -> show, and feedback updates the verdict', () => {
     const db = freshDb();
-    const scored = JSON.parse(cli(['score', '--json', readFileSync(fixture('transaction.json'), 'utf8'), '--db', db, '--format', 'json']).stdout);
+    const scored = JSON.parse(
+      cli(['score', '--json', readFileSync(fixture('transaction.json'), 'utf8'), '--db', db, '--format', 'json'])
+        .stdout,
+    );
     expect(scored.transaction_id).toBe(1);
     expect(cli(['feedback', '1', '--correct', '--notes', 'confirmed with the bank', '--db', db]).code).toBe(0);
     const second = cli(['feedback', '1', '--incorrect', '--db', db, '--format', 'json']);
     expect(JSON.parse(second.stdout)).toMatchObject({ transaction_id: 1, is_correct: false });
     const shown = JSON.parse(cli(['transactions', 'show', '1', '--db', db, '--format', 'json']).stdout);
-    expect(shown).toMatchObject({ transaction_id: 1, reference: 'order-77', is_anomaly: true, feedback: { is_correct: false } });
+    expect(shown).toMatchObject({
+      transaction_id: 1,
+      reference: 'order-77',
+      is_anomaly: true,
+      feedback: { is_correct: false },
+    });
     expect(Object.keys(shown.shap_explanation)).toHaveLength(5);
     expect(shown.risk_factors[0].feature).toBe('amount');
     const text = cli(['transactions', 'show', '1', '--db', db, '--format', 'text']).stdout;
@@ -77,7 +90,9 @@ describe('storage from the CLI (SQLite)', () => {
     cli(['score', fixture('transactions.csv'), '--db', db, '-q']);
     const all = JSON.parse(cli(['transactions', 'list', '--db', db, '--since', '1h', '--format', 'json']).stdout);
     expect(all.total).toBe(10);
-    const flagged = JSON.parse(cli(['transactions', 'list', '--anomalies', '--limit', '2', '--db', db, '--format', 'json']).stdout);
+    const flagged = JSON.parse(
+      cli(['transactions', 'list', '--anomalies', '--limit', '2', '--db', db, '--format', 'json']).stdout,
+    );
     expect(flagged.total).toBe(4);
     expect(flagged.transactions.map((t: { id: number }) => t.id)).toEqual([10, 7]);
     const csv = cli(['transactions', 'list', '--db', db, '--format', 'csv']).stdout;
@@ -86,13 +101,44 @@ describe('storage from the CLI (SQLite)', () => {
 
   it('registers, activates and scores with a trained model', () => {
     const db = freshDb();
-    const trained = JSON.parse(cli(['train', fixture('labelled.csv'), '--label-column', 'label', '--out', join(dir, 'm.json'), '--register', '--activate', '--db', db, '-f', 'json']).stdout);
+    const trained = JSON.parse(
+      cli([
+        'train',
+        fixture('labelled.csv'),
+        '--label-column',
+        'label',
+        '--out',
+        join(dir, 'm.json'),
+        '--register',
+        '--activate',
+        '--db',
+        db,
+        '-f',
+        'json',
+      ]).stdout,
+    );
     expect(trained).toMatchObject({ registered: true, active: true });
     const models = JSON.parse(cli(['models', 'list', '--db', db, '-f', 'json']).stdout);
     expect(models).toHaveLength(1);
     expect(models[0]).toMatchObject({ version: trained.id, active: true, rows: 1100 });
     expect(models[0].metrics.roc_auc).toBeGreaterThan(0.98);
-    const scored = JSON.parse(cli(['score', '--amount', '20', '--hour', '11', '--day-of-week', '2', '--merchant-category', '1', '--db', db, '-f', 'json']).stdout);
+    const scored = JSON.parse(
+      cli([
+        'score',
+        '--amount',
+        '20',
+        '--hour',
+        '11',
+        '--day-of-week',
+        '2',
+        '--merchant-category',
+        '1',
+        '--db',
+        db,
+        '-f',
+        'json',
+      ]).stdout,
+    );
     expect(scored.model_version).toBe(trained.id);
     expect(cli(['models', 'activate', 'nope', '--db', db]).code).toBe(4);
     const exported = join(dir, 'export.json');
@@ -102,7 +148,9 @@ describe('storage from the CLI (SQLite)', () => {
 
   it('creates keys shown once, stores only hashes, lists and revokes them', () => {
     const db = freshDb();
-    const created = JSON.parse(cli(['keys', 'create', '--name', 'ci', '--role', 'scorer', '--db', db, '--format', 'json']).stdout);
+    const created = JSON.parse(
+      cli(['keys', 'create', '--name', 'ci', '--role', 'scorer', '--db', db, '--format', 'json']).stdout,
+    );
     expect(created).toMatchObject({ id: 1, name: 'ci', role: 'scorer' });
     expect(created.key).toMatch(/^sf_1_[\w-]{43}$/);
     const plain = cli(['keys', 'create', '--name', 'ops', '--role', 'viewer', '--db', db]);
@@ -129,7 +177,9 @@ describe('storage from the CLI (SQLite)', () => {
     cli(['score', fixture('transactions.csv'), '-q'], { env: { SECUREFLOW_DB: db } });
     expect(count(db)).toBe(10);
     const home = join(dir, 'xdg');
-    cli(['score', fixture('transactions.csv'), '-q'], { env: { XDG_DATA_HOME: home, SECUREFLOW_DB: '', DATABASE_URL: '' } });
+    cli(['score', fixture('transactions.csv'), '-q'], {
+      env: { XDG_DATA_HOME: home, SECUREFLOW_DB: '', DATABASE_URL: '' },
+    });
     expect(count(join(home, 'secureflow', 'secureflow.db'))).toBe(10);
   });
 
@@ -153,7 +203,9 @@ describe('storage from the CLI (SQLite)', () => {
     it('stores whole chunks only when killed with -9, and the file stays sound', async () => {
       const db = freshDb();
       cli(['migrate', '--db', db]);
-      const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '2'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       await waitFor(() => count(db) > 0);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.on('exit', resolve));
@@ -167,7 +219,9 @@ describe('storage from the CLI (SQLite)', () => {
     it('stops gracefully on SIGINT, saying how many rows it stored and in which batch', async () => {
       const db = freshDb();
       cli(['migrate', '--db', db]);
-      const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '2'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       await waitFor(() => count(db) > 0);
@@ -187,7 +241,9 @@ describe('storage from the CLI (SQLite)', () => {
       cli(['migrate', '--db', db]);
       const run = () =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const child = spawn(process.execPath, [BIN, 'score', big, '--db', db, '-q', '--workers', '1'], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
           let stderr = '';
           child.stderr.on('data', (d) => (stderr += d));
           child.on('exit', (code) => resolve({ code, stderr }));

@@ -13,7 +13,8 @@ const madeUp = () => `sf_${1 + Math.floor(Math.random() * 1000)}_${randomBytes(3
 /** Made-up keys "from" one client until the daemon holds that client back (429 before any lookup). */
 async function floodFrom(url: string, forwardedFor: string): Promise<number[]> {
   const statuses: number[] = [];
-  for (let i = 0; i < 30 && !statuses.includes(429); i++) statuses.push((await predict(url, { 'x-api-key': madeUp(), 'x-forwarded-for': forwardedFor })).status);
+  for (let i = 0; i < 30 && !statuses.includes(429); i++)
+    statuses.push((await predict(url, { 'x-api-key': madeUp(), 'x-forwarded-for': forwardedFor })).status);
   return statuses;
 }
 
@@ -61,7 +62,9 @@ describe('--trust-proxy', () => {
   it('refuses a bad value naming the flag or variable (exit 2)', () => {
     const flag = cli(['serve', '--port', '0', '--db', freshDb(), '--trust-proxy', 'proxy.example']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toBe('secureflow: --trust-proxy must be a hop count (0..10) or proxy addresses/CIDRs separated by commas, got "proxy.example"\n');
+    expect(flag.stderr).toBe(
+      'secureflow: --trust-proxy must be a hop count (0..10) or proxy addresses/CIDRs separated by commas, got "proxy.example"\n',
+    );
     const env = cli(['serve', '--port', '0', '--db', freshDb()], { env: { SECUREFLOW_TRUST_PROXY: '10.0.0.0/99' } });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain('SECUREFLOW_TRUST_PROXY must be');

@@ -16,7 +16,12 @@ describe('quoted records', () => {
         for (let r = 0; r < count; r++) {
           const cells = Array.from({ length: 1 + rng.nextInt(5) }, () => {
             const raw = Array.from({ length: rng.nextInt(4) }, () => PIECES[rng.nextInt(PIECES.length)]).join('');
-            const needs = raw.includes('"') || raw.includes(delimiter) || raw.includes('\n') || raw.includes('\r') || rng.nextFloat() < 0.3;
+            const needs =
+              raw.includes('"') ||
+              raw.includes(delimiter) ||
+              raw.includes('\n') ||
+              raw.includes('\r') ||
+              rng.nextFloat() < 0.3;
             return needs ? `"${raw.replace(/"/g, '""')}"` : raw;
           });
           records.push(cells.join(delimiter));
@@ -27,11 +32,19 @@ describe('quoted records', () => {
         const expected = parse(text, { delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
         const rows = parseRecords(text, 2, delimiter);
         const got = Array.from({ length: rows.count }, (_, i) => ({ cells: rows.cells(i), line: rows.line(i) }));
-        expect(got.map((g) => g.cells), JSON.stringify(text)).toEqual(expected);
+        expect(
+          got.map((g) => g.cells),
+          JSON.stringify(text),
+        ).toEqual(expected);
         // A record's line is the file line of its first byte (the chunk starts on line 2).
-        got.forEach((g, i) => { expect(g.line).toBe(2 + text.slice(0, rows.plain.starts[i]).split('\n').length - 1); });
+        got.forEach((g, i) => {
+          expect(g.line).toBe(2 + text.slice(0, rows.plain.starts[i]).split('\n').length - 1);
+        });
         // Written out again as comma CSV, each record reads back to the same cells.
-        for (let i = 0; i < rows.count; i++) expect(parse(rows.text(i), { relax_column_count: true })[0] ?? [''], JSON.stringify(text)).toEqual(got[i].cells);
+        for (let i = 0; i < rows.count; i++)
+          expect(parse(rows.text(i), { relax_column_count: true })[0] ?? [''], JSON.stringify(text)).toEqual(
+            got[i].cells,
+          );
       }
     }
   });

@@ -29,14 +29,19 @@ describe('with keys', () => {
     expect(none.json.error).toMatch(/API key/);
     const id = keys.admin.split('_')[1];
     for (const bad of ['nonsense', `sf_${id}_${'A'.repeat(43)}`, `sf_99999_${'A'.repeat(43)}`]) {
-      const r = await call(server.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${bad}` } });
+      const r = await call(server.url, 'POST', '/api/predict', {
+        body: tx,
+        headers: { authorization: `Bearer ${bad}` },
+      });
       expect(r.status, bad).toBe(401);
     }
   });
 
   it('accepts Authorization: Bearer and X-API-Key', async () => {
     expect((await call(server.url, 'POST', '/api/predict', { body: tx, headers: as('scorer') })).status).toBe(200);
-    expect((await call(server.url, 'POST', '/api/predict', { body: tx, headers: { 'x-api-key': keys.scorer } })).status).toBe(200);
+    expect(
+      (await call(server.url, 'POST', '/api/predict', { body: tx, headers: { 'x-api-key': keys.scorer } })).status,
+    ).toBe(200);
   });
 
   it('gives each role exactly its permissions (403 otherwise)', async () => {
@@ -90,7 +95,10 @@ describe('with keys', () => {
     await store.revokeKey(Number(key.split('_')[1]));
     await store.close();
     // Never seen before, so not cached: refused at once.
-    expect((await call(server.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    expect(
+      (await call(server.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${key}` } }))
+        .status,
+    ).toBe(401);
   });
 });
 

@@ -31,8 +31,12 @@ describe('GET /api/health', () => {
   });
 
   it('echoes a sane X-Request-Id and replaces an unsafe one', async () => {
-    expect((await call(base, 'GET', '/api/health', { headers: { 'x-request-id': 'abc-123' } })).headers.get('x-request-id')).toBe('abc-123');
-    expect((await call(base, 'GET', '/api/health', { headers: { 'x-request-id': 'a b\tc' } })).headers.get('x-request-id')).not.toBe('a b\tc');
+    expect(
+      (await call(base, 'GET', '/api/health', { headers: { 'x-request-id': 'abc-123' } })).headers.get('x-request-id'),
+    ).toBe('abc-123');
+    expect(
+      (await call(base, 'GET', '/api/health', { headers: { 'x-request-id': 'a b\tc' } })).headers.get('x-request-id'),
+    ).not.toBe('a b\tc');
   });
 });
 
@@ -50,7 +54,20 @@ describe('POST /api/predict', () => {
   it('returns every contract field, stores the transaction and explains it exactly', async () => {
     const r = await call(base, 'POST', '/api/predict', { body: odd });
     expect(r.status).toBe(200);
-    for (const f of ['transaction_id', 'is_anomaly', 'is_fraudulent', 'anomaly_score', 'risk_score', 'risk_level', 'confidence', 'shap_explanation', 'risk_factors', 'data_source', 'model_version', 'timestamp']) {
+    for (const f of [
+      'transaction_id',
+      'is_anomaly',
+      'is_fraudulent',
+      'anomaly_score',
+      'risk_score',
+      'risk_level',
+      'confidence',
+      'shap_explanation',
+      'risk_factors',
+      'data_source',
+      'model_version',
+      'timestamp',
+    ]) {
       expect(r.json, f).toHaveProperty(f);
     }
     expect(r.json.is_anomaly).toBe(true);
@@ -73,7 +90,13 @@ describe('POST /api/predict', () => {
   });
 
   it('accepts the legacy shape and echoes the caller reference', async () => {
-    const legacy = { amount: '120.00', timestamp: '2024-03-05T14:30:00Z', merchant: 'Coffee Shop', type: 'purchase', id: 'order-7' };
+    const legacy = {
+      amount: '120.00',
+      timestamp: '2024-03-05T14:30:00Z',
+      merchant: 'Coffee Shop',
+      type: 'purchase',
+      id: 'order-7',
+    };
     const r = await call(base, 'POST', '/api/predict', { body: legacy });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ hour: 14, day_of_week: 1, transaction_type: 0, reference: 'order-7' });
@@ -97,13 +120,24 @@ describe('POST /api/predict', () => {
 
 describe('POST /api/predict-batch', () => {
   it('returns one result per input, in order, with errors by index, stored in one batch', async () => {
-    const r = await call(base, 'POST', '/api/predict-batch', { body: { transactions: [normal, { amount: -1, hour: 1 }, odd, 'nope'] } });
+    const r = await call(base, 'POST', '/api/predict-batch', {
+      body: { transactions: [normal, { amount: -1, hour: 1 }, odd, 'nope'] },
+    });
     expect(r.status).toBe(200);
     expect(r.json.total_processed).toBe(4);
     expect(Date.parse(r.json.timestamp)).not.toBeNaN();
     const [a, bad, c, notObject] = r.json.results;
     expect(a).toMatchObject({ index: 0, is_anomaly: false });
-    for (const f of ['transaction_id', 'is_anomaly', 'anomaly_score', 'confidence', 'shap_explanation', 'risk_score', 'risk_level']) expect(a, f).toHaveProperty(f);
+    for (const f of [
+      'transaction_id',
+      'is_anomaly',
+      'anomaly_score',
+      'confidence',
+      'shap_explanation',
+      'risk_score',
+      'risk_level',
+    ])
+      expect(a, f).toHaveProperty(f);
     expect(Object.keys(a.shap_explanation)).toEqual(FEATURES);
     expect(bad).toMatchObject({ index: 1, field: 'amount' });
     expect(bad.error).toMatch(/amount/);
@@ -155,17 +189,23 @@ describe('POST /api/feedback', () => {
   it('records and then updates a verdict', async () => {
     const p = await call(base, 'POST', '/api/predict', { body: odd });
     const id = p.json.transaction_id;
-    const first = await call(base, 'POST', '/api/feedback', { body: { transaction_id: id, feedback: true, comments: 'card stolen' } });
+    const first = await call(base, 'POST', '/api/feedback', {
+      body: { transaction_id: id, feedback: true, comments: 'card stolen' },
+    });
     expect(first.status).toBe(200);
     expect(first.json).toMatchObject({ transaction_id: id, feedback: true, message: expect.any(String) });
-    const second = await call(base, 'POST', '/api/feedback', { body: { transaction_id: String(id), is_correct: false, notes: 'customer confirmed' } });
+    const second = await call(base, 'POST', '/api/feedback', {
+      body: { transaction_id: String(id), is_correct: false, notes: 'customer confirmed' },
+    });
     expect(second.json).toMatchObject({ transaction_id: id, feedback: false, notes: 'customer confirmed' });
     const shown = await call(base, 'GET', `/api/transactions/${id}`);
     expect(shown.json.feedback).toMatchObject({ is_correct: false, notes: 'customer confirmed' });
   });
 
   it('answers 404 for an unknown id and 400 for a non-numeric one or a missing verdict', async () => {
-    expect((await call(base, 'POST', '/api/feedback', { body: { transaction_id: 999999, feedback: true } })).status).toBe(404);
+    expect(
+      (await call(base, 'POST', '/api/feedback', { body: { transaction_id: 999999, feedback: true } })).status,
+    ).toBe(404);
     const nonNumeric = await call(base, 'POST', '/api/feedback', { body: { transaction_id: 'abc', feedback: true } });
     expect(nonNumeric.status).toBe(400);
     expect(nonNumeric.json.details.field).toBe('transaction_id');
@@ -182,13 +222,24 @@ describe('GET /api/dashboard', () => {
     const r = await call(base, 'GET', '/api/dashboard?days=7');
     expect(r.status).toBe(200);
     expect(r.json.stats).toMatchObject({
-      total_transactions: expect.any(Number), anomalies_detected: expect.any(Number), avg_anomaly_score: expect.any(Number), anomaly_rate: expect.any(Number),
+      total_transactions: expect.any(Number),
+      anomalies_detected: expect.any(Number),
+      avg_anomaly_score: expect.any(Number),
+      anomaly_rate: expect.any(Number),
     });
     expect(r.json.stats.total_transactions).toBeGreaterThan(0);
     expect(Math.round(r.json.stats.anomaly_rate * 100) / 100).toBe(r.json.stats.anomaly_rate);
     expect(r.json.hourly_distribution).toHaveLength(24);
-    expect(r.json.hourly_distribution[0]).toEqual({ hour: 0, total_transactions: expect.any(Number), anomalies: expect.any(Number) });
-    expect(r.json.feedback).toMatchObject({ total_feedback: expect.any(Number), positive_feedback: expect.any(Number), accuracy: expect.any(Number) });
+    expect(r.json.hourly_distribution[0]).toEqual({
+      hour: 0,
+      total_transactions: expect.any(Number),
+      anomalies: expect.any(Number),
+    });
+    expect(r.json.feedback).toMatchObject({
+      total_feedback: expect.any(Number),
+      positive_feedback: expect.any(Number),
+      accuracy: expect.any(Number),
+    });
     expect(Date.parse(r.json.generated_at)).not.toBeNaN();
   });
 
@@ -204,7 +255,18 @@ describe('GET /api/transactions', () => {
     const r = await call(base, 'GET', '/api/transactions?page=1&per_page=2');
     expect(r.status).toBe(200);
     expect(r.json.transactions).toHaveLength(2);
-    for (const f of ['id', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'anomaly_score', 'is_anomaly', 'shap_explanation', 'timestamp']) {
+    for (const f of [
+      'id',
+      'amount',
+      'hour',
+      'day_of_week',
+      'merchant_category',
+      'transaction_type',
+      'anomaly_score',
+      'is_anomaly',
+      'shap_explanation',
+      'timestamp',
+    ]) {
       expect(r.json.transactions[0], f).toHaveProperty(f);
     }
     expect(r.json.transactions[0].id).toBeGreaterThan(r.json.transactions[1].id);
@@ -229,8 +291,13 @@ describe('GET /metrics', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/plain/);
     for (const name of [
-      'secureflow_http_request_duration_seconds_bucket{', 'secureflow_predictions_total{verdict="anomaly"}', 'secureflow_predictions_total{verdict="normal"}',
-      'secureflow_scoring_duration_seconds_bucket{', 'secureflow_batch_size_bucket{', 'secureflow_database_errors_total', 'secureflow_model_info{version="',
+      'secureflow_http_request_duration_seconds_bucket{',
+      'secureflow_predictions_total{verdict="anomaly"}',
+      'secureflow_predictions_total{verdict="normal"}',
+      'secureflow_scoring_duration_seconds_bucket{',
+      'secureflow_batch_size_bucket{',
+      'secureflow_database_errors_total',
+      'secureflow_model_info{version="',
     ]) {
       expect(r.text, name).toContain(name);
     }

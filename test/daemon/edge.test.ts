@@ -28,7 +28,9 @@ describe('bad requests', () => {
     const r = await call(base, 'POST', '/api/predict-batch', { body: big });
     expect(r.status).toBe(413);
     expect(r.json.details.limit_bytes).toBe(64 * 1024);
-    const many = await call(base, 'POST', '/api/predict-batch', { body: { transactions: Array.from({ length: 51 }, () => tx) } });
+    const many = await call(base, 'POST', '/api/predict-batch', {
+      body: { transactions: Array.from({ length: 51 }, () => tx) },
+    });
     expect(many.status).toBe(413);
     expect(many.json.error).toMatch(/51.*50/);
     const csv = `amount,hour,day_of_week,merchant_category\n${'1,2,3,4\n'.repeat(51)}`;
@@ -36,7 +38,10 @@ describe('bad requests', () => {
   });
 
   it('answers 415 for an unsupported content type', async () => {
-    const r = await call(base, 'POST', '/api/predict', { raw: 'amount=10', contentType: 'application/x-www-form-urlencoded' });
+    const r = await call(base, 'POST', '/api/predict', {
+      raw: 'amount=10',
+      contentType: 'application/x-www-form-urlencoded',
+    });
     expect(r.status).toBe(415);
     expect(r.json.error).toMatch(/content type/);
   });
@@ -49,7 +54,9 @@ describe('bad requests', () => {
   });
 
   it('refuses prototype pollution attempts with a 400', async () => {
-    const r = await call(base, 'POST', '/api/predict', { raw: '{"amount":1,"hour":1,"day_of_week":1,"merchant_category":1,"__proto__":{"x":1}}' });
+    const r = await call(base, 'POST', '/api/predict', {
+      raw: '{"amount":1,"hour":1,"day_of_week":1,"merchant_category":1,"__proto__":{"x":1}}',
+    });
     expect(r.status).toBe(400);
   });
 });
@@ -58,7 +65,11 @@ describe('CORS', () => {
   it('lets the front end dev server (http://localhost:3000) preflight and call by default', async () => {
     const pre = await fetch(`${base}/api/predict`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
@@ -69,7 +80,10 @@ describe('CORS', () => {
   });
 
   it('does not allow other origins by default', async () => {
-    const pre = await fetch(`${base}/api/predict`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const pre = await fetch(`${base}/api/predict`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -93,9 +107,50 @@ describe('CORS', () => {
 describe('fuzz', () => {
   // Deterministic: the same seed sends the same 400 bodies every run.
   const random = createRandom(20261124);
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(random.nextFloat() * xs.length)];
-  const values: unknown[] = [null, true, false, 0, -1, 1e308, -1e-308, 3.5, '', ' ', 'abc', '12', '1e3', '0x10', 'NaN', 'Infinity', [], {}, [1], { a: 1 }, '\u0000', '2024-13-45T99:99', '😀'.repeat(50)];
-  const fields = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'timestamp', 'merchant', 'category', 'type', 'id', 'transactions', 'transaction_id', 'feedback', 'comments', '__proto__', 'constructor'];
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random.nextFloat() * xs.length)];
+  const values: unknown[] = [
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    -1e-308,
+    3.5,
+    '',
+    ' ',
+    'abc',
+    '12',
+    '1e3',
+    '0x10',
+    'NaN',
+    'Infinity',
+    [],
+    {},
+    [1],
+    { a: 1 },
+    '\u0000',
+    '2024-13-45T99:99',
+    '😀'.repeat(50),
+  ];
+  const fields = [
+    'amount',
+    'hour',
+    'day_of_week',
+    'merchant_category',
+    'transaction_type',
+    'timestamp',
+    'merchant',
+    'category',
+    'type',
+    'id',
+    'transactions',
+    'transaction_id',
+    'feedback',
+    'comments',
+    '__proto__',
+    'constructor',
+  ];
   const randomValue = (depth = 0): unknown => {
     if (depth < 2 && random.nextFloat() < 0.2) {
       const o: Record<string, unknown> = {};
@@ -109,7 +164,9 @@ describe('fuzz', () => {
     if (r < 0.6) return JSON.stringify(randomValue());
     const text = JSON.stringify(randomValue()) ?? 'null';
     const cut = Math.floor(random.nextFloat() * (text.length + 1));
-    return r < 0.8 ? text.slice(0, cut) : text.slice(0, cut) + pick(['{', '}', '"', ',', '\\', ']', '\u0000', 'garbage']) + text.slice(cut);
+    return r < 0.8
+      ? text.slice(0, cut)
+      : text.slice(0, cut) + pick(['{', '}', '"', ',', '\\', ']', '\u0000', 'garbage']) + text.slice(cut);
   };
 
   it('never answers 5xx to 400 random bodies on every POST route', async () => {
@@ -119,7 +176,10 @@ describe('fuzz', () => {
       const route = routes[i % routes.length];
       const body = randomBody();
       const csv = route === '/api/predict-batch' && random.nextFloat() < 0.25;
-      const r = await call(base, 'POST', route, { raw: csv ? `amount,hour,day_of_week,merchant_category\n${body}\n` : body, contentType: csv ? 'text/csv' : 'application/json' });
+      const r = await call(base, 'POST', route, {
+        raw: csv ? `amount,hour,day_of_week,merchant_category\n${body}\n` : body,
+        contentType: csv ? 'text/csv' : 'application/json',
+      });
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
       expect(r.status, `${route} ${body}`).toBeLessThan(500);
       expect(r.json, `${route} ${body}: JSON answer`).not.toBeNull();
@@ -131,7 +191,11 @@ describe('fuzz', () => {
   it('never answers 5xx to random query strings', async () => {
     for (let i = 0; i < 100; i++) {
       const q = `page=${encodeURIComponent(String(pick(values)))}&per_page=${encodeURIComponent(String(pick(values)))}&days=${encodeURIComponent(String(pick(values)))}&anomalies=${encodeURIComponent(String(pick(values)))}&since=${encodeURIComponent(String(pick(values)))}`;
-      for (const path of ['/api/transactions', '/api/dashboard', `/api/transactions/${encodeURIComponent(String(pick(values)))}`]) {
+      for (const path of [
+        '/api/transactions',
+        '/api/dashboard',
+        `/api/transactions/${encodeURIComponent(String(pick(values)))}`,
+      ]) {
         const r = await call(base, 'GET', `${path}?${q}`);
         expect(r.status, `${path}?${q}`).toBeLessThan(500);
       }

@@ -28,7 +28,8 @@ afterAll(async () => {
 });
 
 const predict = (body: unknown) => call(daemon.url, 'POST', '/api/predict?store=false', { body });
-const csv = (text: string, query = 'store=false') => call(daemon.url, 'POST', `/api/predict-batch?${query}`, { raw: text, contentType: 'text/csv' });
+const csv = (text: string, query = 'store=false') =>
+  call(daemon.url, 'POST', `/api/predict-batch?${query}`, { raw: text, contentType: 'text/csv' });
 
 describe('legacy fields that are not text', () => {
   it.each([
@@ -54,7 +55,9 @@ describe('legacy fields that are not text', () => {
     const { merchant_category: _, transaction_type: __, ...rest } = tx;
     expect((await predict({ ...rest, merchant: 'Grocery Store', type: 'transfer' })).status).toBe(200);
     expect((await predict({ ...rest, category: 7, type: 2 })).status).toBe(200);
-    const batch = await call(daemon.url, 'POST', '/api/predict-batch?store=false', { body: { transactions: [{ ...rest, merchant: { toString: 1 } }, tx] } });
+    const batch = await call(daemon.url, 'POST', '/api/predict-batch?store=false', {
+      body: { transactions: [{ ...rest, merchant: { toString: 1 } }, tx] },
+    });
     expect(batch.status).toBe(200);
     expect(batch.json.results[0]).toMatchObject({ index: 0, field: 'merchant' });
     expect(batch.json.results[1].is_anomaly).toBeTypeOf('boolean');
@@ -75,14 +78,17 @@ describe('reference', () => {
     expect(huge.json.details.field).toBe('id');
   });
 
-  it.each([['NUL', 'a\u0000b'], ['a newline', 'a\nb'], ['an escape', '\u001b[31mred'], ['a lone surrogate', 'a\ud800b'], ['a DEL', 'a\u007f']])(
-    'refuses %s with a 400 naming reference',
-    async (_name, reference) => {
-      const r = await predict({ ...tx, reference });
-      expect(r.status).toBe(400);
-      expect(r.json.details.field).toBe('reference');
-    },
-  );
+  it.each([
+    ['NUL', 'a\u0000b'],
+    ['a newline', 'a\nb'],
+    ['an escape', '\u001b[31mred'],
+    ['a lone surrogate', 'a\ud800b'],
+    ['a DEL', 'a\u007f'],
+  ])('refuses %s with a 400 naming reference', async (_name, reference) => {
+    const r = await predict({ ...tx, reference });
+    expect(r.status).toBe(400);
+    expect(r.json.details.field).toBe('reference');
+  });
 
   it('keeps text outside ASCII and well-formed surrogate pairs', async () => {
     const r = await predict({ ...tx, reference: 'café-🧾-№5' });
@@ -113,7 +119,8 @@ describe('CSV bodies', () => {
       expect(r.status).toBe(200);
       expect(r.json.scored).toBe(2);
     }
-    const scores = (r: typeof lf) => r.json.results.map((x: { anomaly_score: number; line: number }) => [x.anomaly_score, x.line]);
+    const scores = (r: typeof lf) =>
+      r.json.results.map((x: { anomaly_score: number; line: number }) => [x.anomaly_score, x.line]);
     expect(scores(cr)).toEqual(scores(lf));
     expect(scores(crlf)).toEqual(scores(lf));
   });
@@ -181,9 +188,63 @@ describe('fuzz: hostile bodies never get a 5xx', () => {
   const random = createRandom(11);
   const rand = () => random.nextFloat();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const values: unknown[] = [null, true, false, 0, -1, 1e308, '', ' ', 'x', '1e5', '0x10', '\u0000', '\ud800', 'é'.repeat(300), {}, { toString: 1 }, { valueOf: 1 }, [], [1], [[{}]]];
-  const fields = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'merchant', 'category', 'type', 'timestamp', 'id', 'transaction_id', 'reference', '__proto__', 'constructor'];
-  const cells = ['', '"', '""', '"a', 'a"b', '\r', '\n', '\r\n', ',', '1', '-1', 'NaN', '1e999', '\u0000', 'é', '\ufeff', '"1,2"'];
+  const values: unknown[] = [
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    '',
+    ' ',
+    'x',
+    '1e5',
+    '0x10',
+    '\u0000',
+    '\ud800',
+    'é'.repeat(300),
+    {},
+    { toString: 1 },
+    { valueOf: 1 },
+    [],
+    [1],
+    [[{}]],
+  ];
+  const fields = [
+    'amount',
+    'hour',
+    'day_of_week',
+    'merchant_category',
+    'transaction_type',
+    'merchant',
+    'category',
+    'type',
+    'timestamp',
+    'id',
+    'transaction_id',
+    'reference',
+    '__proto__',
+    'constructor',
+  ];
+  const cells = [
+    '',
+    '"',
+    '""',
+    '"a',
+    'a"b',
+    '\r',
+    '\n',
+    '\r\n',
+    ',',
+    '1',
+    '-1',
+    'NaN',
+    '1e999',
+    '\u0000',
+    'é',
+    '\ufeff',
+    '"1,2"',
+  ];
 
   it('for 150 random JSON transactions, single and batched', async () => {
     for (let i = 0; i < 150; i++) {
@@ -191,7 +252,9 @@ describe('fuzz: hostile bodies never get a 5xx', () => {
       for (let k = 0; k < 3; k++) body[pick(fields)] = pick(values);
       const single = await predict(body);
       expect(single.status, JSON.stringify(body)).toBeLessThan(500);
-      const batch = await call(daemon.url, 'POST', '/api/predict-batch?store=false', { body: i % 2 ? { transactions: [body, pick(values)] } : pick(values) });
+      const batch = await call(daemon.url, 'POST', '/api/predict-batch?store=false', {
+        body: i % 2 ? { transactions: [body, pick(values)] } : pick(values),
+      });
       expect(batch.status, JSON.stringify(body)).toBeLessThan(500);
     }
   });
@@ -199,7 +262,9 @@ describe('fuzz: hostile bodies never get a 5xx', () => {
   it('for 150 random CSV bodies', async () => {
     for (let i = 0; i < 150; i++) {
       const header = i % 5 === 0 ? Array.from({ length: 3 }, () => pick(cells)).join(',') : `${HEADER},reference`;
-      const rows = Array.from({ length: Math.floor(rand() * 4) }, () => Array.from({ length: 5 }, () => (rand() < 0.5 ? String(Math.floor(rand() * 7)) : pick(cells))).join(','));
+      const rows = Array.from({ length: Math.floor(rand() * 4) }, () =>
+        Array.from({ length: 5 }, () => (rand() < 0.5 ? String(Math.floor(rand() * 7)) : pick(cells))).join(','),
+      );
       const text = [header, ...rows].join(pick(['\n', '\r', '\r\n'])) + pick(['', '\n', '\r']);
       const r = await csv(text);
       expect(r.status, JSON.stringify(text)).toBeLessThan(500);
@@ -210,30 +275,40 @@ describe('fuzz: hostile bodies never get a 5xx', () => {
 const pgUrl = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: pgUrl, max: 1, connectionTimeoutMillis: 3000 });
 admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(() => true, () => false);
+const reachable = await admin.query('SELECT 1').then(
+  () => true,
+  () => false,
+);
 const schema = `sf_input_${randomBytes(5).toString('hex')}`;
 afterAll(async () => {
   if (reachable) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
 });
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('a NUL in a reference on Postgres', () => {
-  it('is refused at the edge with a 400, and concurrent good requests are all stored', async () => {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    const d = await spawnDaemon(['--db', db]);
-    try {
-      const post = (body: unknown) => call(d.url, 'POST', '/api/predict', { body });
-      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => post(i % 10 === 0 ? { ...tx, reference: `bad\u0000${i}` } : { ...tx, reference: `good-${i}` })));
-      const bad = results.filter((_, i) => i % 10 === 0);
-      const good = results.filter((_, i) => i % 10 !== 0);
-      expect(bad.map((r) => r.status)).toEqual(bad.map(() => 400));
-      expect(bad.every((r) => r.json.details.field === 'reference')).toBe(true);
-      expect(good.map((r) => r.status)).toEqual(good.map(() => 200));
-      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.transactions`);
-      expect(rows[0].n).toBe(54);
-    } finally {
-      expect(await d.stop()).toBe(0);
-    }
-  });
-});
+describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
+  'a NUL in a reference on Postgres',
+  () => {
+    it('is refused at the edge with a 400, and concurrent good requests are all stored', async () => {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const db = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const d = await spawnDaemon(['--db', db]);
+      try {
+        const post = (body: unknown) => call(d.url, 'POST', '/api/predict', { body });
+        const results = await Promise.all(
+          Array.from({ length: 60 }, (_, i) =>
+            post(i % 10 === 0 ? { ...tx, reference: `bad\u0000${i}` } : { ...tx, reference: `good-${i}` }),
+          ),
+        );
+        const bad = results.filter((_, i) => i % 10 === 0);
+        const good = results.filter((_, i) => i % 10 !== 0);
+        expect(bad.map((r) => r.status)).toEqual(bad.map(() => 400));
+        expect(bad.every((r) => r.json.details.field === 'reference')).toBe(true);
+        expect(good.map((r) => r.status)).toEqual(good.map(() => 200));
+        const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.transactions`);
+        expect(rows[0].n).toBe(54);
+      } finally {
+        expect(await d.stop()).toBe(0);
+      }
+    });
+  },
+);

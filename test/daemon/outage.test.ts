@@ -47,7 +47,8 @@ if (unreachable !== null && !required) {
       const server = await startTestServer({ db: viaProxy.toString() });
       const acknowledged: number[] = [];
       try {
-        for (let i = 0; i < 5; i++) acknowledged.push((await call(server.url, 'POST', '/api/predict', { body: tx })).json.transaction_id);
+        for (let i = 0; i < 5; i++)
+          acknowledged.push((await call(server.url, 'POST', '/api/predict', { body: tx })).json.transaction_id);
         const batch = await call(server.url, 'POST', '/api/predict-batch', { body: { transactions: [tx, tx, tx] } });
         acknowledged.push(...batch.json.results.map((r: any) => r.transaction_id));
         expect((await call(server.url, 'GET', '/api/health')).json.status).toBe('healthy');
@@ -57,7 +58,11 @@ if (unreachable !== null && !required) {
         expect(health.status).toBe(200);
         expect(health.json).toMatchObject({ status: 'degraded', database: 'unavailable' });
         expect((await call(server.url, 'GET', '/api/ready')).status).toBe(503);
-        for (const [path, body] of [['/api/predict', tx], ['/api/predict-batch', { transactions: [tx] }], ['/api/feedback', { transaction_id: acknowledged[0], feedback: true }]] as const) {
+        for (const [path, body] of [
+          ['/api/predict', tx],
+          ['/api/predict-batch', { transactions: [tx] }],
+          ['/api/feedback', { transaction_id: acknowledged[0], feedback: true }],
+        ] as const) {
           const r = await call(server.url, 'POST', path, { body });
           expect(r.status, path).toBe(503);
           expect(Number(r.headers.get('retry-after')), path).toBeGreaterThan(0);
@@ -70,8 +75,16 @@ if (unreachable !== null && !required) {
         expect(metrics.text).toMatch(/secureflow_database_up 0/);
 
         await proxy.restore();
-        await waitFor('health', () => call(server.url, 'GET', '/api/health'), (r) => r.json.status === 'healthy');
-        const after = await waitFor('a write', () => call(server.url, 'POST', '/api/predict', { body: tx }), (r) => r.status === 200);
+        await waitFor(
+          'health',
+          () => call(server.url, 'GET', '/api/health'),
+          (r) => r.json.status === 'healthy',
+        );
+        const after = await waitFor(
+          'a write',
+          () => call(server.url, 'POST', '/api/predict', { body: tx }),
+          (r) => r.status === 200,
+        );
         acknowledged.push(after.json.transaction_id);
 
         const { rows } = await admin.query(`SELECT id FROM ${schema}.transactions ORDER BY id`);
@@ -98,7 +111,11 @@ if (unreachable !== null && !required) {
         expect((await call(server.url, 'GET', '/api/health')).json.status).toBe('degraded');
         expect((await call(server.url, 'POST', '/api/predict', { body: tx })).status).toBe(503);
         await proxy.restore();
-        await waitFor('health', () => call(server.url, 'GET', '/api/health'), (r) => r.json.status === 'healthy');
+        await waitFor(
+          'health',
+          () => call(server.url, 'GET', '/api/health'),
+          (r) => r.json.status === 'healthy',
+        );
         expect((await call(server.url, 'POST', '/api/predict', { body: tx })).status).toBe(200);
       } finally {
         await server.close();

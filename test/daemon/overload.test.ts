@@ -9,7 +9,8 @@ import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { tempDb } from './server-helpers.js';
 
 const HEADER = 'amount,hour,day_of_week,merchant_category\n';
-const csvRows = (n: number) => HEADER + Array.from({ length: n }, (_, i) => `${(i % 500) + 0.5},${i % 24},${i % 7},${i % 10}\n`).join('');
+const csvRows = (n: number) =>
+  HEADER + Array.from({ length: n }, (_, i) => `${(i % 500) + 0.5},${i % 24},${i % 7},${i % 10}\n`).join('');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sockets that send a request's headers, then one body byte a second (slowloris). */
@@ -17,14 +18,25 @@ function slowBodies(url: string, n: number): { sockets: net.Socket[]; statuses: 
   const port = Number(new URL(url).port);
   const statuses: string[] = [];
   const sockets = Array.from({ length: n }, () => {
-    const s = net.connect(port, '127.0.0.1', () => s.write('POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{'));
+    const s = net.connect(port, '127.0.0.1', () =>
+      s.write(
+        'POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{',
+      ),
+    );
     const t = setInterval(() => s.writable && s.write('1'), 1000);
     s.on('data', (d) => statuses.push(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 'data'));
     s.on('close', () => clearInterval(t));
     s.on('error', () => {});
     return s;
   });
-  return { sockets, statuses, stop: () => sockets.forEach((s) => { s.destroy(); }) };
+  return {
+    sockets,
+    statuses,
+    stop: () =>
+      sockets.forEach((s) => {
+        s.destroy();
+      }),
+  };
 }
 
 async function timedHealth(url: string): Promise<number> {
@@ -59,7 +71,14 @@ describe('slow clients', () => {
     try {
       const tx = JSON.stringify({ amount: 10, hour: 12, day_of_week: 1, merchant_category: 2 });
       const load = Array.from({ length: 20 }, () =>
-        fetch(`${daemon.url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: tx }).then((r) => r.status, () => 'cut'),
+        fetch(`${daemon.url}/api/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: tx,
+        }).then(
+          (r) => r.status,
+          () => 'cut',
+        ),
       );
       await sleep(1500);
       const t0 = Date.now();
@@ -92,7 +111,11 @@ describe('large bodies and batches', () => {
       const t0 = performance.now();
       const answers = await Promise.all(
         Array.from({ length: 6 }, () =>
-          fetch(`${daemon.url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: big }).then(async (r) => ({ status: r.status, body: await r.json() })),
+          fetch(`${daemon.url}/api/predict-batch`, {
+            method: 'POST',
+            headers: { 'content-type': 'text/csv' },
+            body: big,
+          }).then(async (r) => ({ status: r.status, body: await r.json() })),
         ),
       ).finally(() => (polling = false));
       const seconds = (performance.now() - t0) / 1000;
@@ -117,7 +140,11 @@ describe('large bodies and batches', () => {
     try {
       const body = csvRows(10_000);
       const batches = Array.from({ length: 6 }, () =>
-        fetch(`${daemon.url}/api/predict-batch?store=false`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body }).then(async (r) => ({ status: r.status, body: await r.json() })),
+        fetch(`${daemon.url}/api/predict-batch?store=false`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv' },
+          body,
+        }).then(async (r) => ({ status: r.status, body: await r.json() })),
       );
       await sleep(300);
       const health: number[] = [];
@@ -142,14 +169,29 @@ describe('load shedding', () => {
     const daemon = await spawnDaemon(['--db', tempDb(), '--max-event-loop-delay', '1']);
     try {
       const tx = JSON.stringify({ amount: 10, hour: 12, day_of_week: 1, merchant_category: 2 });
-      const body = JSON.stringify({ transactions: Array.from({ length: 5000 }, (_, i) => ({ amount: i, hour: 3, day_of_week: 2, merchant_category: 4 })) });
+      const body = JSON.stringify({
+        transactions: Array.from({ length: 5000 }, (_, i) => ({
+          amount: i,
+          hour: 3,
+          day_of_week: 2,
+          merchant_category: 4,
+        })),
+      });
       const shed: Response[] = [];
       const deadline = Date.now() + 20_000;
       while (shed.length === 0 && Date.now() < deadline) {
-        const busy = fetch(`${daemon.url}/api/predict-batch?store=false`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.arrayBuffer());
+        const busy = fetch(`${daemon.url}/api/predict-batch?store=false`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }).then((r) => r.arrayBuffer());
         await sleep(700);
         for (let i = 0; i < 5; i++) {
-          const r = await fetch(`${daemon.url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: tx });
+          const r = await fetch(`${daemon.url}/api/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: tx,
+          });
           if (r.status === 503) shed.push(r);
           else expect(r.status).toBe(200);
           expect((await fetch(`${daemon.url}/api/health`)).status).toBe(200);

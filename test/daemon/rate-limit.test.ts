@@ -26,10 +26,14 @@ describe('rate limit in memory', () => {
       expect(Number(limited[0].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(limited[0].json.error).toMatch(/rate limit/);
       // Another key has its own budget; health is never limited.
-      expect((await call(s.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${b}` } })).status).toBe(200);
+      expect(
+        (await call(s.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${b}` } })).status,
+      ).toBe(200);
       expect((await call(s.url, 'GET', '/api/health')).status).toBe(200);
       await new Promise((r) => setTimeout(r, 1100));
-      expect((await call(s.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${a}` } })).status).toBe(200);
+      expect(
+        (await call(s.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${a}` } })).status,
+      ).toBe(200);
     } finally {
       await s.close();
     }
@@ -46,7 +50,12 @@ describe('rate limit in memory', () => {
   });
 });
 
-const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 });
+const probe = new Redis(redisUrl, {
+  lazyConnect: true,
+  maxRetriesPerRequest: 0,
+  enableOfflineQueue: false,
+  connectTimeout: 1000,
+});
 probe.on('error', () => {});
 const redisDown = await probe.connect().then(
   () => null,
@@ -55,7 +64,9 @@ const redisDown = await probe.connect().then(
 afterAll(() => probe.disconnect());
 
 if (redisDown !== null && !required) {
-  console.warn(`\n*** SKIPPING the shared rate-limit tests: no Redis at ${redisUrl} (${redisDown}). Set SECUREFLOW_REQUIRE_REDIS=1 to fail instead. ***\n`);
+  console.warn(
+    `\n*** SKIPPING the shared rate-limit tests: no Redis at ${redisUrl} (${redisDown}). Set SECUREFLOW_REQUIRE_REDIS=1 to fail instead. ***\n`,
+  );
   describe.skip('rate limit shared through Redis (unreachable)', () => it('skipped', () => {}));
 } else {
   describe('rate limit shared through Redis', () => {
@@ -68,7 +79,7 @@ if (redisDown !== null && !required) {
       const one = await startTestServer({ db, rateLimit: 6, redisUrl, rateLimitNamespace });
       const two = await startTestServer({ db, rateLimit: 6, redisUrl, rateLimitNamespace });
       try {
-        const headers = { authorization: `Bearer ${key}`};
+        const headers = { authorization: `Bearer ${key}` };
         // Redis connected and keys checked once, then a fresh one-second window for the burst.
         await burst(one.url, 1, headers);
         await burst(two.url, 1, headers);
@@ -76,7 +87,9 @@ if (redisDown !== null && !required) {
         const results = [...(await burst(one.url, 4, headers)), ...(await burst(two.url, 4, headers))];
         expect(results.filter((r) => r.status === 200).length).toBe(6);
         expect(results.filter((r) => r.status === 429).length).toBe(2);
-        expect(results.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) >= 1)).toBe(true);
+        expect(results.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) >= 1)).toBe(
+          true,
+        );
       } finally {
         await one.close();
         await two.close();

@@ -25,13 +25,28 @@ export async function startTestServer(overrides: Partial<ServeOptions> = {}): Pr
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, done) {
-      logs.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      logs.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       done();
     },
   });
   // No load shedding in-process: the daemon's event loop is the test worker's, which other suites load; shedding is
   // tested on the built daemon (test/daemon/overload.test.ts).
-  const server = await startServer({ ...SERVE_DEFAULTS, corsOrigins: [...SERVE_DEFAULTS.corsOrigins], port: 0, logLevel: 'info', maxEventLoopDelayMs: 0, ...overrides, db: dbPath }, { logStream });
+  const server = await startServer(
+    {
+      ...SERVE_DEFAULTS,
+      corsOrigins: [...SERVE_DEFAULTS.corsOrigins],
+      port: 0,
+      logLevel: 'info',
+      maxEventLoopDelayMs: 0,
+      ...overrides,
+      db: dbPath,
+    },
+    { logStream },
+  );
   return Object.assign(server, { logs, dbPath });
 }
 
@@ -67,9 +82,15 @@ export async function call(
     headers['content-type'] = opts.contentType ?? 'application/json';
   }
   if (typeof base !== 'string') {
-    const res = await base.inject({ method: method as 'GET', url: path, headers, ...(body === undefined ? {} : { payload: body }) });
+    const res = await base.inject({
+      method: method as 'GET',
+      url: path,
+      headers,
+      ...(body === undefined ? {} : { payload: body }),
+    });
     const answer = new Headers();
-    for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) if (one !== undefined) answer.append(k, String(one));
+    for (const [k, v] of Object.entries(res.headers))
+      for (const one of [v].flat()) if (one !== undefined) answer.append(k, String(one));
     return { status: res.statusCode, headers: answer, json: parseJson(res.body), text: res.body };
   }
   const res = await fetch(`${base}${path}`, { method, headers, body });

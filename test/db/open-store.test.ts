@@ -13,15 +13,32 @@ describe('resolveDatabase', () => {
 
   it('takes --db, then SECUREFLOW_DB, then DATABASE_URL, then the default file', () => {
     expect(resolveDatabase('/flag.db', env)).toEqual({ kind: 'sqlite', target: '/flag.db', display: '/flag.db' });
-    expect(resolveDatabase(undefined, env)).toEqual({ kind: 'sqlite', target: '/env/secureflow.db', display: '/env/secureflow.db' });
-    expect(resolveDatabase(undefined, { ...env, SECUREFLOW_DB: undefined })).toEqual({ kind: 'postgres', target: PG, display: 'postgres://app:***@db.internal:5432/prod' });
-    expect(resolveDatabase(undefined, { HOME: '/home/ann', XDG_DATA_HOME: '/data' })).toEqual({ kind: 'sqlite', target: '/data/secureflow/secureflow.db', display: '/data/secureflow/secureflow.db' });
-    expect(resolveDatabase(undefined, { HOME: '/home/ann' }).target).toBe('/home/ann/.local/share/secureflow/secureflow.db');
+    expect(resolveDatabase(undefined, env)).toEqual({
+      kind: 'sqlite',
+      target: '/env/secureflow.db',
+      display: '/env/secureflow.db',
+    });
+    expect(resolveDatabase(undefined, { ...env, SECUREFLOW_DB: undefined })).toEqual({
+      kind: 'postgres',
+      target: PG,
+      display: 'postgres://app:***@db.internal:5432/prod',
+    });
+    expect(resolveDatabase(undefined, { HOME: '/home/ann', XDG_DATA_HOME: '/data' })).toEqual({
+      kind: 'sqlite',
+      target: '/data/secureflow/secureflow.db',
+      display: '/data/secureflow/secureflow.db',
+    });
+    expect(resolveDatabase(undefined, { HOME: '/home/ann' }).target).toBe(
+      '/home/ann/.local/share/secureflow/secureflow.db',
+    );
   });
 
   it('treats empty values as unset, and ignores a relative XDG_DATA_HOME', () => {
     expect(resolveDatabase('', { ...env, SECUREFLOW_DB: '' }).target).toBe(PG);
-    expect(resolveDatabase(undefined, { HOME: '/home/ann', XDG_DATA_HOME: 'rel', SECUREFLOW_DB: '', DATABASE_URL: '' }).target).toBe('/home/ann/.local/share/secureflow/secureflow.db');
+    expect(
+      resolveDatabase(undefined, { HOME: '/home/ann', XDG_DATA_HOME: 'rel', SECUREFLOW_DB: '', DATABASE_URL: '' })
+        .target,
+    ).toBe('/home/ann/.local/share/secureflow/secureflow.db');
   });
 
   it('selects Postgres for postgres:// and postgresql:// only', () => {
@@ -69,7 +86,9 @@ describe('openStore failures', () => {
     const error = await openStore(resolved).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).kind).toBe('unavailable');
-    expect((error as Error).message).toBe(`cannot connect to postgres://app:***@127.0.0.1:${port}/prod: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect((error as Error).message).toBe(
+      `cannot connect to postgres://app:***@127.0.0.1:${port}/prod: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
     expect(JSON.stringify(error) + String((error as Error).stack)).not.toContain('s3cr3t');
   });
 

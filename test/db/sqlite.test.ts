@@ -10,11 +10,13 @@ import { openStore, resolveDatabase } from '../../src/db/open-store.js';
 import { migrations as postgresMigrations } from '../../src/db/postgres/migrations.js';
 import { migrations as sqliteMigrations } from '../../src/db/sqlite/migrations.js';
 import { SqliteStore } from '../../src/db/sqlite/store.js';
-import { newTransaction, storeContract } from './store-contract.js';
+import { storeContract } from './store-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-sqlite-'));
-afterAll(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+});
 let n = 0;
 const freshPath = () => join(dir, `store-${++n}`, 'test.db'); // a missing directory: openStore creates it
 
@@ -45,37 +47,119 @@ describe('sqlite specifics', () => {
     mkdirSync(join(path, '..'), { recursive: true });
     const raw = new Database(path);
     raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
-    for (const m of sqliteMigrations.filter((m) => ['001_initial', '002_transaction_indexes', '004_batch_anomalies_index', '007_feedback_history'].includes(m.name))) {
+    for (const m of sqliteMigrations.filter((m) =>
+      ['001_initial', '002_transaction_indexes', '004_batch_anomalies_index', '007_feedback_history'].includes(m.name),
+    )) {
       raw.exec(m.sql);
       raw.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
     }
-    const insert = raw.prepare(`INSERT INTO transactions (reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent,
+    const insert =
+      raw.prepare(`INSERT INTO transactions (reference, amount, hour, day_of_week, merchant_category, transaction_type, is_fraudulent,
       anomaly_score, risk_score, risk_level, confidence, explanation, model_version, source, batch_id, created_at) VALUES (?, ?, ?, 1, 2, 0, ?, ?, 50, ?, 0.5, ?, ?, ?, ?, ?)`);
-    insert.run('r1', 12.5, 4, 0, 0.5, 'elevated', null, 'aaaa1111', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:00:00.123Z');
+    insert.run(
+      'r1',
+      12.5,
+      4,
+      0,
+      0.5,
+      'elevated',
+      null,
+      'aaaa1111',
+      'cli',
+      '9674bedc-1c0e-445c-bf93-f80abaed98da',
+      '2024-05-01T12:00:00.123Z',
+    );
     insert.run(null, 99, 4, 1, 0.9, 'highest', '{"amount":0.4}', 'aaaa1111', 'api', null, '2024-05-01T12:00:59.999Z');
-    insert.run(null, 3, 9, 0, 0.25, 'normal', null, 'bbbb2222', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:01:00.000Z');
-    raw.prepare("INSERT INTO feedback (transaction_id, is_correct, notes, created_at, updated_at) VALUES (2, 1, 'ok', '2024-05-02T00:00:00.000Z', '2024-05-02T00:00:00.000Z')").run();
+    insert.run(
+      null,
+      3,
+      9,
+      0,
+      0.25,
+      'normal',
+      null,
+      'bbbb2222',
+      'cli',
+      '9674bedc-1c0e-445c-bf93-f80abaed98da',
+      '2024-05-01T12:01:00.000Z',
+    );
+    raw
+      .prepare(
+        "INSERT INTO feedback (transaction_id, is_correct, notes, created_at, updated_at) VALUES (2, 1, 'ok', '2024-05-02T00:00:00.000Z', '2024-05-02T00:00:00.000Z')",
+      )
+      .run();
     raw.close();
 
     const store = await openStore(resolveDatabase(path, {}));
-    expect((store as SqliteStore).appliedOnOpen).toEqual(['003_transaction_stats', '005_feedback_transaction_time', '006_stats_elevated', '008_lean_transactions']);
+    expect((store as SqliteStore).appliedOnOpen).toEqual([
+      '003_transaction_stats',
+      '005_feedback_transaction_time',
+      '006_stats_elevated',
+      '008_lean_transactions',
+    ]);
     const { rows, total } = await store.listTransactions({ limit: 10 });
     expect(total).toBe(3);
-    expect(rows.map((r) => [r.id, r.reference, r.risk_level, r.model_version, r.source, r.batch_id, r.created_at, r.explanation, r.is_fraudulent])).toEqual([
-      [3, null, 'normal', 'bbbb2222', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:01:00.000Z', null, false],
+    expect(
+      rows.map((r) => [
+        r.id,
+        r.reference,
+        r.risk_level,
+        r.model_version,
+        r.source,
+        r.batch_id,
+        r.created_at,
+        r.explanation,
+        r.is_fraudulent,
+      ]),
+    ).toEqual([
+      [
+        3,
+        null,
+        'normal',
+        'bbbb2222',
+        'cli',
+        '9674bedc-1c0e-445c-bf93-f80abaed98da',
+        '2024-05-01T12:01:00.000Z',
+        null,
+        false,
+      ],
       [2, null, 'highest', 'aaaa1111', 'api', null, '2024-05-01T12:00:59.999Z', { amount: 0.4 }, true],
-      [1, 'r1', 'elevated', 'aaaa1111', 'cli', '9674bedc-1c0e-445c-bf93-f80abaed98da', '2024-05-01T12:00:00.123Z', null, false],
+      [
+        1,
+        'r1',
+        'elevated',
+        'aaaa1111',
+        'cli',
+        '9674bedc-1c0e-445c-bf93-f80abaed98da',
+        '2024-05-01T12:00:00.123Z',
+        null,
+        false,
+      ],
     ]);
-    expect((await store.listTransactions({ limit: 10, batchId: '9674bedc-1c0e-445c-bf93-f80abaed98da' })).rows.map((r) => r.id)).toEqual([3, 1]);
-    expect((await store.listTransactions({ limit: 10, since: new Date('2024-05-01T12:00:59.999Z') })).rows.map((r) => r.id)).toEqual([3, 2]);
+    expect(
+      (await store.listTransactions({ limit: 10, batchId: '9674bedc-1c0e-445c-bf93-f80abaed98da' })).rows.map(
+        (r) => r.id,
+      ),
+    ).toEqual([3, 1]);
+    expect(
+      (await store.listTransactions({ limit: 10, since: new Date('2024-05-01T12:00:59.999Z') })).rows.map((r) => r.id),
+    ).toEqual([3, 2]);
     const dash = await store.dashboard(new Date('2024-05-01T00:00:00.000Z'));
-    expect(dash).toMatchObject({ total_transactions: 3, anomalies_detected: 1, risk_levels: { normal: 1, elevated: 1, highest: 1 }, feedback: { total_feedback: 1 } });
+    expect(dash).toMatchObject({
+      total_transactions: 3,
+      anomalies_detected: 1,
+      risk_levels: { normal: 1, elevated: 1, highest: 1 },
+      feedback: { total_feedback: 1 },
+    });
     expect((await store.getTransaction(2))?.feedback).toMatchObject({ is_correct: true, notes: 'ok' });
     const db = new Database(path);
     expect(db.prepare('SELECT transaction_created_at FROM feedback').pluck().get()).toBe('2024-05-01T12:00:59.999Z');
     db.exec('DELETE FROM transactions WHERE id = 1'); // the trigger keeps the rollups true (an elevated row)
     db.close();
-    expect(await store.dashboard(new Date('2024-05-01T00:00:00.000Z'))).toMatchObject({ total_transactions: 2, risk_levels: { normal: 1, elevated: 0, highest: 1 } });
+    expect(await store.dashboard(new Date('2024-05-01T00:00:00.000Z'))).toMatchObject({
+      total_transactions: 2,
+      risk_levels: { normal: 1, elevated: 0, highest: 1 },
+    });
     expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
     await store.close();
   });
@@ -98,7 +182,11 @@ describe('sqlite specifics', () => {
     const before = raw.pragma('page_count', { simple: true }) as number;
     raw.close();
     const store = await openStore(resolveDatabase(path, {}));
-    expect((await store.getTransaction(20000))).toMatchObject({ amount: 20000, batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da', created_at: '2024-05-01T12:00:00.000Z' });
+    expect(await store.getTransaction(20000)).toMatchObject({
+      amount: 20000,
+      batch_id: '9674bedc-1c0e-445c-bf93-f80abaed98da',
+      created_at: '2024-05-01T12:00:00.000Z',
+    });
     await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('freelist_count', { simple: true })).toBe(0);
@@ -111,12 +199,17 @@ describe('sqlite specifics', () => {
     const store = await openStore(resolveDatabase(path, {}));
     await store.close();
     const db = new Database(path, { readonly: true });
-    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
     const list = plan('SELECT * FROM transactions t ORDER BY t.created_ms DESC, t.id DESC LIMIT 20');
     expect(list).toContain('transactions_created');
     expect(list).not.toContain('TEMP B-TREE');
-    expect(plan('SELECT * FROM transactions t WHERE t.is_fraudulent = 1 ORDER BY t.created_ms DESC, t.id DESC LIMIT 20')).toContain('transactions_anomalies');
-    const batch = plan("SELECT * FROM transactions t WHERE t.batch_ref = (SELECT id FROM text_values WHERE value = 'x') ORDER BY t.created_ms DESC, t.id DESC LIMIT 20");
+    expect(
+      plan('SELECT * FROM transactions t WHERE t.is_fraudulent = 1 ORDER BY t.created_ms DESC, t.id DESC LIMIT 20'),
+    ).toContain('transactions_anomalies');
+    const batch = plan(
+      "SELECT * FROM transactions t WHERE t.batch_ref = (SELECT id FROM text_values WHERE value = 'x') ORDER BY t.created_ms DESC, t.id DESC LIMIT 20",
+    );
     expect(batch).toContain('transactions_batch');
     expect(batch).not.toContain('TEMP B-TREE');
     db.close();
@@ -127,9 +220,19 @@ describe('sqlite specifics', () => {
     const module = join(out, 'sqlite-store.mjs');
     beforeAll(async () => {
       // The child processes run plain JS: bundle SqliteStore (drivers left as imports) rather than build all of dist/.
-      await build({ entryPoints: [join(ROOT, 'src/db/sqlite/store.ts')], outfile: module, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'error' });
+      await build({
+        entryPoints: [join(ROOT, 'src/db/sqlite/store.ts')],
+        outfile: module,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        packages: 'external',
+        logLevel: 'error',
+      });
     });
-    afterAll(() => { if (!process.env.KEEP) rmSync(out, { recursive: true, force: true }); });
+    afterAll(() => {
+      if (!process.env.KEEP) rmSync(out, { recursive: true, force: true });
+    });
 
     const child = `
       const { SqliteStore } = await import(process.env.STORE_MODULE);
@@ -149,7 +252,10 @@ describe('sqlite specifics', () => {
       await store.close();`;
     const run = (db: string, who: string, startAt: number) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, STORE_MODULE: module, DB: db, WHO: who, START_AT: String(startAt) }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child], {
+          env: { ...process.env, STORE_MODULE: module, DB: db, WHO: who, START_AT: String(startAt) },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         p.stderr.on('data', (d) => (stderr += d));
         p.on('exit', (code) => resolve({ code, stderr }));
@@ -159,7 +265,10 @@ describe('sqlite specifics', () => {
       const db = join(dir, 'shared.db');
       const startAt = Date.now() + 1500;
       const results = await Promise.all([run(db, 'a', startAt), run(db, 'b', startAt)]);
-      expect(results).toEqual([{ code: 0, stderr: '' }, { code: 0, stderr: '' }]);
+      expect(results).toEqual([
+        { code: 0, stderr: '' },
+        { code: 0, stderr: '' },
+      ]);
       const store = await SqliteStore.open(db);
       expect((await store.listTransactions({ limit: 0 })).total).toBe(20_000);
       for (const who of ['a', 'b']) {

@@ -17,9 +17,22 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A valid transaction; `over` changes fields. */
 export function newTransaction(over: Partial<NewTransaction> = {}): NewTransaction {
   return {
-    reference: null, amount: 42.5, hour: 13, day_of_week: 2, merchant_category: 3, transaction_type: 0, is_fraudulent: false,
-    anomaly_score: 0.41, risk_score: 37.5, risk_level: 'normal', confidence: 0.8, explanation: null, model_version: 'm1', source: 'test',
-    batch_id: null, ...over,
+    reference: null,
+    amount: 42.5,
+    hour: 13,
+    day_of_week: 2,
+    merchant_category: 3,
+    transaction_type: 0,
+    is_fraudulent: false,
+    anomaly_score: 0.41,
+    risk_score: 37.5,
+    risk_level: 'normal',
+    confidence: 0.8,
+    explanation: null,
+    model_version: 'm1',
+    source: 'test',
+    batch_id: null,
+    ...over,
   };
 }
 
@@ -38,7 +51,13 @@ function variedRows(n: number): NewTransaction[] {
     risk_score: (i * 7.3) % 100,
     risk_level: ['normal', 'elevated', 'highest'][i % 3],
     confidence: (i % 97) / 97,
-    explanation: i % 3 === 0 ? null : { shap_explanation: { amount: i / 1000, hour: -i / 7 }, risk_factors: [{ feature: 'amount', description: awkward[i % awkward.length] }] },
+    explanation:
+      i % 3 === 0
+        ? null
+        : {
+            shap_explanation: { amount: i / 1000, hour: -i / 7 },
+            risk_factors: [{ feature: 'amount', description: awkward[i % awkward.length] }],
+          },
     model_version: `model-${i % 2}`,
     source: i % 2 ? 'cli' : 'api',
     batch_id: 'big',
@@ -72,7 +91,12 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
       it('assigns integer ids in insertion order and round-trips a row', async () => {
         const before = Date.now();
-        const row = newTransaction({ reference: 'order-1', is_fraudulent: true, explanation: { shap_explanation: { amount: 0.5 } }, batch_id: 'b1' });
+        const row = newTransaction({
+          reference: 'order-1',
+          is_fraudulent: true,
+          explanation: { shap_explanation: { amount: 0.5 } },
+          batch_id: 'b1',
+        });
         const ids = await store.insertTransactions([newTransaction(), row, newTransaction()]);
         expect(ids).toEqual([1, 2, 3]);
         expect(await store.insertTransactions([newTransaction()])).toEqual([4]);
@@ -113,7 +137,11 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           { transaction_type: 1.5 },
         ];
         for (const over of bad) {
-          const batch = [newTransaction({ batch_id: 'doomed' }), newTransaction({ batch_id: 'doomed' }), newTransaction({ batch_id: 'doomed', ...over })];
+          const batch = [
+            newTransaction({ batch_id: 'doomed' }),
+            newTransaction({ batch_id: 'doomed' }),
+            newTransaction({ batch_id: 'doomed', ...over }),
+          ];
           const error = await store.insertTransactions(batch).catch((e: unknown) => e);
           expect(error, JSON.stringify(over)).toBeInstanceOf(StoreError);
           expect((error as StoreError).kind).toBe('invalid');
@@ -131,13 +159,17 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
       it('lists newest first with a total that ignores limit and offset, filtered by anomalies, since and batch', async () => {
         const old = await store.insertTransactions([
-          newTransaction({ batch_id: 'a' }), newTransaction({ batch_id: 'a', is_fraudulent: true }), newTransaction({ batch_id: 'a' }),
+          newTransaction({ batch_id: 'a' }),
+          newTransaction({ batch_id: 'a', is_fraudulent: true }),
+          newTransaction({ batch_id: 'a' }),
         ]);
         await sleep(15);
         const mid = new Date();
         await sleep(15);
         const recent = await store.insertTransactions([
-          newTransaction({ batch_id: 'b', is_fraudulent: true }), newTransaction({ batch_id: 'b' }), newTransaction({ batch_id: 'b', is_fraudulent: true }),
+          newTransaction({ batch_id: 'b', is_fraudulent: true }),
+          newTransaction({ batch_id: 'b' }),
+          newTransaction({ batch_id: 'b', is_fraudulent: true }),
         ]);
         const ids = async (q: Parameters<Store['listTransactions']>[0]) => {
           const r = await store.listTransactions(q);
@@ -148,28 +180,47 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(await ids({ limit: 2, offset: 2 })).toEqual({ ids: [recent[0], old[2]], total: 6 });
         expect(await ids({ limit: 2, offset: 10 })).toEqual({ ids: [], total: 6 });
         expect(await ids({ limit: 0 })).toEqual({ ids: [], total: 6 });
-        expect(await ids({ limit: 10, anomaliesOnly: true })).toEqual({ ids: [recent[2], recent[0], old[1]], total: 3 });
+        expect(await ids({ limit: 10, anomaliesOnly: true })).toEqual({
+          ids: [recent[2], recent[0], old[1]],
+          total: 3,
+        });
         expect(await ids({ limit: 10, anomaliesOnly: false })).toMatchObject({ total: 6 });
         expect(await ids({ limit: 10, since: mid })).toEqual({ ids: [...recent].reverse(), total: 3 });
         expect(await ids({ limit: 10, since: new Date(Date.now() + 60_000) })).toEqual({ ids: [], total: 0 });
         expect(await ids({ limit: 10, batchId: 'a' })).toEqual({ ids: [...old].reverse(), total: 3 });
         expect(await ids({ limit: 1, batchId: 'a', anomaliesOnly: true })).toEqual({ ids: [old[1]], total: 1 });
         expect(await ids({ limit: 10, batchId: 'a', since: mid })).toEqual({ ids: [], total: 0 });
-        expect(await ids({ limit: 10, batchId: 'b', since: mid, anomaliesOnly: true })).toEqual({ ids: [recent[2], recent[0]], total: 2 });
+        expect(await ids({ limit: 10, batchId: 'b', since: mid, anomaliesOnly: true })).toEqual({
+          ids: [recent[2], recent[0]],
+          total: 2,
+        });
         expect(await ids({ limit: 10, batchId: 'nope' })).toEqual({ ids: [], total: 0 });
       });
 
       it('rejects a negative limit or offset and an invalid date', async () => {
-        for (const q of [{ limit: -1 }, { limit: 1, offset: -1 }, { limit: 1.5 }, { limit: 1, since: new Date('nope') }]) {
+        for (const q of [
+          { limit: -1 },
+          { limit: 1, offset: -1 },
+          { limit: 1.5 },
+          { limit: 1, since: new Date('nope') },
+        ]) {
           await expect(store.listTransactions(q)).rejects.toMatchObject({ kind: 'invalid' });
         }
       });
 
       it('refuses dates outside years 1..9999 alike (SQLite compared them as text, Postgres refused some)', async () => {
         await store.insertTransactions([newTransaction()]);
-        for (const iso of ['+275760-09-13T00:00:00.000Z', '+010000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-12-31T23:59:59.999Z']) {
+        for (const iso of [
+          '+275760-09-13T00:00:00.000Z',
+          '+010000-01-01T00:00:00.000Z',
+          '-000001-01-01T00:00:00.000Z',
+          '0000-12-31T23:59:59.999Z',
+        ]) {
           const since = new Date(iso);
-          await expect(store.listTransactions({ limit: 1, since }), iso).rejects.toMatchObject({ kind: 'invalid', field: 'since' });
+          await expect(store.listTransactions({ limit: 1, since }), iso).rejects.toMatchObject({
+            kind: 'invalid',
+            field: 'since',
+          });
           await expect(store.dashboard(since), iso).rejects.toMatchObject({ kind: 'invalid' });
         }
         expect((await store.listTransactions({ limit: 1, since: new Date('0001-01-01T00:00:00.000Z') })).total).toBe(1);
@@ -179,14 +230,25 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('refuses text it cannot store as given (NUL, unpaired surrogates) alike, naming the field', async () => {
         const [id] = await store.insertTransactions([newTransaction()]);
         for (const [over, field] of [
-          [{ reference: 'a\u0000b' }, 'reference'], [{ reference: 'x\ud800' }, 'reference'], [{ batch_id: '\udc00' }, 'batch_id'], [{ source: 'a\u0000' }, 'source'],
+          [{ reference: 'a\u0000b' }, 'reference'],
+          [{ reference: 'x\ud800' }, 'reference'],
+          [{ batch_id: '\udc00' }, 'batch_id'],
+          [{ source: 'a\u0000' }, 'source'],
         ] as [Partial<NewTransaction>, string][]) {
-          const error = await store.insertTransactions([newTransaction(), newTransaction(over)]).catch((e: unknown) => e);
+          const error = await store
+            .insertTransactions([newTransaction(), newTransaction(over)])
+            .catch((e: unknown) => e);
           expect(error, field).toMatchObject({ kind: 'invalid', field });
           expect((error as Error).message).toMatch(new RegExp(`transaction 2 of 2: ${field}`));
         }
-        await expect(store.upsertFeedback(id, true, 'bad\u0000note')).rejects.toMatchObject({ kind: 'invalid', field: 'notes' });
-        await expect(store.createKey('k\u0000', 'viewer', 'hash')).rejects.toMatchObject({ kind: 'invalid', field: 'name' });
+        await expect(store.upsertFeedback(id, true, 'bad\u0000note')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'notes',
+        });
+        await expect(store.createKey('k\u0000', 'viewer', 'hash')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'name',
+        });
         // A paired surrogate (an emoji) is fine.
         expect(await store.insertTransactions([newTransaction({ reference: 'ok 😀' })])).toHaveLength(1);
         expect((await store.listTransactions({ limit: 10 })).total).toBe(2);
@@ -202,11 +264,24 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('inserts, then updates the one verdict, keeping its id and created_at', async () => {
         const [id] = await store.insertTransactions([newTransaction()]);
         const first = await store.upsertFeedback(id, true, 'confirmed');
-        expect(first).toStrictEqual({ id: 1, transaction_id: id, is_correct: true, notes: 'confirmed', created_at: expect.stringMatching(ISO), updated_at: first!.created_at, previous: null });
+        expect(first).toStrictEqual({
+          id: 1,
+          transaction_id: id,
+          is_correct: true,
+          notes: 'confirmed',
+          created_at: expect.stringMatching(ISO),
+          updated_at: first!.created_at,
+          previous: null,
+        });
         await sleep(15);
         const second = await store.upsertFeedback(id, false, null);
         expect(second).toStrictEqual({
-          id: first!.id, transaction_id: id, is_correct: false, notes: null, created_at: first!.created_at, updated_at: expect.stringMatching(ISO),
+          id: first!.id,
+          transaction_id: id,
+          is_correct: false,
+          notes: null,
+          created_at: first!.created_at,
+          updated_at: expect.stringMatching(ISO),
           previous: { is_correct: true, notes: 'confirmed', recorded_at: first!.updated_at },
         });
         expect(Date.parse(second!.updated_at)).toBeGreaterThan(Date.parse(first!.updated_at));
@@ -216,7 +291,9 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
       it('records concurrent verdicts one after the other: one first, each other replacing exactly one', async () => {
         const [id] = await store.insertTransactions([newTransaction()]);
-        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.upsertFeedback(id, i % 2 === 0, `verdict ${i}`)));
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => store.upsertFeedback(id, i % 2 === 0, `verdict ${i}`)),
+        );
         expect(results.filter((r) => r!.previous === null)).toHaveLength(1);
         // Every verdict but the last one standing was replaced exactly once: a chain, nothing lost or told twice.
         const replaced = results.map((r) => r!.previous?.notes).filter((n) => n !== undefined);
@@ -230,7 +307,10 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('is all zeros, with 24 hours, when there is nothing', async () => {
         const d = await store.dashboard(new Date(0));
         expect(d).toStrictEqual({
-          total_transactions: 0, anomalies_detected: 0, avg_anomaly_score: 0, anomaly_rate: 0,
+          total_transactions: 0,
+          anomalies_detected: 0,
+          avg_anomaly_score: 0,
+          anomaly_rate: 0,
           hourly_distribution: Array.from({ length: 24 }, (_, hour) => ({ hour, total_transactions: 0, anomalies: 0 })),
           risk_levels: { normal: 0, elevated: 0, highest: 0 },
           feedback: { total_feedback: 0, positive_feedback: 0, accuracy: 0 },
@@ -245,12 +325,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           newTransaction({ risk_level: 'highest', is_fraudulent: true }),
         ]);
         expect((await store.dashboard(new Date(0))).risk_levels).toEqual({ normal: 1, elevated: 2, highest: 1 });
-        expect((await store.dashboard(new Date(Date.now() - 60_000))).risk_levels).toEqual({ normal: 1, elevated: 2, highest: 1 });
+        expect((await store.dashboard(new Date(Date.now() - 60_000))).risk_levels).toEqual({
+          normal: 1,
+          elevated: 2,
+          highest: 1,
+        });
       });
 
       it('bins throughput over the window, oldest first', async () => {
         const since = new Date(Date.now() - 3_600_000);
-        await store.insertTransactions([newTransaction(), newTransaction({ is_fraudulent: true, risk_level: 'highest' })]);
+        await store.insertTransactions([
+          newTransaction(),
+          newTransaction({ is_fraudulent: true, risk_level: 'highest' }),
+        ]);
         const bins = await store.throughput(since, 12);
         expect(bins).toHaveLength(12);
         expect(Date.parse(bins[0].start)).toBe(since.getTime());
@@ -261,7 +348,9 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       });
 
       it('counts transactions since a date, by hour, with rounded rates and feedback accuracy', async () => {
-        const [oldId] = await store.insertTransactions([newTransaction({ hour: 5, is_fraudulent: true, anomaly_score: 0.99 })]);
+        const [oldId] = await store.insertTransactions([
+          newTransaction({ hour: 5, is_fraudulent: true, anomaly_score: 0.99 }),
+        ]);
         await store.upsertFeedback(oldId, false, null);
         await sleep(15);
         const since = new Date();
@@ -289,7 +378,12 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(d.hourly_distribution[23]).toEqual({ hour: 23, total_transactions: 1, anomalies: 0 });
         expect(d.feedback).toEqual({ total_feedback: 3, positive_feedback: 2, accuracy: 66.67 });
         const all = await store.dashboard(new Date(0));
-        expect(all).toMatchObject({ total_transactions: 7, anomalies_detected: 3, anomaly_rate: 42.86, feedback: { total_feedback: 4, positive_feedback: 2, accuracy: 50 } });
+        expect(all).toMatchObject({
+          total_transactions: 7,
+          anomalies_detected: 3,
+          anomaly_rate: 42.86,
+          feedback: { total_feedback: 4, positive_feedback: 2, accuracy: 50 },
+        });
         expect(all.hourly_distribution[5]).toEqual({ hour: 5, total_transactions: 1, anomalies: 1 });
       });
     });
@@ -305,39 +399,81 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           const at = async (iso: string, rows: NewTransaction[]) => {
             vi.setSystemTime(new Date(iso));
             const ids = await store.insertTransactions(rows);
-            rows.forEach((row, i) => inserted.push({ at: iso, id: ids[i], row }));
+            rows.forEach((row, i) => {
+              inserted.push({ at: iso, id: ids[i], row });
+            });
           };
-          await at('2030-01-01T12:00:30.000Z', [newTransaction({ hour: 1, is_fraudulent: true, anomaly_score: 0.9 }), newTransaction({ hour: 1, anomaly_score: 0.1 })]);
+          await at('2030-01-01T12:00:30.000Z', [
+            newTransaction({ hour: 1, is_fraudulent: true, anomaly_score: 0.9 }),
+            newTransaction({ hour: 1, anomaly_score: 0.1 }),
+          ]);
           await at('2030-01-01T12:00:50.000Z', [newTransaction({ hour: 2, anomaly_score: 0.2 })]);
           await at('2030-01-01T12:01:00.000Z', [newTransaction({ hour: 1, is_fraudulent: true, anomaly_score: 0.8 })]);
           await at('2030-01-01T12:01:00.000Z', [newTransaction({ hour: 1, anomaly_score: 0.3 })]); // same minute, same hour: adds up
-          await at('2030-01-01T12:03:20.000Z', [newTransaction({ hour: 3, anomaly_score: 0.4 }), newTransaction({ hour: 3, is_fraudulent: true }), newTransaction({ hour: 23 })]);
+          await at('2030-01-01T12:03:20.000Z', [
+            newTransaction({ hour: 3, anomaly_score: 0.4 }),
+            newTransaction({ hour: 3, is_fraudulent: true }),
+            newTransaction({ hour: 23 }),
+          ]);
           await at('2030-01-01T12:59:59.999Z', [newTransaction({ hour: 0, is_fraudulent: true, anomaly_score: 0.7 })]);
         } finally {
           vi.useRealTimers();
         }
-        const sinces = ['2030-01-01T11:00:00.000Z', '2030-01-01T12:00:30.000Z', '2030-01-01T12:00:30.001Z', '2030-01-01T12:00:40.000Z',
-          '2030-01-01T12:00:59.999Z', '2030-01-01T12:01:00.000Z', '2030-01-01T12:01:00.001Z', '2030-01-01T12:02:00.000Z', '2030-01-01T12:03:20.000Z',
-          '2030-01-01T12:59:59.998Z', '2030-01-01T12:59:59.999Z', '2030-01-01T13:00:00.000Z', undefined];
+        const sinces = [
+          '2030-01-01T11:00:00.000Z',
+          '2030-01-01T12:00:30.000Z',
+          '2030-01-01T12:00:30.001Z',
+          '2030-01-01T12:00:40.000Z',
+          '2030-01-01T12:00:59.999Z',
+          '2030-01-01T12:01:00.000Z',
+          '2030-01-01T12:01:00.001Z',
+          '2030-01-01T12:02:00.000Z',
+          '2030-01-01T12:03:20.000Z',
+          '2030-01-01T12:59:59.998Z',
+          '2030-01-01T12:59:59.999Z',
+          '2030-01-01T13:00:00.000Z',
+          undefined,
+        ];
         for (const iso of sinces) {
           const since = iso === undefined ? undefined : new Date(iso);
           const match = inserted.filter((x) => iso === undefined || x.at >= iso);
           const anomalies = match.filter((x) => x.row.is_fraudulent);
           const newestFirst = (xs: typeof match) => xs.map((x) => x.id).sort((a, b) => b - a); // ids follow time here
           const list = await store.listTransactions({ limit: 100, since });
-          expect({ iso, ids: list.rows.map((r) => r.id), total: list.total }).toEqual({ iso, ids: newestFirst(match), total: match.length });
+          expect({ iso, ids: list.rows.map((r) => r.id), total: list.total }).toEqual({
+            iso,
+            ids: newestFirst(match),
+            total: match.length,
+          });
           const flagged = await store.listTransactions({ limit: 100, since, anomaliesOnly: true });
-          expect({ iso, ids: flagged.rows.map((r) => r.id), total: flagged.total }).toEqual({ iso, ids: newestFirst(anomalies), total: anomalies.length });
+          expect({ iso, ids: flagged.rows.map((r) => r.id), total: flagged.total }).toEqual({
+            iso,
+            ids: newestFirst(anomalies),
+            total: anomalies.length,
+          });
           expect((await store.listTransactions({ limit: 1, offset: 1, since })).total).toBe(match.length);
 
           const d = await store.dashboard(since ?? new Date(0));
           const sum = match.reduce((a, x) => a + x.row.anomaly_score, 0);
-          expect({ iso, total: d.total_transactions, anomalies: d.anomalies_detected, avg: d.avg_anomaly_score }).toEqual({
-            iso, total: match.length, anomalies: anomalies.length, avg: match.length ? Math.round((sum / match.length) * 1e6) / 1e6 : 0,
+          expect({
+            iso,
+            total: d.total_transactions,
+            anomalies: d.anomalies_detected,
+            avg: d.avg_anomaly_score,
+          }).toEqual({
+            iso,
+            total: match.length,
+            anomalies: anomalies.length,
+            avg: match.length ? Math.round((sum / match.length) * 1e6) / 1e6 : 0,
           });
           for (const h of d.hourly_distribution) {
             const inHour = match.filter((x) => x.row.hour === h.hour);
-            expect({ iso, ...h }).toEqual({ iso, hour: h.hour, total_transactions: inHour.length, anomalies: inHour.filter((x) => x.row.is_fraudulent).length });
+            expect({ iso, ...h }).toEqual({
+              iso,
+              hour: h.hour,
+              total_transactions: inHour.length,
+              anomalies: inHour.filter((x) => x.row.is_fraudulent).length,
+            });
           }
         }
       });
@@ -345,20 +481,37 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
 
     describe('models', () => {
       const model = (version: string) => ({
-        version, format: 'secureflow-isolation-forest@1', options: { trees: 100, seed: 7, contamination: 0.05 },
-        trained_at: '2024-05-01T12:00:00.000Z', rows: 1100, metrics: { roc_auc: 0.99 }, model: `{"id":"${version}",\n  "trees": []}\n`,
+        version,
+        format: 'secureflow-isolation-forest@1',
+        options: { trees: 100, seed: 7, contamination: 0.05 },
+        trained_at: '2024-05-01T12:00:00.000Z',
+        rows: 1100,
+        metrics: { roc_auc: 0.99 },
+        model: `{"id":"${version}",\n  "trees": []}\n`,
       });
 
       it('registers, activates one at a time, and finds by version or id', async () => {
         expect(await store.activeModel()).toBeNull();
         const a = await store.registerModel(model('aaa'), false);
-        expect(a).toStrictEqual({ id: 1, version: 'aaa', format: 'secureflow-isolation-forest@1', options: { trees: 100, seed: 7, contamination: 0.05 }, trained_at: '2024-05-01T12:00:00.000Z', rows: 1100, metrics: { roc_auc: 0.99 }, active: false });
+        expect(a).toStrictEqual({
+          id: 1,
+          version: 'aaa',
+          format: 'secureflow-isolation-forest@1',
+          options: { trees: 100, seed: 7, contamination: 0.05 },
+          trained_at: '2024-05-01T12:00:00.000Z',
+          rows: 1100,
+          metrics: { roc_auc: 0.99 },
+          active: false,
+        });
         expect(await store.activeModel()).toBeNull();
         const b = await store.registerModel({ ...model('bbb'), metrics: null }, true);
         expect(b).toMatchObject({ id: 2, version: 'bbb', metrics: null, active: true });
         expect(await store.activeModel()).toStrictEqual({ ...b, model: model('bbb').model });
         expect(await store.activateModel('aaa')).toStrictEqual({ ...a, active: true });
-        expect((await store.listModels()).map((m) => [m.id, m.active])).toEqual([[1, true], [2, false]]);
+        expect((await store.listModels()).map((m) => [m.id, m.active])).toEqual([
+          [1, true],
+          [2, false],
+        ]);
         expect(await store.activateModel('2')).toMatchObject({ version: 'bbb', active: true });
         expect((await store.listModels()).map((m) => m.active)).toEqual([false, true]);
         expect(await store.getModel('aaa')).toStrictEqual({ ...a, model: model('aaa').model });
@@ -384,7 +537,10 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         await store.registerModel(model('bbb'), true);
         expect(await store.registerModel({ ...model('aaa'), rows: 5 }, false)).toStrictEqual(a);
         expect(await store.registerModel(model('aaa'), true)).toStrictEqual({ ...a, active: true });
-        expect((await store.listModels()).map((m) => [m.version, m.active])).toEqual([['aaa', true], ['bbb', false]]);
+        expect((await store.listModels()).map((m) => [m.version, m.active])).toEqual([
+          ['aaa', true],
+          ['bbb', false],
+        ]);
       });
 
       it('normalises trained_at to an ISO UTC string', async () => {
@@ -396,7 +552,14 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
     describe('api keys', () => {
       it('creates, lists without hashes, revokes once, touches and counts', async () => {
         const ci = await store.createKey('ci', 'scorer', 'scrypt$salt$hash1');
-        expect(ci).toStrictEqual({ id: 1, name: 'ci', role: 'scorer', created_at: expect.stringMatching(ISO), last_used_at: null, revoked_at: null });
+        expect(ci).toStrictEqual({
+          id: 1,
+          name: 'ci',
+          role: 'scorer',
+          created_at: expect.stringMatching(ISO),
+          last_used_at: null,
+          revoked_at: null,
+        });
         const ops = await store.createKey('ops', 'viewer', 'scrypt$salt$hash2');
         expect(ops.id).toBe(2);
         expect(await store.listKeys()).toStrictEqual([ci, ops]);

@@ -4,7 +4,8 @@
 import { connect } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const CHROME_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 export interface RawResponse {
   status: number;
@@ -42,7 +43,11 @@ export function browserBytes(req: BrowserRequest): string {
   if (req.origin) lines.push(`Origin: ${req.origin}`);
   const sameSite = req.origin === undefined || req.origin.endsWith(`//${req.host}`) ? 'same-origin' : 'same-site';
   lines.push(`Sec-Fetch-Site: ${sameSite}`, 'Sec-Fetch-Mode: cors', 'Sec-Fetch-Dest: empty');
-  lines.push(`Referer: ${req.origin ?? `http://${req.host}`}/`, 'Accept-Encoding: gzip, deflate, br, zstd', 'Accept-Language: en-US,en;q=0.9');
+  lines.push(
+    `Referer: ${req.origin ?? `http://${req.host}`}/`,
+    'Accept-Encoding: gzip, deflate, br, zstd',
+    'Accept-Language: en-US,en;q=0.9',
+  );
   for (const [name, value] of Object.entries(req.extra ?? {})) lines.push(`${name}: ${value}`);
   return lines.join('\r\n') + '\r\n\r\n' + (req.body ?? '');
 }

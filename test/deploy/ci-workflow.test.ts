@@ -4,12 +4,23 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 const text = readFileSync(new URL('../../.github/workflows/ci.yml', import.meta.url), 'utf8');
 const workflow = parse(text) as {
   on: Record<string, unknown>;
   permissions: Record<string, string>;
-  jobs: Record<string, { needs?: string; if?: string; services?: Record<string, any>; env?: Record<string, string>; steps: { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> }[] }>;
+  jobs: Record<
+    string,
+    {
+      needs?: string;
+      if?: string;
+      services?: Record<string, any>;
+      env?: Record<string, string>;
+      steps: { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> }[];
+    }
+  >;
 };
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const runs = (job: string) => workflow.jobs[job].steps.map((s) => s.run ?? '').filter(Boolean);
@@ -21,7 +32,7 @@ describe('the GitHub Actions workflow', () => {
     expect(workflow.permissions).toEqual({ contents: 'read' });
   });
 
-  it('installs from the lockfile and runs the README\'s test command with Postgres and Redis required', () => {
+  it("installs from the lockfile and runs the README's test command with Postgres and Redis required", () => {
     const testCommand = /```sh\n([^\n]+)\n```/g;
     const commands = [...readme.matchAll(testCommand)].map((m) => m[1]);
     expect(commands[1]).toBe('npm test');
@@ -35,6 +46,16 @@ describe('the GitHub Actions workflow', () => {
     expect(redis.ports).toContain('6379:6379');
     expect(workflow.jobs.test.env).toMatchObject({ SECUREFLOW_REQUIRE_POSTGRES: '1', SECUREFLOW_REQUIRE_REDIS: '1' });
     expect(workflow.jobs.test.env!.SECUREFLOW_TEST_PG_URL).toBe('postgres://postgres@127.0.0.1:5432/test');
+  });
+
+  it('lints and checks formatting with Biome before the tests, here and in .ci/run', () => {
+    expect(pkg.scripts.lint).toBe('biome ci .');
+    const steps = runs('test');
+    expect(steps.indexOf('npm run lint')).toBeGreaterThan(-1);
+    expect(steps.indexOf('npm run lint')).toBeLessThan(steps.indexOf('timeout 1200 npm test'));
+    const ciRun = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
+    expect(ciRun.indexOf('npm run lint')).toBeGreaterThan(-1);
+    expect(ciRun.indexOf('npm run lint')).toBeLessThan(ciRun.indexOf('npm test ||'));
   });
 
   it('runs the fault suite (part of npm test, after the main suite), bounded in time, with what it needs', () => {
@@ -61,7 +82,7 @@ describe('the GitHub Actions workflow', () => {
     expect(deploy.steps.some((s) => s.uses?.startsWith('superfly/flyctl-actions/setup-flyctl@'))).toBe(true);
   });
 
-  it('pins GitHub\'s actions to a major version and others to a commit, and holds no secret value', () => {
+  it("pins GitHub's actions to a major version and others to a commit, and holds no secret value", () => {
     const uses = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.uses).filter(Boolean)) as string[];
     for (const u of uses) expect(u).toMatch(u.startsWith('actions/') ? /@v\d+$/ : /@[0-9a-f]{40}$/);
     expect(text).not.toMatch(/postgres:\/\/[^@\s]*:[^@\s]*@/); // no password in a URL

@@ -197,7 +197,12 @@ describe('Dockerfile', () => {
     const sources = stages
       .flatMap((s) => all(s, 'COPY'))
       .filter((i) => !/--from=/.test(i.args))
-      .flatMap((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) expect(allowed, source).toContain(source.replace(/\/$/, ''));
     for (const never of ['node_modules', 'dist', '.git']) expect(allowed).not.toContain(never);

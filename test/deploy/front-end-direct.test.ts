@@ -26,7 +26,10 @@ describe('the front end straight to a keyless loopback daemon (developer set-up,
   });
 
   it('answers the preflight for the JSON POST', async () => {
-    const res = await rawRequest(port, browserBytes({ method: 'OPTIONS', path: '/api/warmup', host, origin: FRONT_END }));
+    const res = await rawRequest(
+      port,
+      browserBytes({ method: 'OPTIONS', path: '/api/warmup', host, origin: FRONT_END }),
+    );
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe(FRONT_END);
     expect(res.headers['access-control-allow-headers']?.toLowerCase()).toContain('content-type');
@@ -46,9 +49,15 @@ describe('the front end straight to a keyless loopback daemon (developer set-up,
   });
 
   it('still parses a warmup body that is sent, and refuses a malformed one with 400', async () => {
-    const ok = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host, origin: FRONT_END, body: '{}' }));
+    const ok = await rawRequest(
+      port,
+      browserBytes({ method: 'POST', path: '/api/warmup', host, origin: FRONT_END, body: '{}' }),
+    );
     expect(ok.status).toBe(200);
-    const bad = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host, origin: FRONT_END, body: '{"a":' }));
+    const bad = await rawRequest(
+      port,
+      browserBytes({ method: 'POST', path: '/api/warmup', host, origin: FRONT_END, body: '{"a":' }),
+    );
     expect(bad.status).toBe(400);
     expect(bad.json.details.field).toBe('body');
     const poisoned = await rawRequest(
@@ -86,13 +95,19 @@ describe('the front end straight to a keyed daemon', () => {
   });
 
   it('warms up with an analyst key and an empty JSON body', async () => {
-    const res = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, extra: { 'X-API-Key': key } }));
+    const res = await rawRequest(
+      port,
+      browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, extra: { 'X-API-Key': key } }),
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.json.status).toBe('warmed_up');
   });
 
   it('refuses the browser without a key (401): deployed, it needs the nginx in front', async () => {
-    const res = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, origin: FRONT_END }));
+    const res = await rawRequest(
+      port,
+      browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, origin: FRONT_END }),
+    );
     expect(res.status).toBe(401);
   });
 });
@@ -103,10 +118,21 @@ describe('CORS_ORIGINS for a front end on another origin', () => {
     const daemon = await spawnDaemon(['--db', db], { CORS_ORIGINS: 'https://secureflow.fly.dev' });
     try {
       const port = Number(new URL(daemon.url).port);
-      const preflight = (origin: string) => rawRequest(port, browserBytes({ method: 'OPTIONS', path: '/api/warmup', host: `localhost:${port}`, origin }));
-      expect((await preflight('https://secureflow.fly.dev')).headers['access-control-allow-origin']).toBe('https://secureflow.fly.dev');
+      const preflight = (origin: string) =>
+        rawRequest(port, browserBytes({ method: 'OPTIONS', path: '/api/warmup', host: `localhost:${port}`, origin }));
+      expect((await preflight('https://secureflow.fly.dev')).headers['access-control-allow-origin']).toBe(
+        'https://secureflow.fly.dev',
+      );
       expect((await preflight(FRONT_END)).headers['access-control-allow-origin']).toBeUndefined();
-      const warm = await rawRequest(port, browserBytes({ method: 'POST', path: '/api/warmup', host: `localhost:${port}`, origin: 'https://secureflow.fly.dev' }));
+      const warm = await rawRequest(
+        port,
+        browserBytes({
+          method: 'POST',
+          path: '/api/warmup',
+          host: `localhost:${port}`,
+          origin: 'https://secureflow.fly.dev',
+        }),
+      );
       expect(warm.status).toBe(200);
       expect(warm.headers['access-control-allow-origin']).toBe('https://secureflow.fly.dev');
     } finally {

@@ -11,7 +11,8 @@ export const TEMPLATE_PATH = new URL('../../deploy/nginx.conf', import.meta.url)
 export function findNginx(): string | null {
   const given = process.env.SECUREFLOW_NGINX;
   if (given) return existsSync(given) ? given : null;
-  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
+  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'])
+    if (existsSync(candidate)) return candidate;
   const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
   return which.status === 0 && which.stdout.trim() !== '' ? which.stdout.trim() : null;
 }
@@ -57,7 +58,9 @@ export function writeConfig(dir: string, vars: Record<string, string>): string {
   if (unresolved) throw new Error(`template variables left unset: ${unresolved.join(', ')}`);
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   writeFileSync(join(dir, 'default.conf'), server);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${join(dir, 'tmp', k)};`);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+    (k) => `  ${k}_temp_path ${join(dir, 'tmp', k)};`,
+  );
   writeFileSync(
     join(dir, 'nginx.conf'),
     [
@@ -82,7 +85,11 @@ export function writeConfig(dir: string, vars: Record<string, string>): string {
 }
 
 /** `nginx -t` on the rendered template: exit code and output. */
-export function testConfig(bin: string, dir: string, vars: Record<string, string>): { code: number | null; output: string } {
+export function testConfig(
+  bin: string,
+  dir: string,
+  vars: Record<string, string>,
+): { code: number | null; output: string } {
   const conf = writeConfig(dir, vars);
   const r = spawnSync(bin, ['-t', '-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { encoding: 'utf8' });
   return { code: r.status, output: r.stdout + r.stderr };
@@ -91,7 +98,9 @@ export function testConfig(bin: string, dir: string, vars: Record<string, string
 /** Starts nginx in `dir` with the rendered template as its only server; resolves once it answers. */
 export async function startNginx(bin: string, dir: string, vars: Record<string, string>): Promise<RunningNginx> {
   writeConfig(dir, vars);
-  const proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   proc.stdout!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -133,7 +142,11 @@ export function canListen(host: string): Promise<boolean> {
 }
 
 /** startNginx on a free port; tries again on another if someone took the port in between. */
-export async function startNginxOnFreePort(bin: string, dir: string, vars: Record<string, string>): Promise<RunningNginx> {
+export async function startNginxOnFreePort(
+  bin: string,
+  dir: string,
+  vars: Record<string, string>,
+): Promise<RunningNginx> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startNginx(bin, dir, { ...vars, NGINX_PORT: String(await freePort()) });

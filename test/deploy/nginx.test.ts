@@ -11,7 +11,16 @@ import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { cli } from '../cli/run-cli.js';
 import { browserBytes, rawRequest, type BrowserRequest } from './browser-requests.js';
 import { startFakeDns, type FakeDns } from './fake-dns.js';
-import { canListen, findNginx, nginxVersion, startNginxOnFreePort, templateVariables, TEMPLATE_PATH, testConfig, type RunningNginx } from './nginx-harness.js';
+import {
+  canListen,
+  findNginx,
+  nginxVersion,
+  startNginxOnFreePort,
+  templateVariables,
+  TEMPLATE_PATH,
+  testConfig,
+  type RunningNginx,
+} from './nginx-harness.js';
 
 const NGINX = findNginx();
 const REQUIRED = process.env.SECUREFLOW_REQUIRE_NGINX === '1';
@@ -20,7 +29,8 @@ if (!NGINX && !REQUIRED) {
 }
 
 const template = readFileSync(TEMPLATE_PATH, 'utf8');
-const INDEX_HTML = '<!doctype html><html><head><title>Fraud Detection</title></head><body><div id="root"></div></body></html>\n';
+const INDEX_HTML =
+  '<!doctype html><html><head><title>Fraud Detection</title></head><body><div id="root"></div></body></html>\n';
 
 // The original's batch-upload sample (its original-test-transactions.csv), posted as its page posts it: numbers.
 const ORIGINAL_ROWS = `amount,merchant_category,transaction_type,hour,day_of_week
@@ -38,7 +48,13 @@ const ORIGINAL_ROWS = `amount,merchant_category,transaction_type,hour,day_of_wee
 
 describe('deploy/nginx.conf (static)', () => {
   it('takes exactly the documented variables', () => {
-    expect(templateVariables(template)).toEqual(['NGINX_PORT', 'NGINX_ROOT', 'SECUREFLOW_API_KEY', 'SECUREFLOW_BACKEND', 'SECUREFLOW_RESOLVER']);
+    expect(templateVariables(template)).toEqual([
+      'NGINX_PORT',
+      'NGINX_ROOT',
+      'SECUREFLOW_API_KEY',
+      'SECUREFLOW_BACKEND',
+      'SECUREFLOW_RESOLVER',
+    ]);
   });
 
   it("limits bodies to the daemon's own limit", () => {
@@ -76,7 +92,18 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     if (!NGINX) throw new Error('SECUREFLOW_REQUIRE_NGINX=1 but nginx is not installed (apt-get install -y nginx)');
     const dir = mkdtempSync(join(tmpdir(), 'secureflow-nginx-'));
     const db = join(dir, 'backend.db');
-    const created = cli(['keys', 'create', '--name', 'frontend-nginx', '--role', 'analyst', '--db', db, '--format', 'json']);
+    const created = cli([
+      'keys',
+      'create',
+      '--name',
+      'frontend-nginx',
+      '--role',
+      'analyst',
+      '--db',
+      db,
+      '--format',
+      'json',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     key = JSON.parse(created.stdout).key;
     // As on Fly: the daemon on "::" (fly.toml's HOST), nginx finding it by name through a resolver that answers
@@ -136,7 +163,16 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
     const body = JSON.stringify({ amount: 1250, hour: 3, day_of_week: 6, merchant_category: 3, transaction_type: 1 });
     const res = await page({ method: 'POST', path: '/api/predict', body });
     expect(res.status, res.text).toBe(200);
-    for (const field of ['transaction_id', 'is_anomaly', 'anomaly_score', 'risk_score', 'risk_level', 'confidence', 'shap_explanation', 'risk_factors']) {
+    for (const field of [
+      'transaction_id',
+      'is_anomaly',
+      'anomaly_score',
+      'risk_score',
+      'risk_level',
+      'confidence',
+      'shap_explanation',
+      'risk_factors',
+    ]) {
       expect(res.json, field).toHaveProperty(field);
     }
     scoredId = res.json.transaction_id;
@@ -156,7 +192,11 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
   });
 
   it('records feedback: POST /api/feedback with {transaction_id, feedback, comments}', async () => {
-    const body = JSON.stringify({ transaction_id: scoredId, feedback: true, comments: 'confirmed with the cardholder' });
+    const body = JSON.stringify({
+      transaction_id: scoredId,
+      feedback: true,
+      comments: 'confirmed with the cardholder',
+    });
     const res = await page({ method: 'POST', path: '/api/feedback', body });
     expect(res.status, res.text).toBe(200);
     expect(res.json).toMatchObject({ transaction_id: scoredId, feedback: true });
@@ -180,7 +220,11 @@ describe.skipIf(!NGINX && !REQUIRED)('the original front end through a real ngin
   });
 
   it("passes the caller's X-Request-Id through, and replaces any credential the browser sends", async () => {
-    const res = await page({ method: 'GET', path: '/api/transactions?page=1&per_page=5', extra: { 'X-Request-Id': 'page-load-42', 'X-API-Key': 'sf_1_bogus', Authorization: 'Bearer nope' } });
+    const res = await page({
+      method: 'GET',
+      path: '/api/transactions?page=1&per_page=5',
+      extra: { 'X-Request-Id': 'page-load-42', 'X-API-Key': 'sf_1_bogus', Authorization: 'Bearer nope' },
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.headers['x-request-id']).toBe('page-load-42');
   });

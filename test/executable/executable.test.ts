@@ -7,16 +7,33 @@ import { spawn, spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, fixture, writeRepeatedFixture } from '../cli/run-cli.js';
-import { built, canHideNode, EXECUTABLE, exeCommand, freshUser, ROOT, runExe, runHidden, spawnExe } from './run-executable.js';
+import {
+  built,
+  canHideNode,
+  EXECUTABLE,
+  exeCommand,
+  freshUser,
+  ROOT,
+  runExe,
+  runHidden,
+  spawnExe,
+} from './run-executable.js';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-if (!built) console.warn(`\n*** SKIPPING the executable tests: ${EXECUTABLE} is not built (npm run package; Linux only) ***\n`);
-if (built && !canHideNode) console.warn('\n*** The executable tests cannot hide Node here (not root, or SECUREFLOW_TEST_HIDE_NODE=0): they run with no node on PATH instead ***\n');
+if (!built)
+  console.warn(`\n*** SKIPPING the executable tests: ${EXECUTABLE} is not built (npm run package; Linux only) ***\n`);
+if (built && !canHideNode)
+  console.warn(
+    '\n*** The executable tests cannot hide Node here (not root, or SECUREFLOW_TEST_HIDE_NODE=0): they run with no node on PATH instead ***\n',
+  );
 
 const pgUrl = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new pg.Pool({ connectionString: pgUrl, max: 1, connectionTimeoutMillis: 3000 });
 admin.on('error', () => {});
-const pgReachable = await admin.query('SELECT 1').then(() => true, () => false);
+const pgReachable = await admin.query('SELECT 1').then(
+  () => true,
+  () => false,
+);
 const pgRequired = process.env.SECUREFLOW_REQUIRE_POSTGRES === '1';
 afterAll(() => admin.end());
 
@@ -29,7 +46,12 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
   it('runs where Node.js cannot be found', () => {
     expect(built).toBe(true);
     // Only as root can Node's binary itself be hidden (warned above); otherwise it is at least not on PATH.
-    const probe = runHidden(canHideNode ? `node -e 0 2>/dev/null || "${process.execPath}" -e 0 2>/dev/null || echo no-node` : 'command -v node || echo no-node', user);
+    const probe = runHidden(
+      canHideNode
+        ? `node -e 0 2>/dev/null || "${process.execPath}" -e 0 2>/dev/null || echo no-node`
+        : 'command -v node || echo no-node',
+      user,
+    );
     if (!canHideNode) expect(user.env.PATH).not.toMatch(/^\/usr/);
     expect(probe.stdout.trim()).toBe('no-node');
     const r = runExe(['--version'], user);
@@ -48,14 +70,31 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
 
     const args = ['score', '--no-store', '--explain', '-f', 'csv', 'transactions.csv'];
     const exe = runExe(args, user);
-    const npm = spawnSync(process.execPath, [BIN, ...args], { cwd: user.cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const npm = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: user.cwd,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(exe.stdout).toBe(npm.stdout);
   });
 
   it('scores one transaction as JSON, records feedback and shows it', () => {
-    const one = runExe(['score', '--json', '{"amount": 4800, "hour": 3, "day_of_week": 6, "merchant_category": 9, "transaction_type": 2}', '--format', 'json'], user);
+    const one = runExe(
+      [
+        'score',
+        '--json',
+        '{"amount": 4800, "hour": 3, "day_of_week": 6, "merchant_category": 9, "transaction_type": 2}',
+        '--format',
+        'json',
+      ],
+      user,
+    );
     expect(one.status, one.stderr).toBe(0);
-    const result = JSON.parse(one.stdout) as { transaction_id: number; is_anomaly: boolean; shap_explanation: Record<string, number> };
+    const result = JSON.parse(one.stdout) as {
+      transaction_id: number;
+      is_anomaly: boolean;
+      shap_explanation: Record<string, number>;
+    };
     expect(result.is_anomaly).toBe(true);
     expect(Object.keys(result.shap_explanation)).toHaveLength(5);
     expect(runExe(['feedback', String(result.transaction_id), '--correct'], user).status).toBe(0);
@@ -79,19 +118,43 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     expect(two.stdout).toBe(one.stdout);
     expect(two.stdout.split('\n')).toHaveLength(400_002);
 
-    const train = runExe(['train', 'labelled.csv', '--label-column', 'label', '--seed', '7', '--out', 'model.json'], user);
+    const train = runExe(
+      ['train', 'labelled.csv', '--label-column', 'label', '--seed', '7', '--out', 'model.json'],
+      user,
+    );
     expect(train.status, train.stderr).toBe(0);
-    const evaluate = runExe(['evaluate', 'labelled.csv', '--label-column', 'label', '--model', 'model.json', '--format', 'json'], user);
+    const evaluate = runExe(
+      ['evaluate', 'labelled.csv', '--label-column', 'label', '--model', 'model.json', '--format', 'json'],
+      user,
+    );
     expect(evaluate.status, evaluate.stderr).toBe(0);
     expect(JSON.parse(evaluate.stdout).roc_auc).toBeGreaterThan(0.5);
   });
 
   it('registers models and manages API keys', () => {
-    const train = runExe(['train', 'labelled.csv', '--label-column', 'label', '--out', 'registered.json', '--register', '--activate', '--db', 'admin.db', '-f', 'json'], user);
+    const train = runExe(
+      [
+        'train',
+        'labelled.csv',
+        '--label-column',
+        'label',
+        '--out',
+        'registered.json',
+        '--register',
+        '--activate',
+        '--db',
+        'admin.db',
+        '-f',
+        'json',
+      ],
+      user,
+    );
     expect(train.status, train.stderr).toBe(0);
     const models = JSON.parse(runExe(['models', 'list', '--db', 'admin.db', '-f', 'json'], user).stdout) as unknown[];
     expect(JSON.stringify(models)).toMatch(/"active":\s*true/);
-    const key = JSON.parse(runExe(['keys', 'create', '--name', 'ci', '--role', 'scorer', '--db', 'admin.db', '-f', 'json'], user).stdout) as { key: string };
+    const key = JSON.parse(
+      runExe(['keys', 'create', '--name', 'ci', '--role', 'scorer', '--db', 'admin.db', '-f', 'json'], user).stdout,
+    ) as { key: string };
     expect(key.key).toMatch(/^sf_/);
     const listed = runExe(['keys', 'list', '--db', 'admin.db', '-f', 'json'], user).stdout;
     expect(listed).toMatch(/"ci"/);
@@ -119,7 +182,11 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     });
     expect(predicted.status).toBe(200);
     expect(((await predicted.json()) as { is_anomaly: boolean }).is_anomaly).toBe(false);
-    const invalid = await fetch(`${url}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":"x"}' });
+    const invalid = await fetch(`${url}/api/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"amount":"x"}',
+    });
     expect(invalid.status).toBe(400);
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -135,7 +202,11 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     // script(1) gives the executable a pseudo-terminal; q is typed once the first data is on screen.
     const [cmd, argv] = exeCommand(['dashboard']);
     const line = [cmd, ...argv].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '); // script -c takes one shell line
-    const proc = spawn(canHideNode ? 'script' : join(user.env.PATH, 'script'), ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'], { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } });
+    const proc = spawn(
+      canHideNode ? 'script' : join(user.env.PATH, 'script'),
+      ['-qec', `stty cols 100 rows 30; ${line}`, '/dev/null'],
+      { cwd: user.cwd, env: { ...user.env, TERM: 'xterm' } },
+    );
     let screen = '';
     let typed = false;
     proc.stdout.on('data', (d: Buffer) => {
@@ -168,11 +239,17 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
   it('unpacks safely when several first runs start at once, and says so when it cannot unpack', async () => {
     const fresh = freshUser();
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => spawnExe(['--version'], fresh).on('exit', resolve))),
+      Array.from(
+        { length: 4 },
+        () => new Promise<number | null>((resolve) => spawnExe(['--version'], fresh).on('exit', resolve)),
+      ),
     );
     expect(runs).toEqual([0, 0, 0, 0]);
     writeFileSync(join(fresh.cwd, 'not-a-folder'), '');
-    const blocked = runExe(['--version'], { cwd: fresh.cwd, env: { ...fresh.env, SECUREFLOW_CACHE_DIR: join(fresh.cwd, 'not-a-folder', 'cache') } });
+    const blocked = runExe(['--version'], {
+      cwd: fresh.cwd,
+      env: { ...fresh.env, SECUREFLOW_CACHE_DIR: join(fresh.cwd, 'not-a-folder', 'cache') },
+    });
     expect(blocked.status).toBe(6);
     expect(blocked.stderr).toMatch(/cannot unpack .*not-a-folder\/cache: ENOTDIR.*\nSet SECUREFLOW_CACHE_DIR/);
   });
@@ -190,6 +267,8 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     const r = runExe(['--version'], { cwd: fresh.cwd, env: { ...fresh.env, SECUREFLOW_CACHE_DIR: shared } });
     expect(r.stdout).not.toContain('PLANTED');
     expect(r.status).toBe(6);
-    expect(r.stderr).toMatch(/cannot unpack .*shared: not a private directory of this user \(writable by others \(mode 777\)\)/);
+    expect(r.stderr).toMatch(
+      /cannot unpack .*shared: not a private directory of this user \(writable by others \(mode 777\)\)/,
+    );
   });
 });

@@ -1,8 +1,26 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheRoots, COMPLETE_MARKER, ensureUnpacked, UnpackError, type PackedFile } from '../../src/executable/unpack.js';
+import {
+  cacheRoots,
+  COMPLETE_MARKER,
+  ensureUnpacked,
+  UnpackError,
+  type PackedFile,
+} from '../../src/executable/unpack.js';
 
 function packed(reads: string[] = []): PackedFile[] {
   const file = (path: string, text: string, mode = 0o644): PackedFile => ({
@@ -13,7 +31,11 @@ function packed(reads: string[] = []): PackedFile[] {
       return new TextEncoder().encode(text);
     },
   });
-  return [file('package.json', '{"type":"module"}'), file('app/main.js', 'export {};'), file('native/addon.node', 'ELF', 0o755)];
+  return [
+    file('package.json', '{"type":"module"}'),
+    file('app/main.js', 'export {};'),
+    file('native/addon.node', 'ELF', 0o755),
+  ];
 }
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'secureflow-unpack-'));
@@ -67,14 +89,17 @@ describe('ensureUnpacked', () => {
     const root = scratch();
     const files = packed();
     // While this process writes its files, a second one completes the same folder.
-    files[1] = { ...files[1], read: () => {
-      for (const f of ['package.json', 'app/main.js', 'native/addon.node', 'winner']) {
-        mkdirSync(dirname(join(root, 'v-2', f)), { recursive: true });
-        writeFileSync(join(root, 'v-2', f), '');
-      }
-      writeFileSync(join(root, 'v-2', COMPLETE_MARKER), '');
-      return new TextEncoder().encode('export {};');
-    } };
+    files[1] = {
+      ...files[1],
+      read: () => {
+        for (const f of ['package.json', 'app/main.js', 'native/addon.node', 'winner']) {
+          mkdirSync(dirname(join(root, 'v-2', f)), { recursive: true });
+          writeFileSync(join(root, 'v-2', f), '');
+        }
+        writeFileSync(join(root, 'v-2', COMPLETE_MARKER), '');
+        return new TextEncoder().encode('export {};');
+      },
+    };
     const dir = ensureUnpacked([root], 'v-2', files);
     expect(existsSync(join(dir, 'winner'))).toBe(true);
     expect(readdirSync(root)).toEqual(['v-2']);
@@ -86,7 +111,9 @@ describe('ensureUnpacked', () => {
     writeFileSync(blocked, '');
     const next = join(base, 'next');
     expect(ensureUnpacked([join(blocked, 'cache'), next], 'v-3', packed())).toBe(join(next, 'v-3'));
-    expect(() => ensureUnpacked([join(blocked, 'cache'), join(blocked, 'other')], 'v-3', packed())).toThrow(UnpackError);
+    expect(() => ensureUnpacked([join(blocked, 'cache'), join(blocked, 'other')], 'v-3', packed())).toThrow(
+      UnpackError,
+    );
     expect(() => ensureUnpacked([join(blocked, 'cache')], 'v-3', packed())).toThrow(/a-file\/cache: ENOTDIR/);
   });
 
@@ -110,7 +137,9 @@ describe('ensureUnpacked', () => {
       plant(join(shared, 'v-6'));
       chmodSync(shared, 0o777);
       const next = join(scratch(), 'next');
-      expect(() => ensureUnpacked([shared], 'v-6', packed())).toThrow(/not a private directory of this user \(writable by others \(mode 777\)\)/);
+      expect(() => ensureUnpacked([shared], 'v-6', packed())).toThrow(
+        /not a private directory of this user \(writable by others \(mode 777\)\)/,
+      );
       const dir = ensureUnpacked([shared, next], 'v-6', packed());
       expect(dir).toBe(join(next, 'v-6'));
       expect(readFileSync(join(dir, 'app/main.js'), 'utf8')).toBe('export {};');
@@ -121,7 +150,9 @@ describe('ensureUnpacked', () => {
       plant(join(elsewhere, 'v-7'));
       const link = join(scratch(), 'secureflow-link');
       symlinkSync(elsewhere, link);
-      expect(() => ensureUnpacked([link], 'v-7', packed())).toThrow(/not a private directory of this user \(a symbolic link\)/);
+      expect(() => ensureUnpacked([link], 'v-7', packed())).toThrow(
+        /not a private directory of this user \(a symbolic link\)/,
+      );
     });
 
     it('as the unpacked folder itself (mode 0777, or a symbolic link): replaced by a fresh private copy', () => {

@@ -36,7 +36,9 @@ describe('fault: bogus-key flood', () => {
     await probe.stop();
 
     const lag = await loopLagMs(daemon.url, key);
-    console.log(`[fault d] ${JSON.stringify({ eventloop_lag_max_ms: lag, flood_sent: flood.sent, flood: flood.statuses, real: result.statuses, real_p99_ms: Math.round(result.p99All()), health_max_ms: Math.round(probe.max()) })}`);
+    console.log(
+      `[fault d] ${JSON.stringify({ eventloop_lag_max_ms: lag, flood_sent: flood.sent, flood: flood.statuses, real: result.statuses, real_p99_ms: Math.round(result.p99All()), health_max_ms: Math.round(probe.max()) })}`,
+    );
     expect(alive(daemon), daemon.stderr()).toBe(true);
     expect(result.unexpected5xx()).toEqual({});
     expect(result.count(200), 'the real key was served throughout').toBeGreaterThan(20);
@@ -45,7 +47,12 @@ describe('fault: bogus-key flood', () => {
     // 429s are allowed (a per-address failure limit may catch the real key's first, uncached request while
     // the flood comes from its address); waiting is not: p99 over every answer, 200 or 429.
     expect(result.p99All(), 'real key p99 (ms) under the flood').toBeLessThan(1000);
-    expect((flood.statuses['401'] ?? 0) + (flood.statuses['429'] ?? 0), 'made-up keys are refused').toBeGreaterThan(100);
-    expect(Object.keys(flood.statuses).filter((s) => s !== '401' && s !== '429'), 'made-up keys get 401 (or 429), nothing else').toEqual([]);
+    expect((flood.statuses['401'] ?? 0) + (flood.statuses['429'] ?? 0), 'made-up keys are refused').toBeGreaterThan(
+      100,
+    );
+    expect(
+      Object.keys(flood.statuses).filter((s) => s !== '401' && s !== '429'),
+      'made-up keys get 401 (or 429), nothing else',
+    ).toEqual([]);
   });
 });

@@ -43,7 +43,11 @@ describe('fault: oversized CSV bodies', () => {
     const started = performance.now();
     const answers = await Promise.all(
       Array.from({ length: PARALLEL }, () =>
-        fetch(`${daemon!.url}/api/predict-batch`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body }).then(
+        fetch(`${daemon!.url}/api/predict-batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/csv' },
+          body,
+        }).then(
           async (r) => ({ status: r.status, json: (await r.json().catch(() => null)) as any }),
           (e: Error) => ({ status: 0, json: { error: e.message } }),
         ),
@@ -54,7 +58,9 @@ describe('fault: oversized CSV bodies', () => {
     clearInterval(sampler);
     await probe.stop();
     const lag = await loopLagMs(daemon.url);
-    console.log(`[fault f] ${JSON.stringify({ eventloop_lag_max_ms: lag, statuses: answers.map((a) => a.status), elapsed_ms: Math.round(elapsedMs), health_max_ms: Math.round(probe.max()), rss_start_mb: Math.round(rssStart), rss_peak_mb: Math.round(rssPeak) })}`);
+    console.log(
+      `[fault f] ${JSON.stringify({ eventloop_lag_max_ms: lag, statuses: answers.map((a) => a.status), elapsed_ms: Math.round(elapsedMs), health_max_ms: Math.round(probe.max()), rss_start_mb: Math.round(rssStart), rss_peak_mb: Math.round(rssPeak) })}`,
+    );
 
     expect(alive(daemon), daemon.stderr()).toBe(true);
     for (const a of answers) {

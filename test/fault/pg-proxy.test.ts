@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { ackedVsStored, privateDatabase, type PrivateDatabase } from './support/backends.js';
 import { alive, sleep, spawnDaemon, waitHealthy, type Daemon } from './support/daemon.js';
 import { describeWithPostgres } from './support/guard.js';
-import { call, startLoad, startProbe } from './support/load.js';
+import { startLoad, startProbe } from './support/load.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 let daemon: Daemon | undefined;
@@ -54,6 +54,8 @@ describeWithPostgres('fault: the network to Postgres cut and frozen under load',
     expect(check.missing, 'acknowledged but not stored').toEqual([]);
     expect(check.wrongId).toEqual([]);
     expect(check.duplicated).toEqual([]);
-    console.log(`[fault b] ${JSON.stringify({ statuses: result.statuses, p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), health: probe.statuses, acked: check.acked, stored: check.stored })}`);
+    console.log(
+      `[fault b] ${JSON.stringify({ statuses: result.statuses, p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), health: probe.statuses, acked: check.acked, stored: check.stored })}`,
+    );
   });
 });

@@ -37,12 +37,25 @@ describeWithPostgres('fault: Postgres connections terminated under load', () => 
     expect(result.unexpected5xx([503]), 'only 503 may answer a database fault').toEqual({});
     expect(result.count(200)).toBeGreaterThan(20);
     await waitHealthy(daemon!, 'health');
-    const after = await waitFor('a write after the fault', () => call(daemon!.url, 'POST', '/api/predict', { amount: 1, hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 0 }), (r) => r.status === 200);
+    const after = await waitFor(
+      'a write after the fault',
+      () =>
+        call(daemon!.url, 'POST', '/api/predict', {
+          amount: 1,
+          hour: 1,
+          day_of_week: 1,
+          merchant_category: 1,
+          transaction_type: 0,
+        }),
+      (r) => r.status === 200,
+    );
     expect(after.json.transaction_id).toBeGreaterThan(0);
     const check = await ackedVsStored(db, result);
     expect(check.missing, 'acknowledged but not stored').toEqual([]);
     expect(check.wrongId).toEqual([]);
     expect(check.duplicated).toEqual([]);
-    console.log(`[fault a] ${JSON.stringify({ statuses: result.statuses, p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), acked: check.acked, stored: check.stored, terminated })}`);
+    console.log(
+      `[fault a] ${JSON.stringify({ statuses: result.statuses, p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), acked: check.acked, stored: check.stored, terminated })}`,
+    );
   });
 });

@@ -56,6 +56,8 @@ describeWithRedisServer('fault: Redis down and back under a shared rate limit', 
     const warnings = daemon.logs.filter((l) => /redis/i.test(l) && /"level":40/.test(l));
     expect(warnings.length, `warnings about Redis:\n${warnings.slice(0, 5).join('\n')}`).toBeGreaterThan(0);
     expect(warnings.length, 'one warning per outage, not one per request or retry').toBeLessThanOrEqual(3);
-    console.log(`[fault c] ${JSON.stringify({ before: before.statuses, during: during.statuses, after: after.statuses, warnings: warnings.length })}`);
+    console.log(
+      `[fault c] ${JSON.stringify({ before: before.statuses, during: during.statuses, after: after.statuses, warnings: warnings.length })}`,
+    );
   });
 });

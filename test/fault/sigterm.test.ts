@@ -36,7 +36,9 @@ describeWithPostgres('fault: SIGTERM under load', () => {
     const exit = await terminate(daemon);
     const result = await load.stop(5000);
     const check = await ackedVsStored(db, result);
-    console.log(`[fault g] ${JSON.stringify({ exit, statuses: result.statuses, acked: check.acked, stored: check.stored })}`);
+    console.log(
+      `[fault g] ${JSON.stringify({ exit, statuses: result.statuses, acked: check.acked, stored: check.stored })}`,
+    );
     expect(exit.code, daemon.stderr()).toBe(0);
     expect(result.count(200)).toBeGreaterThan(20);
     expect(result.unexpected5xx([503]), 'a stopping daemon may answer 503, nothing else 5xx').toEqual({});
@@ -54,7 +56,9 @@ describeWithPostgres('fault: SIGTERM under load', () => {
     const exit = await terminate(daemon);
     const result = await load.stop(5000);
     const check = await ackedVsStored(db, result);
-    console.log(`[fault g] with slow bodies ${JSON.stringify({ exit, statuses: result.statuses, acked: check.acked, stored: check.stored })}`);
+    console.log(
+      `[fault g] with slow bodies ${JSON.stringify({ exit, statuses: result.statuses, acked: check.acked, stored: check.stored })}`,
+    );
     expect(exit.code, `exit code (took ${Math.round(exit.ms)} ms): ${daemon.stderr()}`).toBe(0);
     expect(check.missing).toEqual([]);
     expect(check.duplicated).toEqual([]);

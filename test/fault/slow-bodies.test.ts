@@ -23,7 +23,9 @@ afterEach(async () => {
 });
 
 describe('fault: slow bodies', () => {
-  it('serves legitimate traffic and health while slow bodies trickle in, and times them out', { timeout: TIMEOUT_BOUND_MS + 30_000 }, async () => {
+  it('serves legitimate traffic and health while slow bodies trickle in, and times them out', {
+    timeout: TIMEOUT_BOUND_MS + 30_000,
+  }, async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'secureflow-fault-')), 'slow.db');
     daemon = await spawnDaemon(['--db', db]);
     await loopLagMs(daemon.url); // resets the max
@@ -35,7 +37,9 @@ describe('fault: slow bodies', () => {
     const result = await load.stop(5000);
     await probe.stop();
     const lag = await loopLagMs(daemon.url);
-    console.log(`[fault e] ${JSON.stringify({ eventloop_lag_max_ms: lag, legit: result.statuses, legit_p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), slow_closed_at_8s: slow.closed() })}`);
+    console.log(
+      `[fault e] ${JSON.stringify({ eventloop_lag_max_ms: lag, legit: result.statuses, legit_p99_ms: Math.round(result.p99()), health_max_ms: Math.round(probe.max()), slow_closed_at_8s: slow.closed() })}`,
+    );
     expect(alive(daemon), daemon.stderr()).toBe(true);
     expect(result.unexpected5xx()).toEqual({});
     expect(result.count('error')).toBe(0);
@@ -46,7 +50,9 @@ describe('fault: slow bodies', () => {
 
     const start = Date.now();
     while (slow.closed() < SLOW && Date.now() - start < TIMEOUT_BOUND_MS) await sleep(500);
-    console.log(`[fault e] slow sockets closed by the daemon: ${slow.closed()}/${SLOW} after ${Math.round((Date.now() - start) / 1000) + 8} s`);
+    console.log(
+      `[fault e] slow sockets closed by the daemon: ${slow.closed()}/${SLOW} after ${Math.round((Date.now() - start) / 1000) + 8} s`,
+    );
     expect(slow.closed(), 'slow bodies are timed out, not held forever').toBe(SLOW);
   });
 });

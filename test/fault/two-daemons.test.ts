@@ -4,7 +4,13 @@
  * under the reference it was given to, and the two daemons never hand out the same id).
  */
 import { afterEach, expect, it } from 'vitest';
-import { ackedVsStored, privateDatabase, privateRedis, type PrivateDatabase, type PrivateRedis } from './support/backends.js';
+import {
+  ackedVsStored,
+  privateDatabase,
+  privateRedis,
+  type PrivateDatabase,
+  type PrivateRedis,
+} from './support/backends.js';
 import { alive, createKey, sleep, spawnDaemon, type Daemon } from './support/daemon.js';
 import { describeWithBoth } from './support/guard.js';
 import { startLoad, type LoadResult } from './support/load.js';
@@ -25,7 +31,8 @@ afterEach(async () => {
 /** 200s per wall-clock second summed over both loads, for the seconds fully inside the run. */
 function okPerSecond(results: LoadResult[]): number[] {
   const seconds = new Map<number, number>();
-  for (const r of results) for (const [s, counts] of r.perSecond) seconds.set(s, (seconds.get(s) ?? 0) + (counts['200'] ?? 0));
+  for (const r of results)
+    for (const [s, counts] of r.perSecond) seconds.set(s, (seconds.get(s) ?? 0) + (counts['200'] ?? 0));
   const keys = [...seconds.keys()].sort((a, b) => a - b).slice(1, -1); // drop the partial first and last second
   return keys.map((k) => seconds.get(k)!);
 }
@@ -45,7 +52,9 @@ describeWithBoth('fault: two daemons on one Postgres and one Redis', () => {
     const perSecond = okPerSecond(results);
     const check = await ackedVsStored(db, ...results);
     const ids = results.flatMap((r) => [...r.acked.values()]);
-    console.log(`[fault h] ${JSON.stringify({ a: results[0].statuses, b: results[1].statuses, ok_per_second: perSecond, acked: check.acked, stored: check.stored })}`);
+    console.log(
+      `[fault h] ${JSON.stringify({ a: results[0].statuses, b: results[1].statuses, ok_per_second: perSecond, acked: check.acked, stored: check.stored })}`,
+    );
 
     for (const d of daemons) expect(alive(d), d.stderr()).toBe(true);
     for (const r of results) {
@@ -55,11 +64,15 @@ describeWithBoth('fault: two daemons on one Postgres and one Redis', () => {
     }
     // Fixed 1 s windows are not aligned with wall-clock seconds: a wall second can hold one window's burst and
     // the tail of the one before, so a single second may exceed the limit; the total over the run may not.
-    expect(Math.max(...perSecond), `200s per second across both, limit ${LIMIT}: ${perSecond}`).toBeLessThanOrEqual(LIMIT * 2);
+    expect(Math.max(...perSecond), `200s per second across both, limit ${LIMIT}: ${perSecond}`).toBeLessThanOrEqual(
+      LIMIT * 2,
+    );
     const total = perSecond.reduce((a, b) => a + b, 0);
     // n seconds overlap at most n + 1 windows; 10% more for answers that leave a second after their window.
     // One limit per daemon instead of a shared one would give 2 x LIMIT x n.
-    expect(total, `200s over ${perSecond.length} full seconds`).toBeLessThanOrEqual(Math.ceil(LIMIT * (perSecond.length + 1) * 1.1));
+    expect(total, `200s over ${perSecond.length} full seconds`).toBeLessThanOrEqual(
+      Math.ceil(LIMIT * (perSecond.length + 1) * 1.1),
+    );
     expect(check.missing, 'acknowledged but not stored').toEqual([]);
     expect(check.wrongId).toEqual([]);
     expect(check.duplicated).toEqual([]);

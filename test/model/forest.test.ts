@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  checkModel, createRandom, generateTransactions, IsolationForestModel, parseModel, serializeModel, trainDefaultModel,
-  trainModel, averagePathLength, ModelFormatError, type CompactTreeLike,
+  checkModel,
+  createRandom,
+  generateTransactions,
+  IsolationForestModel,
+  parseModel,
+  serializeModel,
+  trainDefaultModel,
+  trainModel,
+  averagePathLength,
+  ModelFormatError,
+  type CompactTreeLike,
 } from './helpers.js';
 import { quantile } from '../../src/model/quantiles.js';
 
@@ -77,8 +86,13 @@ describe('isolation forest training', () => {
     const scores = new Float64Array(data.rows);
     model.scoreRows(data.raw, data.rows, scores);
     const mean = (flag: number) => {
-      let s = 0, n = 0;
-      for (let i = 0; i < data.rows; i++) if (data.labels[i] === flag) { s += scores[i]; n++; }
+      let s = 0,
+        n = 0;
+      for (let i = 0; i < data.rows; i++)
+        if (data.labels[i] === flag) {
+          s += scores[i];
+          n++;
+        }
       return s / n;
     };
     expect(mean(1)).toBeGreaterThan(mean(0) + 0.1);

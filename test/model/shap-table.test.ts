@@ -34,7 +34,17 @@ describe('ShapTable.explainBlock (many rows, tree by tree)', () => {
   it('gives exactly the per-row values for 0, 1, 2, 3, 6, 64, a full block and a block and a bit, from any offset', () => {
     const single = new Float64Array(total * 5);
     for (let r = 0; r < total; r++) table.explain(x, r * 5, single.subarray(r * 5, r * 5 + 5), 0.5);
-    for (const [from, count] of [[0, 0], [7, 1], [0, 2], [11, 3], [3, 6], [100, 64], [1, BLOCK_ROWS], [0, BLOCK_ROWS + 3], [2, total - 2]]) {
+    for (const [from, count] of [
+      [0, 0],
+      [7, 1],
+      [0, 2],
+      [11, 3],
+      [3, 6],
+      [100, 64],
+      [1, BLOCK_ROWS],
+      [0, BLOCK_ROWS + 3],
+      [2, total - 2],
+    ]) {
       const phi = new Float64Array(count * 5 + 5).fill(1); // it adds, and stays within count rows
       table.explainBlock(x, from * 5, count, phi, 0.5);
       for (let i = 0; i < count * 5; i++) expect(phi[i]).toBe(1 + single[from * 5 + i]);
@@ -72,8 +82,13 @@ describe('ShapTable.explainBlock (many rows, tree by tree)', () => {
       }
     }
     const leaf: ShapTree = {
-      feature: Int32Array.of(-1), threshold: Float64Array.of(0), size: Float64Array.of(4), left: Int32Array.of(-1),
-      right: Int32Array.of(-1), value: Float64Array.of(-2), depth: 0,
+      feature: Int32Array.of(-1),
+      threshold: Float64Array.of(0),
+      size: Float64Array.of(4),
+      left: Int32Array.of(-1),
+      right: Int32Array.of(-1),
+      value: Float64Array.of(-2),
+      depth: 0,
     };
     const phi = new Float64Array(10);
     new ShapTable([leaf, trees[0]]).explainBlock(x, 0, 2, phi, 1);

@@ -86,7 +86,8 @@ describe('tabulated exact Shapley values (the batch path)', () => {
     for (let r = 0; r < 100; r++) {
       const ea = a.explain(data.raw, r * 5);
       const eb = b.explain(data.raw, r * 5);
-      for (const f of Object.keys(ea.shap) as (keyof typeof ea.shap)[]) expect(Math.abs(ea.shap[f] - eb.shap[f])).toBeLessThan(1e-9);
+      for (const f of Object.keys(ea.shap) as (keyof typeof ea.shap)[])
+        expect(Math.abs(ea.shap[f] - eb.shap[f])).toBeLessThan(1e-9);
       expect(eb.base).toBe(ea.base);
     }
   });

@@ -7,9 +7,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../cli/run-cli.js';
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; files: string[] };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  files: string[];
+};
 // --ignore-scripts: `npm test` has just built dist/; packing would build it again.
-const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
+const packed = JSON.parse(
+  execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }),
+) as {
   files: { path: string; mode: number }[];
   unpackedSize: number;
 }[];
@@ -17,7 +26,15 @@ const files = packed[0].files.map((f) => f.path);
 
 describe('the npm package', () => {
   it('holds the CLI, the worker, the bundled model, the licence and the README', () => {
-    for (const f of ['bin/secureflow', 'dist/app/secureflow.js', 'dist/app/worker.js', 'dist/model/default-model.json', 'LICENSE', 'README.md', 'package.json']) {
+    for (const f of [
+      'bin/secureflow',
+      'dist/app/secureflow.js',
+      'dist/app/worker.js',
+      'dist/model/default-model.json',
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ]) {
       expect(files).toContain(f);
     }
     expect(packed[0].files.find((f) => f.path === 'bin/secureflow')!.mode & 0o111).not.toBe(0);
@@ -27,12 +44,19 @@ describe('the npm package', () => {
     expect(files).toContain('dist/app/THIRD-PARTY-NOTICES.md');
     const notices = readFileSync(join(ROOT, 'dist/app/THIRD-PARTY-NOTICES.md'), 'utf8');
     const listed = [...notices.matchAll(/^## (\S+)@\S+ \((.+)\)$/gm)].map((m) => ({ name: m[1], license: m[2] }));
-    for (const name of ['commander', 'csv-parse', 'fastify', 'ink', 'pg', 'react', 'undici']) expect(listed.map((l) => l.name)).toContain(name);
-    for (const { name, license } of listed) expect(license, name).toMatch(/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD|BlueOak-1\.0\.0)$/);
+    for (const name of ['commander', 'csv-parse', 'fastify', 'ink', 'pg', 'react', 'undici'])
+      expect(listed.map((l) => l.name)).toContain(name);
+    for (const { name, license } of listed)
+      expect(license, name).toMatch(/^(MIT|ISC|Apache-2\.0|BSD-[23]-Clause|0BSD|BlueOak-1\.0\.0)$/);
   });
 
   it('leaves out sources, tests, benchmarks, fixtures and the executable', () => {
-    const unwanted = files.filter((f) => /^(src|test|bench|fixtures|scripts|docs|\.ci|\.github)\//.test(f) || /^dist\/(sea|cli|core|db|daemon|secureflow-)/.test(f) || f.startsWith('dist/model/') && f !== 'dist/model/default-model.json');
+    const unwanted = files.filter(
+      (f) =>
+        /^(src|test|bench|fixtures|scripts|docs|\.ci|\.github)\//.test(f) ||
+        /^dist\/(sea|cli|core|db|daemon|secureflow-)/.test(f) ||
+        (f.startsWith('dist/model/') && f !== 'dist/model/default-model.json'),
+    );
     expect(unwanted).toEqual([]);
     expect(packed[0].unpackedSize).toBeLessThan(12 * 2 ** 20);
   });
@@ -40,7 +64,9 @@ describe('the npm package', () => {
   it('finds every chunk the CLI imports inside the package', () => {
     let seen = 0;
     for (const f of files.filter((p) => p.startsWith('dist/app/') && p.endsWith('.js'))) {
-      const chunks = [...readFileSync(join(ROOT, f), 'utf8').matchAll(/(?:from|import\()\s*"\.\/([\w-]+\.js)"/g)].map((m) => m[1]);
+      const chunks = [...readFileSync(join(ROOT, f), 'utf8').matchAll(/(?:from|import\()\s*"\.\/([\w-]+\.js)"/g)].map(
+        (m) => m[1],
+      );
       for (const c of chunks) expect(files, `${f} imports ./${c}`).toContain(`dist/app/${c}`);
       seen += chunks.length;
     }
@@ -57,7 +83,13 @@ describe('the npm package', () => {
       const text = readFileSync(join(ROOT, f), 'utf8');
       for (const m of text.matchAll(/(?:require\(|from\s*|import\()\s*"([^".][^"]*)"/g)) {
         const name = m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0];
-        if (!name.startsWith('node:') && !builtins.has(name) && !name.startsWith('ajv') && /^[@a-z0-9][\w./@-]*$/.test(name)) imported.add(name);
+        if (
+          !name.startsWith('node:') &&
+          !builtins.has(name) &&
+          !name.startsWith('ajv') &&
+          /^[@a-z0-9][\w./@-]*$/.test(name)
+        )
+          imported.add(name);
       }
     }
     const missing = [...imported].filter((n) => !(n in pkg.dependencies) && !optional.has(n));

@@ -20,10 +20,16 @@ const N = 16;
 async function race(env: Record<string, string>, history: () => Promise<string[]>): Promise<void> {
   const daemon = await spawnDaemon(['--no-auth'], env);
   try {
-    const tx = await call(daemon.url, 'POST', '/api/predict', { body: { amount: 5, hour: 2, day_of_week: 3, merchant_category: 1, transaction_type: 0 } });
+    const tx = await call(daemon.url, 'POST', '/api/predict', {
+      body: { amount: 5, hour: 2, day_of_week: 3, merchant_category: 1, transaction_type: 0 },
+    });
     const id = tx.json.transaction_id;
     const answers = await Promise.all(
-      Array.from({ length: N }, (_, i) => call(daemon.url, 'POST', '/api/feedback', { body: { transaction_id: id, feedback: i % 2 === 0, comments: `analyst ${i}` } })),
+      Array.from({ length: N }, (_, i) =>
+        call(daemon.url, 'POST', '/api/feedback', {
+          body: { transaction_id: id, feedback: i % 2 === 0, comments: `analyst ${i}` },
+        }),
+      ),
     );
     for (const a of answers) expect(a.status).toBe(200);
     const recorded = answers.filter((a) => a.json.message === 'feedback recorded');
@@ -56,13 +62,19 @@ describe('concurrent verdicts on one transaction (built daemon)', () => {
     });
   }, 60_000);
 
-  it.skipIf(!reachable && !pgRequired)('Postgres', async () => {
-    expect(reachable).toBe(true);
-    const { schema, url } = await freshSchema(admin, 'sf_feedback');
-    try {
-      await race({ DATABASE_URL: url }, async () => (await admin.query(`SELECT notes FROM ${schema}.feedback_history`)).rows.map((r) => r.notes));
-    } finally {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    }
-  }, 60_000);
+  it.skipIf(!reachable && !pgRequired)(
+    'Postgres',
+    async () => {
+      expect(reachable).toBe(true);
+      const { schema, url } = await freshSchema(admin, 'sf_feedback');
+      try {
+        await race({ DATABASE_URL: url }, async () =>
+          (await admin.query(`SELECT notes FROM ${schema}.feedback_history`)).rows.map((r) => r.notes),
+        );
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      }
+    },
+    60_000,
+  );
 });

@@ -15,11 +15,22 @@ const admin = adminPool();
 const reachable = await pgReachable(admin);
 afterAll(() => admin.end());
 
-const good = (i: number) => JSON.stringify({ amount: 10 + i, hour: 12, day_of_week: 1, merchant_category: 2, transaction_type: 0, reference: `good-${i}` });
+const good = (i: number) =>
+  JSON.stringify({
+    amount: 10 + i,
+    hour: 12,
+    day_of_week: 1,
+    merchant_category: 2,
+    transaction_type: 0,
+    reference: `good-${i}`,
+  });
 // Raw JSON text: "\u0000" is the escape, which JSON.parse turns into a NUL character.
-const bad = (i: number) => `{"amount": 5, "hour": 1, "day_of_week": 1, "merchant_category": 1, "transaction_type": 0, "reference": "bad-${i}\\u0000x"}`;
+const bad = (i: number) =>
+  `{"amount": 5, "hour": 1, "day_of_week": 1, "merchant_category": 1, "transaction_type": 0, "reference": "bad-${i}\\u0000x"}`;
 
-async function flood(url: string): Promise<{ good: { status: number; id: number | null; ref: string }[]; bad: { status: number; text: string }[] }> {
+async function flood(
+  url: string,
+): Promise<{ good: { status: number; id: number | null; ref: string }[]; bad: { status: number; text: string }[] }> {
   const goods: { status: number; id: number | null; ref: string }[] = [];
   const bads: { status: number; text: string }[] = [];
   // Several rounds of 60 concurrent requests, a few bad ones among them: they share group commits.
@@ -42,7 +53,9 @@ async function flood(url: string): Promise<{ good: { status: number; id: number 
 
 function expectIsolated(result: Awaited<ReturnType<typeof flood>>, stored: Map<number, string>): void {
   const failed = result.good.filter((g) => g.status !== 200);
-  console.log(`group commit: ${result.good.length - failed.length}/${result.good.length} good requests 200, bad: ${JSON.stringify([...new Set(result.bad.map((b) => b.status))])}`);
+  console.log(
+    `group commit: ${result.good.length - failed.length}/${result.good.length} good requests 200, bad: ${JSON.stringify([...new Set(result.bad.map((b) => b.status))])}`,
+  );
   expect(failed.length, JSON.stringify(failed.slice(0, 3))).toBe(0);
   for (const g of result.good) expect(stored.get(g.id!)).toBe(g.ref);
   for (const b of result.bad) {
@@ -68,17 +81,21 @@ describe('group commit isolation (built daemon)', () => {
     }
   }, 60_000);
 
-  it.skipIf(!reachable && !pgRequired)('Postgres: the bad rows get 400, every good one is stored', async () => {
-    expect(reachable).toBe(true);
-    const { schema, url } = await freshSchema(admin, 'sf_group');
-    const daemon = await spawnDaemon(['--no-auth'], { DATABASE_URL: url });
-    try {
-      const result = await flood(daemon.url);
-      const { rows } = await admin.query(`SELECT id, reference FROM ${schema}.transactions`);
-      expectIsolated(result, new Map(rows.map((r) => [Number(r.id), r.reference as string])));
-    } finally {
-      await daemon.stop();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    }
-  }, 60_000);
+  it.skipIf(!reachable && !pgRequired)(
+    'Postgres: the bad rows get 400, every good one is stored',
+    async () => {
+      expect(reachable).toBe(true);
+      const { schema, url } = await freshSchema(admin, 'sf_group');
+      const daemon = await spawnDaemon(['--no-auth'], { DATABASE_URL: url });
+      try {
+        const result = await flood(daemon.url);
+        const { rows } = await admin.query(`SELECT id, reference FROM ${schema}.transactions`);
+        expectIsolated(result, new Map(rows.map((r) => [Number(r.id), r.reference as string])));
+      } finally {
+        await daemon.stop();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      }
+    },
+    60_000,
+  );
 });

@@ -26,7 +26,9 @@ async function isolates(store: Store): Promise<void> {
   );
   const bad = new Set([7, 64, 65, 190]);
   const outcomes = await Promise.allSettled(
-    Array.from({ length: 200 }, (_, i) => writes.add(newTransaction({ reference: `r${i}`, hour: bad.has(i) ? 24 : i % 24 }))),
+    Array.from({ length: 200 }, (_, i) =>
+      writes.add(newTransaction({ reference: `r${i}`, hour: bad.has(i) ? 24 : i % 24 })),
+    ),
   );
   outcomes.forEach((o, i) => {
     if (bad.has(i)) expect(o.status === 'rejected' && (o.reason as StoreError).kind, `row ${i}`).toBe('invalid');
@@ -34,7 +36,12 @@ async function isolates(store: Store): Promise<void> {
   });
   const { rows, total } = await store.listTransactions({ limit: 1000 });
   expect(total).toBe(196);
-  expect(rows.map((r) => r.reference).sort()).toEqual(Array.from({ length: 200 }, (_, i) => i).filter((i) => !bad.has(i)).map((i) => `r${i}`).sort());
+  expect(rows.map((r) => r.reference).sort()).toEqual(
+    Array.from({ length: 200 }, (_, i) => i)
+      .filter((i) => !bad.has(i))
+      .map((i) => `r${i}`)
+      .sort(),
+  );
   expect(calls).toBeLessThan(60); // halving: a few dozen transactions, not one per row
 }
 

@@ -30,14 +30,22 @@ function expectMigrates(db: string, display: RegExp, names: string[]): void {
 describe('secureflow migrate (built CLI)', () => {
   it('on a fresh SQLite file: lists every migration applied, then says up to date', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sf-migrate-')), 'm.db');
-    expectMigrates(file, new RegExp(`to ${file}`), sqliteMigrations.map((m) => m.name));
+    expectMigrates(
+      file,
+      new RegExp(`to ${file}`),
+      sqliteMigrations.map((m) => m.name),
+    );
   });
 
   it.skipIf(!reachable && !pgRequired)('on a fresh Postgres schema: the same', async () => {
     expect(reachable).toBe(true);
     const { schema, url } = await freshSchema(admin, 'sf_migrate');
     try {
-      expectMigrates(url, /to postgres:\/\//, pgMigrations.map((m) => m.name));
+      expectMigrates(
+        url,
+        /to postgres:\/\//,
+        pgMigrations.map((m) => m.name),
+      );
       const { rows } = await admin.query(`SELECT name FROM ${schema}.schema_migrations ORDER BY name`);
       expect(rows.map((r) => r.name)).toEqual(pgMigrations.map((m) => m.name).sort());
     } finally {

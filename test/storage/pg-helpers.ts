@@ -12,11 +12,17 @@ export function adminPool(): pg.Pool {
 }
 
 export async function pgReachable(admin: pg.Pool): Promise<boolean> {
-  return admin.query('SELECT 1').then(() => true, () => false);
+  return admin.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A fresh schema, and a URL whose connections use it and carry a unique application_name (to find them). */
-export async function freshSchema(admin: pg.Pool, prefix: string): Promise<{ schema: string; appName: string; url: string }> {
+export async function freshSchema(
+  admin: pg.Pool,
+  prefix: string,
+): Promise<{ schema: string; appName: string; url: string }> {
   const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
   await admin.query(`CREATE SCHEMA ${schema}`);
   const u = new URL(PG_URL);

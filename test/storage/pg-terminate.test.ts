@@ -25,14 +25,20 @@ describe.skipIf(!reachable && !pgRequired)('Postgres connections terminated unde
       const until = Date.now() + 5000;
       const worker = async () => {
         while (Date.now() < until && daemon.proc.exitCode === null) {
-          const r = await call(daemon.url, 'POST', '/api/predict', { body: tx }).catch(() => ({ status: 0, json: null }));
+          const r = await call(daemon.url, 'POST', '/api/predict', { body: tx }).catch(() => ({
+            status: 0,
+            json: null,
+          }));
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 200) acked.push(r.json.transaction_id);
         }
       };
       const killer = async () => {
         while (Date.now() < until) {
-          const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [appName]);
+          const { rowCount } = await admin.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+            [appName],
+          );
           kills += rowCount ?? 0;
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -42,7 +48,10 @@ describe.skipIf(!reachable && !pgRequired)('Postgres connections terminated unde
       expect(daemon.proc.exitCode, daemon.logs.slice(-5).join('\n')).toBeNull();
       expect(kills).toBeGreaterThan(5);
       // Refusals are 503 (the database went away), never a 500 or a dropped connection.
-      expect([...statuses.keys()].filter((s) => s !== 200 && s !== 503), JSON.stringify([...statuses])).toEqual([]);
+      expect(
+        [...statuses.keys()].filter((s) => s !== 200 && s !== 503),
+        JSON.stringify([...statuses]),
+      ).toEqual([]);
       expect(acked.length).toBeGreaterThan(20);
       const { rows } = await admin.query(`SELECT id FROM ${schema}.transactions WHERE id = ANY($1::int8[])`, [acked]);
       expect(rows.length).toBe(acked.length);
@@ -55,7 +64,9 @@ describe.skipIf(!reachable && !pgRequired)('Postgres connections terminated unde
         health = await call(daemon.url, 'GET', '/api/health');
       }
       expect(health.json.status).toBe('healthy');
-      console.log(`pg-terminate: ${kills} connections killed, ${acked.length} acked, ${rows.length} stored, statuses ${JSON.stringify([...statuses])}`);
+      console.log(
+        `pg-terminate: ${kills} connections killed, ${acked.length} acked, ${rows.length} stored, statuses ${JSON.stringify([...statuses])}`,
+      );
     } finally {
       await daemon.stop();
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -44,7 +44,10 @@ describe('a Postgres password with URL delimiters in it', () => {
     // A password pg can parse (percent-encoded), so that the reason is the refused connection itself.
     const encoded = `postgres://app:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`;
     const raw = `postgres://app:${PASSWORD}@127.0.0.1:${port}/db`;
-    for (const [url, reason] of [[encoded, /ECONNREFUSED/], [raw, /./]] as const) {
+    for (const [url, reason] of [
+      [encoded, /ECONNREFUSED/],
+      [raw, /./],
+    ] as const) {
       const daemon = await spawnDaemon(['--no-auth'], { DATABASE_URL: url });
       try {
         const health = await call(daemon.url, 'GET', '/api/health');

@@ -51,7 +51,8 @@ describe('a SQLite write lock held by another process (built daemon)', () => {
       }
       const [e, l] = await Promise.all([early, late]);
       const metrics = (await call(daemon.url, 'GET', '/metrics')).text;
-      const lag = (name: string) => 1000 * Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(metrics)![1]);
+      const lag = (name: string) =>
+        1000 * Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(metrics)![1]);
       await lock.done;
       latencies.sort((a, b) => a - b);
       const p50 = latencies[Math.floor(latencies.length / 2)];

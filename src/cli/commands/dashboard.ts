@@ -20,7 +20,10 @@ export function parseInterval(text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
   const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
   if (!Number.isFinite(ms) || ms < 200 || ms > 3_600_000) {
-    throw new SecureflowError('usage', `--refresh must be like 2s, 500ms or 1m (200ms..1h), got ${JSON.stringify(text)}`);
+    throw new SecureflowError(
+      'usage',
+      `--refresh must be like 2s, 500ms or 1m (200ms..1h), got ${JSON.stringify(text)}`,
+    );
   }
   return ms;
 }
@@ -29,7 +32,8 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
   const interval = parseInterval(opts.refresh);
   const remote = remoteTarget(opts);
   if (remote && opts.db !== undefined) throw new SecureflowError('usage', 'give --db or --remote, not both');
-  if (opts.format !== undefined && !opts.once) throw new SecureflowError('usage', '--format is for --once; the live dashboard draws on the terminal');
+  if (opts.format !== undefined && !opts.once)
+    throw new SecureflowError('usage', '--format is for --once; the live dashboard draws on the terminal');
   const source: DashboardSource = remote ? remoteSource(remote.url, remote.apiKey) : localSource(opts.db);
   try {
     if (opts.once) {
@@ -42,7 +46,10 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
       return;
     }
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
-      throw new SecureflowError('usage', 'the live dashboard needs a terminal; use --once (and --format json) for scripts and pipes');
+      throw new SecureflowError(
+        'usage',
+        'the live dashboard needs a terminal; use --once (and --format json) for scripts and pipes',
+      );
     }
     // Ink and React load here only: no other command pays for them.
     const { runLiveDashboard } = await import('../dashboard/live.js');

@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { runBatch, type BatchSummary } from '../../core/batch/run-batch.js';
 import type { BatchFormat } from '../../core/batch/output-format.js';
-import { parseColumnMappings, parseDecimal, parseDelimiter, parseDerived, parseEncoding, type CsvDialect } from '../../core/batch/dialect.js';
+import {
+  parseColumnMappings,
+  parseDecimal,
+  parseDelimiter,
+  parseDerived,
+  parseEncoding,
+  type CsvDialect,
+} from '../../core/batch/dialect.js';
 import { SecureflowError } from '../../core/errors.js';
 import { resolveScoringModel } from '../../core/model-source.js';
 import { scoreTransaction, toNewTransaction, type ScoreResult } from '../../core/score-transaction.js';
@@ -19,7 +26,7 @@ import type { PredictResult } from '../../daemon/contract/shapes.js';
 import { resultOf } from '../remote-api.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
-import { resolveFormat, type IOStreams } from '../io.js';
+import { type IOStreams } from '../io.js';
 
 export interface ScoreOptions {
   amount?: string;
@@ -79,15 +86,28 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
     throw new SecureflowError('usage', '--format csv is for CSV input; use text, json or ndjson for one transaction');
   }
   const dialect = dialectOf(opts);
-  const exportFlags = (['delimiter', 'column', 'decimal', 'encoding', 'derived'] as const).filter((k) => opts[k] !== undefined);
-  if (files.length === 0 && exportFlags.length > 0) throw new SecureflowError('usage', `--${exportFlags[0]} is for CSV files`);
+  const exportFlags = (['delimiter', 'column', 'decimal', 'encoding', 'derived'] as const).filter(
+    (k) => opts[k] !== undefined,
+  );
+  if (files.length === 0 && exportFlags.length > 0)
+    throw new SecureflowError('usage', `--${exportFlags[0]} is for CSV files`);
   const remote = remoteTarget(opts);
   // The daemon reads amounts and derived values its own way; the rest (delimiter, columns, encoding) is done here.
   const remoteOnly = (['decimal', 'derived'] as const).find((k) => opts[k] !== undefined);
-  if (remote && remoteOnly) throw new SecureflowError('usage', `--${remoteOnly} does not apply with --remote: the daemon reads amounts and timestamps itself`);
+  if (remote && remoteOnly)
+    throw new SecureflowError(
+      'usage',
+      `--${remoteOnly} does not apply with --remote: the daemon reads amounts and timestamps itself`,
+    );
   if (remote) {
-    const local = (['model', 'threshold', 'db', 'workers'] as const).filter((k) => opts[k] !== undefined && !(k === 'model' && process.env.SECUREFLOW_MODEL === opts.model));
-    if (local.length > 0) throw new SecureflowError('usage', `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`);
+    const local = (['model', 'threshold', 'db', 'workers'] as const).filter(
+      (k) => opts[k] !== undefined && !(k === 'model' && process.env.SECUREFLOW_MODEL === opts.model),
+    );
+    if (local.length > 0)
+      throw new SecureflowError(
+        'usage',
+        `--${local[0]} does not apply with --remote: the daemon scores with its own model and database`,
+      );
   }
   const input = files.length === 0 ? await singleInput(opts, fromFlags, io) : null;
   // Checked and opened before the database: a bad -o changes nothing anywhere.
@@ -100,7 +120,10 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
   };
   try {
     if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
-    else if (opts.store) await withStore(opts.db, async (store) => run(await resolveScoringModel(opts.model, opts.threshold, store), store));
+    else if (opts.store)
+      await withStore(opts.db, async (store) =>
+        run(await resolveScoringModel(opts.model, opts.threshold, store), store),
+      );
     else await run(await modelWithoutStoring(opts, io), null);
   } catch (e) {
     // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
@@ -122,9 +145,12 @@ async function modelWithoutStoring(opts: ScoreOptions, io: IOStreams): ReturnTyp
   if (opts.model !== undefined) return resolveScoringModel(opts.model, opts.threshold, null);
   const { resolveDatabase } = await import('../../db/open-store.js');
   const resolved = resolveDatabase(opts.db);
-  if (resolved.kind === 'sqlite' && !existsSync(resolved.target)) return resolveScoringModel(undefined, opts.threshold, null);
+  if (resolved.kind === 'sqlite' && !existsSync(resolved.target))
+    return resolveScoringModel(undefined, opts.threshold, null);
   try {
-    return await withStore(opts.db, (store) => resolveScoringModel(undefined, opts.threshold, store), { mustExist: true });
+    return await withStore(opts.db, (store) => resolveScoringModel(undefined, opts.threshold, store), {
+      mustExist: true,
+    });
   } catch (e) {
     if (!(e instanceof SecureflowError) || e.kind !== 'unavailable') throw e;
     if (!opts.quiet) io.stderr.write(`secureflow: ${e.message}; scoring with the bundled model\n`);
@@ -132,29 +158,51 @@ async function modelWithoutStoring(opts: ScoreOptions, io: IOStreams): ReturnTyp
   }
 }
 
-async function singleInput(opts: ScoreOptions, fromFlags: [keyof ScoreOptions, string][], io: IOStreams): Promise<unknown> {
+async function singleInput(
+  opts: ScoreOptions,
+  fromFlags: [keyof ScoreOptions, string][],
+  io: IOStreams,
+): Promise<unknown> {
   if (opts.json !== undefined) return parseJson(opts.json, '--json');
   if (fromFlags.length > 0) return Object.fromEntries(fromFlags.map(([k, field]) => [field, opts[k]]));
   if (io.stdin.isTTY) {
-    throw new SecureflowError('usage', 'nothing to score: give CSV files, transaction flags (--amount ...), --json, or JSON on stdin');
+    throw new SecureflowError(
+      'usage',
+      'nothing to score: give CSV files, transaction flags (--amount ...), --json, or JSON on stdin',
+    );
   }
   return parseJson(await readStdin(io), 'stdin');
 }
 
 /** Scores here with a model, or on a daemon (`--remote`), which also stores unless --no-store. */
-type Scorer = { model: IsolationForestModel; text?: string; client?: undefined } | { client: RemoteClient; model?: undefined; text?: undefined };
+type Scorer =
+  | { model: IsolationForestModel; text?: string; client?: undefined }
+  | { client: RemoteClient; model?: undefined; text?: undefined };
 
-async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, io: IOStreams): Promise<void> {
+async function scoreSingle(
+  input: unknown,
+  opts: ScoreOptions,
+  out: Writable,
+  scorer: Scorer,
+  store: Store | null,
+  io: IOStreams,
+): Promise<void> {
   const many = Array.isArray(input);
   const inputs = many ? (input as unknown[]) : [input];
   const started = performance.now();
   const results: ScoreResult[] = [];
   for (const [i, item] of inputs.entries()) {
     try {
-      if (scorer.client) results.push(resultOf(await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item })));
+      if (scorer.client)
+        results.push(
+          resultOf(
+            await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item }),
+          ),
+        );
       else results.push(scoreTransaction(scorer.model, item, 'cli'));
     } catch (e) {
-      if (e instanceof SecureflowError && many) throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
+      if (e instanceof SecureflowError && many)
+        throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
       throw e;
     }
   }
@@ -169,16 +217,20 @@ async function scoreSingle(input: unknown, opts: ScoreOptions, out: Writable, sc
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
   else out.write(results.map((r) => formatResultText(r, painter(!opts.output && colorEnabled(io.stdout)))).join('\n'));
   const flagged = results.filter((r) => r.is_anomaly).length;
-  finishRun(opts, {
-    rows: results.length,
-    scored: results.length,
-    flagged,
-    rejected: 0,
-    stored: store ? results.length : 0,
-    batch_id: null,
-    model_version: results[0]?.model_version ?? null,
-    elapsed_seconds: Math.round(performance.now() - started) / 1000,
-  }, io.stderr);
+  finishRun(
+    opts,
+    {
+      rows: results.length,
+      scored: results.length,
+      flagged,
+      rejected: 0,
+      stored: store ? results.length : 0,
+      batch_id: null,
+      model_version: results[0]?.model_version ?? null,
+      elapsed_seconds: Math.round(performance.now() - started) / 1000,
+    },
+    io.stderr,
+  );
 }
 
 function dialectOf(opts: ScoreOptions): CsvDialect {
@@ -191,7 +243,15 @@ function dialectOf(opts: ScoreOptions): CsvDialect {
   };
 }
 
-async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, scorer: Scorer, store: Store | null, dialect: CsvDialect, io: IOStreams): Promise<void> {
+async function scoreFiles(
+  files: string[],
+  opts: ScoreOptions,
+  out: Writable,
+  scorer: Scorer,
+  store: Store | null,
+  dialect: CsvDialect,
+  io: IOStreams,
+): Promise<void> {
   const model = scorer.model ?? null;
   const toTerminal = !opts.output && Boolean(io.stdout.isTTY);
   const requested = opts.format === 'text' ? 'table' : opts.format;
@@ -225,7 +285,8 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
     });
   } catch (e) {
     // Whatever was stored is whole chunks; say how much, so a re-run can pick up from there.
-    if (sink && sink.stored > 0) io.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
+    if (sink && sink.stored > 0)
+      io.stderr.write(`secureflow: stopped after storing ${formatInt(sink.stored)} rows in batch ${sink.batchId}\n`);
     throw e;
   } finally {
     progress.done();
@@ -245,13 +306,26 @@ async function scoreFiles(files: string[], opts: ScoreOptions, out: Writable, sc
   };
   const early = summary.interrupted ? EXIT_CODES.interrupted : summary.stoppedAt ? EXIT_CODES.invalid_input : null;
   if (early !== null && opts.summaryJson) {
-    const gate = { fail_on_anomaly: Boolean(opts.failOnAnomaly), max_anomaly_rate: opts.maxAnomalyRate ?? null, passed: false, reason: null };
+    const gate = {
+      fail_on_anomaly: Boolean(opts.failOnAnomaly),
+      max_anomaly_rate: opts.maxAnomalyRate ?? null,
+      passed: false,
+      reason: null,
+    };
     writeReport(opts.summaryJson, { ...counts, gate, interrupted: summary.interrupted, exit_code: early });
   }
-  if (summary.interrupted) throw new SecureflowError('interrupted', `interrupted by ${stop.signalName()}: output and storage hold whole chunks only`);
+  if (summary.interrupted)
+    throw new SecureflowError(
+      'interrupted',
+      `interrupted by ${stop.signalName()}: output and storage hold whole chunks only`,
+    );
   if (summary.stoppedAt) {
     const s = summary.stoppedAt;
-    throw new SecureflowError('invalid_input', `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`, { ...s });
+    throw new SecureflowError(
+      'invalid_input',
+      `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`,
+      { ...s },
+    );
   }
   finishRun(opts, counts, io.stderr);
 }
@@ -285,10 +359,14 @@ function printSummary(s: BatchSummary, scored: number, batchId: string | null, i
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
   );
-  if (s.warned > 0) io.stderr.write(`${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`);
+  if (s.warned > 0)
+    io.stderr.write(
+      `${formatInt(s.warned)} ${s.warned === 1 ? 'row' : 'rows'} scored with a derived value (see the warning column)\n`,
+    );
   if (batchId) io.stderr.write(`stored ${formatInt(s.stored)} rows as batch ${batchId}\n`);
   for (const e of s.sampleErrors) io.stderr.write(`  ${e.file}: line ${e.line}: ${e.field} ${e.reason}\n`);
-  if (s.errors > s.sampleErrors.length) io.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
+  if (s.errors > s.sampleErrors.length)
+    io.stderr.write(`  ... and ${formatInt(s.errors - s.sampleErrors.length)} more (see the error column)\n`);
 }
 
 function parseJson(text: string, where: string): unknown {

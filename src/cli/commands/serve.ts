@@ -23,7 +23,8 @@ export interface ServeFlags {
 
 /** Flags > environment (as on Fly: PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, LOG_LEVEL) > defaults. */
 export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeOptions {
-  const envInt = (name: string): number | undefined => (env[name] && /^\d+$/.test(env[name]!.trim()) ? Number(env[name]) : undefined);
+  const envInt = (name: string): number | undefined =>
+    env[name] && /^\d+$/.test(env[name]!.trim()) ? Number(env[name]) : undefined;
   return {
     ...SERVE_DEFAULTS,
     host: flags.host ?? (env.HOST?.trim() || SERVE_DEFAULTS.host),
@@ -36,12 +37,17 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
     rateLimit: flags.rateLimit ?? envInt('SECUREFLOW_RATE_LIMIT') ?? SERVE_DEFAULTS.rateLimit,
     redisUrl: flags.redisUrl ?? (env.REDIS_URL?.trim() || undefined),
     rateLimitNamespace: env.SECUREFLOW_RATE_LIMIT_NAMESPACE?.trim() || SERVE_DEFAULTS.rateLimitNamespace,
-    corsOrigins: flags.corsOrigin?.length ? flags.corsOrigin : (parseOrigins(env.CORS_ORIGINS) ?? [...SERVE_DEFAULTS.corsOrigins]),
+    corsOrigins: flags.corsOrigin?.length
+      ? flags.corsOrigin
+      : (parseOrigins(env.CORS_ORIGINS) ?? [...SERVE_DEFAULTS.corsOrigins]),
     noAuth: flags.auth === false,
     logLevel: flags.logLevel ?? (env.LOG_LEVEL?.trim() || SERVE_DEFAULTS.logLevel),
-    requestTimeoutMs: flags.requestTimeout ?? envInt('SECUREFLOW_REQUEST_TIMEOUT_MS') ?? SERVE_DEFAULTS.requestTimeoutMs,
-    headersTimeoutMs: flags.headersTimeout ?? envInt('SECUREFLOW_HEADERS_TIMEOUT_MS') ?? SERVE_DEFAULTS.headersTimeoutMs,
-    maxEventLoopDelayMs: flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
+    requestTimeoutMs:
+      flags.requestTimeout ?? envInt('SECUREFLOW_REQUEST_TIMEOUT_MS') ?? SERVE_DEFAULTS.requestTimeoutMs,
+    headersTimeoutMs:
+      flags.headersTimeout ?? envInt('SECUREFLOW_HEADERS_TIMEOUT_MS') ?? SERVE_DEFAULTS.headersTimeoutMs,
+    maxEventLoopDelayMs:
+      flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
     trustProxy: trustProxyOption(flags.trustProxy, env.SECUREFLOW_TRUST_PROXY),
   };
 }
@@ -56,7 +62,10 @@ function trustProxyOption(flag: string | undefined, env: string | undefined): Se
   const [name, value] = flag !== undefined ? ['--trust-proxy', flag] : ['SECUREFLOW_TRUST_PROXY', env];
   const parsed = parseTrustProxy(value);
   if (parsed === null) {
-    throw new SecureflowError('usage', `${name} must be a hop count (0..10) or proxy addresses/CIDRs separated by commas, got ${JSON.stringify(value)}`);
+    throw new SecureflowError(
+      'usage',
+      `${name} must be a hop count (0..10) or proxy addresses/CIDRs separated by commas, got ${JSON.stringify(value)}`,
+    );
   }
   return parsed;
 }

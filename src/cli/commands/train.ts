@@ -29,13 +29,20 @@ export interface TrainOptions {
 export async function runTrain(files: string[], opts: TrainOptions, io: IOStreams): Promise<void> {
   // 0.05 or 5%, as --max-anomaly-rate takes it.
   const text = opts.contamination.trim();
-  const contamination = text === 'auto' ? 'auto' : text.endsWith('%') && text.length > 1 ? Number(text.slice(0, -1)) / 100 : Number(text);
+  const contamination =
+    text === 'auto' ? 'auto' : text.endsWith('%') && text.length > 1 ? Number(text.slice(0, -1)) / 100 : Number(text);
   if (contamination !== 'auto' && !(contamination > 0 && contamination <= 0.5)) {
-    throw new SecureflowError('usage', `--contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(opts.contamination)}`);
+    throw new SecureflowError(
+      'usage',
+      `--contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(opts.contamination)}`,
+    );
   }
   const dayStart = opts.dayStartHour === 'none' ? null : Number(opts.dayStartHour);
   if (dayStart !== null && !(Number.isInteger(dayStart) && dayStart >= 0 && dayStart <= 23)) {
-    throw new SecureflowError('usage', `--day-start-hour must be an integer in 0..23 or "none", got ${JSON.stringify(opts.dayStartHour)}`);
+    throw new SecureflowError(
+      'usage',
+      `--day-start-hour must be an integer in 0..23 or "none", got ${JSON.stringify(opts.dayStartHour)}`,
+    );
   }
   const started = performance.now();
   if (opts.activate && !opts.register) throw new SecureflowError('usage', '--activate needs --register');
@@ -63,18 +70,37 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
       const positive = positiveLabel(new Set(labels)).toLowerCase();
       const scores = new Float64Array(rows);
       new IsolationForestModel(doc).scoreRows(raw, rows, scores);
-      metrics = evaluateScores(scores, Uint8Array.from(labels, (l) => (l.toLowerCase() === positive ? 1 : 0)), doc.threshold);
+      metrics = evaluateScores(
+        scores,
+        Uint8Array.from(labels, (l) => (l.toLowerCase() === positive ? 1 : 0)),
+        doc.threshold,
+      );
     }
     registered = await withStore(opts.db, (store) =>
       store.registerModel(
-        { version: doc.id, format: `${doc.format}@${doc.formatVersion}`, options: doc.options, trained_at: new Date().toISOString(), rows, metrics, model: serializeModel(doc) },
+        {
+          version: doc.id,
+          format: `${doc.format}@${doc.formatVersion}`,
+          options: doc.options,
+          trained_at: new Date().toISOString(),
+          rows,
+          metrics,
+          model: serializeModel(doc),
+        },
         Boolean(opts.activate),
       ),
     );
   }
   const summary = {
-    id: doc.id, path: opts.out, rows, trees: doc.options.trees, sample_size: doc.forest.sampleSize, seed: doc.options.seed, threshold: doc.threshold,
-    registered: registered !== null, active: registered?.active ?? false,
+    id: doc.id,
+    path: opts.out,
+    rows,
+    trees: doc.options.trees,
+    sample_size: doc.forest.sampleSize,
+    seed: doc.options.seed,
+    threshold: doc.threshold,
+    registered: registered !== null,
+    active: registered?.active ?? false,
   };
   if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
     io.stdout.write(`${JSON.stringify(summary)}\n`);

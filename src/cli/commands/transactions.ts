@@ -29,17 +29,37 @@ export interface ShowOptions {
   format?: 'text' | 'json';
 }
 
-const COLUMNS = ['id', 'created_at', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'anomaly_score', 'risk_score', 'risk_level', 'is_fraudulent', 'reference', 'batch_id'] as const;
+const COLUMNS = [
+  'id',
+  'created_at',
+  'amount',
+  'hour',
+  'day_of_week',
+  'merchant_category',
+  'transaction_type',
+  'anomaly_score',
+  'risk_score',
+  'risk_level',
+  'is_fraudulent',
+  'reference',
+  'batch_id',
+] as const;
 
 export async function runTransactionsList(opts: ListOptions, io: IOStreams): Promise<void> {
   let since: Date | undefined;
   if (opts.since !== undefined) {
     since = parseSince(opts.since) ?? undefined;
-    if (!since) throw new SecureflowError('usage', `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`);
+    if (!since)
+      throw new SecureflowError(
+        'usage',
+        `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`,
+      );
   }
   const query = { anomaliesOnly: opts.anomalies, since, batchId: opts.batch, limit: opts.limit, offset: opts.offset };
   const remote = remoteTarget(opts);
-  const list = remote ? () => remoteList(new RemoteClient(remote.url, remote.apiKey), query) : () => withStore(opts.db, (store) => store.listTransactions(query), { mustExist: true });
+  const list = remote
+    ? () => remoteList(new RemoteClient(remote.url, remote.apiKey), query)
+    : () => withStore(opts.db, (store) => store.listTransactions(query), { mustExist: true });
   {
     const { rows, total } = await list();
     const format = resolveFormat(opts.format, io, 'table', 'json');
@@ -51,7 +71,9 @@ export async function runTransactionsList(opts: ListOptions, io: IOStreams): Pro
     if (format === 'csv') io.stdout.write(renderCsv([...COLUMNS], data));
     else {
       io.stdout.write(renderTable([...COLUMNS], data));
-      io.stderr.write(`${rows.length} of ${total} transaction${total === 1 ? '' : 's'}${total > rows.length ? ' (use --limit/--offset for more)' : ''}\n`);
+      io.stderr.write(
+        `${rows.length} of ${total} transaction${total === 1 ? '' : 's'}${total > rows.length ? ' (use --limit/--offset for more)' : ''}\n`,
+      );
     }
   }
 }
@@ -61,18 +83,26 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions, io:
   const remote = remoteTarget(opts);
   const { row, result } = remote
     ? await remoteShow(new RemoteClient(remote.url, remote.apiKey), id)
-    : await withStore(opts.db, async (store) => {
-        const row = await store.getTransaction(id);
-        if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
-        return { row, result: await storedResult(store, row) };
-      }, { mustExist: true });
-    if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
-      io.stdout.write(`${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`);
-      return;
-    }
-    io.stdout.write(`transaction ${row.id} · ${row.created_at} · ${row.source}${row.batch_id ? ` · batch ${row.batch_id}` : ''}\n`);
-    io.stdout.write(formatResultText(result, painter(colorEnabled(io.stdout))));
-    io.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
+    : await withStore(
+        opts.db,
+        async (store) => {
+          const row = await store.getTransaction(id);
+          if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
+          return { row, result: await storedResult(store, row) };
+        },
+        { mustExist: true },
+      );
+  if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
+    io.stdout.write(
+      `${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`,
+    );
+    return;
+  }
+  io.stdout.write(
+    `transaction ${row.id} · ${row.created_at} · ${row.source}${row.batch_id ? ` · batch ${row.batch_id}` : ''}\n`,
+  );
+  io.stdout.write(formatResultText(result, painter(colorEnabled(io.stdout))));
+  io.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
 }
 
 function describeFeedback(f: Feedback | null): string {

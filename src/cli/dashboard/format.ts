@@ -32,7 +32,8 @@ export const fmtAmount = (n: number): string => formatGrouped(n, 2);
 export const fmtScore = (n: number): string => formatFixed(n, 3);
 /** A percentage already scaled 0..100 (the API's anomaly_rate and accuracy). */
 export const fmtPct = (p: number, digits = 1): string => `${formatFixed(p, digits)}%`;
-export const fmtSigned = (n: number, digits = 4): string => `${n > 0 ? '+' : n < 0 ? '-' : ' '}${formatFixed(Math.abs(n), digits)}`;
+export const fmtSigned = (n: number, digits = 4): string =>
+  `${n > 0 ? '+' : n < 0 ? '-' : ' '}${formatFixed(Math.abs(n), digits)}`;
 
 /** 999, 12.3k, 4.56M: axis labels where space is short. */
 export function fmtCompact(n: number): string {
@@ -56,7 +57,9 @@ export function fmtAge(ms: number): string {
 /** Local wall-clock "HH:MM:SS" of an ISO time ("--:--:--" if unparseable). */
 export function fmtClock(iso: string | null): string {
   const d = iso ? new Date(iso) : null;
-  return d && !Number.isNaN(d.getTime()) ? `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}` : '--:--:--';
+  return d && !Number.isNaN(d.getTime())
+    ? `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`
+    : '--:--:--';
 }
 
 /** Local "MM-DD HH:MM" of an ISO time: compact enough for a table row. */
@@ -145,7 +148,10 @@ export function levelChar(fraction: number, shaded: boolean): string {
 /** An hour axis for 24 columns of `cw` characters: labels at 0, 6, 12 and 18. */
 export function hourAxis(cw: number): string {
   const cells = Array.from({ length: 24 * cw }, () => ' ');
-  for (const h of [0, 6, 12, 18]) [...String(h)].forEach((c, i) => { cells[h * cw + i] = c; });
+  for (const h of [0, 6, 12, 18])
+    [...String(h)].forEach((c, i) => {
+      cells[h * cw + i] = c;
+    });
   cells[24 * cw - 1] = 'h';
   return cells.join('');
 }

@@ -9,10 +9,15 @@ export type KeyIntent =
   | { type: 'quit' }
   | { type: 'refresh' }
   | { type: 'feedback'; isCorrect: boolean }
-  | Extract<DashboardAction, { type: 'togglePause' | 'selectNext' | 'selectPrev' | 'openDetail' | 'closeDetail' | 'toggleHelp' }>;
+  | Extract<
+      DashboardAction,
+      { type: 'togglePause' | 'selectNext' | 'selectPrev' | 'openDetail' | 'closeDetail' | 'toggleHelp' }
+    >;
 
 /** The key fields read here; a full Ink Key fits. */
-export type KeyPress = Partial<Pick<Key, 'upArrow' | 'downArrow' | 'return' | 'escape' | 'backspace' | 'delete' | 'ctrl' | 'meta'>>;
+export type KeyPress = Partial<
+  Pick<Key, 'upArrow' | 'downArrow' | 'return' | 'escape' | 'backspace' | 'delete' | 'ctrl' | 'meta'>
+>;
 
 /** The legend the footer and help view show, per view. */
 export const KEY_HELP: readonly { keys: string; what: string }[] = [

@@ -26,7 +26,12 @@ export function DashboardContainer({ source, days, intervalMs, color, size, now 
   const { stdout } = useStdout();
   const [state, dispatch] = useReducer(
     reduce,
-    initialState({ source: source.description, days, columns: size?.columns ?? stdout.columns ?? 80, rows: size?.rows ?? stdout.rows ?? 24 }),
+    initialState({
+      source: source.description,
+      days,
+      columns: size?.columns ?? stdout.columns ?? 80,
+      rows: size?.rows ?? stdout.rows ?? 24,
+    }),
   );
   const [clock, setClock] = useState(now());
   const inflight = useRef(false);
@@ -111,7 +116,13 @@ export function DashboardContainer({ source, days, intervalMs, color, size, now 
 }
 
 /** Draws the dashboard until the user quits. */
-export async function runLiveDashboard(source: DashboardSource, opts: { days: number; intervalMs: number; color: boolean }): Promise<void> {
-  const app = render(<DashboardContainer source={source} days={opts.days} intervalMs={opts.intervalMs} color={opts.color} />, { exitOnCtrlC: true });
+export async function runLiveDashboard(
+  source: DashboardSource,
+  opts: { days: number; intervalMs: number; color: boolean },
+): Promise<void> {
+  const app = render(
+    <DashboardContainer source={source} days={opts.days} intervalMs={opts.intervalMs} color={opts.color} />,
+    { exitOnCtrlC: true },
+  );
   await app.waitUntilExit();
 }

@@ -18,7 +18,10 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
     if (!store) {
       // Read-only: a database that does not exist is named, not created empty.
       if (resolved.kind === 'sqlite' && !existsSync(resolved.target)) {
-        throw new SecureflowError('not_found', `no database at ${resolved.display}: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)`);
+        throw new SecureflowError(
+          'not_found',
+          `no database at ${resolved.display}: nothing has been stored there (check --db, SECUREFLOW_DB or DATABASE_URL)`,
+        );
       }
       try {
         store = await openStore(resolved);
@@ -48,8 +51,12 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
         // The model list's metadata names the active version: the model document itself (~200 KB) is not read
         // on every refresh.
         const active = (await s.listModels()).find((m) => m.active);
-        const modelVersion = active?.version ?? (bundledVersion ??= readModelText().doc.id);
-        return { source: `${resolved.kind} ${resolved.display}`, ...(await dashboardData(s, { days, buckets: 48, flagged, modelVersion })) };
+        bundledVersion ??= readModelText().doc.id;
+        const modelVersion = active?.version ?? bundledVersion;
+        return {
+          source: `${resolved.kind} ${resolved.display}`,
+          ...(await dashboardData(s, { days, buckets: 48, flagged, modelVersion })),
+        };
       });
     },
     async transaction(id: number): Promise<TransactionDetail> {

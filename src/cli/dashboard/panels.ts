@@ -4,7 +4,23 @@
  */
 import { formatFixed } from '../../model/number-format.js';
 import type { DashboardSnapshot, FlaggedSummary } from './snapshot.js';
-import { fit, fmtAmount, fmtCompact, fmtInt, fmtPct, fmtScore, fmtSpan, fmtStamp, hbar, hourAxis, levelChar, resample, sparkline, vbar, width } from './format.js';
+import {
+  fit,
+  fmtAmount,
+  fmtCompact,
+  fmtInt,
+  fmtPct,
+  fmtScore,
+  fmtSpan,
+  fmtStamp,
+  hbar,
+  hourAxis,
+  levelChar,
+  resample,
+  sparkline,
+  vbar,
+  width,
+} from './format.js';
 
 export interface HourlyChart {
   title: string;
@@ -18,8 +34,16 @@ export interface HourlyChart {
 }
 
 /** 24 bars of `cw` columns each (the last one a gap); shaded=true marks the share row with shades. */
-export function hourlyChart(hourly: DashboardSnapshot['hourly_distribution'], cw: number, height: number, shaded: boolean): HourlyChart {
-  const hours = Array.from({ length: 24 }, (_, h) => hourly.find((x) => x.hour === h) ?? { hour: h, total_transactions: 0, anomalies: 0 });
+export function hourlyChart(
+  hourly: DashboardSnapshot['hourly_distribution'],
+  cw: number,
+  height: number,
+  shaded: boolean,
+): HourlyChart {
+  const hours = Array.from(
+    { length: 24 },
+    (_, h) => hourly.find((x) => x.hour === h) ?? { hour: h, total_transactions: 0, anomalies: 0 },
+  );
   const max = Math.max(0, ...hours.map((h) => h.total_transactions));
   const shares = hours.map((h) => (h.total_transactions > 0 ? h.anomalies / h.total_transactions : 0));
   const maxShare = Math.max(0, ...shares);
@@ -56,7 +80,10 @@ export function riskRows(levels: DashboardSnapshot['risk_levels'], w: number, wi
 }
 
 /** The throughput title ("Throughput /3h30m"), min/max labels and a sparkline of at most `w` blocks. */
-export function throughputPanel(t: DashboardSnapshot['throughput'], w: number): { title: string; range: string; spark: string } {
+export function throughputPanel(
+  t: DashboardSnapshot['throughput'],
+  w: number,
+): { title: string; range: string; spark: string } {
   const values = t.map((b) => b.total);
   const shown = resample(values, w);
   const k = Math.max(1, Math.ceil(values.length / Math.max(1, w)));
@@ -82,20 +109,37 @@ export interface FlaggedRow {
  * The recent-flagged table in `columns`: id, time, amount, score (wide adds risk and level), feedback
  * mark, and the top factor filling the rest, truncated.
  */
-export function flaggedTable(list: readonly FlaggedSummary[], columns: number, wide: boolean): { head: string; rows: FlaggedRow[] } {
+export function flaggedTable(
+  list: readonly FlaggedSummary[],
+  columns: number,
+  wide: boolean,
+): { head: string; rows: FlaggedRow[] } {
   const g = wide ? '  ' : ' ';
   const idW = Math.max(2, ...list.map((r) => String(r.id).length));
   const timeW = wide ? 14 : 11;
   const amtW = Math.max(6, ...list.map((r) => fmtAmount(r.amount).length));
   const lead = (id: string, time: string, amount: string, score: string, risk: string, level: string) =>
-    [fit(id, idW, 'right'), fit(time, timeW), fit(amount, amtW, 'right'), fit(score, 5, 'right'), ...(wide ? [fit(risk, 5, 'right'), fit(level, 8)] : [])].join(g) + g;
+    [
+      fit(id, idW, 'right'),
+      fit(time, timeW),
+      fit(amount, amtW, 'right'),
+      fit(score, 5, 'right'),
+      ...(wide ? [fit(risk, 5, 'right'), fit(level, 8)] : []),
+    ].join(g) + g;
   const head = lead('id', 'time', 'amount', 'score', 'risk', 'level');
   const factorW = Math.max(0, columns - width(head) - 2 - g.length);
   return {
     head: fit(`${head}fb${g}top risk factor`, columns),
     rows: list.map((r) => ({
       id: r.id,
-      pre: lead(String(r.id), fmtStamp(r.created_at, wide), fmtAmount(r.amount), fmtScore(r.anomaly_score), formatFixed(r.risk_score, 1), r.risk_level),
+      pre: lead(
+        String(r.id),
+        fmtStamp(r.created_at, wide),
+        fmtAmount(r.amount),
+        fmtScore(r.anomaly_score),
+        formatFixed(r.risk_score, 1),
+        r.risk_level,
+      ),
       mark: r.feedback === null ? '  ' : r.feedback ? '✓ ' : '✗ ',
       factor: g + fit(r.top_factor?.description ?? '-', factorW),
     })),

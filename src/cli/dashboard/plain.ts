@@ -45,7 +45,8 @@ export function renderPlain(snapshot: DashboardSnapshot): string {
   const t = throughputPanel(s.throughput, W);
   out.push(joinFit(t.title, t.range, W));
   out.push(t.spark);
-  if (s.throughput.length > 0) out.push(joinFit(fmtStamp(s.throughput[0].start), fmtStamp(s.generated_at), Math.max(width(t.spark), 24)));
+  if (s.throughput.length > 0)
+    out.push(joinFit(fmtStamp(s.throughput[0].start), fmtStamp(s.generated_at), Math.max(width(t.spark), 24)));
   blank();
 
   out.push(joinFit('Recent flagged', `${s.recent_flagged.length} newest`, W));

@@ -15,11 +15,27 @@ export function remoteSource(url: string, apiKey: string | null, flagged = 20): 
     async transaction(id: number): Promise<TransactionDetail> {
       const v = await client.request<StoredView>('GET', `/api/transactions/${id}`);
       return {
-        id: v.id, created_at: v.created_at, source: v.source,
-        transaction: { amount: v.amount, hour: v.hour, day_of_week: v.day_of_week, merchant_category: v.merchant_category, transaction_type: v.transaction_type },
-        anomaly_score: v.anomaly_score, risk_score: v.risk_score, risk_level: v.risk_level, is_anomaly: v.is_anomaly, confidence: v.confidence,
-        model_version: v.model_version, shap_explanation: v.shap_explanation ?? {}, risk_factors: v.risk_factors ?? [],
-        feedback: v.feedback ? { is_correct: v.feedback.is_correct, notes: v.feedback.notes, updated_at: v.feedback.updated_at } : null,
+        id: v.id,
+        created_at: v.created_at,
+        source: v.source,
+        transaction: {
+          amount: v.amount,
+          hour: v.hour,
+          day_of_week: v.day_of_week,
+          merchant_category: v.merchant_category,
+          transaction_type: v.transaction_type,
+        },
+        anomaly_score: v.anomaly_score,
+        risk_score: v.risk_score,
+        risk_level: v.risk_level,
+        is_anomaly: v.is_anomaly,
+        confidence: v.confidence,
+        model_version: v.model_version,
+        shap_explanation: v.shap_explanation ?? {},
+        risk_factors: v.risk_factors ?? [],
+        feedback: v.feedback
+          ? { is_correct: v.feedback.is_correct, notes: v.feedback.notes, updated_at: v.feedback.updated_at }
+          : null,
       };
     },
     async feedback(id: number, isCorrect: boolean): Promise<void> {

@@ -74,7 +74,11 @@ export type DashboardAction =
 /** Action creators, for call sites that read better as calls. */
 export const actions = {
   refreshStarted: (): DashboardAction => ({ type: 'refreshStarted' }),
-  snapshotLoaded: (snapshot: DashboardSnapshot, at: string): DashboardAction => ({ type: 'snapshotLoaded', snapshot, at }),
+  snapshotLoaded: (snapshot: DashboardSnapshot, at: string): DashboardAction => ({
+    type: 'snapshotLoaded',
+    snapshot,
+    at,
+  }),
   refreshFailed: (error: unknown, at: string): DashboardAction => ({ type: 'refreshFailed', error, at }),
   togglePause: (): DashboardAction => ({ type: 'togglePause' }),
   selectNext: (): DashboardAction => ({ type: 'selectNext' }),
@@ -85,7 +89,12 @@ export const actions = {
   closeDetail: (): DashboardAction => ({ type: 'closeDetail' }),
   toggleHelp: (): DashboardAction => ({ type: 'toggleHelp' }),
   feedbackStarted: (): DashboardAction => ({ type: 'feedbackStarted' }),
-  feedbackSaved: (id: number, isCorrect: boolean, at: string): DashboardAction => ({ type: 'feedbackSaved', id, isCorrect, at }),
+  feedbackSaved: (id: number, isCorrect: boolean, at: string): DashboardAction => ({
+    type: 'feedbackSaved',
+    id,
+    isCorrect,
+    at,
+  }),
   feedbackFailed: (error: unknown): DashboardAction => ({ type: 'feedbackFailed', error }),
   clearMessage: (): DashboardAction => ({ type: 'clearMessage' }),
   resize: (columns: number, rows: number): DashboardAction => ({ type: 'resize', columns, rows }),
@@ -142,7 +151,12 @@ function move(state: DashboardState, delta: number): DashboardState {
 }
 
 /** Applies a saved verdict to the snapshot's row and feedback tally, when the previous verdict is known. */
-function applyFeedback(s: DashboardSnapshot, id: number, isCorrect: boolean, prior: boolean | null | undefined): DashboardSnapshot {
+function applyFeedback(
+  s: DashboardSnapshot,
+  id: number,
+  isCorrect: boolean,
+  prior: boolean | null | undefined,
+): DashboardSnapshot {
   const row = s.recent_flagged.find((r) => r.id === id);
   const before = prior !== undefined ? prior : row ? row.feedback : undefined;
   const recent_flagged = s.recent_flagged.map((r) => (r.id === id ? { ...r, feedback: isCorrect } : r));
@@ -160,10 +174,27 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
     case 'snapshotLoaded': {
       const { snapshot, at } = action;
       const sel = reconcile(snapshot.recent_flagged, state.selected, state.selectedId);
-      return { ...state, ...sel, snapshot, source: snapshot.source, days: snapshot.days, status: 'live', lastError: null, lastRefresh: at, lastAttempt: at, refreshing: false };
+      return {
+        ...state,
+        ...sel,
+        snapshot,
+        source: snapshot.source,
+        days: snapshot.days,
+        status: 'live',
+        lastError: null,
+        lastRefresh: at,
+        lastAttempt: at,
+        refreshing: false,
+      };
     }
     case 'refreshFailed':
-      return { ...state, status: state.snapshot ? 'stale' : 'error', lastError: errorText(action.error), lastAttempt: action.at, refreshing: false };
+      return {
+        ...state,
+        status: state.snapshot ? 'stale' : 'error',
+        lastError: errorText(action.error),
+        lastAttempt: action.at,
+        refreshing: false,
+      };
     case 'togglePause':
       return { ...state, paused: !state.paused };
     case 'selectNext':
@@ -186,9 +217,19 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
     case 'closeDetail':
       if (state.view === 'help') return { ...state, view: state.helpReturn };
       if (state.view !== 'detail') return state;
-      return { ...state, view: 'main', detailId: null, detail: null, detailStatus: 'idle', savingFeedback: false, message: null };
+      return {
+        ...state,
+        view: 'main',
+        detailId: null,
+        detail: null,
+        detailStatus: 'idle',
+        savingFeedback: false,
+        message: null,
+      };
     case 'toggleHelp':
-      return state.view === 'help' ? { ...state, view: state.helpReturn } : { ...state, view: 'help', helpReturn: state.view };
+      return state.view === 'help'
+        ? { ...state, view: state.helpReturn }
+        : { ...state, view: 'help', helpReturn: state.view };
     case 'feedbackStarted':
       if (state.detailId === null || state.savingFeedback) return state;
       return { ...state, savingFeedback: true, message: { text: 'saving feedback…', tone: 'info' } };
@@ -196,14 +237,20 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       const { id, isCorrect, at } = action;
       const d = state.detail;
       const ownDetail = d !== null && d.id === id;
-      const detail = ownDetail ? { ...d, feedback: { is_correct: isCorrect, notes: d.feedback?.notes ?? null, updated_at: at } } : d;
+      const detail = ownDetail
+        ? { ...d, feedback: { is_correct: isCorrect, notes: d.feedback?.notes ?? null, updated_at: at } }
+        : d;
       const prior = ownDetail ? (d.feedback ? d.feedback.is_correct : null) : undefined;
       const snapshot = state.snapshot ? applyFeedback(state.snapshot, id, isCorrect, prior) : null;
       const text = `marked #${id} ${isCorrect ? 'correct' : 'incorrect'}`;
       return { ...state, snapshot, detail, savingFeedback: false, message: { text, tone: 'info' } };
     }
     case 'feedbackFailed':
-      return { ...state, savingFeedback: false, message: { text: `feedback not saved: ${errorText(action.error)}`, tone: 'error' } };
+      return {
+        ...state,
+        savingFeedback: false,
+        message: { text: `feedback not saved: ${errorText(action.error)}`, tone: 'error' },
+      };
     case 'clearMessage':
       return state.message === null ? state : { ...state, message: null };
     case 'resize':

@@ -4,7 +4,18 @@ import { DAY_NAMES, TRANSACTION_TYPE_NAMES } from '../../model/features.js';
 import { formatFixed } from '../../model/number-format.js';
 import type { TransactionDetail } from './snapshot.js';
 import type { DetailStatus } from './state.js';
-import { fit, fmtAmount, fmtDateTime, fmtInt, fmtPct, fmtScore, fmtSigned, fmtStamp, signedBar, width } from './format.js';
+import {
+  fit,
+  fmtAmount,
+  fmtDateTime,
+  fmtInt,
+  fmtPct,
+  fmtScore,
+  fmtSigned,
+  fmtStamp,
+  signedBar,
+  width,
+} from './format.js';
 import { Line, Title, levelColor, type Paint } from './view-common.js';
 
 const NAME_W = 18;
@@ -73,16 +84,28 @@ function Feedback({ d, columns, p }: { d: TransactionDetail; columns: number; p:
   return (
     <Line>
       {'Feedback: '}
-      <Text bold color={p.fg(f.is_correct ? 'green' : 'red')}>{verdict}</Text>
+      <Text bold color={p.fg(f.is_correct ? 'green' : 'red')}>
+        {verdict}
+      </Text>
       {fit(rest, Math.max(0, columns - 10 - width(verdict)))}
     </Line>
   );
 }
 
-export function DetailBody(props: { detail: TransactionDetail | null; detailId: number | null; status: DetailStatus; columns: number; rows: number; p: Paint }) {
+export function DetailBody(props: {
+  detail: TransactionDetail | null;
+  detailId: number | null;
+  status: DetailStatus;
+  columns: number;
+  rows: number;
+  p: Paint;
+}) {
   const { detail: d, detailId, status, columns, rows, p } = props;
   if (!d || d.id !== detailId) {
-    const text = status === 'error' ? `Could not load transaction #${detailId ?? '?'}.` : `Loading transaction #${detailId ?? '?'}…`;
+    const text =
+      status === 'error'
+        ? `Could not load transaction #${detailId ?? '?'}.`
+        : `Loading transaction #${detailId ?? '?'}…`;
     return (
       <Box marginTop={1} width={columns}>
         <Line>{fit(text, columns)}</Line>
@@ -95,14 +118,22 @@ export function DetailBody(props: { detail: TransactionDetail | null; detailId: 
   const verdict = d.is_anomaly ? 'ANOMALY' : 'normal';
   const scores = ` · ${d.risk_level} · score ${fmtScore(d.anomaly_score)} · risk ${formatFixed(d.risk_score, 1)}/100 · confidence ${fmtPct(d.confidence * 100, 0)}`;
   // Header 2, blank, title 2, blank, the panels, blank, factors title, feedback, blank, footer: the rest is for factors.
-  const panelH = 1 + Math.max(Object.keys(d.transaction).length, sideBySide ? Object.keys(d.shap_explanation).length : 0);
+  const panelH =
+    1 + Math.max(Object.keys(d.transaction).length, sideBySide ? Object.keys(d.shap_explanation).length : 0);
   const stackedExtra = sideBySide ? 0 : 2 + Object.keys(d.shap_explanation).length;
   const factorRows = Math.max(1, rows - (11 + panelH + stackedExtra));
   return (
     <Box flexDirection="column" width={columns} marginTop={1}>
-      <Line bold>{fit(`Transaction #${d.id} · ${fmtDateTime(d.created_at)} · via ${d.source} · model ${d.model_version}`, columns)}</Line>
+      <Line bold>
+        {fit(
+          `Transaction #${d.id} · ${fmtDateTime(d.created_at)} · via ${d.source} · model ${d.model_version}`,
+          columns,
+        )}
+      </Line>
       <Line>
-        <Text bold color={p.fg(d.is_anomaly ? 'red' : 'green')}>{verdict}</Text>
+        <Text bold color={p.fg(d.is_anomaly ? 'red' : 'green')}>
+          {verdict}
+        </Text>
         <Text color={p.fg(levelColor(d.risk_level))}>{fit(scores, columns - verdict.length)}</Text>
       </Line>
       <Box marginTop={1} flexDirection={sideBySide ? 'row' : 'column'}>
@@ -116,9 +147,11 @@ export function DetailBody(props: { detail: TransactionDetail | null; detailId: 
         {d.risk_factors.length === 0 ? (
           <Line>{fit('No feature pushes this transaction toward anomaly.', columns)}</Line>
         ) : (
-          d.risk_factors.slice(0, factorRows).map((f) => (
-            <Line key={f.feature}>{fit(`• ${f.description} (${fmtSigned(f.contribution)})`, columns)}</Line>
-          ))
+          d.risk_factors
+            .slice(0, factorRows)
+            .map((f) => (
+              <Line key={f.feature}>{fit(`• ${f.description} (${fmtSigned(f.contribution)})`, columns)}</Line>
+            ))
         )}
       </Box>
       <Feedback d={d} columns={columns} p={p} />

@@ -44,11 +44,25 @@ export function mainLayout(columns: number, rows: number): MainLayout {
 }
 
 /** A title with a right-hand note on one line of `w` columns. */
-function TitleRow({ left, right, w, p, rightColor }: { left: string; right: string; w: number; p: Paint; rightColor?: string }) {
+function TitleRow({
+  left,
+  right,
+  w,
+  p,
+  rightColor,
+}: {
+  left: string;
+  right: string;
+  w: number;
+  p: Paint;
+  rightColor?: string;
+}) {
   const room = width(right) + 1 <= w;
   return (
     <Line>
-      <Text bold color={p.fg('cyan')}>{room ? fit(left, w - width(right) - 1) + ' ' : fit(left, w)}</Text>
+      <Text bold color={p.fg('cyan')}>
+        {room ? fit(left, w - width(right) - 1) + ' ' : fit(left, w)}
+      </Text>
       <Text color={rightColor ? p.fg(rightColor) : undefined}>{room ? right : ''}</Text>
     </Line>
   );
@@ -77,7 +91,9 @@ function Tiles({ s, columns, L, p }: { s: DashboardSnapshot; columns: number; L:
         {tiles(s, L.tilesW - labelW).map(([label, value, c]) => (
           <Line key={label}>
             <Text dimColor={p.dim}>{fit(label, labelW)}</Text>
-            <Text bold color={c ? p.fg(c) : undefined}>{fit(value, L.tilesW - labelW, 'right')}</Text>
+            <Text bold color={c ? p.fg(c) : undefined}>
+              {fit(value, L.tilesW - labelW, 'right')}
+            </Text>
           </Line>
         ))}
       </Box>
@@ -87,10 +103,14 @@ function Tiles({ s, columns, L, p }: { s: DashboardSnapshot; columns: number; L:
   const all = tiles(s, tw - 1);
   return (
     <Box flexDirection="column" marginBottom={L.spacing}>
-      <Text wrap="truncate-end" dimColor={p.dim}>{all.map(([label]) => fit(label, tw - 1) + ' ').join('')}</Text>
+      <Text wrap="truncate-end" dimColor={p.dim}>
+        {all.map(([label]) => fit(label, tw - 1) + ' ').join('')}
+      </Text>
       <Line>
         {all.map(([label, value, c]) => (
-          <Text key={label} bold color={c ? p.fg(c) : undefined}>{fit(value, tw - 1) + ' '}</Text>
+          <Text key={label} bold color={c ? p.fg(c) : undefined}>
+            {fit(value, tw - 1) + ' '}
+          </Text>
         ))}
       </Line>
     </Box>
@@ -105,10 +125,16 @@ function Hourly({ s, L, p }: { s: DashboardSnapshot; L: MainLayout; p: Paint }) 
       <TitleRow left={c.title} right={c.legend} w={L.leftW} p={p} rightColor="red" />
       {c.bars.map((line, r) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: the chart's rows are positions, top to bottom; they never reorder
-        <Text key={r} wrap="truncate-end" color={p.fg('cyan')}>{line}</Text>
+        <Text key={r} wrap="truncate-end" color={p.fg('cyan')}>
+          {line}
+        </Text>
       ))}
-      <Text wrap="truncate-end" color={p.fg('red')}>{c.share}</Text>
-      <Text wrap="truncate-end" dimColor={p.dim}>{c.axis}</Text>
+      <Text wrap="truncate-end" color={p.fg('red')}>
+        {c.share}
+      </Text>
+      <Text wrap="truncate-end" dimColor={p.dim}>
+        {c.axis}
+      </Text>
     </Box>
   );
 }
@@ -132,12 +158,26 @@ function Throughput({ s, L, p }: { s: DashboardSnapshot; L: MainLayout; p: Paint
   return (
     <Box flexDirection="column">
       <TitleRow left={t.title} right={t.range} w={L.rightW} p={p} />
-      <Text wrap="truncate-end" color={p.fg('cyan')}>{t.spark}</Text>
+      <Text wrap="truncate-end" color={p.fg('cyan')}>
+        {t.spark}
+      </Text>
     </Box>
   );
 }
 
-function Flagged({ s, selected, L, columns, p }: { s: DashboardSnapshot; selected: number; L: MainLayout; columns: number; p: Paint }) {
+function Flagged({
+  s,
+  selected,
+  L,
+  columns,
+  p,
+}: {
+  s: DashboardSnapshot;
+  selected: number;
+  L: MainLayout;
+  columns: number;
+  p: Paint;
+}) {
   const list = s.recent_flagged;
   if (list.length === 0) {
     return (
@@ -154,7 +194,9 @@ function Flagged({ s, selected, L, columns, p }: { s: DashboardSnapshot; selecte
   return (
     <Box flexDirection="column">
       <TitleRow left="Recent flagged" right={range} w={columns} p={p} />
-      <Text wrap="truncate-end" bold dimColor={p.dim}>{table.head}</Text>
+      <Text wrap="truncate-end" bold dimColor={p.dim}>
+        {table.head}
+      </Text>
       {table.rows.slice(start, start + n).map((r, i) => (
         <Line key={r.id} inverse={start + i === selected}>
           {r.pre}
@@ -166,7 +208,19 @@ function Flagged({ s, selected, L, columns, p }: { s: DashboardSnapshot; selecte
   );
 }
 
-export function MainBody({ s, selected, columns, rows, p }: { s: DashboardSnapshot; selected: number; columns: number; rows: number; p: Paint }) {
+export function MainBody({
+  s,
+  selected,
+  columns,
+  rows,
+  p,
+}: {
+  s: DashboardSnapshot;
+  selected: number;
+  columns: number;
+  rows: number;
+  p: Paint;
+}) {
   const L = mainLayout(columns, rows);
   return (
     <Box flexDirection="column" width={columns} marginTop={L.spacing}>
@@ -174,7 +228,12 @@ export function MainBody({ s, selected, columns, rows, p }: { s: DashboardSnapsh
       <Box flexDirection={L.stacked ? 'column' : 'row'}>
         {L.wide ? <Tiles s={s} columns={columns} L={L} p={p} /> : null}
         <Hourly s={s} L={L} p={p} />
-        <Box flexDirection="column" width={L.rightW} marginLeft={L.stacked ? 0 : L.gap} marginTop={L.stacked ? L.spacing : 0}>
+        <Box
+          flexDirection="column"
+          width={L.rightW}
+          marginLeft={L.stacked ? 0 : L.gap}
+          marginTop={L.stacked ? L.spacing : 0}
+        >
           <Risk s={s} L={L} p={p} />
           <Throughput s={s} L={L} p={p} />
         </Box>

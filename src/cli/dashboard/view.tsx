@@ -23,11 +23,29 @@ export interface DashboardViewProps {
 
 const SEP = ' · ';
 
-function Header({ state, columns, p, now }: { state: DashboardState; columns: number; p: Paint; now?: string | number }) {
+function Header({
+  state,
+  columns,
+  p,
+  now,
+}: {
+  state: DashboardState;
+  columns: number;
+  p: Paint;
+  now?: string | number;
+}) {
   const s = state.snapshot;
   const model = s ? `model ${s.model_version ?? 'none'}` : null;
-  const first = ['secureflow dashboard', model, `last ${state.days} day${state.days === 1 ? '' : 's'}`, s?.source ?? state.source].filter(Boolean).join(SEP);
-  const nowMs = now === undefined ? Date.parse(state.lastAttempt ?? '') : typeof now === 'number' ? now : Date.parse(now);
+  const first = [
+    'secureflow dashboard',
+    model,
+    `last ${state.days} day${state.days === 1 ? '' : 's'}`,
+    s?.source ?? state.source,
+  ]
+    .filter(Boolean)
+    .join(SEP);
+  const nowMs =
+    now === undefined ? Date.parse(state.lastAttempt ?? '') : typeof now === 'number' ? now : Date.parse(now);
   const age = state.lastRefresh && Number.isFinite(nowMs) ? fmtAge(nowMs - Date.parse(state.lastRefresh)) : null;
   // A refresh in flight swaps the dot for ↻ rather than adding words, so the line does not jump.
   const dot = state.refreshing ? '↻' : '●';
@@ -47,8 +65,12 @@ function Header({ state, columns, p, now }: { state: DashboardState; columns: nu
     <Box flexDirection="column">
       <Line bold>{truncate(first, columns)}</Line>
       <Line>
-        <Text bold color={p.fg(badge.color)}>{truncate(badge.text, columns)}</Text>
-        <Text color={state.paused ? p.fg('yellow') : undefined}>{fit(tail, Math.max(0, columns - width(badge.text)))}</Text>
+        <Text bold color={p.fg(badge.color)}>
+          {truncate(badge.text, columns)}
+        </Text>
+        <Text color={state.paused ? p.fg('yellow') : undefined}>
+          {fit(tail, Math.max(0, columns - width(badge.text)))}
+        </Text>
       </Line>
     </Box>
   );
@@ -67,7 +89,9 @@ function Footer({ state, columns, p }: { state: DashboardState; columns: number;
   const sep = lead ? ' │ ' : '';
   return (
     <Line>
-      <Text bold color={m ? p.fg(m.tone === 'error' ? 'red' : 'green') : undefined}>{lead}</Text>
+      <Text bold color={m ? p.fg(m.tone === 'error' ? 'red' : 'green') : undefined}>
+        {lead}
+      </Text>
       <Text dimColor={p.dim}>{fit(sep + hints(state), Math.max(0, columns - width(lead)))}</Text>
     </Line>
   );
@@ -101,7 +125,8 @@ function Help({ columns, p }: { columns: number; p: Paint }) {
 
 /** Before the first snapshot: loading, or the error that prevented it. */
 function Placeholder({ state, columns }: { state: DashboardState; columns: number }) {
-  const text = state.status === 'error' ? `Could not load the dashboard: ${state.lastError ?? 'unknown error'}` : 'Loading…';
+  const text =
+    state.status === 'error' ? `Could not load the dashboard: ${state.lastError ?? 'unknown error'}` : 'Loading…';
   return (
     <Box marginTop={1} width={columns}>
       <Line>{fit(text, columns)}</Line>
@@ -115,8 +140,18 @@ export function DashboardView({ state, columns, rows, color, now }: DashboardVie
   let body: ReactNode;
   if (state.view === 'help') body = <Help columns={cols} p={p} />;
   else if (state.view === 'detail')
-    body = <DetailBody detail={state.detail} detailId={state.detailId} status={state.detailStatus} columns={cols} rows={rows} p={p} />;
-  else if (state.snapshot) body = <MainBody s={state.snapshot} selected={state.selected} columns={cols} rows={rows} p={p} />;
+    body = (
+      <DetailBody
+        detail={state.detail}
+        detailId={state.detailId}
+        status={state.detailStatus}
+        columns={cols}
+        rows={rows}
+        p={p}
+      />
+    );
+  else if (state.snapshot)
+    body = <MainBody s={state.snapshot} selected={state.selected} columns={cols} rows={rows} p={p} />;
   else body = <Placeholder state={state} columns={cols} />;
   return (
     <Box flexDirection="column" width={cols}>

@@ -24,7 +24,12 @@ export interface BatchInputs {
   layoutOf(header: string[], file: string): ColumnLayout;
 }
 
-export async function batchInputs(inputs: string[], stdin: Readable, chunkBytes: number, dialect: CsvDialect): Promise<BatchInputs> {
+export async function batchInputs(
+  inputs: string[],
+  stdin: Readable,
+  chunkBytes: number,
+  dialect: CsvDialect,
+): Promise<BatchInputs> {
   const opened = new Map<string, AsyncGenerator<CsvChunk>>();
   let union: string[] | null = null;
   if (inputs.length > 1) {

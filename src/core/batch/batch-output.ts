@@ -20,7 +20,12 @@ export class BatchOutput {
   }
 
   async header(names: string[]): Promise<void> {
-    const text = this.format === 'csv' ? csvHeader(names, this.settings) : this.format === 'table' ? tableHeader(names, this.settings) : '';
+    const text =
+      this.format === 'csv'
+        ? csvHeader(names, this.settings)
+        : this.format === 'table'
+          ? tableHeader(names, this.settings)
+          : '';
     await this.write(text);
   }
 

@@ -28,7 +28,11 @@ const REQUIRED: [string, string[]][] = [
  * Memory holds one chunk and one partial record, whatever the stream's length.
  */
 export async function* csvChunks(
-  stream: AsyncIterable<Buffer>, file: string, chunkBytes: number, extraColumns: string[] = [], dialect?: CsvDialect,
+  stream: AsyncIterable<Buffer>,
+  file: string,
+  chunkBytes: number,
+  extraColumns: string[] = [],
+  dialect?: CsvDialect,
 ): AsyncGenerator<CsvChunk> {
   let pending: Buffer = Buffer.alloc(0);
   let header: Header | null = null;
@@ -102,7 +106,11 @@ function checkHeader(file: string, bytes: Buffer, extraColumns: string[], given?
   missing.push(...extraColumns.filter((c) => !names.has(c.trim().toLowerCase())));
   if (missing.length > 0) {
     // Hints name flags only secureflow score has (it passes a dialect; training and the daemon do not).
-    const hint = !given ? '' : header.length === 1 && dialect.delimiter === undefined ? '; if the file is not comma-separated, pass --delimiter' : '; name yours with --column FIELD=COLUMN';
+    const hint = !given
+      ? ''
+      : header.length === 1 && dialect.delimiter === undefined
+        ? '; if the file is not comma-separated, pass --delimiter'
+        : '; name yours with --column FIELD=COLUMN';
     throw new SecureflowError(
       'invalid_input',
       `${file}: line 1: the header has no column for ${missing.join(', ')} (columns: ${header.join(', ') || 'none'})${hint}`,
@@ -149,7 +157,11 @@ function fieldNames(file: string, header: string[], columns: Record<string, stri
       );
     }
     if (fields[at] !== header[at] && !fields[at].startsWith('\u0000')) {
-      throw new SecureflowError('usage', `--column ${ours}=${theirs}: column ${JSON.stringify(header[at])} is already read as ${fields[at]}`, { field: ours });
+      throw new SecureflowError(
+        'usage',
+        `--column ${ours}=${theirs}: column ${JSON.stringify(header[at])} is already read as ${fields[at]}`,
+        { field: ours },
+      );
     }
     fields.forEach((f, i) => {
       if (i !== at && f.toLowerCase() === ours) fields[i] = `\u0000${f}`;

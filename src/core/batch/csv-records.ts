@@ -73,13 +73,18 @@ export function parseRecords(chunk: string, firstLine: number, delimiter = ','):
     pos = end + 1;
   }
   const cells = (i: number): string[] =>
-    quoted && quoted[i] ? quotedCells(chunk.slice(starts[i], ends[i]), delimiter, lines[i]) : chunk.slice(starts[i], ends[i]).split(delimiter);
+    quoted && quoted[i]
+      ? quotedCells(chunk.slice(starts[i], ends[i]), delimiter, lines[i])
+      : chunk.slice(starts[i], ends[i]).split(delimiter);
   return {
     count,
     line: (i) => lines[i],
     cells,
     // Output CSV is always comma-separated and quoted only where needed: other records are written again.
-    text: delimiter === ',' ? (i) => (quoted && quoted[i] ? cells(i).map(csvEscape).join(',') : chunk.slice(starts[i], ends[i])) : (i) => cells(i).map(csvEscape).join(','),
+    text:
+      delimiter === ','
+        ? (i) => (quoted && quoted[i] ? cells(i).map(csvEscape).join(',') : chunk.slice(starts[i], ends[i]))
+        : (i) => cells(i).map(csvEscape).join(','),
     plain: { text: chunk, starts, ends, quoted },
   };
 }
@@ -102,7 +107,8 @@ function growBytes(a: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
  * or a quote never closed stops the run at that line (no reliable record boundaries after it, so no guessing).
  */
 function quotedCells(text: string, delimiter: string, line: number): string[] {
-  const malformed = (why: string) => new SecureflowError('invalid_input', `line ${line}: malformed CSV: ${why}`, { line, field: 'row' });
+  const malformed = (why: string) =>
+    new SecureflowError('invalid_input', `line ${line}: malformed CSV: ${why}`, { line, field: 'row' });
   const cells: string[] = [];
   const n = text.length;
   for (let i = 0; ; ) {
@@ -152,7 +158,11 @@ export function parseHeader(text: string, delimiter = ','): string[] {
     rows = parse(clean, { delimiter, relax_column_count: true, skip_empty_lines: true }) as string[][];
   } catch (e) {
     // A broken header (an unclosed quote...) is the caller's file at fault, not ours.
-    throw new SecureflowError('invalid_input', `line 1: malformed CSV header: ${(e as Error).message.replace(/ at line \d+.*$/, '')}`, { line: 1, field: 'header' });
+    throw new SecureflowError(
+      'invalid_input',
+      `line 1: malformed CSV header: ${(e as Error).message.replace(/ at line \d+.*$/, '')}`,
+      { line: 1, field: 'header' },
+    );
   }
   return (rows[0] ?? []).map((name) => name.trim());
 }

@@ -5,7 +5,10 @@ import { SecureflowError } from '../errors.js';
  * Input bytes as UTF-8, whatever the file's encoding: UTF-8 passes through untouched (the fast case);
  * a UTF-16 byte order mark, or an explicit --encoding, decodes the text and encodes it again as UTF-8.
  */
-export async function* decodedInput(stream: AsyncIterable<Buffer>, encoding: string | undefined): AsyncGenerator<Buffer> {
+export async function* decodedInput(
+  stream: AsyncIterable<Buffer>,
+  encoding: string | undefined,
+): AsyncGenerator<Buffer> {
   let decoder: TextDecoder | null = encoding && encoding !== 'utf-8' ? new TextDecoder(encoding) : null;
   let first = true;
   for await (const piece of stream) {

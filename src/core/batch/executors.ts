@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { IsolationForestModel } from '../../model/model.js';
-import { formatChunk, scoreChunkRows, type ChunkJob, type ChunkResult, type ChunkSettings, type ScoredBatch } from './score-chunk.js';
+import {
+  formatChunk,
+  scoreChunkRows,
+  type ChunkJob,
+  type ChunkResult,
+  type ChunkSettings,
+  type ScoredBatch,
+} from './score-chunk.js';
 
 /** Stores a chunk's scored rows and gives back their ids (or null when it stored nothing). */
 export type StoreBatch = (batch: ScoredBatch) => Promise<Float64Array | null>;
@@ -27,14 +34,24 @@ export function inlineExecutor(model: IsolationForestModel, settings: ChunkSetti
 }
 
 /** Messages to a worker, and back (see worker.ts). */
-export type ToWorker = { kind: 'score'; job: ChunkJob; store: boolean } | { kind: 'ids'; seq: number; ids: Float64Array | null };
+export type ToWorker =
+  | { kind: 'score'; job: ChunkJob; store: boolean }
+  | { kind: 'ids'; seq: number; ids: Float64Array | null };
 export type FromWorker = { kind: 'scored'; batch: ScoredBatch } | { kind: 'done'; result: ChunkResult };
 
-export function workerPool(size: number, modelText: string, threshold: number | undefined, settings: ChunkSettings): ChunkExecutor {
+export function workerPool(
+  size: number,
+  modelText: string,
+  threshold: number | undefined,
+  settings: ChunkSettings,
+): ChunkExecutor {
   const url = new URL('./worker.js', import.meta.url);
   const idle: Worker[] = [];
   const waiting: ((w: Worker) => void)[] = [];
-  const jobs = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void; store: StoreBatch | null }>();
+  const jobs = new Map<
+    number,
+    { resolve: (r: ChunkResult) => void; reject: (e: Error) => void; store: StoreBatch | null }
+  >();
   const workers: Worker[] = [];
   const release = (w: Worker): void => {
     const next = waiting.shift();
@@ -90,7 +107,9 @@ export function workerPool(size: number, modelText: string, threshold: number | 
       const w = await acquire();
       return new Promise<ChunkResult>((resolve, reject) => {
         jobs.set(job.seq, { resolve, reject, store });
-        w.postMessage({ kind: 'score', job, store: store !== null } satisfies ToWorker, [job.bytes.buffer as ArrayBuffer]);
+        w.postMessage({ kind: 'score', job, store: store !== null } satisfies ToWorker, [
+          job.bytes.buffer as ArrayBuffer,
+        ]);
       });
     },
     async close() {

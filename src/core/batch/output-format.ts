@@ -20,8 +20,20 @@ export interface RowShape {
  * duplicate or impersonate input (a payment export's own transaction_id, or a column named error).
  */
 const RESERVED = new Set([
-  'transaction_id', 'file', 'line', 'model_version', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence',
-  ...FEATURES.map((f) => `shap_${f}`), 'shap_explanation', 'top_factor', 'warning', 'error',
+  'transaction_id',
+  'file',
+  'line',
+  'model_version',
+  'anomaly_score',
+  'risk_score',
+  'risk_level',
+  'is_anomaly',
+  'confidence',
+  ...FEATURES.map((f) => `shap_${f}`),
+  'shap_explanation',
+  'top_factor',
+  'warning',
+  'error',
 ]);
 
 /** The names input columns are written under: clashing ones prefixed with input_ (case-insensitive). */
@@ -37,7 +49,16 @@ export function carriedNames(inputColumns: readonly string[]): string[] {
 
 /** Result columns appended after the input's own columns. */
 export function resultColumns(shape: RowShape): string[] {
-  const cols = [...(shape.withIds ? ['transaction_id'] : []), ...(shape.withFile ? ['file'] : []), 'line', 'anomaly_score', 'risk_score', 'risk_level', 'is_anomaly', 'confidence'];
+  const cols = [
+    ...(shape.withIds ? ['transaction_id'] : []),
+    ...(shape.withFile ? ['file'] : []),
+    'line',
+    'anomaly_score',
+    'risk_score',
+    'risk_level',
+    'is_anomaly',
+    'confidence',
+  ];
   if (shape.explain) cols.push(...FEATURES.map((f) => `shap_${f}`), 'top_factor');
   if (shape.warnings) cols.push('warning');
   cols.push('error');
@@ -79,7 +100,13 @@ export function csvRow(inputText: string, r: ResultCells, shape: RowShape): stri
  * One JSON object: the input's columns as read (strings; null where this row's file has no such column),
  * then the results (numbers, booleans) and the model that scored it.
  */
-export function jsonRow(names: string[], cells: readonly (string | undefined)[], r: ResultCells, shape: RowShape, modelVersion: string): string {
+export function jsonRow(
+  names: string[],
+  cells: readonly (string | undefined)[],
+  r: ResultCells,
+  shape: RowShape,
+  modelVersion: string,
+): string {
   let out = '{';
   for (let i = 0; i < names.length; i++) out += `${JSON.stringify(names[i])}:${JSON.stringify(cells[i] ?? null)},`;
   if (shape.withIds) out += `"transaction_id":${r.transaction_id === '' ? 'null' : r.transaction_id},`;
@@ -103,7 +130,16 @@ function fit(text: string, width: number, right: boolean): string {
 }
 
 export function tableHeader(names: string[], shape: RowShape): string {
-  const cols = [...(shape.withIds ? [fit('id', 9, true)] : []), ...(shape.withFile ? [fit('file', TABLE_CELL, false)] : []), fit('line', 7, true), ...names.map((c) => fit(c, TABLE_CELL, false)), fit('score', 8, true), fit('risk', 6, true), fit('level', 8, false), fit('flag', 4, false)];
+  const cols = [
+    ...(shape.withIds ? [fit('id', 9, true)] : []),
+    ...(shape.withFile ? [fit('file', TABLE_CELL, false)] : []),
+    fit('line', 7, true),
+    ...names.map((c) => fit(c, TABLE_CELL, false)),
+    fit('score', 8, true),
+    fit('risk', 6, true),
+    fit('level', 8, false),
+    fit('flag', 4, false),
+  ];
   if (shape.explain) cols.push(fit('top_factor', 17, false));
   return `${cols.join(' ')}  error\n`;
 }
@@ -112,10 +148,25 @@ const RED = '\u001b[31m';
 const DIM = '\u001b[2m';
 const RESET = '\u001b[0m';
 
-export function tableRow(cells: readonly (string | undefined)[], inputCount: number, r: ResultCells, shape: RowShape, color: boolean): string {
-  const cols = [...(shape.withIds ? [fit(r.transaction_id, 9, true)] : []), ...(shape.withFile ? [fit(r.file, TABLE_CELL, false)] : []), fit(String(r.line), 7, true)];
+export function tableRow(
+  cells: readonly (string | undefined)[],
+  inputCount: number,
+  r: ResultCells,
+  shape: RowShape,
+  color: boolean,
+): string {
+  const cols = [
+    ...(shape.withIds ? [fit(r.transaction_id, 9, true)] : []),
+    ...(shape.withFile ? [fit(r.file, TABLE_CELL, false)] : []),
+    fit(String(r.line), 7, true),
+  ];
   for (let i = 0; i < inputCount; i++) cols.push(fit(cells[i] ?? '', TABLE_CELL, false));
-  cols.push(fit(r.anomaly_score, 8, true), fit(r.risk_score, 6, true), fit(r.risk_level, 8, false), fit(r.is_anomaly ? 'YES' : r.is_anomaly === null ? '' : 'no', 4, false));
+  cols.push(
+    fit(r.anomaly_score, 8, true),
+    fit(r.risk_score, 6, true),
+    fit(r.risk_level, 8, false),
+    fit(r.is_anomaly ? 'YES' : r.is_anomaly === null ? '' : 'no', 4, false),
+  );
   if (shape.explain) cols.push(fit(r.top_factor, 17, false));
   const text = `${cols.join(' ')}  ${r.error || (r.warning && `warning: ${r.warning}`)}`.trimEnd();
   if (!color) return `${text}\n`;

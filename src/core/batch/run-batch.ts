@@ -69,8 +69,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const dialect = o.dialect ?? {};
   const derived = dialect.derived ?? 'reject';
   const settings: ChunkSettings = {
-    format: o.format, explain: o.explain, strict: o.strict, color: o.color, withIds: o.withIds ?? o.store !== null,
-    withFile: o.inputs.length > 1, decimal: dialect.decimal ?? '.', derived, warnings: derived === 'warn',
+    format: o.format,
+    explain: o.explain,
+    strict: o.strict,
+    color: o.color,
+    withIds: o.withIds ?? o.store !== null,
+    withFile: o.inputs.length > 1,
+    decimal: dialect.decimal ?? '.',
+    derived,
+    warnings: derived === 'warn',
   };
   const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
@@ -82,7 +89,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const workers = o.workers ?? (big ? availableParallelism() - (busy ? 1 : 0) : 1);
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
-    : workers > 1 ? workerPool(workers, o.modelText, o.threshold, settings) : inlineExecutor(o.model!, settings);
+    : workers > 1
+      ? workerPool(workers, o.modelText, o.threshold, settings)
+      : inlineExecutor(o.model!, settings);
   const store = o.store ? storeInOrder(o.store) : null;
   const output = new BatchOutput(o.output, o.format, settings);
   const totals = new BatchTotals(total, o.onProgress);
@@ -112,7 +121,13 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
         const bytes = new Uint8Array(chunk.bytes.length); // a transferable copy, detached from the read buffer
         bytes.set(chunk.bytes);
         const job: ChunkJob = {
-          seq: seq++, bytes, firstLine: chunk.firstLine, header: chunk.header, fields: chunk.fields, delimiter: chunk.delimiter, columns: layout,
+          seq: seq++,
+          bytes,
+          firstLine: chunk.firstLine,
+          header: chunk.header,
+          fields: chunk.fields,
+          delimiter: chunk.delimiter,
+          columns: layout,
         };
         inflight.push({ promise: executor.run(job, store), size: bytes.length });
         while (inflight.length >= executor.capacity && !stopped) stopped = !(await drainOne());
@@ -131,7 +146,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
 
 /** The run's counts so far, chunk by chunk, in input order. */
 class BatchTotals {
-  readonly summary: BatchSummary = { rows: 0, flagged: 0, errors: 0, warned: 0, stored: 0, elapsedMs: 0, sampleErrors: [], stoppedAt: null, interrupted: false };
+  readonly summary: BatchSummary = {
+    rows: 0,
+    flagged: 0,
+    errors: 0,
+    warned: 0,
+    stored: 0,
+    elapsedMs: 0,
+    sampleErrors: [],
+    stoppedAt: null,
+    interrupted: false,
+  };
   private bytes = 0;
 
   constructor(
@@ -188,7 +213,8 @@ function fileSize(path: string): number {
     return st.size;
   } catch (e) {
     if (e instanceof SecureflowError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
     throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
   }
 }

@@ -139,7 +139,10 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
   const derived: DerivedCheck =
     settings.derived === 'warn'
       ? (note) => (rowWarnings.push(`${note.field} ${note.reason}`), null)
-      : (note) => ({ field: note.field, reason: `${note.reason}; pass --derived warn to score such rows with a warning` });
+      : (note) => ({
+          field: note.field,
+          reason: `${note.reason}; pass --derived warn to score such rows with a warning`,
+        });
   let stopAt = n;
   // Amounts with a decimal comma never take the fast path: it would read 12.50 as twelve and a half.
   const fast = settings.decimal === '.' ? fastReader(job.fields, job.delimiter) : null;
@@ -157,7 +160,9 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
     const error =
       cells.length !== job.header.length
         ? { field: 'row', reason: `has ${cells.length} fields, the header has ${job.header.length}` }
-        : isFieldError(amount) ? amount : readTransaction(get, raw, validCount * FEATURE_COUNT, derived);
+        : isFieldError(amount)
+          ? amount
+          : readTransaction(get, raw, validCount * FEATURE_COUNT, derived);
     if (!error) {
       validCount++;
       if (rowWarnings.length > 0) warnings.set(r, rowWarnings.join('; '));
@@ -184,12 +189,28 @@ function isFieldError(v: unknown): v is FieldError {
  * Phase 2: writes one output row per input record, in order; `ids` are the stored rows' ids, if stored.
  * `model` places risk levels and names the model in JSON rows; a daemon's answer carries both for --remote runs.
  */
-export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: ChunkSettings, ids: Float64Array | null): ChunkResult {
+export function formatChunk(
+  model: ScoringModel,
+  chunk: ScoredChunk,
+  settings: ChunkSettings,
+  ids: Float64Array | null,
+): ChunkResult {
   const thresholdRisk = model.thresholdRisk;
   const { job, rows, errors, warnings, stopAt, batch } = chunk;
   const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
   const row: ResultCells = {
-    transaction_id: '', file: job.columns.file, line: 0, anomaly_score: '', risk_score: '', risk_level: '', is_anomaly: null, confidence: '', shap: null, top_factor: '', error: '', warning: '',
+    transaction_id: '',
+    file: job.columns.file,
+    line: 0,
+    anomaly_score: '',
+    risk_score: '',
+    risk_level: '',
+    is_anomaly: null,
+    confidence: '',
+    shap: null,
+    top_factor: '',
+    error: '',
+    warning: '',
   };
   let flagged = 0;
   let warned = 0;
@@ -233,7 +254,9 @@ export function formatChunk(model: ScoringModel, chunk: ScoredChunk, settings: C
     warned,
     errors: errors.size - (stoppedError ? 1 : 0),
     stored: ids ? batch.count : 0,
-    stoppedAt: stoppedError ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason } : null,
+    stoppedAt: stoppedError
+      ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason }
+      : null,
     sampleErrors,
   };
 }
@@ -246,7 +269,14 @@ function explanationCells(shap: Float64Array, v: number, out: ResultCells): void
   out.top_factor = best < 0 ? '' : FEATURES[best];
 }
 
-function formatRow(rows: CsvRows, r: number, job: ChunkJob, cells: ResultCells, s: ChunkSettings, modelVersion: string): string {
+function formatRow(
+  rows: CsvRows,
+  r: number,
+  job: ChunkJob,
+  cells: ResultCells,
+  s: ChunkSettings,
+  modelVersion: string,
+): string {
   const { header, columns } = job;
   const { positions } = columns;
   // Input cells in output order: as read, or placed by the layout (empty where this file has no such column).

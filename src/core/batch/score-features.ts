@@ -34,5 +34,16 @@ export function scoreFeatureRows(
     shap = new Float64Array(count * FEATURE_COUNT);
     model.explainRows(rows, count, shap);
   }
-  return { seq, count, features: rows, anomalyScore, riskScore, confidence: conf, isAnomaly, references, shap, stopped };
+  return {
+    seq,
+    count,
+    features: rows,
+    anomalyScore,
+    riskScore,
+    confidence: conf,
+    isAnomaly,
+    references,
+    shap,
+    stopped,
+  };
 }

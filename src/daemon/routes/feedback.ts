@@ -10,7 +10,8 @@ export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): 
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   app.post('/api/feedback', { schema: routeSchemas.feedback, config: { permission: 'feedback' } }, async (request) => {
     const body = request.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body', 'must be a JSON object {transaction_id, feedback}');
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('body', 'must be a JSON object {transaction_id, feedback}');
     const b = body as Record<string, unknown>;
     const id = positiveId('transaction_id', b.transaction_id);
     // The original's names (feedback, comments) and the schema's (is_correct, notes) are both accepted.
@@ -37,7 +38,11 @@ export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): 
       notes: saved.notes,
       created_at: saved.created_at,
       updated_at: saved.updated_at,
-      previous: saved.previous && { feedback: saved.previous.is_correct, notes: saved.previous.notes, recorded_at: saved.previous.recorded_at },
+      previous: saved.previous && {
+        feedback: saved.previous.is_correct,
+        notes: saved.previous.notes,
+        recorded_at: saved.previous.recorded_at,
+      },
     };
   });
 }

@@ -26,7 +26,12 @@ export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteCon
     const database = await db.check();
     metrics.databaseUp.set(database === 'connected' ? 1 : 0);
     if (database !== 'connected') reply.status(503).header('retry-after', '5');
-    return { ready: database === 'connected', database, model_version: db.model.version, timestamp: new Date().toISOString() };
+    return {
+      ready: database === 'connected',
+      database,
+      model_version: db.model.version,
+      timestamp: new Date().toISOString(),
+    };
   });
 
   // The original front end sends this on every page load with `Content-Type: application/json` and no body.

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
-import { scoreValid, toNewTransaction, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
+import { type ReadBatch, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
+import {
+  scoreValid,
+  toNewTransaction,
+  validateTransaction,
+  type ValidTransaction,
+} from '../../core/score-transaction.js';
 import { checkTransactions, StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
@@ -21,7 +26,11 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
     return results;
   }, 256);
   // A row the database refuses fails its group's transaction: the group is split until only that row fails.
-  const writes = new MicroBatcher((rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)), 1000, (e) => e instanceof StoreError && e.kind === 'invalid');
+  const writes = new MicroBatcher(
+    (rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)),
+    1000,
+    (e) => e instanceof StoreError && e.kind === 'invalid',
+  );
 
   app.post('/api/predict', { schema: routeSchemas.predict, config: { permission: 'score' } }, async (request) => {
     const store = boolParam('store', queryOf(request.query).store) ?? true;
@@ -38,43 +47,53 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
   });
 
   // Untyped: its answer is built as text a slice at a time (below); openapi.test.ts holds it to the schema.
-  untyped.post('/api/predict-batch', { schema: routeSchemas.predictBatch, config: { permission: 'score' } }, async (request, reply) => {
-    const query = queryOf(request.query);
-    const explain = boolParam('explain', query.explain) ?? true;
-    const store = boolParam('store', query.store) ?? true;
-    if (store) db.require();
-    const tooMany = (n: number) =>
-      new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, { limit: options.batchLimit, received: n });
-    let read;
-    if (isCsvBody(request.body)) read = request.body.csv; // read, counted and limited as it arrived
-    else {
-      const list = batchItems(request.body);
-      if (list.length > options.batchLimit) throw tooMany(list.length);
-      schemaCheck(request);
-      read = readJsonTransactions(list);
-    }
-    const total = read.count + read.errors.size;
-    if (total > options.batchLimit) throw tooMany(total);
-    metrics.batchSize.observe(total);
-    const { items, batch, batchId, scoringSeconds } = await (store ? db.run((s) => scoreAndStore(db.model, read, total, { explain, store: s, source: 'api' })) : scoreAndStore(db.model, read, total, { explain, store: null, source: 'api' }));
-    metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
-    let flagged = 0;
-    for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
-    metrics.countVerdicts(flagged, batch.count);
-    const summary = {
-      total_processed: total,
-      scored: batch.count,
-      errors: read.errors.size,
-      flagged,
-      batch_id: batchId,
-      model_version: db.model.version,
-      threshold_risk: db.model.thresholdRisk, // where risk_level's bands start, for clients formatting rows
-      timestamp: new Date().toISOString(),
-    };
-    // Ten thousand explained results are megabytes of JSON: serialised a slice at a time, not in one blocking call.
-    reply.type('application/json; charset=utf-8');
-    return `{"results":${await stringifyInSlices(items)},${JSON.stringify(summary).slice(1)}`;
-  });
+  untyped.post(
+    '/api/predict-batch',
+    { schema: routeSchemas.predictBatch, config: { permission: 'score' } },
+    async (request, reply) => {
+      const query = queryOf(request.query);
+      const explain = boolParam('explain', query.explain) ?? true;
+      const store = boolParam('store', query.store) ?? true;
+      if (store) db.require();
+      const tooMany = (n: number) =>
+        new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, {
+          limit: options.batchLimit,
+          received: n,
+        });
+      let read: ReadBatch;
+      if (isCsvBody(request.body))
+        read = request.body.csv; // read, counted and limited as it arrived
+      else {
+        const list = batchItems(request.body);
+        if (list.length > options.batchLimit) throw tooMany(list.length);
+        schemaCheck(request);
+        read = readJsonTransactions(list);
+      }
+      const total = read.count + read.errors.size;
+      if (total > options.batchLimit) throw tooMany(total);
+      metrics.batchSize.observe(total);
+      const { items, batch, batchId, scoringSeconds } = await (store
+        ? db.run((s) => scoreAndStore(db.model, read, total, { explain, store: s, source: 'api' }))
+        : scoreAndStore(db.model, read, total, { explain, store: null, source: 'api' }));
+      metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
+      let flagged = 0;
+      for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
+      metrics.countVerdicts(flagged, batch.count);
+      const summary = {
+        total_processed: total,
+        scored: batch.count,
+        errors: read.errors.size,
+        flagged,
+        batch_id: batchId,
+        model_version: db.model.version,
+        threshold_risk: db.model.thresholdRisk, // where risk_level's bands start, for clients formatting rows
+        timestamp: new Date().toISOString(),
+      };
+      // Ten thousand explained results are megabytes of JSON: serialised a slice at a time, not in one blocking call.
+      reply.type('application/json; charset=utf-8');
+      return `{"results":${await stringifyInSlices(items)},${JSON.stringify(summary).slice(1)}`;
+    },
+  );
 }
 
 /** JSON.stringify(items), yielding to the event loop between slices of 500. */
@@ -90,7 +109,8 @@ async function stringifyInSlices(items: readonly unknown[]): Promise<string> {
 /** `{transactions: [...]}` as the original took it; a bare array is accepted too. */
 function batchItems(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
-  if (body === null || typeof body !== 'object') throw badRequest('transactions', 'is required: send {"transactions": [...]} or CSV with Content-Type: text/csv');
+  if (body === null || typeof body !== 'object')
+    throw badRequest('transactions', 'is required: send {"transactions": [...]} or CSV with Content-Type: text/csv');
   const list = (body as Record<string, unknown>).transactions;
   if (list === undefined) throw badRequest('transactions', 'is required: send {"transactions": [...]}');
   if (!Array.isArray(list)) throw badRequest('transactions', 'must be an array of transactions');

@@ -14,8 +14,21 @@ import { checkTransaction, jsonOrNull, type HourSums } from '../shared.js';
 export const COPY_MIN_ROWS = 2_000;
 
 const COLUMNS = [
-  'reference', 'amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'is_fraudulent', 'anomaly_score',
-  'risk_score', 'risk_level', 'confidence', 'explanation', 'model_version', 'source', 'batch_id',
+  'reference',
+  'amount',
+  'hour',
+  'day_of_week',
+  'merchant_category',
+  'transaction_type',
+  'is_fraudulent',
+  'anomaly_score',
+  'risk_score',
+  'risk_level',
+  'confidence',
+  'explanation',
+  'model_version',
+  'source',
+  'batch_id',
 ] as const;
 
 const RESERVE = "SELECT nextval(pg_get_serial_sequence('transactions', 'id')) FROM generate_series(1, $1::int4)";
@@ -24,7 +37,9 @@ const COPY = `COPY transactions (id, ${COLUMNS.join(', ')}, created_at) FROM STD
 /** COPY's text format: backslash escapes for the characters it reads specially; \N is NULL. */
 function field(value: string | null): string {
   if (value === null) return '\\N';
-  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
+  return /[\\\t\n\r]/.test(value)
+    ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : value;
 }
 
 function line(r: NewTransaction, id: number, createdAt: string): string {
@@ -38,7 +53,10 @@ function tally(): { add(r: NewTransaction): void; sums(): HourSums[] } {
   return {
     add(r) {
       let h = hours.get(r.hour);
-      if (!h) hours.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
+      if (!h) {
+        h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
+        hours.set(r.hour, h);
+      }
       h.total++;
       if (r.is_fraudulent) h.anomalies++;
       if (r.risk_level === 'elevated') h.elevated++;
@@ -52,7 +70,11 @@ function tally(): { add(r: NewTransaction): void; sums(): HourSums[] } {
  * Inside the caller's transaction: reserves ids, copies the rows with them (each checked as it goes: a bad row
  * aborts the COPY and the caller's transaction stores nothing); returns the ids in input order and the hour sums.
  */
-export async function copyInsert(c: pg.PoolClient, rows: TransactionRows, createdAt: string): Promise<{ ids: number[]; hours: HourSums[] }> {
+export async function copyInsert(
+  c: pg.PoolClient,
+  rows: TransactionRows,
+  createdAt: string,
+): Promise<{ ids: number[]; hours: HourSums[] }> {
   const reserved = await c.query({ text: RESERVE, values: [rows.length], rowMode: 'array' });
   const ids = reserved.rows.map((r: unknown[]) => Number(r[0])).sort((a, b) => a - b);
   const hours = tally();

@@ -1,8 +1,37 @@
 import pg from 'pg';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery, TransactionRows } from '../store.js';
+import type {
+  ApiKey,
+  DashboardStats,
+  Feedback,
+  ModelVersion,
+  NewTransaction,
+  RecordedFeedback,
+  Role,
+  Store,
+  StoredTransaction,
+  TransactionQuery,
+  TransactionRows,
+} from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransactions, describeError as reason, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, redactUrl, scrubMessage, statsBoundary,
-  StoreError, sumByHour, TRANSACTION_COLUMNS, type HourSums,
+  asId,
+  binThroughput,
+  buildDashboard,
+  checkPage,
+  checkText,
+  checkTransactions,
+  describeError as reason,
+  isoOf,
+  jsonOrNull,
+  minuteOf,
+  modelRef,
+  nowIso as now,
+  redactUrl,
+  scrubMessage,
+  statsBoundary,
+  StoreError,
+  sumByHour,
+  TRANSACTION_COLUMNS,
+  type HourSums,
 } from '../shared.js';
 import { copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
 import { migrations } from './migrations.js';
@@ -28,7 +57,23 @@ const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, upd
 
 // The columns from unnest (all but id and created_at, which is one value for the batch) and their array types.
 const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1, -1);
-const INSERT_TYPES = ['text', 'float8', 'int4', 'int4', 'int4', 'int4', 'bool', 'float8', 'float8', 'text', 'float8', 'jsonb', 'text', 'text', 'text'];
+const INSERT_TYPES = [
+  'text',
+  'float8',
+  'int4',
+  'int4',
+  'int4',
+  'int4',
+  'bool',
+  'float8',
+  'float8',
+  'text',
+  'float8',
+  'jsonb',
+  'text',
+  'text',
+  'text',
+];
 // One statement for any number of rows (15 parameters, one array per column). ORDER BY ord makes the identity
 // values follow input order; RETURNING's order is not documented, so the caller sorts the ids it returns.
 const INSERT_SQL = `
@@ -73,7 +118,10 @@ export class PostgresStore implements Store {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const display = redactUrl(url);
     if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) {
-      throw new StoreError('invalid', `schema must be a lower-case SQL identifier, got ${JSON.stringify(options.schema)}`);
+      throw new StoreError(
+        'invalid',
+        `schema must be a lower-case SQL identifier, got ${JSON.stringify(options.schema)}`,
+      );
     }
     const pool = new pg.Pool({
       connectionString: url,
@@ -95,13 +143,17 @@ export class PostgresStore implements Store {
       await pool.query('SELECT 1');
     } catch (e) {
       await pool.end().catch(() => {});
-      throw new StoreError('unavailable', scrubMessage(`cannot connect to ${display}: ${reason(e)}`, url), { cause: e });
+      throw new StoreError('unavailable', scrubMessage(`cannot connect to ${display}: ${reason(e)}`, url), {
+        cause: e,
+      });
     }
     try {
       store.appliedOnOpen = await store.migrate();
     } catch (e) {
       await pool.end().catch(() => {});
-      throw e instanceof StoreError ? e : new StoreError('unavailable', scrubMessage(`cannot migrate ${display}: ${reason(e)}`, url), { cause: e });
+      throw e instanceof StoreError
+        ? e
+        : new StoreError('unavailable', scrubMessage(`cannot migrate ${display}: ${reason(e)}`, url), { cause: e });
     }
     return store;
   }
@@ -109,7 +161,9 @@ export class PostgresStore implements Store {
   async migrate(): Promise<string[]> {
     const pending = async (q: Queryable) => {
       const exists = (await q.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok")).rows[0].ok as boolean;
-      const applied = new Set(exists ? (await q.query('SELECT name FROM schema_migrations')).rows.map((r) => r.name as string) : []);
+      const applied = new Set(
+        exists ? (await q.query('SELECT name FROM schema_migrations')).rows.map((r) => r.name as string) : [],
+      );
       return migrations.filter((m) => !applied.has(m.name));
     };
     // Most opens find nothing to do: check without taking the lock.
@@ -118,7 +172,9 @@ export class PostgresStore implements Store {
       // Concurrent openers queue here; the second then finds nothing pending. Keyed by schema so that separate
       // schemas (tests) migrate independently. DDL is transactional: a failed migration leaves no trace.
       await c.query("SELECT pg_advisory_xact_lock(hashtext('secureflow:migrate:' || coalesce(current_schema(), '')))");
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL)');
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL)',
+      );
       const todo = await pending(c);
       for (const m of todo) {
         await c.query(m.sql);
@@ -158,9 +214,13 @@ export class PostgresStore implements Store {
       return result;
     } catch (e) {
       // A client whose ROLLBACK fails is broken: release(err) removes it from the pool.
-      await c.query('ROLLBACK').then(() => c.release(), (err: Error) => c.release(err));
+      await c.query('ROLLBACK').then(
+        () => c.release(),
+        (err: Error) => c.release(err),
+      );
       const mapped = this.mapError(e);
-      if (retry && !committing && !this.closed && mapped instanceof StoreError && mapped.kind === 'unavailable') return this.tx(fn, false);
+      if (retry && !committing && !this.closed && mapped instanceof StoreError && mapped.kind === 'unavailable')
+        return this.tx(fn, false);
       throw mapped;
     }
   }
@@ -168,15 +228,26 @@ export class PostgresStore implements Store {
   async insertTransactions(source: TransactionRows): Promise<number[]> {
     if (source.length === 0) return [];
     if (source.length >= COPY_MIN_ROWS) return this.copyTransactions(source);
-    const rows = Array.isArray(source) ? (source as NewTransaction[]) : Array.from({ length: source.length }, (_, i) => source.at(i)!);
+    const rows = Array.isArray(source)
+      ? (source as NewTransaction[])
+      : Array.from({ length: source.length }, (_, i) => source.at(i)!);
     checkTransactions(rows);
     // One array per column; pg serialises them as array literals.
     const columns = INSERT_COLUMNS.map((name) =>
-      name === 'explanation' ? rows.map((r) => jsonOrNull(r.explanation)) : rows.map((r) => (r as unknown as Row)[name]),
+      name === 'explanation'
+        ? rows.map((r) => jsonOrNull(r.explanation))
+        : rows.map((r) => (r as unknown as Row)[name]),
     );
     const createdAt = now();
     const hours = sumByHour(rows);
-    const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
+    const stats = [
+      hours.map((h) => h.hour),
+      hours.map((h) => h.total),
+      hours.map((h) => h.anomalies),
+      hours.map((h) => h.score_sum),
+      minuteOf(createdAt),
+      hours.map((h) => h.elevated),
+    ];
     const ids = await this.tx(async (c) => {
       const inserted = (await c.query(INSERT_SQL, [...columns, createdAt])).rows.map((r) => r.id as number);
       await c.query(STATS_SQL, stats);
@@ -190,7 +261,14 @@ export class PostgresStore implements Store {
     const createdAt = now();
     return this.tx(async (c) => {
       const { ids, hours } = await copyInsert(c, rows, createdAt);
-      const stats = [hours.map((h) => h.hour), hours.map((h) => h.total), hours.map((h) => h.anomalies), hours.map((h) => h.score_sum), minuteOf(createdAt), hours.map((h) => h.elevated)];
+      const stats = [
+        hours.map((h) => h.hour),
+        hours.map((h) => h.total),
+        hours.map((h) => h.anomalies),
+        hours.map((h) => h.score_sum),
+        minuteOf(createdAt),
+        hours.map((h) => h.elevated),
+      ];
       await c.query(STATS_SQL, stats);
       return ids;
     });
@@ -205,7 +283,17 @@ export class PostgresStore implements Store {
     );
     if (!row) return null;
     const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
-    const feedback = f_id === null ? null : ({ id: f_id, transaction_id: id, is_correct: f_is_correct, notes: f_notes, created_at: f_created_at, updated_at: f_updated_at } as Feedback);
+    const feedback =
+      f_id === null
+        ? null
+        : ({
+            id: f_id,
+            transaction_id: id,
+            is_correct: f_is_correct,
+            notes: f_notes,
+            created_at: f_created_at,
+            updated_at: f_updated_at,
+          } as Feedback);
     return { ...(transaction as unknown as StoredTransaction), feedback };
   }
 
@@ -216,20 +304,29 @@ export class PostgresStore implements Store {
     const where: string[] = [];
     const params: unknown[] = [];
     if (query.anomaliesOnly) where.push('t.is_fraudulent');
-    if (since !== null) (params.push(since), where.push(`t.created_at >= $${params.length}::timestamptz`));
-    if (query.batchId !== undefined) (params.push(query.batchId), where.push(`t.batch_id = $${params.length}`));
+    if (since !== null) params.push(since), where.push(`t.created_at >= $${params.length}::timestamptz`);
+    if (query.batchId !== undefined) params.push(query.batchId), where.push(`t.batch_id = $${params.length}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const n = params.length;
     const [rows, total] = await Promise.all([
-      this.query(`SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, query.limit, offset]),
+      this.query(
+        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...params, query.limit, offset],
+      ),
       this.count(query, clause, params, since),
     ]);
     return { rows: rows as unknown as StoredTransaction[], total };
   }
 
   /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
-  private async count(query: TransactionQuery, clause: string, params: unknown[], since: string | null): Promise<number> {
-    if (query.batchId !== undefined) return (await this.query(`SELECT count(*) AS n FROM transactions t ${clause}`, params))[0].n as number;
+  private async count(
+    query: TransactionQuery,
+    clause: string,
+    params: unknown[],
+    since: string | null,
+  ): Promise<number> {
+    if (query.batchId !== undefined)
+      return (await this.query(`SELECT count(*) AS n FROM transactions t ${clause}`, params))[0].n as number;
     const boundary = statsBoundary(since);
     const [row] = await this.query(
       `SELECT (SELECT coalesce(sum(${query.anomaliesOnly ? 'anomalies' : 'total'}), 0) FROM transaction_stats WHERE bucket >= $1::timestamptz)
@@ -239,7 +336,11 @@ export class PostgresStore implements Store {
     return row.n as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
+  async upsertFeedback(
+    transactionId: number,
+    isCorrect: boolean,
+    notes: string | null,
+  ): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
     const at = now();
@@ -254,7 +355,9 @@ export class PostgresStore implements Store {
       );
       if (inserted.rows[0]) return { ...(inserted.rows[0] as Feedback), previous: null };
       // Locked: concurrent replacements queue here, each keeping (as history) exactly the verdict it replaced.
-      const current = (await c.query(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = $1 FOR UPDATE`, [transactionId])).rows[0] as Feedback | undefined;
+      const current = (
+        await c.query(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = $1 FOR UPDATE`, [transactionId])
+      ).rows[0] as Feedback | undefined;
       if (!current) return null; // no such transaction
       await c.query(
         'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)',
@@ -265,7 +368,10 @@ export class PostgresStore implements Store {
         `UPDATE feedback SET is_correct = $2, notes = $3, updated_at = greatest($4::timestamptz, updated_at) WHERE transaction_id = $1 RETURNING ${FEEDBACK_COLUMNS}`,
         [transactionId, isCorrect, notes, at],
       );
-      return { ...(updated.rows[0] as Feedback), previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at } };
+      return {
+        ...(updated.rows[0] as Feedback),
+        previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at },
+      };
     });
   }
 
@@ -300,7 +406,15 @@ export class PostgresStore implements Store {
   }
 
   async registerModel(
-    model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string },
+    model: {
+      version: string;
+      format: string;
+      options: unknown;
+      trained_at: string;
+      rows: number;
+      metrics: unknown | null;
+      model: string;
+    },
     activate: boolean,
   ): Promise<ModelVersion> {
     const trainedAt = isoOf(new Date(model.trained_at), 'trained_at');
@@ -310,9 +424,19 @@ export class PostgresStore implements Store {
       await c.query(
         `INSERT INTO model_versions (version, format, options, trained_at, rows, metrics, model, created_at)
          VALUES ($1, $2, $3::jsonb, $4::timestamptz, $5, $6::jsonb, $7, $8::timestamptz) ON CONFLICT (version) DO NOTHING`,
-        [model.version, model.format, JSON.stringify(model.options ?? null), trainedAt, model.rows, jsonOrNull(model.metrics), model.model, now()],
+        [
+          model.version,
+          model.format,
+          JSON.stringify(model.options ?? null),
+          trainedAt,
+          model.rows,
+          jsonOrNull(model.metrics),
+          model.model,
+          now(),
+        ],
       );
-      const id = (await c.query('SELECT id FROM model_versions WHERE version = $1', [model.version])).rows[0].id as number;
+      const id = (await c.query('SELECT id FROM model_versions WHERE version = $1', [model.version])).rows[0]
+        .id as number;
       if (activate) await setActive(c, id);
       return (await modelRow(c, id, false))!;
     });
@@ -352,7 +476,10 @@ export class PostgresStore implements Store {
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
     checkText('name', name);
-    const [row] = await this.query(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`, [name, role, keyHash, now()]);
+    const [row] = await this.query(
+      `INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`,
+      [name, role, keyHash, now()],
+    );
     return row as unknown as ApiKey;
   }
 
@@ -369,7 +496,10 @@ export class PostgresStore implements Store {
   async revokeKey(id: number): Promise<ApiKey | null> {
     if (asId(id) === null) return null;
     // coalesce: revoking twice keeps the first revocation time.
-    const [row] = await this.query(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2::timestamptz) WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [id, now()]);
+    const [row] = await this.query(
+      `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2::timestamptz) WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+      [id, now()],
+    );
     return (row as unknown as ApiKey) ?? null;
   }
 
@@ -414,7 +544,8 @@ export class PostgresStore implements Store {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') return e;
     // 23: integrity constraint violated; 22: data exception (e.g. an integer out of the column's range).
-    if (code.startsWith('23') || code.startsWith('22')) return new StoreError('invalid', `rejected by the database: ${reason(e)}`, { cause: e });
+    if (code.startsWith('23') || code.startsWith('22'))
+      return new StoreError('invalid', `rejected by the database: ${reason(e)}`, { cause: e });
     if (/^(08|57P0|53)/.test(code) || /^E[A-Z]+$/.test(code)) {
       return new StoreError('unavailable', `lost the database ${this.display}: ${reason(e)}`, { cause: e });
     }
@@ -425,7 +556,10 @@ export class PostgresStore implements Store {
 /** The id of a model named by version, else by numeric id. */
 async function findModel(q: Queryable, versionOrId: string): Promise<number | null> {
   const ref = modelRef(versionOrId);
-  const { rows } = await q.query('SELECT id FROM model_versions WHERE version = $1 OR id = $2 ORDER BY version = $1 DESC LIMIT 1', [ref.version, ref.id]);
+  const { rows } = await q.query(
+    'SELECT id FROM model_versions WHERE version = $1 OR id = $2 ORDER BY version = $1 DESC LIMIT 1',
+    [ref.version, ref.id],
+  );
   return rows.length ? (rows[0].id as number) : null;
 }
 
@@ -444,6 +578,9 @@ async function setActive(c: Queryable, id: number): Promise<void> {
 }
 
 async function modelRow(q: Queryable, id: number, withModel: boolean): Promise<ModelVersion | null> {
-  const { rows } = await q.query(`SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = $1`, [id]);
+  const { rows } = await q.query(
+    `SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = $1`,
+    [id],
+  );
   return (rows[0] as ModelVersion | undefined) ?? null;
 }

@@ -1,7 +1,31 @@
 import Database from 'better-sqlite3';
-import type { ApiKey, DashboardStats, Feedback, ModelVersion, NewTransaction, RecordedFeedback, Role, Store, StoredTransaction, TransactionQuery, TransactionRows } from '../store.js';
+import type {
+  ApiKey,
+  DashboardStats,
+  Feedback,
+  ModelVersion,
+  RecordedFeedback,
+  Role,
+  Store,
+  StoredTransaction,
+  TransactionQuery,
+  TransactionRows,
+} from '../store.js';
 import {
-  asId, binThroughput, buildDashboard, checkPage, checkText, checkTransaction, isoOf, jsonOrNull, minuteOf, modelRef, nowIso as now, statsBoundary, StoreError, TRANSACTION_COLUMNS,
+  asId,
+  binThroughput,
+  buildDashboard,
+  checkPage,
+  checkText,
+  checkTransaction,
+  isoOf,
+  jsonOrNull,
+  minuteOf,
+  modelRef,
+  nowIso as now,
+  statsBoundary,
+  StoreError,
+  TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
 import { migrations } from './migrations.js';
@@ -12,7 +36,12 @@ const ROWS_PER_INSERT = 64;
 type Row = Record<string, unknown>;
 
 /** Columns stored as a text_values id (migration 008), and the row column holding it. */
-const TEXT_REFS: Partial<Record<string, string>> = { risk_level: 'risk_level_ref', model_version: 'model_ref', source: 'source_ref', batch_id: 'batch_ref' };
+const TEXT_REFS: Partial<Record<string, string>> = {
+  risk_level: 'risk_level_ref',
+  model_version: 'model_ref',
+  source: 'source_ref',
+  batch_id: 'batch_ref',
+};
 const TEXT_OF = (ref: string) => `(SELECT value FROM text_values WHERE id = t.${ref})`;
 /** The stored columns under their API names: text joined back, created_at as epoch ms (toTransaction formats it). */
 const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => {
@@ -23,7 +52,8 @@ const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => {
 /** The row's columns as written by insertTransactions. */
 const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1).map((c) => TEXT_REFS[c] ?? (c === 'created_at' ? 'created_ms' : c));
 /** feedback.transaction_created_at keeps the ISO text: the transaction's created_ms formatted like nowIso. */
-const ISO_OF_MS = "strftime('%Y-%m-%dT%H:%M:%S', created_ms / 1000, 'unixepoch') || printf('.%03dZ', created_ms % 1000)";
+const ISO_OF_MS =
+  "strftime('%Y-%m-%dT%H:%M:%S', created_ms / 1000, 'unixepoch') || printf('.%03dZ', created_ms % 1000)";
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
 const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
@@ -75,14 +105,18 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<string[]> {
     const pending = () => {
-      const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+      const hasTable = this.db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        .get();
       const applied = new Set(hasTable ? this.db.prepare('SELECT name FROM schema_migrations').pluck().all() : []);
       return migrations.filter((m) => !applied.has(m.name));
     };
     // Most opens find nothing to do: check without the write lock, so that opening never waits for a writer.
     if (pending().length === 0) return [];
     const apply = this.db.transaction(() => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
+      );
       const todo = pending(); // again, under the lock: another process may have applied them meanwhile
       for (const m of todo) {
         this.db.exec(m.sql);
@@ -138,7 +172,9 @@ export class SqliteStore implements Store {
     const insertOne = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${one}`);
     // Many rows per statement: a quarter less time per row than one statement each (bench/). Under the
     // write lock, a statement's rows get consecutive rowids, so the ids follow from the last one.
-    const insertMany = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${Array(ROWS_PER_INSERT).fill(one).join(', ')}`);
+    const insertMany = this.stmt(
+      `INSERT INTO transactions (${columns.join(', ')}) VALUES ${Array(ROWS_PER_INSERT).fill(one).join(', ')}`,
+    );
     const addStats = this.stmt(
       `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum, elevated) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, hour) DO UPDATE SET
@@ -173,15 +209,30 @@ export class SqliteStore implements Store {
         const r = rows.at(i)!;
         checkTransaction(r, i, n);
         let h = hours.get(r.hour);
-        if (!h) hours.set(r.hour, (h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 }));
+        if (!h) {
+          h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
+          hours.set(r.hour, h);
+        }
         h.total++;
         if (r.is_fraudulent) h.anomalies++;
         if (r.risk_level === 'elevated') h.elevated++;
         h.score_sum += r.anomaly_score;
-        p[o] = r.reference; p[o + 1] = r.amount; p[o + 2] = r.hour; p[o + 3] = r.day_of_week; p[o + 4] = r.merchant_category;
-        p[o + 5] = r.transaction_type; p[o + 6] = r.is_fraudulent ? 1 : 0; p[o + 7] = r.anomaly_score; p[o + 8] = r.risk_score;
-        p[o + 9] = ref(r.risk_level); p[o + 10] = r.confidence; p[o + 11] = jsonOrNull(r.explanation); p[o + 12] = ref(r.model_version);
-        p[o + 13] = ref(r.source); p[o + 14] = ref(r.batch_id); p[o + 15] = createdMs;
+        p[o] = r.reference;
+        p[o + 1] = r.amount;
+        p[o + 2] = r.hour;
+        p[o + 3] = r.day_of_week;
+        p[o + 4] = r.merchant_category;
+        p[o + 5] = r.transaction_type;
+        p[o + 6] = r.is_fraudulent ? 1 : 0;
+        p[o + 7] = r.anomaly_score;
+        p[o + 8] = r.risk_score;
+        p[o + 9] = ref(r.risk_level);
+        p[o + 10] = r.confidence;
+        p[o + 11] = jsonOrNull(r.explanation);
+        p[o + 12] = ref(r.model_version);
+        p[o + 13] = ref(r.source);
+        p[o + 14] = ref(r.batch_id);
+        p[o + 15] = createdMs;
         return p;
       };
       const values = (i: number) => fill(i, new Array(columns.length), 0);
@@ -193,7 +244,8 @@ export class SqliteStore implements Store {
         for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
       }
       for (; i < n; i++) ids[i] = Number(insertOne.run(values(i)).lastInsertRowid);
-      for (const h of [...hours.values()].sort((a, b) => a.hour - b.hour)) addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
+      for (const h of [...hours.values()].sort((a, b) => a.hour - b.hour))
+        addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
       return ids;
     });
   }
@@ -202,7 +254,9 @@ export class SqliteStore implements Store {
     if (asId(id) === null) return null;
     const row = this.stmt(`SELECT ${TX_COLUMNS} FROM transactions t WHERE t.id = ?`).get(id) as Row | undefined;
     if (!row) return null;
-    const feedback = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(id) as Row | undefined;
+    const feedback = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(id) as
+      | Row
+      | undefined;
     return { ...toTransaction(row), feedback: feedback ? toFeedback(feedback) : null };
   }
 
@@ -214,35 +268,48 @@ export class SqliteStore implements Store {
     const where: string[] = [];
     const params: unknown[] = [];
     if (query.anomaliesOnly) where.push('t.is_fraudulent = 1'); // exactly as the partial indexes say
-    if (sinceMs !== null) (where.push('t.created_ms >= ?'), params.push(sinceMs));
+    if (sinceMs !== null) where.push('t.created_ms >= ?'), params.push(sinceMs);
     // An unknown batch has no text_values row: NULL, which matches nothing.
-    if (query.batchId !== undefined) (where.push('t.batch_ref = (SELECT id FROM text_values WHERE value = ?)'), params.push(query.batchId));
+    if (query.batchId !== undefined)
+      where.push('t.batch_ref = (SELECT id FROM text_values WHERE value = ?)'), params.push(query.batchId);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     // One read transaction: the page and the total come from the same snapshot.
     return this.db.transaction(() => {
-      const rows = this.stmt(`SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`)
-        .all(...params, query.limit, offset) as Row[];
+      const rows = this.stmt(
+        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`,
+      ).all(...params, query.limit, offset) as Row[];
       return { rows: rows.map(toTransaction), total: this.count(query, clause, params, since) };
     })();
   }
 
   /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
   private count(query: TransactionQuery, clause: string, params: unknown[], since: string | null): number {
-    if (query.batchId !== undefined) return this.stmt(`SELECT count(*) FROM transactions t ${clause}`).pluck().get(...params) as number;
+    if (query.batchId !== undefined)
+      return this.stmt(`SELECT count(*) FROM transactions t ${clause}`)
+        .pluck()
+        .get(...params) as number;
     const boundary = statsBoundary(since);
     return this.stmt(
       `SELECT (SELECT coalesce(sum(${query.anomaliesOnly ? 'anomalies' : 'total'}), 0) FROM transaction_stats WHERE bucket >= ?)
             + (SELECT count(*) FROM transactions t WHERE ${query.anomaliesOnly ? 't.is_fraudulent = 1 AND ' : ''}t.created_ms >= ? AND t.created_ms < ?)`,
-    ).pluck().get(boundary, Date.parse(since ?? boundary), Date.parse(boundary)) as number;
+    )
+      .pluck()
+      .get(boundary, Date.parse(since ?? boundary), Date.parse(boundary)) as number;
   }
 
-  async upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null> {
+  async upsertFeedback(
+    transactionId: number,
+    isCorrect: boolean,
+    notes: string | null,
+  ): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
     // Under the write lock: read the current verdict, keep it as history, replace it (or insert the first).
     return this.write(() => {
       const at = now();
-      const current = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(transactionId) as Row | undefined;
+      const current = this.stmt(`SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ?`).get(
+        transactionId,
+      ) as Row | undefined;
       if (!current) {
         const row = this.stmt(
           `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
@@ -251,11 +318,16 @@ export class SqliteStore implements Store {
         return row ? { ...toFeedback(row), previous: null } : null;
       }
       const previous = toFeedback(current);
-      this.stmt('INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?)')
-        .run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.updated_at, at);
-      const row = this.stmt(`UPDATE feedback SET is_correct = ?, notes = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`)
-        .get(isCorrect ? 1 : 0, notes, at, transactionId) as Row;
-      return { ...toFeedback(row), previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at } };
+      this.stmt(
+        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.updated_at, at);
+      const row = this.stmt(
+        `UPDATE feedback SET is_correct = ?, notes = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`,
+      ).get(isCorrect ? 1 : 0, notes, at, transactionId) as Row;
+      return {
+        ...toFeedback(row),
+        previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at },
+      };
     });
   }
 
@@ -287,7 +359,15 @@ export class SqliteStore implements Store {
   }
 
   async registerModel(
-    model: { version: string; format: string; options: unknown; trained_at: string; rows: number; metrics: unknown | null; model: string },
+    model: {
+      version: string;
+      format: string;
+      options: unknown;
+      trained_at: string;
+      rows: number;
+      metrics: unknown | null;
+      model: string;
+    },
     activate: boolean,
   ): Promise<ModelVersion> {
     const trainedAt = isoOf(new Date(model.trained_at), 'trained_at');
@@ -296,7 +376,16 @@ export class SqliteStore implements Store {
       this.stmt(
         `INSERT INTO model_versions (version, format, options, trained_at, rows, metrics, model, active, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (version) DO NOTHING`,
-      ).run(model.version, model.format, JSON.stringify(model.options ?? null), trainedAt, model.rows, jsonOrNull(model.metrics), model.model, now());
+      ).run(
+        model.version,
+        model.format,
+        JSON.stringify(model.options ?? null),
+        trainedAt,
+        model.rows,
+        jsonOrNull(model.metrics),
+        model.model,
+        now(),
+      );
       const id = this.stmt('SELECT id FROM model_versions WHERE version = ?').pluck().get(model.version) as number;
       if (activate) this.setActive(id);
       return this.modelRow(id)!;
@@ -339,7 +428,8 @@ export class SqliteStore implements Store {
   private findModel(versionOrId: string): number | null {
     const ref = modelRef(versionOrId);
     const id = this.stmt('SELECT id FROM model_versions WHERE version = ? OR id = ? ORDER BY version = ? DESC LIMIT 1')
-      .pluck().get(ref.version, ref.id, ref.version) as number | undefined;
+      .pluck()
+      .get(ref.version, ref.id, ref.version) as number | undefined;
     return id ?? null;
   }
 
@@ -352,14 +442,18 @@ export class SqliteStore implements Store {
   private modelRow(id: number, withModel: true): (ModelVersion & { model: string }) | null;
   private modelRow(id: number, withModel?: false): ModelVersion | null;
   private modelRow(id: number, withModel = false): ModelVersion | null {
-    const row = this.stmt(`SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = ?`).get(id) as Row | undefined;
+    const row = this.stmt(`SELECT ${MODEL_COLUMNS}${withModel ? ', model' : ''} FROM model_versions WHERE id = ?`).get(
+      id,
+    ) as Row | undefined;
     return row ? toModel(row) : null;
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
     checkText('name', name);
     return (await this.write(() =>
-      this.stmt(`INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${KEY_COLUMNS}`).get(name, role, keyHash, now()),
+      this.stmt(
+        `INSERT INTO api_keys (name, role, key_hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${KEY_COLUMNS}`,
+      ).get(name, role, keyHash, now()),
     )) as ApiKey;
   }
 
@@ -369,13 +463,22 @@ export class SqliteStore implements Store {
 
   async getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null> {
     if (asId(id) === null) return null;
-    return (this.stmt(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).get(id) as ApiKey & { key_hash: string }) ?? null;
+    return (
+      (this.stmt(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).get(id) as ApiKey & {
+        key_hash: string;
+      }) ?? null
+    );
   }
 
   async revokeKey(id: number): Promise<ApiKey | null> {
     if (asId(id) === null) return null;
     // coalesce: revoking twice keeps the first revocation time.
-    const row = await this.write(() => this.stmt(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING ${KEY_COLUMNS}`).get(now(), id));
+    const row = await this.write(() =>
+      this.stmt(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING ${KEY_COLUMNS}`).get(
+        now(),
+        id,
+      ),
+    );
     return (row as ApiKey | undefined) ?? null;
   }
 
@@ -394,7 +497,9 @@ export class SqliteStore implements Store {
 
   async rehashKey(id: number, oldHash: string, newHash: string): Promise<void> {
     if (asId(id) === null) return;
-    this.write(() => this.stmt('UPDATE api_keys SET key_hash = ? WHERE id = ? AND key_hash = ?').run(newHash, id, oldHash));
+    this.write(() =>
+      this.stmt('UPDATE api_keys SET key_hash = ? WHERE id = ? AND key_hash = ?').run(newHash, id, oldHash),
+    );
   }
 
   async ping(): Promise<void> {
@@ -446,7 +551,11 @@ function toModel(row: Row): ModelVersion {
 function mapError(e: unknown): unknown {
   const code = (e as { code?: unknown }).code;
   if (typeof code !== 'string') return e;
-  if (code.startsWith('SQLITE_CONSTRAINT')) return new StoreError('invalid', `rejected by the database: ${(e as Error).message}`, { cause: e });
-  if (code.startsWith('SQLITE_BUSY')) return new StoreError('unavailable', `the database stayed locked by another process: ${(e as Error).message}`, { cause: e });
+  if (code.startsWith('SQLITE_CONSTRAINT'))
+    return new StoreError('invalid', `rejected by the database: ${(e as Error).message}`, { cause: e });
+  if (code.startsWith('SQLITE_BUSY'))
+    return new StoreError('unavailable', `the database stayed locked by another process: ${(e as Error).message}`, {
+      cause: e,
+    });
   return e;
 }

@@ -34,7 +34,12 @@ export function bogusKeyFlood(base: string, realId: number, perSecond = 200, max
     for (let i = 0; i < (perSecond * tickMs) / 1000 && inflight.size < maxInFlight; i++) {
       flood.sent++;
       const p = pool
-        .request({ path: '/api/predict', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bogusKey(realId)}` }, body })
+        .request({
+          path: '/api/predict',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${bogusKey(realId)}` },
+          body,
+        })
         .then(async (res) => {
           await res.body.dump();
           flood.statuses[res.statusCode] = (flood.statuses[res.statusCode] ?? 0) + 1;
@@ -62,13 +67,20 @@ export function slowBodies(base: string, count: number, path = '/api/predict'): 
   const { hostname, port } = new URL(base);
   const sockets: Socket[] = [];
   let closed = 0;
-  const body = JSON.stringify({ amount: 1, hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 0 }).padEnd(4000, ' ');
+  const body = JSON.stringify({ amount: 1, hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 0 }).padEnd(
+    4000,
+    ' ',
+  );
   for (let i = 0; i < count; i++) {
     const s = connect(Number(port), hostname);
     s.on('error', () => {});
     s.on('close', () => closed++);
     s.on('data', () => {}); // a 408/400 answer, if any
-    s.on('connect', () => s.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`));
+    s.on('connect', () =>
+      s.write(
+        `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      ),
+    );
     sockets.push(s);
   }
   let sentBytes = 0;

@@ -63,7 +63,10 @@ export async function privateDatabase(): Promise<PrivateDatabase> {
     url: url.toString(),
     query: (sql, params) => pool.query(sql, params as unknown[]),
     async terminateBackends() {
-      const r = await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> $2', [name, 'fault-admin']);
+      const r = await pool.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> $2',
+        [name, 'fault-admin'],
+      );
       return r.rowCount ?? 0;
     },
     async stored() {
@@ -117,7 +120,11 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
-      const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const p = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
       const reap = () => p.kill('SIGKILL'); // never left running after the worker ends
       process.once('exit', reap);
       p.once('exit', () => process.off('exit', reap));

@@ -10,11 +10,15 @@ export const alive = (d: Daemon) => d.proc.exitCode === null && d.proc.signalCod
 
 /** `secureflow keys create` against `db`; returns the key. */
 export function createKey(db: string, role = 'analyst', name = `fault ${role}`): string {
-  const r = spawnSync(process.execPath, [BIN, 'keys', 'create', '--name', name, '--role', role, '--db', db, '-f', 'json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: '', NO_COLOR: '1' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'keys', 'create', '--name', name, '--role', role, '--db', db, '-f', 'json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: '', NO_COLOR: '1' },
+    },
+  );
   if (r.status !== 0) throw new Error(`keys create exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout).key as string;
 }

@@ -13,7 +13,9 @@ export const describeWithPostgres = pgDown !== null && !requirePg ? describe.ski
  * unless SECUREFLOW_REQUIRE_REDIS=1. */
 const noRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0;
 const requireRedis = process.env.SECUREFLOW_REQUIRE_REDIS === '1';
-if (noRedisServer && !requireRedis) console.warn('\n*** SKIPPING fault scenarios that need redis-server: not installed ***\n');
+if (noRedisServer && !requireRedis)
+  console.warn('\n*** SKIPPING fault scenarios that need redis-server: not installed ***\n');
 export const describeWithRedisServer = noRedisServer && !requireRedis ? describe.skip : describe;
 /** Postgres and a private redis-server. */
-export const describeWithBoth = (pgDown !== null && !requirePg) || (noRedisServer && !requireRedis) ? describe.skip : describe;
+export const describeWithBoth =
+  (pgDown !== null && !requirePg) || (noRedisServer && !requireRedis) ? describe.skip : describe;

@@ -37,9 +37,16 @@ export interface Load {
  * A small closed-loop load generator: `concurrency` workers each POST /api/predict with a unique reference
  * back to back (`pauseMs` apart), so that acknowledged writes can be matched against stored rows.
  */
-export function startLoad(base: string, opts: { key?: string; concurrency?: number; pauseMs?: number; tag?: string; timeoutMs?: number } = {}): Load {
+export function startLoad(
+  base: string,
+  opts: { key?: string; concurrency?: number; pauseMs?: number; tag?: string; timeoutMs?: number } = {},
+): Load {
   const concurrency = opts.concurrency ?? 8;
-  const pool = new Pool(base, { connections: concurrency, headersTimeout: opts.timeoutMs ?? 30_000, bodyTimeout: opts.timeoutMs ?? 30_000 });
+  const pool = new Pool(base, {
+    connections: concurrency,
+    headersTimeout: opts.timeoutMs ?? 30_000,
+    bodyTimeout: opts.timeoutMs ?? 30_000,
+  });
   const tag = opts.tag ?? randomBytes(4).toString('hex');
   const result: LoadResult = {
     statuses: {},
@@ -57,7 +64,9 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
       return this.statuses[String(status)] ?? 0;
     },
     unexpected5xx(allowed = []) {
-      return Object.fromEntries(Object.entries(this.statuses).filter(([s]) => /^5/.test(s) && !allowed.includes(Number(s))));
+      return Object.fromEntries(
+        Object.entries(this.statuses).filter(([s]) => /^5/.test(s) && !allowed.includes(Number(s))),
+      );
     },
   };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -78,7 +87,12 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
       const reference = `${tag}-${n++}`;
       const start = performance.now();
       try {
-        const res = await pool.request({ path: '/api/predict', method: 'POST', headers, body: JSON.stringify({ ...tx, reference }) });
+        const res = await pool.request({
+          path: '/api/predict',
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ ...tx, reference }),
+        });
         const text = await res.body.text();
         note(String(res.statusCode), performance.now() - start);
         if (res.statusCode === 200) result.acked.set(reference, JSON.parse(text).transaction_id);
@@ -95,7 +109,10 @@ export function startLoad(base: string, opts: { key?: string; concurrency?: numb
     async stop(graceMs = 30_000) {
       running = false;
       let timer: NodeJS.Timeout | undefined;
-      const settled = await Promise.race([Promise.all(workers).then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+      const settled = await Promise.race([
+        Promise.all(workers).then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
+      ]);
       clearTimeout(timer);
       if (settled) await pool.close().catch(() => {});
       else {
@@ -158,7 +175,13 @@ export function startProbe(base: string, path = '/api/health', everyMs = 250): P
 }
 
 /** One request on a fresh connection: status and JSON body. */
-export async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
