@@ -173,21 +173,33 @@ export interface HourSums {
   elevated: number;
 }
 
-/** A batch's per-hour sums, for transaction_stats (hours in ascending order: Postgres locks rows in that order). */
-export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
-  const byHour = new Map<number, HourSums>();
-  for (const r of rows) {
-    let h = byHour.get(r.hour);
+/** Per-hour sums for transaction_stats, added up row by row as rows are stored (one pass, no copy of the rows). */
+export class HourTally {
+  private readonly byHour = new Map<number, HourSums>();
+
+  add(r: NewTransaction): void {
+    let h = this.byHour.get(r.hour);
     if (!h) {
       h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
-      byHour.set(r.hour, h);
+      this.byHour.set(r.hour, h);
     }
     h.total++;
     if (r.is_fraudulent) h.anomalies++;
     if (r.risk_level === 'elevated') h.elevated++;
     h.score_sum += r.anomaly_score;
   }
-  return [...byHour.values()].sort((a, b) => a.hour - b.hour);
+
+  /** Hours in ascending order: Postgres locks the stats rows in that order. */
+  sums(): HourSums[] {
+    return [...this.byHour.values()].sort((a, b) => a.hour - b.hour);
+  }
+}
+
+/** A batch's per-hour sums, for transaction_stats. */
+export function sumByHour(rows: readonly NewTransaction[]): HourSums[] {
+  const tally = new HourTally();
+  for (const r of rows) tally.add(r);
+  return tally.sums();
 }
 
 /**

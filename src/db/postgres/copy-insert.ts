@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { NewTransaction, TransactionRows } from '../store.js';
-import { checkTransaction, jsonOrNull, type HourSums } from '../shared.js';
+import { checkTransaction, HourTally, jsonOrNull, TRANSACTION_COLUMNS, type HourSums } from '../shared.js';
 
 /**
  * Bulk inserts (a CLI chunk: tens of thousands of rows) go through COPY: one text stream instead of one array
@@ -13,23 +13,9 @@ import { checkTransaction, jsonOrNull, type HourSums } from '../shared.js';
  */
 export const COPY_MIN_ROWS = 2_000;
 
-const COLUMNS = [
-  'reference',
-  'amount',
-  'hour',
-  'day_of_week',
-  'merchant_category',
-  'transaction_type',
-  'is_fraudulent',
-  'anomaly_score',
-  'risk_score',
-  'risk_level',
-  'confidence',
-  'explanation',
-  'model_version',
-  'source',
-  'batch_id',
-] as const;
+// Every column but the two COPY writes itself (id, reserved first; created_at, one for the whole insert), in the
+// order line() writes them.
+const COLUMNS = TRANSACTION_COLUMNS.slice(1, -1);
 
 const RESERVE = "SELECT nextval(pg_get_serial_sequence('transactions', 'id')) FROM generate_series(1, $1::int4)";
 const COPY = `COPY transactions (id, ${COLUMNS.join(', ')}, created_at) FROM STDIN`;
@@ -47,25 +33,6 @@ function line(r: NewTransaction, id: number, createdAt: string): string {
   return `${id}\t${field(r.reference)}\t${r.amount}\t${r.hour}\t${r.day_of_week}\t${r.merchant_category}\t${r.transaction_type}\t${r.is_fraudulent ? 't' : 'f'}\t${r.anomaly_score}\t${r.risk_score}\t${field(r.risk_level)}\t${r.confidence}\t${field(jsonOrNull(r.explanation))}\t${field(r.model_version)}\t${field(r.source)}\t${field(r.batch_id)}\t${createdAt}\n`;
 }
 
-/** Per-hour sums for transaction_stats, added up row by row as the rows are copied. */
-function tally(): { add(r: NewTransaction): void; sums(): HourSums[] } {
-  const hours = new Map<number, HourSums>();
-  return {
-    add(r) {
-      let h = hours.get(r.hour);
-      if (!h) {
-        h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
-        hours.set(r.hour, h);
-      }
-      h.total++;
-      if (r.is_fraudulent) h.anomalies++;
-      if (r.risk_level === 'elevated') h.elevated++;
-      h.score_sum += r.anomaly_score;
-    },
-    sums: () => [...hours.values()].sort((a, b) => a.hour - b.hour),
-  };
-}
-
 /**
  * Inside the caller's transaction: reserves ids, copies the rows with them (each checked as it goes: a bad row
  * aborts the COPY and the caller's transaction stores nothing); returns the ids in input order and the hour sums.
@@ -77,7 +44,7 @@ export async function copyInsert(
 ): Promise<{ ids: number[]; hours: HourSums[] }> {
   const reserved = await c.query({ text: RESERVE, values: [rows.length], rowMode: 'array' });
   const ids = reserved.rows.map((r: unknown[]) => Number(r[0])).sort((a, b) => a - b);
-  const hours = tally();
+  const hours = new HourTally();
   async function* text(): AsyncGenerator<string> {
     const LINES = 1_000; // per write: few stream calls, never the whole chunk as one string
     for (let from = 0; from < rows.length; from += LINES) {

@@ -239,15 +239,7 @@ export class PostgresStore implements Store {
         : rows.map((r) => (r as unknown as Row)[name]),
     );
     const createdAt = now();
-    const hours = sumByHour(rows);
-    const stats = [
-      hours.map((h) => h.hour),
-      hours.map((h) => h.total),
-      hours.map((h) => h.anomalies),
-      hours.map((h) => h.score_sum),
-      minuteOf(createdAt),
-      hours.map((h) => h.elevated),
-    ];
+    const stats = statsParams(sumByHour(rows), createdAt);
     const ids = await this.tx(async (c) => {
       const inserted = (await c.query(INSERT_SQL, [...columns, createdAt])).rows.map((r) => r.id as number);
       await c.query(STATS_SQL, stats);
@@ -261,15 +253,7 @@ export class PostgresStore implements Store {
     const createdAt = now();
     return this.tx(async (c) => {
       const { ids, hours } = await copyInsert(c, rows, createdAt);
-      const stats = [
-        hours.map((h) => h.hour),
-        hours.map((h) => h.total),
-        hours.map((h) => h.anomalies),
-        hours.map((h) => h.score_sum),
-        minuteOf(createdAt),
-        hours.map((h) => h.elevated),
-      ];
-      await c.query(STATS_SQL, stats);
+      await c.query(STATS_SQL, statsParams(hours, createdAt));
       return ids;
     });
   }
@@ -583,4 +567,16 @@ async function modelRow(q: Queryable, id: number, withModel: boolean): Promise<M
     [id],
   );
   return (rows[0] as ModelVersion | undefined) ?? null;
+}
+
+/** STATS_SQL's parameters: one array per column of the hour sums, and the minute they are counted in. */
+function statsParams(hours: HourSums[], createdAt: string): unknown[] {
+  return [
+    hours.map((h) => h.hour),
+    hours.map((h) => h.total),
+    hours.map((h) => h.anomalies),
+    hours.map((h) => h.score_sum),
+    minuteOf(createdAt),
+    hours.map((h) => h.elevated),
+  ];
 }

@@ -23,6 +23,7 @@ import {
   minuteOf,
   modelRef,
   nowIso as now,
+  HourTally,
   statsBoundary,
   StoreError,
   TRANSACTION_COLUMNS,
@@ -204,19 +205,11 @@ export class SqliteStore implements Store {
       const params: unknown[] = new Array(ROWS_PER_INSERT * columns.length);
       // Each row is checked, summed into the per-hour rollups and copied into the parameters, then dropped.
       const n = rows.length;
-      const hours = new Map<number, HourSums>();
+      const hours = new HourTally();
       const fill = (i: number, p: unknown[], o: number) => {
         const r = rows.at(i)!;
         checkTransaction(r, i, n);
-        let h = hours.get(r.hour);
-        if (!h) {
-          h = { hour: r.hour, total: 0, anomalies: 0, score_sum: 0, elevated: 0 };
-          hours.set(r.hour, h);
-        }
-        h.total++;
-        if (r.is_fraudulent) h.anomalies++;
-        if (r.risk_level === 'elevated') h.elevated++;
-        h.score_sum += r.anomaly_score;
+        hours.add(r);
         p[o] = r.reference;
         p[o + 1] = r.amount;
         p[o + 2] = r.hour;
@@ -244,7 +237,7 @@ export class SqliteStore implements Store {
         for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
       }
       for (; i < n; i++) ids[i] = Number(insertOne.run(values(i)).lastInsertRowid);
-      for (const h of [...hours.values()].sort((a, b) => a.hour - b.hour))
+      for (const h of hours.sums())
         addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
       return ids;
     });
