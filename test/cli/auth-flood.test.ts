@@ -4,21 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:http';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeyCli, sleep } from './auth-helpers.js';
 import { spawnDaemon } from './daemon-process.js';
 import { eventLoopLag, floodWhileUsing, madeUpKey, percentile, rawPredict } from './key-flood.js';
+import { adminPool, pgReachable, schemaUrl } from '../support/postgres.js';
 
-const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
-admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(
-  () => true,
-  () => false,
-);
+const admin = adminPool();
+const reachable = await pgReachable(admin);
 const schema = `sf_flood_${randomBytes(5).toString('hex')}`;
-const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+const db = schemaUrl(schema);
 afterAll(async () => {
   if (reachable) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();

@@ -4,7 +4,6 @@
  * keys stored with scrypt before keep working and are upgraded to SHA-256 on first use.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatKey } from '../../src/core/api-keys.js';
 import { legacyScryptHash } from '../support/legacy-key.js';
@@ -12,14 +11,10 @@ import { createKeyCli, eventually, freshDb, predict, sleep } from './auth-helper
 import { spawnDaemon } from './daemon-process.js';
 import { rawPredict } from './key-flood.js';
 import { cli } from './run-cli.js';
+import { adminPool, pgReachable, schemaUrl } from '../support/postgres.js';
 
-const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
-admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(
-  () => true,
-  () => false,
-);
+const admin = adminPool();
+const reachable = await pgReachable(admin);
 const schemas: string[] = [];
 afterAll(async () => {
   if (reachable) for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
@@ -30,7 +25,7 @@ async function pgDb(): Promise<{ db: string; schema: string }> {
   schemas.push(schema);
   await admin.query(`CREATE SCHEMA ${schema}`);
   return {
-    db: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+    db: schemaUrl(schema),
     schema,
   };
 }

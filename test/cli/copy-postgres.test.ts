@@ -2,19 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './run-cli.js';
+import { adminPool, pgReachable, schemaUrl } from '../support/postgres.js';
 
 // Issue 12 item 8: CLI chunks go into Postgres by COPY (src/db/postgres/copy-insert.ts). The same file stored into
 // SQLite and into Postgres must read back the same, whatever the references hold.
-const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
-admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(
-  () => true,
-  () => false,
-);
+const admin = adminPool();
+const reachable = await pgReachable(admin);
 const schema = `sf_copy_${randomBytes(5).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-copy-'));
 afterAll(async () => {
@@ -40,7 +35,7 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
   () => {
     it('stores 5,000 rows (COPY path) that read back exactly as from SQLite: references, NULLs, explanations, ids in file order', async () => {
       await admin.query(`CREATE SCHEMA ${schema}`);
-      const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const db = schemaUrl(schema);
       const input = join(dir, 'in.csv');
       writeFileSync(input, csvOf(5000));
       const sqlite = join(dir, 'same.db');

@@ -4,7 +4,6 @@
  * characters, CSV bodies in every broken shape, page sizes past the maximum, and a bounded fuzz of both.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { cli } from '../cli/run-cli.js';
 import { createRandom } from '../../src/model/random.js';
 import { call, tempDb } from './server-helpers.js';
+import { adminPool, pgReachable, schemaUrl } from '../support/postgres.js';
 
 const tx = { amount: 10, hour: 12, day_of_week: 1, merchant_category: 2, transaction_type: 0 };
 const HEADER = 'amount,hour,day_of_week,merchant_category';
@@ -272,13 +272,8 @@ describe('fuzz: hostile bodies never get a 5xx', () => {
   });
 });
 
-const pgUrl = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: pgUrl, max: 1, connectionTimeoutMillis: 3000 });
-admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(
-  () => true,
-  () => false,
-);
+const admin = adminPool();
+const reachable = await pgReachable(admin);
 const schema = `sf_input_${randomBytes(5).toString('hex')}`;
 afterAll(async () => {
   if (reachable) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -290,7 +285,7 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
   () => {
     it('is refused at the edge with a 400, and concurrent good requests are all stored', async () => {
       await admin.query(`CREATE SCHEMA ${schema}`);
-      const db = `${pgUrl}${pgUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const db = schemaUrl(schema);
       const d = await spawnDaemon(['--db', db]);
       try {
         const post = (body: unknown) => call(d.url, 'POST', '/api/predict', { body });

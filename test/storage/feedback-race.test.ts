@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnDaemon } from '../cli/daemon-process.js';
 import { call } from '../daemon/server-helpers.js';
-import { adminPool, freshSchema, pgReachable, pgRequired } from './pg-helpers.js';
+import { adminPool, freshSchema, pgReachable, pgRequired } from '../support/postgres.js';
 
 const admin = adminPool();
 const reachable = await pgReachable(admin);

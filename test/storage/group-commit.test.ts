@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnDaemon } from '../cli/daemon-process.js';
 import { call } from '../daemon/server-helpers.js';
-import { adminPool, freshSchema, pgReachable, pgRequired } from './pg-helpers.js';
+import { adminPool, freshSchema, pgReachable, pgRequired } from '../support/postgres.js';
 import Database from 'better-sqlite3';
 
 const admin = adminPool();

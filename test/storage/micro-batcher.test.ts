@@ -11,7 +11,7 @@ import { StoreError } from '../../src/db/shared.js';
 import type { NewTransaction, Store } from '../../src/db/store.js';
 import { MicroBatcher } from '../../src/daemon/micro-batcher.js';
 import { newTransaction } from '../db/store-contract.js';
-import { adminPool, freshSchema, pgReachable, pgRequired } from './pg-helpers.js';
+import { adminPool, freshSchema, pgReachable, pgRequired } from '../support/postgres.js';
 
 const admin = adminPool();
 const reachable = await pgReachable(admin);

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { migrations as pgMigrations } from '../../src/db/postgres/migrations.js';
 import { migrations as sqliteMigrations } from '../../src/db/sqlite/migrations.js';
 import { cli } from '../cli/run-cli.js';
-import { adminPool, freshSchema, pgReachable, pgRequired } from './pg-helpers.js';
+import { adminPool, freshSchema, pgReachable, pgRequired } from '../support/postgres.js';
 
 const admin = adminPool();
 const reachable = await pgReachable(admin);

@@ -18,6 +18,13 @@ export async function pgReachable(admin: pg.Pool): Promise<boolean> {
   );
 }
 
+/** PG_URL with every connection's search_path set to `schema` (which the test creates). */
+export function schemaUrl(schema: string): string {
+  const u = new URL(PG_URL);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
 /** A fresh schema, and a URL whose connections use it and carry a unique application_name (to find them). */
 export async function freshSchema(
   admin: pg.Pool,
@@ -25,8 +32,7 @@ export async function freshSchema(
 ): Promise<{ schema: string; appName: string; url: string }> {
   const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
   await admin.query(`CREATE SCHEMA ${schema}`);
-  const u = new URL(PG_URL);
-  u.searchParams.set('options', `-c search_path=${schema}`);
+  const u = new URL(schemaUrl(schema));
   u.searchParams.set('application_name', schema);
   return { schema, appName: schema, url: u.toString() };
 }
