@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { BIN, ROOT } from '../../cli/run-cli.js';
+import { createKeyCli } from '../../cli/auth-helpers.js';
 import type { DaemonProcess } from '../../cli/daemon-process.js';
 
 export { spawnDaemon } from '../../cli/daemon-process.js';
@@ -10,17 +9,7 @@ export const alive = (d: Daemon) => d.proc.exitCode === null && d.proc.signalCod
 
 /** `secureflow keys create` against `db`; returns the key. */
 export function createKey(db: string, role = 'analyst', name = `fault ${role}`): string {
-  const r = spawnSync(
-    process.execPath,
-    [BIN, 'keys', 'create', '--name', name, '--role', role, '--db', db, '-f', 'json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, DATABASE_URL: '', NO_COLOR: '1' },
-    },
-  );
-  if (r.status !== 0) throw new Error(`keys create exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout).key as string;
+  return createKeyCli(db, role, name).key;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
