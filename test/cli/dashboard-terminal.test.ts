@@ -37,7 +37,8 @@ describe.skipIf(!hasTmux && !process.env.SECUREFLOW_REQUIRE_TMUX)('secureflow da
       '120',
       '-y',
       '40',
-      `NO_COLOR=1 ${process.execPath} ${BIN} dashboard --db ${db}; echo "exited $?"; sleep 30`,
+      // CI=true as CI runners export it: Ink would draw nothing until exit if the dashboard let it see that.
+      `CI=true NO_COLOR=1 ${process.execPath} ${BIN} dashboard --db ${db}; echo "exited $?"; sleep 30`,
     );
     await until('the main view', (s) => s.includes('Recent flagged'));
     tmux('send-keys', '-t', session, 'Enter');

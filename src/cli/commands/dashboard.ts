@@ -52,9 +52,25 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
       );
     }
     // Ink and React load here only: no other command pays for them.
-    const { runLiveDashboard } = await import('../dashboard/live.js');
+    const { runLiveDashboard } = await importInkUnlessCi();
     await runLiveDashboard(source, { days: opts.days, intervalMs: interval, color: colorEnabled(process.stdout) });
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * Ink draws only the final frame when CI or CONTINUOUS_INTEGRATION is set (read once, when Ink loads), so a user
+ * at a real terminal with CI=true exported (CI runners' shells, dev containers) would see a blank screen until
+ * exit. We already require a terminal here, so hide those variables from Ink while it loads.
+ */
+async function importInkUnlessCi(): Promise<typeof import('../dashboard/live.js')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  try {
+    return await import('../dashboard/live.js');
+  } finally {
+    for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
   }
 }
