@@ -62,8 +62,9 @@ export const TRANSACTION_COLUMNS = [
   'created_at',
 ] as const;
 
-const FINITE = ['amount', 'anomaly_score', 'risk_score', 'confidence'] as const;
-const INTEGER = ['hour', 'day_of_week', 'merchant_category', 'transaction_type'] as const;
+const finiteNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+// 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
+const isInt32 = (v: unknown): boolean => Number.isInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1;
 const TEXT = ['risk_level', 'model_version', 'source'] as const;
 const NULLABLE_TEXT = ['reference', 'batch_id'] as const;
 
@@ -83,13 +84,23 @@ export function checkTransaction(row: NewTransaction, i: number, count: number):
   // the one last found storable in the same field (the batch's model, source, batch id) is not scanned again.
   const bad = (field: string, what: string) =>
     new StoreError('invalid', `${where(i, count)}${field} must be ${what}`, { field });
-  for (const f of FINITE) if (typeof row[f] !== 'number' || !Number.isFinite(row[f])) throw bad(f, 'a finite number');
-  // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
-  for (const f of INTEGER)
-    if (!Number.isInteger(row[f]) || Math.abs(row[f]) > 2 ** 31 - 1) throw bad(f, 'a 32-bit integer');
-  for (const f of TEXT) if (typeof row[f] !== 'string') throw bad(f, 'a string');
-  for (const f of NULLABLE_TEXT) if (row[f] !== null && typeof row[f] !== 'string') throw bad(f, 'a string or null');
-  if (typeof row.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+  // Field by field rather than looping over name lists: this runs a million times for a big file, and a keyed
+  // loop cost a quarter of the SQLite insert's JS time (bench/).
+  const r = row;
+  if (!finiteNumber(r.amount)) throw bad('amount', 'a finite number');
+  if (!finiteNumber(r.anomaly_score)) throw bad('anomaly_score', 'a finite number');
+  if (!finiteNumber(r.risk_score)) throw bad('risk_score', 'a finite number');
+  if (!finiteNumber(r.confidence)) throw bad('confidence', 'a finite number');
+  if (!isInt32(r.hour)) throw bad('hour', 'a 32-bit integer');
+  if (!isInt32(r.day_of_week)) throw bad('day_of_week', 'a 32-bit integer');
+  if (!isInt32(r.merchant_category)) throw bad('merchant_category', 'a 32-bit integer');
+  if (!isInt32(r.transaction_type)) throw bad('transaction_type', 'a 32-bit integer');
+  if (typeof r.risk_level !== 'string') throw bad('risk_level', 'a string');
+  if (typeof r.model_version !== 'string') throw bad('model_version', 'a string');
+  if (typeof r.source !== 'string') throw bad('source', 'a string');
+  if (r.reference !== null && typeof r.reference !== 'string') throw bad('reference', 'a string or null');
+  if (r.batch_id !== null && typeof r.batch_id !== 'string') throw bad('batch_id', 'a string or null');
+  if (typeof r.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
   for (let k = 0; k < TEXT_FIELDS.length; k++) {
     const value = row[TEXT_FIELDS[k]];
     if (value === null || value === lastStorable[k]) continue;

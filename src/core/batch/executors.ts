@@ -79,12 +79,16 @@ export function workerPool(
         // The worker is free for another chunk while this one is stored; it formats this one when the ids come.
         release(w);
         const job = jobs.get(msg.batch.seq)!;
-        job.store!(msg.batch).then(
-          (ids) => w.postMessage({ kind: 'ids', seq: msg.batch.seq, ids } satisfies ToWorker),
-          (err: Error) => {
-            jobs.delete(msg.batch.seq);
-            job.reject(err);
-          },
+        // Stored on the next turn: a SQLite store runs synchronously, and the worker's next chunk (handed over by
+        // release's promise) must be posted first, or the worker idles while this thread writes.
+        setImmediate(() =>
+          job.store!(msg.batch).then(
+            (ids) => w.postMessage({ kind: 'ids', seq: msg.batch.seq, ids } satisfies ToWorker),
+            (err: Error) => {
+              jobs.delete(msg.batch.seq);
+              job.reject(err);
+            },
+          ),
         );
         return;
       }

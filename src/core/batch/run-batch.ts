@@ -82,14 +82,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
   // Storing into SQLite keeps this thread busy (synchronous writes), so it counts as one of the cores: cores - 1
-  // scoring workers, none on 2 cores: 1M rows then peak at 165-175 MB instead of 285 MB, for ~2.4x the --no-store
-  // time instead of ~1.9x (bench/sections/storage.mjs). Into Postgres this thread mostly waits for the server and
-  // all cores score (15 s against 21 s for 1M rows here, at ~300 MB). --workers still decides when given.
+  // scoring workers, at least one, so that scoring overlaps writing (on 2 cores: one worker scores and formats
+  // while this thread writes). Into Postgres this thread mostly waits for the server and all cores score.
+  // --workers still decides when given (1: everything on this thread).
   const busy = o.store !== null && !o.executor && o.storeBlocks === true;
-  const workers = o.workers ?? (big ? availableParallelism() - (busy ? 1 : 0) : 1);
+  const workers = o.workers ?? (big ? Math.max(1, availableParallelism() - (busy ? 1 : 0)) : 1);
+  const pooled = o.workers === undefined ? big && (workers > 1 || busy) : workers > 1;
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
-    : workers > 1
+    : pooled
       ? workerPool(workers, o.modelText, o.threshold, settings)
       : inlineExecutor(o.model!, settings);
   const store = o.store ? storeInOrder(o.store) : null;

@@ -93,6 +93,12 @@ export class SqliteStore implements Store {
       await enableWal(db);
       db.pragma('synchronous = NORMAL'); // with WAL: durable at checkpoints, never corrupt; much faster commits
       db.pragma('foreign_keys = ON');
+      // Multi-row INSERTs keep a statement journal (to undo a statement that fails halfway); in temporary files
+      // that was ~70% of all write calls of a bulk store (strace). Memory: a few pages per statement.
+      db.pragma('temp_store = MEMORY');
+      // 4 MiB of page cache (the build's default is 16): inserts append at the right edge of each B-tree, and reads
+      // go through indexes, so a bigger cache only raised a bulk store's peak memory (1M rows: ~220 -> ~195 MB).
+      db.pragma('cache_size = -4000');
       const lockWaitMs = options.lockWaitMs ?? 0;
       const store = new SqliteStore(db, lockWaitMs);
       store.appliedOnOpen = await store.migrate();
