@@ -63,5 +63,33 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
       expect(refs.get(4)).toBeNull(); // an empty reference is NULL, not ''
       expect(fromPg.find((t: { id: number }) => t.id === 11).explanation.shap_explanation).toBeTypeOf('object');
     });
+
+    it('gives each row the id it was stored under when the reserved ids are not consecutive', async () => {
+      // Another session taking ids meanwhile leaves gaps; a sequence stepping by 3 makes every reservation gappy.
+      const gappy = `${schema}_gaps`;
+      await admin.query(`CREATE SCHEMA ${gappy}`);
+      try {
+        const db = schemaUrl(gappy);
+        expect(cli(['migrate', '--db', db]).code).toBe(0);
+        await admin.query(`ALTER SEQUENCE ${gappy}.transactions_id_seq INCREMENT BY 3`);
+        const input = join(dir, 'gaps.csv');
+        writeFileSync(input, csvOf(3000));
+        const r = cli(['score', input, '--db', db, '--format', 'ndjson']);
+        expect(r.code, r.stderr).toBe(0);
+        const printed = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { transaction_id: number; line: number });
+        expect(printed).toHaveLength(3000);
+        const stored = await admin.query(`SELECT id, reference FROM ${gappy}.transactions ORDER BY id`);
+        expect(stored.rows.map((x) => Number(x.id))).toEqual(printed.map((p) => p.transaction_id));
+        expect(printed[1].transaction_id - printed[0].transaction_id).toBe(3);
+        // Row i of the file (line i + 2) is stored under the id printed for it.
+        expect(stored.rows[6].reference).toBe('r6');
+        expect(printed[6].line).toBe(8);
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${gappy} CASCADE`);
+      }
+    });
   },
 );

@@ -278,7 +278,6 @@ async function scoreFiles(
       output: out,
       stdin: io.stdin,
       store: sink ? (batch) => sink.store(batch) : null,
-      storeBlocks: store?.kind === 'sqlite',
       signal: stop.signal,
       onProgress: progress.update,
       dialect,

@@ -27,8 +27,6 @@ export interface BatchOptions {
   stdin?: Readable;
   /** Stores each chunk's rows (whole chunks, in input order) and returns their ids; null: store nothing. */
   store: ((batch: ScoredBatch) => Promise<Float64Array>) | null;
-  /** `store` writes synchronously on this thread (SQLite), so this thread counts as a busy core (see below). */
-  storeBlocks?: boolean;
   /** Stops reading when aborted; chunks already read are finished, stored and written. */
   signal?: AbortSignal;
   /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
@@ -81,11 +79,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   };
   const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
-  // Storing into SQLite keeps this thread busy (synchronous writes), so it counts as one of the cores: cores - 1
-  // scoring workers, at least one, so that scoring overlaps writing (on 2 cores: one worker scores and formats
-  // while this thread writes). Into Postgres this thread mostly waits for the server and all cores score.
-  // --workers still decides when given (1: everything on this thread).
-  const busy = o.store !== null && !o.executor && o.storeBlocks === true;
+  // Storing takes a core: SQLite writes synchronously on this thread, and a Postgres server on this machine works
+  // on the COPY as hard as we score. So cores - 1 scoring workers, at least one, so that scoring overlaps writing
+  // (on 2 cores: one worker scores and formats while the rows are written). 1M rows here: SQLite 1.97x the
+  // --no-store time at 187 MB, Postgres ~2.4x at ~180 MB, where a worker per core took 250-300 MB for little gain
+  // (bench/sections/storage.mjs). --workers still decides when given (1: everything on this thread).
+  const busy = o.store !== null && !o.executor;
   const workers = o.workers ?? (big ? Math.max(1, availableParallelism() - (busy ? 1 : 0)) : 1);
   const pooled = o.workers === undefined ? big && (workers > 1 || busy) : workers > 1;
   const executor: ChunkExecutor = o.executor

@@ -33,7 +33,7 @@ import {
   TRANSACTION_COLUMNS,
   type HourSums,
 } from '../shared.js';
-import { copyInsert, COPY_MIN_ROWS } from './copy-insert.js';
+import { COPY_MIN_ROWS, copyInsert, idSequence } from './copy-insert.js';
 import { migrations } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -108,6 +108,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   appliedOnOpen: readonly string[] = [];
   private closed = false;
+  /** The id sequence bulk inserts reserve from (copy-insert.ts), looked up on the first one. */
+  private sequence: string | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -252,7 +254,8 @@ export class PostgresStore implements Store {
   private async copyTransactions(rows: TransactionRows): Promise<number[]> {
     const createdAt = now();
     return this.tx(async (c) => {
-      const { ids, hours } = await copyInsert(c, rows, createdAt);
+      this.sequence ??= await idSequence(c);
+      const { ids, hours } = await copyInsert(c, rows, createdAt, this.sequence);
       await c.query(STATS_SQL, statsParams(hours, createdAt));
       return ids;
     });
