@@ -111,4 +111,18 @@ describe('ShapTable.explainBlock (many rows, tree by tree)', () => {
       }
     }
   });
+
+  it('gives the same bits whatever the block size (short blocks go row by row)', () => {
+    const model = new IsolationForestModel(doc);
+    model.prepareBatchExplanations(); // as the daemon does at start: every block below goes through the tables
+    const all = new Float64Array(40 * 5);
+    model.explainRows(data.raw, 40, all); // ten lanes of four
+    for (const count of [1, 2, 3, 4, 5, 6, 7, 9]) {
+      for (const start of [0, 11]) {
+        const phi = new Float64Array(count * 5);
+        model.explainRows(data.raw.subarray(start * 5), count, phi);
+        expect(Array.from(phi)).toEqual(Array.from(all.subarray(start * 5, (start + count) * 5)));
+      }
+    }
+  });
 });
