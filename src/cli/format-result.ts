@@ -1,4 +1,4 @@
-import type { ScoreResult } from '../core/score-transaction.js';
+import type { ScoreResult } from '../core/scored-views.js';
 import { DAY_NAMES, TRANSACTION_TYPE_NAMES } from '../model/features.js';
 import { formatGrouped } from '../model/number-format.js';
 import type { Painter } from './terminal.js';

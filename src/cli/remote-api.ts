@@ -1,7 +1,7 @@
 /**
  * The daemon's answers in the shapes local mode prints, so `--remote` output matches local output.
  */
-import type { ScoreResult } from '../core/score-transaction.js';
+import type { ScoreResult } from '../core/scored-views.js';
 import type { FeedbackResult, PredictResult, TransactionDetail, TransactionPage } from '../daemon/contract/shapes.js';
 import { TRANSACTION_COLUMNS } from '../db/shared.js';
 import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../db/store.js';

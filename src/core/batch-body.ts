@@ -4,7 +4,6 @@
  * batch/ instead.
  */
 import type { Store } from '../db/store.js';
-import { riskLevel } from '../model/explain.js';
 import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
@@ -13,24 +12,9 @@ import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
-import { explanationOf, round, type ScoreResult } from './score-transaction.js';
+import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
+import { toBatchItem, type BatchItem } from './scored-views.js';
 import { storeSink } from './store-sink.js';
-
-/** One item of a scored batch, as the HTTP contract's predict-batch returns it: a single result's scores. */
-export type BatchItem =
-  | (Pick<
-      ScoreResult,
-      | 'transaction_id'
-      | 'reference'
-      | 'is_anomaly'
-      | 'is_fraudulent'
-      | 'anomaly_score'
-      | 'risk_score'
-      | 'risk_level'
-      | 'confidence'
-    > &
-      Partial<Pick<ScoreResult, 'shap_explanation' | 'risk_factors'>> & { index: number; line?: number })
-  | { index: number; error: string; field: string; line?: number };
 
 export interface ReadBatch {
   features: Float64Array;
@@ -163,11 +147,17 @@ export async function scoreAndStore(
   opts: { explain: boolean; store: Store | null; source: string; batchId?: string },
 ): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
-  let ids: Float64Array | null = null;
+  // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
+  const scored: ScoredTransaction[] = new Array(batch.count);
+  for (let v = 0; v < batch.count; v++) {
+    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
+    scored[v] = scoredTransactionAt(model, batch, v);
+  }
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
     const sink = storeSink(opts.store, model, opts.source, opts.batchId);
-    ids = await sink.store(batch);
+    const ids = await sink.store(batch, (v) => scored[v]);
+    for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
     batchId = sink.batchId;
   }
   const items: BatchItem[] = new Array(total);
@@ -176,24 +166,9 @@ export async function scoreAndStore(
       ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field }
       : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
   }
-  const thresholdRisk = model.thresholdRisk;
   for (let v = 0; v < batch.count; v++) {
-    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
-    const flagged = batch.isAnomaly[v] === 1;
-    const item: BatchItem = {
-      index: read.inputIndex[v],
-      transaction_id: ids ? ids[v] : null,
-      reference: read.references[v],
-      is_anomaly: flagged,
-      is_fraudulent: flagged,
-      anomaly_score: round(batch.anomalyScore[v], 6),
-      risk_score: round(batch.riskScore[v], 2),
-      risk_level: riskLevel(batch.riskScore[v], thresholdRisk, flagged),
-      confidence: round(batch.confidence[v], 4),
-    };
-    if (read.lines) item.line = read.lines[read.inputIndex[v]];
-    if (batch.shap) Object.assign(item, explanationOf(model, batch.features, batch.shap, v));
-    items[read.inputIndex[v]] = item;
+    const index = read.inputIndex[v];
+    items[index] = toBatchItem(scored[v], index, read.lines?.[index]);
   }
   return { items, batch, batchId, scoringSeconds };
 }

@@ -1,19 +1,11 @@
 import { FEATURE_COUNT, FEATURES, transformRows, type FeatureName } from './features.js';
 import { DenseForest } from './forest-score.js';
-import { confidence, riskFactors, riskLevel, type RiskFactor, type RiskLevel } from './explain.js';
+import { riskFactors, type RiskFactor } from './explain.js';
 import type { ModelDocument } from './model-file.js';
 import { anomalyScoreFromDepth } from './path-length.js';
 import { percentileRank } from './quantiles.js';
 import { ShapTable } from './shap-table.js';
 import { expectedValue, prepareShapTree, TreeShapExplainer, type ShapTree } from './tree-shap.js';
-
-export interface Verdict {
-  anomaly_score: number;
-  risk_score: number;
-  risk_level: RiskLevel;
-  is_anomaly: boolean;
-  confidence: number;
-}
 
 export interface Explanation {
   /** Exact Shapley values of the output, per feature; positive pushes toward anomaly. */
@@ -68,18 +60,6 @@ export class IsolationForestModel {
   get thresholdRisk(): number {
     this.thresholdRiskCache ??= this.riskScore(this.threshold);
     return this.thresholdRiskCache;
-  }
-
-  verdict(score: number): Verdict {
-    const isAnomaly = score >= this.threshold;
-    const risk = this.riskScore(score);
-    return {
-      anomaly_score: score,
-      risk_score: risk,
-      risk_level: riskLevel(risk, this.thresholdRisk, isAnomaly),
-      is_anomaly: isAnomaly,
-      confidence: confidence(risk, this.thresholdRisk, isAnomaly),
-    };
   }
 
   private prepareShap(): ShapTree[] {

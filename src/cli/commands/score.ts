@@ -12,7 +12,9 @@ import {
 } from '../../core/batch/dialect.js';
 import { SecureflowError } from '../../core/errors.js';
 import { resolveScoringModel } from '../../core/model-source.js';
-import { scoreTransaction, toNewTransaction, type ScoreResult } from '../../core/score-transaction.js';
+import { scoreTransaction } from '../../core/score-transaction.js';
+import type { ScoredTransaction } from '../../core/scored-transaction.js';
+import { toNewTransaction, toScoreResult, type ScoreResult } from '../../core/scored-views.js';
 import { storeSink } from '../../core/store-sink.js';
 import type { Store } from '../../db/store.js';
 import type { IsolationForestModel } from '../../model/model.js';
@@ -26,7 +28,7 @@ import type { PredictResult } from '../../daemon/contract/shapes.js';
 import { resultOf } from '../remote-api.js';
 import { colorEnabled, formatInt, painter, progressBar } from '../terminal.js';
 import { formatResultText } from '../format-result.js';
-import { type IOStreams } from '../io.js';
+import type { IOStreams } from '../io.js';
 
 export interface ScoreOptions {
   amount?: string;
@@ -191,6 +193,7 @@ async function scoreSingle(
   const inputs = many ? (input as unknown[]) : [input];
   const started = performance.now();
   const results: ScoreResult[] = [];
+  const scored: ScoredTransaction[] = []; // scored here (not by a daemon): what is stored
   for (const [i, item] of inputs.entries()) {
     try {
       if (scorer.client)
@@ -199,7 +202,7 @@ async function scoreSingle(
             await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item }),
           ),
         );
-      else results.push(scoreTransaction(scorer.model, item, 'cli'));
+      else scored.push(scoreTransaction(scorer.model, item));
     } catch (e) {
       if (e instanceof SecureflowError && many)
         throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
@@ -207,11 +210,15 @@ async function scoreSingle(
     }
   }
   if (store) {
-    const ids = await store.insertTransactions(results.map((r) => toNewTransaction(r, null)));
+    const ids = await store.insertTransactions(
+      scored.map((t) => toNewTransaction(t, { source: 'cli', batchId: null })),
+    );
     ids.forEach((id, i) => {
-      results[i].transaction_id = id;
+      scored[i].transaction_id = id;
     });
   }
+  const timestamp = new Date().toISOString();
+  for (const t of scored) results.push(toScoreResult(t, { dataSource: 'cli', timestamp }));
   const format = opts.format ?? (io.stdout.isTTY && !opts.output ? 'text' : 'json');
   if (format === 'json') out.write(`${JSON.stringify(many ? results : results[0], null, 2)}\n`);
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));

@@ -1,11 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type ReadBatch, readJsonTransactions, scoreAndStore } from '../../core/batch-body.js';
-import {
-  scoreValid,
-  toNewTransaction,
-  validateTransaction,
-  type ValidTransaction,
-} from '../../core/score-transaction.js';
+import { scoreValid, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
+import { toNewTransaction, toScoreResult } from '../../core/scored-views.js';
 import { checkTransactions, StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
@@ -21,7 +17,7 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const scorer = new MicroBatcher((items: ValidTransaction[]) => {
     const start = process.hrtime.bigint();
-    const results = scoreValid(db.model, items, 'api');
+    const results = scoreValid(db.model, items);
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
@@ -37,13 +33,13 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
     const valid = validateTransaction(request.body);
     schemaCheck(request);
     if (store) db.require(); // 503 before any work while the database is away
-    const result = await scorer.add(valid);
-    const row = toNewTransaction(result, null);
+    const scored = await scorer.add(valid);
+    const row = toNewTransaction(scored, { source: 'api', batchId: null });
     if (store) checkTransactions([row]); // what the database would refuse never joins (and fails) a group
-    const id = store ? await writes.add(row) : null;
-    metrics.countVerdicts(result.is_anomaly ? 1 : 0, 1);
-    const { transaction, ...rest } = result;
-    return { ...rest, transaction_id: id, ...transaction };
+    scored.transaction_id = store ? await writes.add(row) : null;
+    metrics.countVerdicts(scored.is_anomaly ? 1 : 0, 1);
+    const { transaction, ...rest } = toScoreResult(scored, { dataSource: 'api', timestamp: new Date().toISOString() });
+    return { ...rest, ...transaction };
   });
 
   // Untyped: its answer is built as text a slice at a time (below); openapi.test.ts holds it to the schema.

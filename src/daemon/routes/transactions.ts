@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ISO_DATE_RULE, parseIsoDate } from '../../core/iso-date.js';
 import { storedResult } from '../../core/stored-result.js';
-import { transactionView } from '../../core/transaction-view.js';
+import { transactionView } from '../../core/scored-views.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';

@@ -1,0 +1,93 @@
+/**
+ * The one scored transaction: what scoring a transaction produces, whichever way it came in (a CLI flag set, a CSV
+ * row, `/api/predict`, `/api/predict-batch`). Made by one function, `scoredTransactionAt`, from the kernel's output
+ * (a ScoredBatch: the scores of a block of rows, column by column); every other shape (the stored row, the HTTP
+ * answers, the CLI's JSON) is derived from it in ./scored-views.ts. Field names are the HTTP contract's.
+ */
+import { riskFactors, riskLevel, type RiskFactor, type RiskLevel } from '../model/explain.js';
+import { FEATURE_COUNT, FEATURES } from '../model/features.js';
+import type { IsolationForestModel } from '../model/model.js';
+import type { CanonicalTransaction } from '../model/transaction.js';
+import type { ScoredBatch } from './batch/score-chunk.js';
+
+/** Why the model scored a transaction as it did: exact Shapley values over the five fields, and sentences. */
+export interface TransactionExplanation {
+  shap_explanation: Record<string, number>;
+  /** TreeSHAP's base value: shap_explanation adds up to (minus mean path length) - shap_base_value. */
+  shap_base_value: number;
+  risk_factors: RiskFactor[];
+}
+
+export interface ScoredTransaction {
+  /** The stored row's id; null until stored (or when not stored). */
+  transaction_id: number | null;
+  /** The caller's own id for the transaction (an id/transaction_id/reference field or column). */
+  reference: string | null;
+  transaction: CanonicalTransaction;
+  /** The model's verdict (is_fraudulent in the legacy API and the database). */
+  is_anomaly: boolean;
+  anomaly_score: number;
+  risk_score: number;
+  risk_level: RiskLevel;
+  confidence: number;
+  /** Null when explanations were not asked for (CSV runs without --explain). */
+  explanation: TransactionExplanation | null;
+  model_version: string;
+}
+
+/** Decimal places every face shows (and the database keeps): one place, so all faces agree. */
+export const DIGITS = { anomaly_score: 6, risk_score: 2, confidence: 4, shap: 6 } as const;
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Row `v` of a scored block, with every field; its explanation when the block was explained (`batch.shap`).
+ * The only place risk_level, rounding and explanations are put together for a transaction.
+ */
+export function scoredTransactionAt(model: IsolationForestModel, batch: ScoredBatch, v: number): ScoredTransaction {
+  const f = v * FEATURE_COUNT;
+  const x = batch.features;
+  const isAnomaly = batch.isAnomaly[v] === 1;
+  return {
+    transaction_id: null,
+    reference: batch.references?.[v] ?? null,
+    transaction: {
+      amount: x[f],
+      hour: x[f + 1],
+      day_of_week: x[f + 2],
+      merchant_category: x[f + 3],
+      transaction_type: x[f + 4],
+    },
+    is_anomaly: isAnomaly,
+    anomaly_score: round(batch.anomalyScore[v], DIGITS.anomaly_score),
+    risk_score: round(batch.riskScore[v], DIGITS.risk_score),
+    risk_level: riskLevel(batch.riskScore[v], model.thresholdRisk, isAnomaly),
+    confidence: round(batch.confidence[v], DIGITS.confidence),
+    explanation: batch.shap ? explanationOf(model, x, batch.shap, v) : null,
+    model_version: model.version,
+  };
+}
+
+/**
+ * Row `v`'s explanation from its Shapley values (`phi`, 5 per row) and raw features (`raw`, FEATURES order, which
+ * the risk-factor sentences quote), rounded as every face shows it.
+ */
+export function explanationOf(
+  model: IsolationForestModel,
+  raw: Float64Array,
+  phi: Float64Array,
+  v: number,
+): TransactionExplanation {
+  const p = phi.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT);
+  const shap: Record<string, number> = {};
+  for (let j = 0; j < FEATURE_COUNT; j++) shap[FEATURES[j]] = round(p[j], DIGITS.shap);
+  const factors = riskFactors(raw, v * FEATURE_COUNT, p, model.doc.training.features, model.doc.training.rows);
+  return {
+    shap_explanation: shap,
+    shap_base_value: round(model.shapBaseValue, DIGITS.shap),
+    risk_factors: factors.map((r) => ({ ...r, contribution: round(r.contribution, DIGITS.shap) })),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Every shape a scored transaction takes outside the core, derived from the one ScoredTransaction
+ * (./scored-transaction.ts) and back: the stored row, the single result (`/api/predict`, `secureflow score --json`),
+ * a predict-batch item, and a stored row as the HTTP API shows it. Key order here is the JSON's key order.
+ */
+import type { Feedback, NewTransaction, StoredTransaction } from '../db/store.js';
+import type { RiskFactor, RiskLevel } from '../model/explain.js';
+import type { ScoredTransaction, TransactionExplanation } from './scored-transaction.js';
+
+/** The row to store: the transaction, its scores, its explanation when it has one, and where it came from. */
+export function toNewTransaction(
+  t: ScoredTransaction,
+  origin: { source: string; batchId: string | null },
+): NewTransaction {
+  return {
+    reference: t.reference,
+    ...t.transaction,
+    is_fraudulent: t.is_anomaly,
+    anomaly_score: t.anomaly_score,
+    risk_score: t.risk_score,
+    risk_level: t.risk_level,
+    confidence: t.confidence,
+    explanation: t.explanation,
+    model_version: t.model_version,
+    source: origin.source,
+    batch_id: origin.batchId,
+  };
+}
+
+/** A stored row as a scored transaction (its explanation as stored; null for rows stored without a whole one). */
+export function fromStoredRow(row: StoredTransaction): ScoredTransaction {
+  const stored = row.explanation as Partial<TransactionExplanation> | null;
+  return {
+    transaction_id: row.id,
+    reference: row.reference,
+    transaction: {
+      amount: row.amount,
+      hour: row.hour,
+      day_of_week: row.day_of_week,
+      merchant_category: row.merchant_category,
+      transaction_type: row.transaction_type,
+    },
+    is_anomaly: row.is_fraudulent,
+    anomaly_score: row.anomaly_score,
+    risk_score: row.risk_score,
+    risk_level: row.risk_level as RiskLevel,
+    confidence: row.confidence,
+    // Whole, or not at all: rows stored before explanations were kept whole hold Shapley values alone.
+    explanation:
+      stored?.shap_explanation && stored.risk_factors && stored.shap_base_value !== undefined
+        ? {
+            shap_explanation: stored.shap_explanation,
+            shap_base_value: stored.shap_base_value,
+            risk_factors: stored.risk_factors,
+          }
+        : null,
+    model_version: row.model_version,
+  };
+}
+
+/** One scored transaction as the HTTP contract answers `/api/predict` (and `secureflow score --json` prints it). */
+export interface ScoreResult {
+  transaction_id: number | null;
+  reference: string | null;
+  is_anomaly: boolean;
+  /** The legacy API's name for is_anomaly. */
+  is_fraudulent: boolean;
+  anomaly_score: number;
+  risk_score: number;
+  risk_level: RiskLevel;
+  confidence: number;
+  shap_explanation: Record<string, number>;
+  shap_base_value: number;
+  risk_factors: RiskFactor[];
+  transaction: ScoredTransaction['transaction'];
+  data_source: string;
+  model_version: string;
+  timestamp: string;
+}
+
+export function toScoreResult(t: ScoredTransaction, origin: { dataSource: string; timestamp: string }): ScoreResult {
+  return {
+    transaction_id: t.transaction_id,
+    reference: t.reference,
+    is_anomaly: t.is_anomaly,
+    is_fraudulent: t.is_anomaly,
+    anomaly_score: t.anomaly_score,
+    risk_score: t.risk_score,
+    risk_level: t.risk_level,
+    confidence: t.confidence,
+    shap_explanation: t.explanation?.shap_explanation ?? {},
+    shap_base_value: t.explanation?.shap_base_value ?? 0,
+    risk_factors: t.explanation?.risk_factors ?? [],
+    transaction: t.transaction,
+    data_source: origin.dataSource,
+    model_version: t.model_version,
+    timestamp: origin.timestamp,
+  };
+}
+
+/** One item of the contract's predict-batch answer: a scored row, or the input's error. */
+export type BatchItem =
+  | ({
+      index: number;
+      transaction_id: number | null;
+      reference: string | null;
+      is_anomaly: boolean;
+      is_fraudulent: boolean;
+      anomaly_score: number;
+      risk_score: number;
+      risk_level: RiskLevel;
+      confidence: number;
+      line?: number;
+    } & Partial<Pick<TransactionExplanation, 'shap_explanation' | 'risk_factors'>>)
+  | { index: number; error: string; field: string; line?: number };
+
+export function toBatchItem(t: ScoredTransaction, index: number, line: number | undefined): BatchItem {
+  const item: BatchItem = {
+    index,
+    transaction_id: t.transaction_id,
+    reference: t.reference,
+    is_anomaly: t.is_anomaly,
+    is_fraudulent: t.is_anomaly,
+    anomaly_score: t.anomaly_score,
+    risk_score: t.risk_score,
+    risk_level: t.risk_level,
+    confidence: t.confidence,
+  };
+  if (line !== undefined) item.line = line;
+  if (t.explanation) {
+    item.shap_explanation = t.explanation.shap_explanation;
+    item.risk_factors = t.explanation.risk_factors;
+  }
+  return item;
+}
+
+/**
+ * A stored transaction as the HTTP API lists it: every stored column, plus the contract's names for some
+ * of them (is_anomaly, shap_explanation, risk_factors, timestamp) that the browser front end reads.
+ */
+export interface TransactionView extends StoredTransaction {
+  is_anomaly: boolean;
+  shap_explanation: Record<string, number> | null;
+  risk_factors: RiskFactor[] | null;
+  timestamp: string;
+  feedback?: Feedback | null;
+}
+
+export function transactionView(row: StoredTransaction & { feedback?: Feedback | null }): TransactionView {
+  // As stored: rows stored before explanations were kept whole may lack risk_factors (null here, not []).
+  const explanation = (row.explanation ?? {}) as Partial<TransactionExplanation>;
+  const view: TransactionView = {
+    ...row,
+    is_anomaly: row.is_fraudulent,
+    shap_explanation: explanation.shap_explanation ?? null,
+    risk_factors: explanation.risk_factors ?? null,
+    timestamp: row.created_at,
+  };
+  if (row.feedback !== undefined) view.feedback = row.feedback;
+  return view;
+}
