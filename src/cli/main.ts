@@ -302,7 +302,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(new Option('--refresh <interval>', 'refresh interval, e.g. 2s, 500ms, 1m').default('2s'))
     .option('--once', 'print one snapshot and exit')
     .addOption(new Option('-f, --format <format>', 'with --once: text or json').choices(['text', 'json']))
-    .action(async (opts) => (await import('./commands/dashboard.js')).runDashboard(opts));
+    .action(async (opts) => (await import('./commands/dashboard.js')).runDashboard(opts, io));
 
   program
     .command('serve')

@@ -70,11 +70,11 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
   const [d, throughput, flagged] = await Promise.all([
     store.dashboard(since),
     store.throughput(since, q.buckets),
-    store.listTransactions({ anomaliesOnly: true, since, limit: q.flagged }),
+    store.recentFlagged(since, q.flagged), // with their verdicts, in the same query
   ]);
   const recent: FlaggedSummary[] = [];
-  for (const row of flagged.rows) {
-    const full = await store.getTransaction(row.id);
+  for (const row of flagged) {
+    // The stored explanation; a row stored without one is explained again (its model read once per version).
     const explained = await storedResult(store, row);
     const top = explained.risk_factors[0];
     recent.push({
@@ -86,7 +86,7 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
       risk_score: row.risk_score,
       risk_level: row.risk_level,
       top_factor: top ? { feature: top.feature, description: top.description } : null,
-      feedback: full?.feedback ? full.feedback.is_correct : null,
+      feedback: row.feedback ? row.feedback.is_correct : null,
     });
   }
   return {

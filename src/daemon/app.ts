@@ -14,7 +14,7 @@ import {
 } from './auth.js';
 import { openapi } from './contract/openapi.js';
 import { csvBodyParser } from './csv-body.js';
-import type { DaemonDatabase } from './database.js';
+import type { DaemonState } from './daemon-state.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
@@ -46,7 +46,8 @@ declare module 'fastify' {
 }
 
 export interface AppDeps {
-  db: DaemonDatabase;
+  /** The daemon's state (daemon-state.ts): the store while connected, its status and the model scored with. */
+  db: DaemonState;
   options: ServeOptions;
   metrics?: DaemonMetrics;
   /** Shared rate-limit counters (REDIS_URL). */
@@ -57,7 +58,7 @@ export interface AppDeps {
 
 /** What route files get: the app's parts, nothing global. */
 export interface RouteContext {
-  db: DaemonDatabase;
+  db: DaemonState;
   options: ServeOptions;
   metrics: DaemonMetrics;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hashSecret, isLegacyHash, parseKey, ROLE_PERMISSIONS, verifySecret } from '../core/api-keys.js';
 import type { Role } from '../db/store.js';
 import { FailureLimiter, Semaphore } from './auth-limits.js';
-import type { DaemonDatabase } from './database.js';
+import type { DaemonState } from './daemon-state.js';
 import { HttpError } from './http-error.js';
 
 export type Permission = 'score' | 'feedback' | 'read' | 'admin';
@@ -44,7 +44,7 @@ export class KeyChecker {
   private keysCheckedAt = -Infinity;
 
   constructor(
-    private readonly db: DaemonDatabase,
+    private readonly db: DaemonState,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
     failuresPerSecond = 10,

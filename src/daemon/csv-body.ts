@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { readCsvTransactions, TooManyRows, type ReadBatch } from '../core/score-many.js';
+import { readCsvTransactions, TooManyRows, type ReadBatch } from '../core/batch-body.js';
 import type { ServeOptions } from './options.js';
 import { HttpError } from './http-error.js';
 import { boolParam, queryOf } from './routes/params.js';

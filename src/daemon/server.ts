@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { SecureflowError } from '../core/errors.js';
 import { resolveDatabase } from '../db/open-store.js';
 import { buildApp } from './app.js';
-import { DaemonDatabase } from './database.js';
+import { DaemonState } from './daemon-state.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { connectRedis } from './redis.js';
 
 export interface RunningServer {
   app: FastifyInstance;
-  db: DaemonDatabase;
+  db: DaemonState;
   url: string;
   /** Stops accepting, finishes in-flight requests, closes the database and Redis. */
   close(): Promise<void>;
@@ -29,7 +29,7 @@ export async function startServer(
   };
   const { default: pino } = await import('pino');
   const log = extras.logStream ? pino(logger, extras.logStream) : pino(logger);
-  const db = await DaemonDatabase.open(resolved, {
+  const db = await DaemonState.open(resolved, {
     model: options.model,
     threshold: options.threshold,
     onStatus: (status, reason) => {

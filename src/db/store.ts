@@ -105,6 +105,11 @@ export interface Store {
   getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null>;
   listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }>;
   /**
+   * The newest flagged transactions created since `since` (the rows `listTransactions({ anomaliesOnly, since,
+   * limit })` gives, in its order), each with its current verdict: one query, whatever `limit` is (the dashboard).
+   */
+  recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]>;
+  /**
    * One current verdict per transaction: a second call replaces it and keeps the one it replaced as history.
    * Atomic: of concurrent calls exactly one finds no verdict (previous null), each other one gets the verdict it
    * replaced. Null when the transaction is unknown.

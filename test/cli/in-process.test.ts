@@ -80,4 +80,61 @@ describe('commands with injected streams', () => {
     expect(await run(['score'], tty)).toBe(2); // a terminal on stdin and nothing to score
     expect(tty.err()).toMatch(/^secureflow: nothing to score/);
   });
+
+  it('dashboard --once: JSON or text on the injected stdout', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'secureflow-io-')), 'd.db');
+    expect(await run(['score', ...ONE.slice(0, -1), '--db', db], fakeIO(false))).toBe(0); // one flagged, stored
+    const json = fakeIO(false);
+    expect(await run(['dashboard', '--once', '--format', 'json', '--db', db, '--days', '1'], json)).toBe(0);
+    expect(json.err()).toBe('');
+    const snapshot = JSON.parse(json.out());
+    expect(snapshot).toMatchObject({ days: 1, stats: { total_transactions: 1, anomalies_detected: 1 } });
+    expect(snapshot.recent_flagged).toEqual([expect.objectContaining({ amount: 4800, hour: 3, feedback: null })]);
+    const text = fakeIO(true);
+    expect(await run(['dashboard', '--once', '--db', db], text)).toBe(0);
+    expect(text.out()).toMatch(/Recent flagged/);
+    expect(text.out()).toContain('4,800');
+  });
+
+  it('dashboard without --once refuses unless both injected stdin and stdout are terminals', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'secureflow-io-')), 'd.db');
+    expect(await run(['migrate', '--db', db], fakeIO(false))).toBe(0);
+    const pipe = fakeIO(false);
+    const stdinPiped = fakeIO(true);
+    stdinPiped.stdin.isTTY = false;
+    const stdoutPiped = fakeIO(true);
+    stdoutPiped.stdout.isTTY = false;
+    for (const io of [pipe, stdinPiped, stdoutPiped]) {
+      expect(await run(['dashboard', '--db', db], io)).toBe(2);
+      expect(io.err()).toBe(
+        'secureflow: the live dashboard needs a terminal; use --once (and --format json) for scripts and pipes\n',
+      );
+      expect(io.out()).toBe('');
+    }
+  });
+
+  it('dashboard draws live on injected terminal streams and quits on q from the injected stdin', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'secureflow-io-')), 'd.db');
+    expect(await run(['score', ...ONE.slice(0, -1), '--db', db], fakeIO(false))).toBe(0);
+    // Ink routes console output through itself with `new console.Console`, which vitest's console lacks.
+    (console as { Console?: unknown }).Console ??= (await import('node:console')).Console;
+    // A terminal as Ink uses one: raw mode, a size, ref/unref.
+    const stdin = Object.assign(new PassThrough(), {
+      isTTY: true,
+      setRawMode: () => stdin,
+      ref: () => stdin,
+      unref: () => stdin,
+    });
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows: 30 });
+    const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    let drawn = '';
+    stdout.on('data', (d: Buffer) => (drawn += d.toString()));
+    const exit = run(['dashboard', '--db', db, '--refresh', '1s'], { stdin, stdout, stderr });
+    const deadline = Date.now() + 15_000;
+    while (!drawn.includes('4,800') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(drawn).toMatch(/Recent flagged/);
+    expect(drawn).toContain('4,800');
+    stdin.write('q');
+    expect(await exit).toBe(0);
+  });
 });

@@ -197,6 +197,45 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(await ids({ limit: 10, batchId: 'nope' })).toEqual({ ids: [], total: 0 });
       });
 
+      it('lists recent flagged rows with their verdicts as listTransactions orders them, in one call', async () => {
+        const old = await store.insertTransactions([newTransaction({ is_fraudulent: true })]);
+        await sleep(15);
+        const mid = new Date();
+        await sleep(15);
+        const explanation = { shap_explanation: { amount: 0.5 }, risk_factors: [{ feature: 'amount' }] };
+        const ids = await store.insertTransactions([
+          newTransaction({ is_fraudulent: true, reference: 'a', explanation }),
+          newTransaction({ is_fraudulent: false }),
+          newTransaction({ is_fraudulent: true, reference: 'c' }),
+          newTransaction({ is_fraudulent: true, reference: 'd' }),
+        ]);
+        await store.upsertFeedback(ids[0], true, 'right');
+        await store.upsertFeedback(ids[3], true, null);
+        await store.upsertFeedback(ids[3], false, 'wrong after all');
+        await store.upsertFeedback(ids[1], true, null); // not flagged: not listed
+        const flagged = await store.recentFlagged(mid, 10);
+        const listed = await store.listTransactions({ anomaliesOnly: true, since: mid, limit: 10 });
+        expect(flagged.map((r) => r.id)).toEqual([ids[3], ids[2], ids[0]]);
+        // Each row equals what getTransaction answers: the same columns and the current verdict.
+        for (const [i, row] of flagged.entries()) {
+          expect(row).toStrictEqual(await store.getTransaction(row.id));
+          const { feedback: _, ...transaction } = row;
+          expect(transaction).toStrictEqual(listed.rows[i]);
+        }
+        expect(flagged[0].feedback).toMatchObject({
+          transaction_id: ids[3],
+          is_correct: false,
+          notes: 'wrong after all',
+        });
+        expect(flagged[1].feedback).toBeNull();
+        expect(flagged[2]).toMatchObject({ explanation, feedback: { is_correct: true, notes: 'right' } });
+        expect((await store.recentFlagged(mid, 2)).map((r) => r.id)).toEqual([ids[3], ids[2]]);
+        expect(await store.recentFlagged(mid, 0)).toEqual([]);
+        expect((await store.recentFlagged(new Date(0), 10)).map((r) => r.id)).toEqual([ids[3], ids[2], ids[0], old[0]]);
+        await expect(store.recentFlagged(mid, -1)).rejects.toMatchObject({ kind: 'invalid' });
+        await expect(store.recentFlagged(new Date('nope'), 1)).rejects.toMatchObject({ kind: 'invalid' });
+      });
+
       it('rejects a negative limit or offset and an invalid date', async () => {
         for (const q of [
           { limit: -1 },

@@ -2,6 +2,7 @@ import { SecureflowError } from '../../core/errors.js';
 import { localSource } from '../dashboard/local-source.js';
 import { remoteSource } from '../dashboard/remote-source.js';
 import type { DashboardSource } from '../dashboard/snapshot.js';
+import type { IOStreams } from '../io.js';
 import { remoteTarget } from '../remote-client.js';
 import { colorEnabled } from '../terminal.js';
 
@@ -28,7 +29,7 @@ export function parseInterval(text: string): number {
   return ms;
 }
 
-export async function runDashboard(opts: DashboardOptions): Promise<void> {
+export async function runDashboard(opts: DashboardOptions, io: IOStreams): Promise<void> {
   const interval = parseInterval(opts.refresh);
   const remote = remoteTarget(opts);
   if (remote && opts.db !== undefined) throw new SecureflowError('usage', 'give --db or --remote, not both');
@@ -38,14 +39,14 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
   try {
     if (opts.once) {
       const snapshot = await source.snapshot(opts.days);
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
+      if (opts.format === 'json') io.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
       else {
         const { renderPlain } = await import('../dashboard/plain.js');
-        process.stdout.write(renderPlain(snapshot));
+        io.stdout.write(renderPlain(snapshot));
       }
       return;
     }
-    if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    if (!io.stdout.isTTY || !io.stdin.isTTY) {
       throw new SecureflowError(
         'usage',
         'the live dashboard needs a terminal; use --once (and --format json) for scripts and pipes',
@@ -53,7 +54,7 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
     }
     // Ink and React load here only: no other command pays for them.
     const { runLiveDashboard } = await importInkUnlessCi();
-    await runLiveDashboard(source, { days: opts.days, intervalMs: interval, color: colorEnabled(process.stdout) });
+    await runLiveDashboard(source, { days: opts.days, intervalMs: interval, color: colorEnabled(io.stdout) }, io);
   } finally {
     await source.close();
   }

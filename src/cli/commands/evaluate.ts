@@ -2,6 +2,7 @@ import { SecureflowError } from '../../core/errors.js';
 import { loadModel } from '../../core/model-source.js';
 import { readRows } from '../../core/read-rows.js';
 import { evaluateScores, type EvaluationMetrics } from '../../model/index.js';
+import { positiveLabel } from '../labels.js';
 import { formatInt } from '../terminal.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 
@@ -11,20 +12,6 @@ export interface EvaluateOptions {
   model?: string;
   threshold?: number;
   format?: 'table' | 'json';
-}
-
-/** Which label value marks an anomaly: -1 for the original's -1/1, 1 for 0/1, true for true/false. */
-export function positiveLabel(values: Set<string>, explicit?: string): string {
-  if (explicit !== undefined) return explicit;
-  const lower = new Set([...values].map((v) => v.toLowerCase()));
-  const within = (allowed: string[]) => [...lower].every((v) => allowed.includes(v));
-  if (within(['-1', '1'])) return '-1';
-  if (within(['0', '1'])) return '1';
-  if (within(['true', 'false'])) return 'true';
-  throw new SecureflowError(
-    'usage',
-    `cannot tell which label marks an anomaly (values: ${[...values].slice(0, 5).join(', ')}); use --positive VALUE`,
-  );
 }
 
 export async function runEvaluate(file: string, opts: EvaluateOptions, io: IOStreams): Promise<void> {

@@ -6,7 +6,7 @@ import { serializeModel } from '../../model/model-file.js';
 import { IsolationForestModel } from '../../model/model.js';
 import { trainModel } from '../../model/train.js';
 import { withStore } from '../database.js';
-import { positiveLabel } from './evaluate.js';
+import { positiveLabel } from '../labels.js';
 import { formatInt } from '../terminal.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 

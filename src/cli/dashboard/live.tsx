@@ -4,6 +4,7 @@
  */
 import { render, useApp, useInput, useStdout } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import type { IOStreams } from '../io.js';
 import { keyIntent } from './keys.js';
 import type { DashboardSource } from './snapshot.js';
 import { actions, initialState, reduce } from './state.js';
@@ -115,14 +116,21 @@ export function DashboardContainer({ source, days, intervalMs, color, size, now 
   return <DashboardView state={state} columns={state.columns} rows={state.rows} color={color} now={clock} />;
 }
 
-/** Draws the dashboard until the user quits. */
+/** Draws the dashboard on the command's terminal streams (which the caller checked are terminals) until the user quits. */
 export async function runLiveDashboard(
   source: DashboardSource,
   opts: { days: number; intervalMs: number; color: boolean },
+  io: IOStreams,
 ): Promise<void> {
+  // Ink types them as process streams; it uses what any terminal stream has (columns, rows, resize, setRawMode).
   const app = render(
     <DashboardContainer source={source} days={opts.days} intervalMs={opts.intervalMs} color={opts.color} />,
-    { exitOnCtrlC: true },
+    {
+      exitOnCtrlC: true,
+      stdout: io.stdout as NodeJS.WriteStream,
+      stdin: io.stdin as NodeJS.ReadStream,
+      stderr: io.stderr as NodeJS.WriteStream,
+    },
   );
   await app.waitUntilExit();
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type ReadBatch, readJsonTransactions, scoreAndStore } from '../../core/score-many.js';
+import { type ReadBatch, readJsonTransactions, scoreAndStore } from '../../core/batch-body.js';
 import { scoreValid, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
 import { toNewTransaction, toScoreResult } from '../../core/scored-views.js';
 import { checkTransactions, StoreError } from '../../db/shared.js';

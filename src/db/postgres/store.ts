@@ -54,6 +54,9 @@ const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
 const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+/** A transaction's verdict beside its columns (`LEFT JOIN feedback f`), split off again by withFeedback. */
+const FEEDBACK_JOINED =
+  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at';
 
 // The columns from unnest (all but id and created_at, which is one value for the batch) and their array types.
 const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1, -1);
@@ -264,24 +267,20 @@ export class PostgresStore implements Store {
   async getTransaction(id: number): Promise<(StoredTransaction & { feedback: Feedback | null }) | null> {
     if (asId(id) === null) return null;
     const [row] = await this.query(
-      `SELECT ${TX_COLUMNS}, f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at
-       FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id WHERE t.id = $1`,
+      `SELECT ${TX_COLUMNS}, ${FEEDBACK_JOINED} FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id WHERE t.id = $1`,
       [id],
     );
-    if (!row) return null;
-    const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
-    const feedback =
-      f_id === null
-        ? null
-        : ({
-            id: f_id,
-            transaction_id: id,
-            is_correct: f_is_correct,
-            notes: f_notes,
-            created_at: f_created_at,
-            updated_at: f_updated_at,
-          } as Feedback);
-    return { ...(transaction as unknown as StoredTransaction), feedback };
+    return row ? withFeedback(row) : null;
+  }
+
+  async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {
+    checkPage(limit, 0);
+    const rows = await this.query(
+      `SELECT ${TX_COLUMNS}, ${FEEDBACK_JOINED} FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id
+       WHERE t.is_fraudulent AND t.created_at >= $1::timestamptz ORDER BY t.created_at DESC, t.id DESC LIMIT $2`,
+      [isoOf(since, 'since'), limit],
+    );
+    return rows.map(withFeedback);
   }
 
   async listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {
@@ -582,4 +581,21 @@ function statsParams(hours: HourSums[], createdAt: string): unknown[] {
     minuteOf(createdAt),
     hours.map((h) => h.elevated),
   ];
+}
+
+/** A row read with FEEDBACK_JOINED: the transaction and its verdict (null without one). */
+function withFeedback(row: Row): StoredTransaction & { feedback: Feedback | null } {
+  const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
+  const feedback =
+    f_id === null
+      ? null
+      : ({
+          id: f_id,
+          transaction_id: transaction.id,
+          is_correct: f_is_correct,
+          notes: f_notes,
+          created_at: f_created_at,
+          updated_at: f_updated_at,
+        } as Feedback);
+  return { ...(transaction as unknown as StoredTransaction), feedback };
 }

@@ -58,6 +58,9 @@ const ISO_OF_MS =
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
 const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+/** A transaction's verdict beside its columns (`LEFT JOIN feedback f`), under f_ names. */
+const FEEDBACK_JOINED =
+  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at';
 
 /**
  * The Store over one SQLite file (better-sqlite3, synchronous; the async methods just wrap it).
@@ -257,6 +260,30 @@ export class SqliteStore implements Store {
       | Row
       | undefined;
     return { ...toTransaction(row), feedback: feedback ? toFeedback(feedback) : null };
+  }
+
+  async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {
+    checkPage(limit, 0);
+    const sinceMs = Date.parse(isoOf(since, 'since'));
+    const rows = this.stmt(
+      `SELECT ${TX_COLUMNS}, ${FEEDBACK_JOINED} FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id
+       WHERE t.is_fraudulent = 1 AND t.created_ms >= ? ORDER BY t.created_ms DESC, t.id DESC LIMIT ?`,
+    ).all(sinceMs, limit) as Row[];
+    return rows.map((row) => {
+      const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
+      const feedback =
+        f_id === null
+          ? null
+          : toFeedback({
+              id: f_id,
+              transaction_id: transaction.id,
+              is_correct: f_is_correct,
+              notes: f_notes,
+              created_at: f_created_at,
+              updated_at: f_updated_at,
+            });
+      return { ...toTransaction(transaction), feedback };
+    });
   }
 
   async listTransactions(query: TransactionQuery): Promise<{ rows: StoredTransaction[]; total: number }> {

@@ -14,11 +14,12 @@ export interface DatabaseEvents {
 const DAEMON_OPEN: OpenOptions = { connectTimeoutMs: 3000, queryTimeoutMs: 10_000, sqliteLockWaitMs: 5000 };
 
 /**
- * The daemon's database and model. Postgres may be down when the daemon starts or at any time after: the
+ * What the daemon serves from: its database connection (the store while connected, the status health reports)
+ * and the model it scores with (a file, the database's active model, or the bundled one). Postgres may be down when the daemon starts or at any time after: the
  * daemon keeps serving (health says degraded, writes answer 503), retries in the background, and picks up
  * where it left off when the database returns; the pool reconnects by itself once open.
  */
-export class DaemonDatabase {
+export class DaemonState {
   private store: Store | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -42,9 +43,9 @@ export class DaemonDatabase {
   static async open(
     resolved: ResolvedDatabase,
     opts: { model?: string; threshold?: number; retryMs?: number; openOptions?: OpenOptions } & DatabaseEvents,
-  ): Promise<DaemonDatabase> {
+  ): Promise<DaemonState> {
     const fallback = await resolveScoringModel(opts.model, opts.threshold, null);
-    const db = new DaemonDatabase(resolved, fallback.model, opts.model, opts.threshold, opts, {
+    const db = new DaemonState(resolved, fallback.model, opts.model, opts.threshold, opts, {
       ...DAEMON_OPEN,
       ...opts.openOptions,
     });

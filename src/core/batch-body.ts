@@ -1,3 +1,8 @@
+/**
+ * A batch request's body (POST /api/predict-batch), whole: read from JSON or a CSV stream into a ReadBatch (bad rows
+ * kept by position), then scored in slices and stored, one BatchItem per input. The CLI's streaming CSV pipeline is
+ * batch/ instead.
+ */
 import type { Store } from '../db/store.js';
 import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
