@@ -57,12 +57,12 @@ export interface ValidTransaction {
   reference: string | null;
 }
 
-/** Validates one transaction (canonical or legacy). Throws invalid_input naming the field. */
+/** Validates one transaction (canonical or legacy). Throws invalid naming the field. */
 export function validateTransaction(input: unknown): ValidTransaction {
   const normalized = normalizeTransaction(input);
   if (!normalized.ok) {
     const { field, reason } = normalized.error;
-    throw new SecureflowError('invalid_input', `${field} ${reason}`, { field });
+    throw new SecureflowError('invalid', `${field} ${reason}`, { field });
   }
   return normalized;
 }
@@ -111,7 +111,7 @@ export function scoreValid(
   });
 }
 
-/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid_input naming the field. */
+/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid naming the field. */
 export function scoreTransaction(
   model: IsolationForestModel,
   input: unknown,

@@ -6,13 +6,14 @@ import {
   validateTransaction,
   type ValidTransaction,
 } from '../../core/score-transaction.js';
+import { SecureflowError } from '../../core/errors.js';
 import { checkTransactions, StoreError } from '../../db/shared.js';
 import type { NewTransaction } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { isCsvBody } from '../csv-body.js';
-import { badRequest, HttpError } from '../http-error.js';
+import { badRequest } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
 
@@ -56,10 +57,14 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
       const store = boolParam('store', query.store) ?? true;
       if (store) db.require();
       const tooMany = (n: number) =>
-        new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, {
-          limit: options.batchLimit,
-          received: n,
-        });
+        new SecureflowError(
+          'too_large',
+          `too many transactions: ${n}, the limit is ${options.batchLimit} per request`,
+          {
+            limit: options.batchLimit,
+            received: n,
+          },
+        );
       let read: ReadBatch;
       if (isCsvBody(request.body))
         read = request.body.csv; // read, counted and limited as it arrived
