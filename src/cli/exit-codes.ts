@@ -1,20 +1,4 @@
-import type { ErrorKind } from '../core/errors.js';
-
-/** The one table from error kinds to exit codes. Shown in `secureflow --help` and the README. */
-export const EXIT_CODES: Record<ErrorKind | 'ok' | 'closed_output', number> = {
-  ok: 0,
-  internal: 1,
-  usage: 2,
-  invalid_input: 3,
-  not_found: 4,
-  model: 5,
-  unavailable: 6,
-  auth: 7,
-  anomaly: 10,
-  interrupted: 130,
-  // The reader of stdout left early (`| head`): the usual end of a Unix pipeline, 128 + SIGPIPE, said quietly.
-  closed_output: 141,
-};
+// The exit codes are ERROR_KINDS in src/core/errors.ts (test/core/errors.test.ts checks this text lists each).
 
 export const EXIT_CODE_HELP = `
 Exit codes:

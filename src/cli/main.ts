@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SecureflowError } from '../core/errors.js';
-import { EXIT_CODE_HELP, EXIT_CODES } from './exit-codes.js';
+import { EXIT_CLOSED_OUTPUT, EXIT_OK, exitCodeOf, SecureflowError } from '../core/errors.js';
+import { EXIT_CODE_HELP } from './exit-codes.js';
 import { systemIO, type IOStreams } from './io.js';
 import { VERSION } from './version.js';
 
@@ -397,41 +397,24 @@ export async function main(argv: string[], io: IOStreams = systemIO()): Promise<
   override(program);
   try {
     await program.parseAsync(argv);
-    return EXIT_CODES.ok;
+    return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-        return 0;
-      return EXIT_CODES.usage;
+        return EXIT_OK;
+      return exitCodeOf('usage');
     }
+    // The one boundary: every error the user or the environment causes is a SecureflowError (the store's
+    // included), its exit code from ERROR_KINDS.
     if (e instanceof SecureflowError) {
       io.stderr.write(`secureflow: ${e.message}\n`);
-      return EXIT_CODES[e.kind];
-    }
-    // The store's errors are about the user's database or data, never a bug: named by kind, without a stack.
-    // (Matched by name: importing the store's module here would load it for every command.)
-    const store = storeErrorKind(e);
-    if (store) {
-      io.stderr.write(`secureflow: ${(e as Error).message}\n`);
-      return EXIT_CODES[store];
+      return exitCodeOf(e.kind);
     }
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EPIPE') return EXIT_CODES.closed_output;
+    if (err.code === 'EPIPE') return EXIT_CLOSED_OUTPUT;
     io.stderr.write(`secureflow: internal error: ${err.message}\n`);
     if (process.env.SECUREFLOW_DEBUG) io.stderr.write(`${err.stack}\n`);
     else io.stderr.write('(set SECUREFLOW_DEBUG=1 for details, and please report it)\n');
-    return EXIT_CODES.internal;
+    return exitCodeOf('internal');
   }
-}
-
-function storeErrorKind(e: unknown): 'not_found' | 'unavailable' | 'invalid_input' | null {
-  if (!(e instanceof Error) || e.name !== 'StoreError') return null;
-  const kind = (e as Error & { kind?: string }).kind;
-  return kind === 'not_found'
-    ? 'not_found'
-    : kind === 'invalid'
-      ? 'invalid_input'
-      : kind === 'unavailable'
-        ? 'unavailable'
-        : null;
 }

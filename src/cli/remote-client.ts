@@ -1,14 +1,5 @@
-import { SecureflowError, type ErrorKind } from '../core/errors.js';
+import { kindOfStatus, SecureflowError } from '../core/errors.js';
 import { redactUrl } from '../db/shared.js';
-
-/** How a daemon's answer maps to the CLI's error kinds (and so to exit codes). */
-function kindOf(status: number): ErrorKind {
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404) return 'not_found';
-  if (status === 429 || status === 503) return 'unavailable';
-  if (status >= 400 && status < 500) return 'invalid_input';
-  return 'internal';
-}
 
 /** `--remote URL` > SECUREFLOW_REMOTE; `--api-key` > SECUREFLOW_API_KEY. */
 export function remoteTarget(
@@ -108,7 +99,8 @@ export class RemoteClient {
           : retry
             ? ` (retry after ${retry} s)`
             : '';
-      throw new SecureflowError(kindOf(res.statusCode), `daemon at ${this.url}: ${message}${hint}`, {
+      // The daemon's status read back through ERROR_KINDS: its kind, so the exit code that kind has.
+      throw new SecureflowError(kindOfStatus(res.statusCode), `daemon at ${this.url}: ${message}${hint}`, {
         status: res.statusCode,
         ...(data?.details ?? {}),
       });

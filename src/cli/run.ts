@@ -1,4 +1,4 @@
-import { EXIT_CODES } from './exit-codes.js';
+import { EXIT_CLOSED_OUTPUT } from '../core/errors.js';
 import { main } from './main.js';
 
 // A reader that leaves early (`| head`) makes writes to stdout fail, some of them outside any command's try.
@@ -11,5 +11,5 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 // Entry point for bin/secureflow: exit with the code the command chose, once output has drained.
 main(process.argv).then((code) => {
-  process.exitCode = outputClosed ? EXIT_CODES.closed_output : code;
+  process.exitCode = outputClosed ? EXIT_CLOSED_OUTPUT : code;
 });

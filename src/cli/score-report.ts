@@ -1,7 +1,6 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SecureflowError } from '../core/errors.js';
-import { EXIT_CODES } from './exit-codes.js';
+import { EXIT_OK, exitCodeOf, SecureflowError } from '../core/errors.js';
 import { formatInt } from './terminal.js';
 
 /** What a score run ended with, for `--summary-json FILE` (CI reads this rather than parsing stderr). */
@@ -45,7 +44,7 @@ export function finishRun(
   stderr: NodeJS.WritableStream,
 ): void {
   const reason = gateFailure(opts, counts.flagged, counts.scored);
-  const exit = counts.rejected > 0 ? EXIT_CODES.invalid_input : reason ? EXIT_CODES.anomaly : EXIT_CODES.ok;
+  const exit = counts.rejected > 0 ? exitCodeOf('invalid') : reason ? exitCodeOf('anomaly') : EXIT_OK;
   if (opts.summaryJson) {
     writeReport(opts.summaryJson, {
       ...counts,
@@ -62,7 +61,7 @@ export function finishRun(
   if (counts.rejected > 0) {
     if (reason) stderr.write(`secureflow: ${reason}\n`);
     throw new SecureflowError(
-      'invalid_input',
+      'invalid',
       `${formatInt(counts.rejected)} row${counts.rejected === 1 ? '' : 's'} rejected (see the error column)`,
       { rejected: counts.rejected },
     );

@@ -68,7 +68,7 @@ export async function readRows(inputs: string[], labelColumn?: string): Promise<
   if (errorCount > 0) {
     const more = errorCount > errors.length ? `\n  ... and ${errorCount - errors.length} more` : '';
     throw new SecureflowError(
-      'invalid_input',
+      'invalid',
       `${errorCount} bad row${errorCount === 1 ? '' : 's'}; nothing was used:\n  ${errors.join('\n  ')}${more}`,
     );
   }

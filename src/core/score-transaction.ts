@@ -12,12 +12,12 @@ export interface ValidTransaction {
   reference: string | null;
 }
 
-/** Validates one transaction (canonical or legacy). Throws invalid_input naming the field. */
+/** Validates one transaction (canonical or legacy). Throws invalid naming the field. */
 export function validateTransaction(input: unknown): ValidTransaction {
   const normalized = normalizeTransaction(input);
   if (!normalized.ok) {
     const { field, reason } = normalized.error;
-    throw new SecureflowError('invalid_input', `${field} ${reason}`, { field });
+    throw new SecureflowError('invalid', `${field} ${reason}`, { field });
   }
   return normalized;
 }
@@ -37,7 +37,7 @@ export function scoreValid(model: IsolationForestModel, items: readonly ValidTra
   return items.map((_, i) => scoredTransactionAt(model, batch, i));
 }
 
-/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid_input naming the field. */
+/** Validates, scores and explains one transaction (canonical or legacy). Throws invalid naming the field. */
 export function scoreTransaction(model: IsolationForestModel, input: unknown): ScoredTransaction {
   return scoreValid(model, [validateTransaction(input)])[0];
 }

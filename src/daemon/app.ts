@@ -14,8 +14,9 @@ import {
 } from './auth.js';
 import { openapi } from './contract/openapi.js';
 import { csvBodyParser } from './csv-body.js';
+import { kindOfStatus, SecureflowError } from '../core/errors.js';
 import type { DaemonState } from './daemon-state.js';
-import { HttpError, toHttpError } from './http-error.js';
+import { toHttpError } from './http-error.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
@@ -98,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (_request, reply) => {
     if (draining) {
       reply.header('connection', 'close');
-      throw new HttpError(503, 'shutting down: retry shortly', {}, { 'retry-after': '1' });
+      throw new SecureflowError('unavailable', 'shutting down: retry shortly', {}, { headers: { 'retry-after': '1' } });
     }
     const res = reply.raw;
     inflight.add(res);
@@ -142,11 +143,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // A daemon on loopback where no key has ever existed is a developer's: open, as `serve` warned at start,
       // but only to pages that name it by a loopback name (a DNS-rebinding page names its own host).
       if (loopback && !(await keys.keysEverExisted())) return checkLoopbackHost(request.headers.host);
-      throw new HttpError(
-        401,
+      throw new SecureflowError(
+        'auth',
         'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY',
         {},
-        { 'www-authenticate': 'Bearer' },
+        { headers: { 'www-authenticate': 'Bearer' } },
       );
     }
     request.principal = await keys.check(key, request.ip);
@@ -164,8 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       skipOnError: true, // Redis down: serve rather than refuse everyone
       keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) =>
-        new HttpError(
-          429,
+        new SecureflowError(
+          'rate_limited',
           `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
           {
             limit: ctx.max,
@@ -184,7 +185,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const http = toHttpError(error, options.retryAfterSeconds) ?? fromFastify(error, options);
+    const http = toHttpError(
+      error instanceof SecureflowError ? error : fromFastify(error, options),
+      options.retryAfterSeconds,
+    );
     if (http.status === 503) metrics.databaseErrors.inc({ route: request.routeOptions.url ?? 'unmatched' });
     if (http.status >= 500 && http.status !== 503) request.log.error({ err: error }, 'request failed');
     reply.status(http.status).headers(http.headers).send({ error: http.message, details: http.details });
@@ -203,32 +207,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** Fastify's own errors (body parsing, limits, rate limit) as HttpErrors; anything unknown is a 500. */
-function fromFastify(error: FastifyError, options: ServeOptions): HttpError {
+/** Fastify's own errors (body parsing, limits, rate limit) as SecureflowErrors; anything unknown is internal (500). */
+function fromFastify(error: FastifyError, options: ServeOptions): SecureflowError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError(413, `request body too large: the limit is ${options.bodyLimit} bytes`, {
+      return new SecureflowError('too_large', `request body too large: the limit is ${options.bodyLimit} bytes`, {
         limit_bytes: options.bodyLimit,
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError(
-        415,
+      return new SecureflowError(
+        'unsupported_media_type',
         `unsupported content type: send application/json${error.message.includes('csv') ? '' : ' (or text/csv for predict-batch)'}`,
         {},
       );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new HttpError(400, 'the request body is empty: send a JSON object', { field: 'body' });
+      return new SecureflowError('invalid', 'the request body is empty: send a JSON object', { field: 'body' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new HttpError(400, 'Content-Length does not match the body', { field: 'body' });
+      return new SecureflowError('invalid', 'Content-Length does not match the body', { field: 'body' });
   }
-  if (error.statusCode === 429) return new HttpError(429, error.message);
+  if (error.statusCode === 429) return new SecureflowError('rate_limited', error.message);
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return new HttpError(400, `malformed JSON: ${error.message}`, { field: 'body' });
+    return new SecureflowError('invalid', `malformed JSON: ${error.message}`, { field: 'body' });
   }
+  // Fastify's other 4xx (404, 414, ...) by the kind their status stands for in ERROR_KINDS.
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return new HttpError(error.statusCode, error.message, { code: error.code });
+    return new SecureflowError(kindOfStatus(error.statusCode), error.message, { code: error.code });
   }
-  return new HttpError(500, "internal error (logged with this request's id)", {});
+  return new SecureflowError('internal', "internal error (logged with this request's id)", {});
 }
 
 /** The nearest `hops` proxies are trusted (what proxy-addr does for a number, which Fastify's types do not take). */

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { hashSecret, isLegacyHash, parseKey, ROLE_PERMISSIONS, verifySecret } from '../core/api-keys.js';
 import type { Role } from '../db/store.js';
 import { FailureLimiter, Semaphore } from './auth-limits.js';
+import { SecureflowError } from '../core/errors.js';
 import type { DaemonState } from './daemon-state.js';
-import { HttpError } from './http-error.js';
 
 export type Permission = 'score' | 'feedback' | 'read' | 'admin';
 
@@ -24,7 +24,8 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return typeof key === 'string' && key.trim() !== '' ? key.trim() : null;
 }
 
-const unauthorized = () => new HttpError(401, 'invalid API key', {}, { 'www-authenticate': 'Bearer' });
+const unauthorized = () =>
+  new SecureflowError('auth', 'invalid API key', {}, { headers: { 'www-authenticate': 'Bearer' } });
 
 /**
  * Checks API keys against their stored hashes (SHA-256: one primary-key lookup, microseconds of CPU, the same
@@ -65,7 +66,7 @@ export class KeyChecker {
     return this.everHadKeys;
   }
 
-  /** The key's principal, or HttpError 401 (bad key) / 429 (too many failures from `ip`). */
+  /** The key's principal, or SecureflowError auth (401: bad key) / rate_limited (429: too many failures from `ip`). */
   async check(key: string, ip: string): Promise<Principal> {
     const digest = createHash('sha256').update(key).digest('base64url');
     const t = this.now();
@@ -76,11 +77,11 @@ export class KeyChecker {
     const wait = (this.recentlyGood.get(digest) ?? 0) > t ? 0 : this.failures.blockedFor(ip);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
-      throw new HttpError(
-        429,
+      throw new SecureflowError(
+        'rate_limited',
         `too many requests with invalid API keys from this address: retry in ${seconds} s`,
         { retry_after_seconds: seconds },
-        { 'retry-after': String(seconds) },
+        { headers: { 'retry-after': String(seconds) } },
       );
     }
     const principal = await this.verify(key);
@@ -105,7 +106,13 @@ export class KeyChecker {
     const principal = { keyId: row.id, name: row.name, role: row.role };
     if (!isLegacyHash(row.key_hash)) return (await verifySecret(parsed.secret, row.key_hash)) ? principal : null;
     const release = await this.scrypt.acquire();
-    if (!release) throw new HttpError(503, 'busy checking keys: retry shortly', {}, { 'retry-after': '1' });
+    if (!release)
+      throw new SecureflowError(
+        'unavailable',
+        'busy checking keys: retry shortly',
+        {},
+        { headers: { 'retry-after': '1' } },
+      );
     let ok: boolean;
     try {
       ok = await verifySecret(parsed.secret, row.key_hash);
@@ -133,8 +140,8 @@ const LOOPBACK_HOST = /^(?:localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(?::
 /** An open loopback daemon answers only requests whose Host is a loopback name (403 otherwise). */
 export function checkLoopbackHost(host: string | undefined): void {
   if (host === undefined || LOOPBACK_HOST.test(host)) return;
-  throw new HttpError(
-    403,
+  throw new SecureflowError(
+    'forbidden',
     `this daemon has no API keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1], not ${JSON.stringify(host.slice(0, 100))} (create a key with \`secureflow keys create\` to serve other names)`,
     { field: 'host' },
   );
@@ -142,9 +149,13 @@ export function checkLoopbackHost(host: string | undefined): void {
 
 export function requirePermission(principal: Principal | null, permission: Permission): void {
   if (principal && !ROLE_PERMISSIONS[principal.role].includes(permission)) {
-    throw new HttpError(403, `the ${principal.role} role may not ${permission === 'read' ? 'read data' : permission}`, {
-      role: principal.role,
-      required: permission,
-    });
+    throw new SecureflowError(
+      'forbidden',
+      `the ${principal.role} role may not ${permission === 'read' ? 'read data' : permission}`,
+      {
+        role: principal.role,
+        required: permission,
+      },
+    );
   }
 }

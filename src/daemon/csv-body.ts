@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { readCsvTransactions, TooManyRows, type ReadBatch } from '../core/batch-body.js';
+import { SecureflowError } from '../core/errors.js';
 import type { ServeOptions } from './options.js';
-import { HttpError } from './http-error.js';
 import { boolParam, queryOf } from './routes/params.js';
 
 /** A CSV body read by the parser below: already counted, checked and turned into feature rows. */
@@ -26,14 +26,17 @@ export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void
     ['text/csv', 'application/csv'],
     async (request: FastifyRequest, payload: IncomingMessage): Promise<CsvBody> => {
       if (request.routeOptions.url !== CSV_ROUTE)
-        throw new HttpError(415, `unsupported content type: send application/json (text/csv is for ${CSV_ROUTE})`);
+        throw new SecureflowError(
+          'unsupported_media_type',
+          `unsupported content type: send application/json (text/csv is for ${CSV_ROUTE})`,
+        );
       // Past the body limit the rest is not read: the connection closes after the answer.
       const tooLarge = () =>
-        new HttpError(
-          413,
+        new SecureflowError(
+          'too_large',
           `request body too large: the limit is ${options.bodyLimit} bytes`,
           { limit_bytes: options.bodyLimit },
-          { connection: 'close' },
+          { headers: { connection: 'close' } },
         );
       if (Number(request.headers['content-length']) > options.bodyLimit) throw tooLarge();
       const strict = boolParam('strict', queryOf(request.query).strict) ?? false;
@@ -67,8 +70,8 @@ export function csvBodyParser(app: FastifyInstance, options: ServeOptions): void
           }
         }
         if (e instanceof TooManyRows) {
-          throw new HttpError(
-            413,
+          throw new SecureflowError(
+            'too_large',
             `too many transactions: more than ${options.batchLimit}, the limit is ${options.batchLimit} per request`,
             { limit: options.batchLimit },
           );

@@ -1,6 +1,6 @@
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from './http-error.js';
+import { SecureflowError } from '../core/errors.js';
 import type { ServeOptions } from './options.js';
 
 /**
@@ -16,11 +16,11 @@ export async function loadShedding(app: FastifyInstance, options: ServeOptions):
     pressureHandler: async (request, _reply, _type, value) => {
       if (!request.routeOptions.config.permission) return;
       const lag = typeof value === 'number' ? Math.round(value) : 0;
-      throw new HttpError(
-        503,
+      throw new SecureflowError(
+        'unavailable',
         `overloaded (event loop ${lag} ms behind): retry shortly`,
         { retry_after_seconds: 1 },
-        { 'retry-after': '1' },
+        { headers: { 'retry-after': '1' } },
       );
     },
   });

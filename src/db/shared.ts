@@ -2,21 +2,23 @@
  * What both backends share: the error type, input checks and the arithmetic of the dashboard, so that SQLite and
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
+import { SecureflowError, type ErrorKind } from '../core/errors.js';
 import type { DashboardStats, NewTransaction } from './store.js';
 
-export type StoreErrorKind = 'not_found' | 'unavailable' | 'invalid';
+export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid'>;
 
-/** A storage failure the caller can act on: bad input (invalid), a database it cannot reach (unavailable), ... */
-export class StoreError extends Error {
+/**
+ * A storage failure the caller can act on: bad input (invalid, with the field in `details`), a database it cannot
+ * reach (unavailable), ... A SecureflowError like any other (exit code and status from ERROR_KINDS); the class
+ * only tells the daemon that its message names the database.
+ */
+export class StoreError extends SecureflowError {
   override name = 'StoreError';
-  /** The input field at fault, for an 'invalid' error. */
+  declare readonly kind: StoreErrorKind;
+  /** The input field at fault, for an 'invalid' error (also `details.field`). */
   readonly field?: string;
-  constructor(
-    readonly kind: StoreErrorKind,
-    message: string,
-    options?: { cause?: unknown; field?: string },
-  ) {
-    super(message, options);
+  constructor(kind: StoreErrorKind, message: string, options?: { cause?: unknown; field?: string }) {
+    super(kind, message, options?.field !== undefined ? { field: options.field } : {}, { cause: options?.cause });
     if (options?.field !== undefined) this.field = options.field;
   }
 }

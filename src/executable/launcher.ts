@@ -6,7 +6,7 @@
 import { getAsset } from 'node:sea';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EXIT_CODES } from '../cli/exit-codes.js';
+import { exitCodeOf } from '../core/errors.js';
 import { cacheRoots, ensureUnpacked, UnpackError, type PackedFile } from './unpack.js';
 
 /** Written by scripts/package-executable.mjs as the asset `manifest.json`. */
@@ -27,7 +27,7 @@ async function launch(): Promise<void> {
   } catch (e) {
     if (!(e instanceof UnpackError)) throw e;
     process.stderr.write(`secureflow: ${e.message}\nSet SECUREFLOW_CACHE_DIR to a writable directory.\n`);
-    process.exit(EXIT_CODES.unavailable);
+    process.exit(exitCodeOf(e.kind));
   }
   await import(pathToFileURL(join(dir, manifest.entry)).href);
 }

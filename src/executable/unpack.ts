@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { SecureflowError } from '../core/errors.js';
 
 /** One file the executable carries, written under the unpack directory at `path`. */
 export interface PackedFile {
@@ -41,7 +42,13 @@ export function cacheRoots(env: NodeJS.ProcessEnv = process.env, uid = process.g
   return roots;
 }
 
-export class UnpackError extends Error {}
+/** No folder to unpack to: the environment's doing (kind `unavailable`), never a bug. */
+export class UnpackError extends SecureflowError {
+  override name = 'UnpackError';
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
 
 /**
  * Makes `<root>/<name>` hold `files`, unpacking them only if no complete copy is there, and returns it.

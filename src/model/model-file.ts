@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SecureflowError } from '../core/errors.js';
 import { FEATURES, type FeatureSpec } from './features.js';
 import type { CompactTree } from './forest-train.js';
 
@@ -46,8 +47,12 @@ export interface ModelDocument {
   };
 }
 
-export class ModelFormatError extends Error {
+/** Not a valid secureflow model: a SecureflowError of kind `model` (the class lets callers add where it came from). */
+export class ModelFormatError extends SecureflowError {
   override name = 'ModelFormatError';
+  constructor(message: string) {
+    super('model', message);
+  }
 }
 
 export function contentHash(docWithoutId: Omit<ModelDocument, 'id'>): string {

@@ -36,6 +36,32 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
       expect(count[0].n).toBe(10);
     });
 
+    it('names a database that refuses a write after it opened (no privilege): exit 6, not an internal error', async () => {
+      const own = `${schema}_ro`;
+      const role = `${own}_role`;
+      await admin.query(`CREATE SCHEMA ${own}`);
+      try {
+        const path = (s: string) => `options=${encodeURIComponent(`-c search_path=${s}`)}`;
+        expect(cli(['migrate', '--db', `${url}${url.includes('?') ? '&' : '?'}${path(own)}`]).code).toBe(0);
+        // A role that may read everything (so the store opens: no migration pending) but write nothing.
+        await admin.query(`CREATE ROLE ${role} LOGIN`);
+        await admin.query(`GRANT USAGE ON SCHEMA ${own} TO ${role}`);
+        await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA ${own} TO ${role}`);
+        const u = new URL(url);
+        u.username = role;
+        const r = cli(['score', fixture('transactions.csv'), '--db', `${u.href}${u.search ? '&' : '?'}${path(own)}`]);
+        expect(r.code).toBe(6);
+        expect(r.stderr).toMatch(
+          /^secureflow: the database postgres:\/\/.* refused: permission denied for table transactions\n$/,
+        );
+        expect(r.stderr).not.toMatch(/internal error|at /);
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${own} CASCADE`);
+        await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      }
+    });
+
     it('names an unreachable database without its password, and exits 6', () => {
       const r = cli(['transactions', 'list', '--db', 'postgres://app:s3cret@127.0.0.1:1/nowhere']);
       expect(r.code).toBe(6);

@@ -17,7 +17,7 @@ export interface EvaluateOptions {
 export async function runEvaluate(file: string, opts: EvaluateOptions, io: IOStreams): Promise<void> {
   const { model } = loadModel(opts.model, opts.threshold);
   const { raw, rows, labels } = await readRows([file], opts.labelColumn);
-  if (rows === 0) throw new SecureflowError('invalid_input', `${file}: no rows to evaluate`);
+  if (rows === 0) throw new SecureflowError('invalid', `${file}: no rows to evaluate`);
   const positive = positiveLabel(new Set(labels!), opts.positive).toLowerCase();
   const y = Uint8Array.from(labels!, (v) => (v.toLowerCase() === positive ? 1 : 0));
   const scores = new Float64Array(rows);

@@ -10,7 +10,7 @@ import {
   parseEncoding,
   type CsvDialect,
 } from '../../core/batch/dialect.js';
-import { SecureflowError } from '../../core/errors.js';
+import { exitCodeOf, SecureflowError } from '../../core/errors.js';
 import { resolveScoringModel } from '../../core/model-source.js';
 import { scoreTransaction } from '../../core/score-transaction.js';
 import type { ScoredTransaction } from '../../core/scored-transaction.js';
@@ -21,7 +21,6 @@ import type { IsolationForestModel } from '../../model/model.js';
 import { withStore } from '../database.js';
 import { openOutputFile } from '../output-file.js';
 import { finishRun, writeReport } from '../score-report.js';
-import { EXIT_CODES } from '../exit-codes.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
 import type { PredictResult } from '../../daemon/contract/shapes.js';
@@ -64,7 +63,8 @@ export interface ScoreOptions {
   derived?: string;
 }
 
-const KEEP_OUTPUT_ON = new Set(['anomaly', 'interrupted', 'invalid_input']);
+// By exit code: a daemon's answer over its limits (413, 415) is invalid input to the CLI, as a bad row is.
+const KEEP_OUTPUT_ON = new Set([exitCodeOf('anomaly'), exitCodeOf('interrupted'), exitCodeOf('invalid')]);
 
 const FLAG_FIELDS: [keyof ScoreOptions, string][] = [
   ['amount', 'amount'],
@@ -131,7 +131,7 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
     // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
     // else leaves -o FILE as it was.
     const wrote = file ? file.stream.bytesWritten + file.stream.writableLength > 0 : false;
-    if (file && wrote && e instanceof SecureflowError && KEEP_OUTPUT_ON.has(e.kind)) await file.commit();
+    if (file && wrote && e instanceof SecureflowError && KEEP_OUTPUT_ON.has(exitCodeOf(e.kind))) await file.commit();
     else await file?.abort();
     throw e;
   }
@@ -310,7 +310,7 @@ async function scoreFiles(
     model_version: model?.version ?? null,
     elapsed_seconds: Math.round(summary.elapsedMs) / 1000,
   };
-  const early = summary.interrupted ? EXIT_CODES.interrupted : summary.stoppedAt ? EXIT_CODES.invalid_input : null;
+  const early = summary.interrupted ? exitCodeOf('interrupted') : summary.stoppedAt ? exitCodeOf('invalid') : null;
   if (early !== null && opts.summaryJson) {
     const gate = {
       fail_on_anomaly: Boolean(opts.failOnAnomaly),
@@ -327,11 +327,9 @@ async function scoreFiles(
     );
   if (summary.stoppedAt) {
     const s = summary.stoppedAt;
-    throw new SecureflowError(
-      'invalid_input',
-      `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`,
-      { ...s },
-    );
+    throw new SecureflowError('invalid', `${s.file}: line ${s.line}: ${s.field} ${s.reason} (stopped by --strict)`, {
+      ...s,
+    });
   }
   finishRun(opts, counts, io.stderr);
 }
@@ -379,7 +377,7 @@ function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new SecureflowError('invalid_input', `${where} is not valid JSON: ${(e as Error).message}`);
+    throw new SecureflowError('invalid', `${where} is not valid JSON: ${(e as Error).message}`);
   }
 }
 

@@ -47,7 +47,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
   const started = performance.now();
   if (opts.activate && !opts.register) throw new SecureflowError('usage', '--activate needs --register');
   const { raw, rows, labels } = await readRows(files, opts.labelColumn);
-  if (rows < 2) throw new SecureflowError('invalid_input', `training needs at least 2 rows, got ${rows}`);
+  if (rows < 2) throw new SecureflowError('invalid', `training needs at least 2 rows, got ${rows}`);
   const doc = trainModel(raw, rows, {
     trees: opts.trees,
     sampleSize: opts.sampleSize,
@@ -60,7 +60,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
   try {
     writeFileSync(opts.out, serializeModel(doc));
   } catch (e) {
-    throw new SecureflowError('invalid_input', `cannot write ${opts.out}: ${(e as Error).message}`);
+    throw new SecureflowError('invalid', `cannot write ${opts.out}: ${(e as Error).message}`);
   }
   let registered: { id: number; active: boolean } | null = null;
   if (opts.register) {

@@ -37,7 +37,7 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
     try {
       return await fn(s);
     } catch (e) {
-      if ((e as { kind?: string }).kind === 'unavailable') {
+      if (e instanceof SecureflowError && e.kind === 'unavailable') {
         store = null;
         await s.close().catch(() => {});
       }

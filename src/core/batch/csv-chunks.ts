@@ -70,11 +70,11 @@ export async function* csvChunks(
     }
   } catch (e) {
     if (e instanceof SecureflowError) throw e;
-    throw new SecureflowError('invalid_input', `cannot read ${file}: ${(e as Error).message}`, { file });
+    throw new SecureflowError('invalid', `cannot read ${file}: ${(e as Error).message}`, { file });
   }
   if (!header) {
     if (pending.toString('utf8').trim() === '') {
-      throw new SecureflowError('invalid_input', `${file}: the file is empty; expected a header row`, { file });
+      throw new SecureflowError('invalid', `${file}: the file is empty; expected a header row`, { file });
     }
     // A lone header without a newline: still one (empty) chunk below, so consumers see the header.
     check(pending, 1);
@@ -112,7 +112,7 @@ function checkHeader(file: string, bytes: Buffer, extraColumns: string[], given?
         ? '; if the file is not comma-separated, pass --delimiter'
         : '; name yours with --column FIELD=COLUMN';
     throw new SecureflowError(
-      'invalid_input',
+      'invalid',
       `${file}: line 1: the header has no column for ${missing.join(', ')} (columns: ${header.join(', ') || 'none'})${hint}`,
       { file, line: 1, field: missing[0] },
     );
@@ -151,7 +151,7 @@ function fieldNames(file: string, header: string[], columns: Record<string, stri
     const at = header.findIndex((h) => h.toLowerCase() === theirs.toLowerCase());
     if (at < 0) {
       throw new SecureflowError(
-        'invalid_input',
+        'invalid',
         `${file}: line 1: --column ${ours}=${theirs}: the header has no column ${JSON.stringify(theirs)} to read ${ours} from (columns: ${header.join(', ') || 'none'})`,
         { file, line: 1, field: ours },
       );

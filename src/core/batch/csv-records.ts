@@ -108,7 +108,7 @@ function growBytes(a: Uint8Array, capacity: number): Uint8Array<ArrayBuffer> {
  */
 function quotedCells(text: string, delimiter: string, line: number): string[] {
   const malformed = (why: string) =>
-    new SecureflowError('invalid_input', `line ${line}: malformed CSV: ${why}`, { line, field: 'row' });
+    new SecureflowError('invalid', `line ${line}: malformed CSV: ${why}`, { line, field: 'row' });
   const cells: string[] = [];
   const n = text.length;
   for (let i = 0; ; ) {
@@ -159,7 +159,7 @@ export function parseHeader(text: string, delimiter = ','): string[] {
   } catch (e) {
     // A broken header (an unclosed quote...) is the caller's file at fault, not ours.
     throw new SecureflowError(
-      'invalid_input',
+      'invalid',
       `line 1: malformed CSV header: ${(e as Error).message.replace(/ at line \d+.*$/, '')}`,
       { line: 1, field: 'header' },
     );

@@ -40,7 +40,7 @@ export function checkUtf8(bytes: Buffer, file: string, firstLine: number): void 
     if (!isUtf8(part)) {
       const bad = firstBadByte(part);
       throw new SecureflowError(
-        'invalid_input',
+        'invalid',
         `${file}: line ${line}: not valid UTF-8 (byte 0x${bad.toString(16).toUpperCase().padStart(2, '0')}); ` +
           'if the file was exported as Latin-1 or Windows-1252, pass --encoding latin1',
         { file, line, field: 'encoding' },

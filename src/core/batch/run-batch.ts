@@ -209,12 +209,12 @@ function storeInOrder(store: (batch: ScoredBatch) => Promise<Float64Array>): Sto
 function fileSize(path: string): number {
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw new SecureflowError('invalid_input', `${path} is a directory, expected a CSV file`);
+    if (st.isDirectory()) throw new SecureflowError('invalid', `${path} is a directory, expected a CSV file`);
     return st.size;
   } catch (e) {
     if (e instanceof SecureflowError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new SecureflowError('not_found', `input file not found: ${path}`, { file: path });
-    throw new SecureflowError('invalid_input', `cannot read ${path}: ${(e as Error).message}`);
+    throw new SecureflowError('invalid', `cannot read ${path}: ${(e as Error).message}`);
   }
 }

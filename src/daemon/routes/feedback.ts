@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
-import { badRequest, HttpError } from '../http-error.js';
+import { SecureflowError } from '../../core/errors.js';
+import { badRequest } from '../http-error.js';
 import { positiveId } from './params.js';
 
 /** An analyst's verdict on a scored transaction: one current per transaction; a second replaces it, kept as history. */
@@ -26,7 +27,7 @@ export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): 
     schemaCheck(request);
     const notes = typeof notesRaw === 'string' && notesRaw.trim() !== '' ? notesRaw.slice(0, 2000) : null;
     const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes));
-    if (!saved) throw new HttpError(404, `transaction ${id} not found`, { field: 'transaction_id' });
+    if (!saved) throw new SecureflowError('not_found', `transaction ${id} not found`, { field: 'transaction_id' });
     return {
       // Told apart by the store under its lock, not by timestamps: of concurrent verdicts one is recorded, the
       // others each say which verdict they replaced (kept as history).

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type ReadBatch, readJsonTransactions, scoreAndStore } from '../../core/batch-body.js';
+import { SecureflowError } from '../../core/errors.js';
 import { scoreValid, validateTransaction, type ValidTransaction } from '../../core/score-transaction.js';
 import { toNewTransaction, toScoreResult } from '../../core/scored-views.js';
 import { checkTransactions, StoreError } from '../../db/shared.js';
@@ -8,7 +9,7 @@ import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { isCsvBody } from '../csv-body.js';
-import { badRequest, HttpError } from '../http-error.js';
+import { badRequest } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
 
@@ -52,10 +53,14 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
       const store = boolParam('store', query.store) ?? true;
       if (store) db.require();
       const tooMany = (n: number) =>
-        new HttpError(413, `too many transactions: ${n}, the limit is ${options.batchLimit} per request`, {
-          limit: options.batchLimit,
-          received: n,
-        });
+        new SecureflowError(
+          'too_large',
+          `too many transactions: ${n}, the limit is ${options.batchLimit} per request`,
+          {
+            limit: options.batchLimit,
+            received: n,
+          },
+        );
       let read: ReadBatch;
       if (isCsvBody(request.body))
         read = request.body.csv; // read, counted and limited as it arrived

@@ -5,7 +5,8 @@ import { transactionView } from '../../core/scored-views.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
-import { badRequest, HttpError } from '../http-error.js';
+import { SecureflowError } from '../../core/errors.js';
+import { badRequest } from '../http-error.js';
 import { boolParam, intParam, positiveId, queryOf } from './params.js';
 
 /** Most rows one GET /api/transactions returns (limit, per_page): a page, not an export; page on with offset. */
@@ -48,7 +49,7 @@ export function transactionRoutes(untyped: FastifyInstance, { db }: RouteContext
       const id = positiveId('id', (request.params as { id: string }).id);
       schemaCheck(request);
       const row = await db.run((s) => s.getTransaction(id));
-      if (!row) throw new HttpError(404, `transaction ${id} not found`, { field: 'id' });
+      if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`, { field: 'id' });
       const result = await db.run((s) => storedResult(s, row));
       return {
         ...transactionView(row),

@@ -535,6 +535,12 @@ export class PostgresStore implements Store {
     if (/^(08|57P0|53)/.test(code) || /^E[A-Z]+$/.test(code)) {
       return new StoreError('unavailable', `lost the database ${this.display}: ${reason(e)}`, { cause: e });
     }
+    // The server's set-up, not the caller's input nor a bug of ours: a role without the privilege (42501), a
+    // read-only server (25006), a conflict to retry (40), a lock not available (55), a statement cancelled
+    // (57014: statement_timeout), the server's own failures (58, XX).
+    if (/^(42501|25006|40|55|57|58|XX)/.test(code)) {
+      return new StoreError('unavailable', `the database ${this.display} refused: ${reason(e)}`, { cause: e });
+    }
     return e;
   }
 }

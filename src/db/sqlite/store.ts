@@ -169,7 +169,7 @@ export class SqliteStore implements Store {
         return this.db.transaction(fn).immediate();
       } catch (e) {
         const busy = String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY');
-        if (!busy || Date.now() + pause > deadline) throw mapError(e);
+        if (!busy || Date.now() + pause > deadline) throw mapError(e, this.db.name);
       }
       await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
     }
@@ -573,8 +573,11 @@ function toModel(row: Row): ModelVersion {
   return row as unknown as ModelVersion;
 }
 
-/** Constraint failures are the caller's bad input; a lock still held after the busy timeout is unavailability. */
-function mapError(e: unknown): unknown {
+/**
+ * Constraint failures are the caller's bad input; a lock still held after the busy timeout is unavailability, as
+ * is a file that became unwritable, full or damaged after it was opened (the environment's doing, not a bug).
+ */
+function mapError(e: unknown, path: string): unknown {
   const code = (e as { code?: unknown }).code;
   if (typeof code !== 'string') return e;
   if (code.startsWith('SQLITE_CONSTRAINT'))
@@ -583,5 +586,7 @@ function mapError(e: unknown): unknown {
     return new StoreError('unavailable', `the database stayed locked by another process: ${(e as Error).message}`, {
       cause: e,
     });
+  if (/^SQLITE_(READONLY|IOERR|CORRUPT|NOTADB|FULL|CANTOPEN|PERM|LOCKED|PROTOCOL|NOLFS|AUTH)/.test(code))
+    return new StoreError('unavailable', `cannot write to ${path}: ${(e as Error).message} (${code})`, { cause: e });
   return e;
 }
