@@ -331,7 +331,7 @@ export const SCENARIOS = [
   },
   {
     name: 'mixed',
-    description: 'all of the above in equal shares',
+    description: 'all of the above, each kind an equal share of the fraud rows',
     fraudRate: 0.02,
     mix: {
       global_amount: 1 / 3,
@@ -340,7 +340,7 @@ export const SCENARIOS = [
       category_amount: 1,
       impossible_type: 1,
       odd_hour: 1,
-      card_testing: 1,
+      card_testing: 1 / 24, // a burst is 24 rows on average
       night_transfer: 1,
     },
   },

@@ -11,7 +11,8 @@ $TMPDIR/secureflow-bench/scenarios, or the first argument), fits
 IsolationForest(n_estimators=100, max_samples=256, contamination='auto', random_state=42) on each train part's
 five features as given (labels unused), scores the test part with -score_samples (higher = more anomalous) and
 prints ROC-AUC and PR-AUC (average precision) per scenario as JSON, for the features as given ("raw") and with
-log1p(amount) ("log1p_amount", scikit-learn's best effort). The bench reads the recorded JSON: Python is not a
+log1p(amount) ("log1p_amount", scikit-learn's best effort); for the mixed scenario also by fraud kind (each kind
+against all legitimate test rows). The bench reads the recorded JSON: Python is not a
 dependency of the bench or of CI.
 """
 
@@ -38,10 +39,13 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def measure(train, test, y, transform):
-    model = IsolationForest(**PARAMS).fit(transform(train))
-    score = -model.score_samples(transform(test))
+def metrics(y, score):
     return {"roc_auc": round(float(roc_auc_score(y, score)), 4), "pr_auc": round(float(average_precision_score(y, score)), 4)}
+
+
+def scores(train, test, transform):
+    model = IsolationForest(**PARAMS).fit(transform(train))
+    return -model.score_samples(transform(test))
 
 
 def raw(x):
@@ -69,14 +73,25 @@ def main():
         test_frame = pd.read_csv(test_path)
         test = test_frame[FEATURES].to_numpy(dtype=float)
         y = test_frame["is_fraud"].to_numpy()
-        scenarios[s["name"]] = {
+        by_variant = {name: scores(train, test, t) for name, t in (("raw", raw), ("log1p_amount", log1p_amount))}
+        entry = {
             "train_sha256": s["train"]["sha256"],
             "test_sha256": s["test"]["sha256"],
             "test_rows": int(len(y)),
             "test_fraud": int(y.sum()),
-            "raw": measure(train, test, y, raw),
-            "log1p_amount": measure(train, test, y, log1p_amount),
         }
+        for name, score in by_variant.items():
+            entry[name] = metrics(y, score)
+        if s["name"] == "mixed":
+            # Each fraud kind against all legitimate test rows.
+            kind = test_frame["fraud_kind"].to_numpy()
+            entry["by_kind"] = {}
+            for k in sorted(set(kind) - {"none"}):
+                keep = (kind == k) | (kind == "none")
+                entry["by_kind"][k] = {
+                    name: metrics(kind[keep] == k, score[keep]) for name, score in by_variant.items()
+                }
+        scenarios[s["name"]] = entry
     out = {
         "command": "node bench/scenarios/generators.mjs > /dev/null && "
         f"{sys.executable} bench/scenarios/sklearn_baseline.py > bench/scenarios/sklearn-baseline.json",

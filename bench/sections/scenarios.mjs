@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { averagePrecision, rocAuc } from '../../dist/model/metrics.js';
 import { DEFAULT_DIR, ensureScenarios } from '../scenarios/generators.mjs';
 import { CLI, ROOT, now, num, secs, table } from '../lib/util.mjs';
 
@@ -127,6 +128,7 @@ export async function scenarios(ctx, out) {
     if (rows.some((r) => r.stale))
       out('  "stale": the scenario files differ from the ones scikit-learn was measured on; re-run that command');
   } else out('  no bench/scenarios/sklearn-baseline.json: scikit-learn columns are n/a');
+  const byKind = await mixedByKind(dir, manifest, baseline, out);
   const totalTrainMs = rows.reduce((s, r) => s + r.trainMs, 0);
   const totalEvaluateMs = rows.reduce((s, r) => s + r.evaluateMs, 0);
   out(`  train ${secs(totalTrainMs)}, evaluate ${secs(totalEvaluateMs)} in all`);
@@ -138,5 +140,78 @@ export async function scenarios(ctx, out) {
     sklearn: baseline ? { version: baseline.sklearn_version, date: baseline.date, command: baseline.command } : null,
     scenarios: rows,
     summary,
+    mixedByKind: byKind,
   };
+}
+
+/**
+ * The mixed scenario by fraud kind: each kind's rows against all legitimate rows of the test part, scored by
+ * `secureflow score` with the scenario's model (fraud_kind is carried through), next to scikit-learn's.
+ */
+async function mixedByKind(dir, manifest, baseline, out) {
+  const s = manifest.scenarios.find((x) => x.name === 'mixed');
+  if (!s) return null;
+  const csv = await cli([
+    'score',
+    join(dir, s.test.path),
+    '--model',
+    join(dir, `${s.name}-model.json`),
+    '--no-store',
+    '--format',
+    'csv',
+    '-q',
+  ]);
+  const lines = csv.trimEnd().split('\n');
+  const header = lines[0].split(',');
+  const kindAt = header.indexOf('fraud_kind');
+  const scoreAt = header.indexOf('anomaly_score');
+  const kinds = lines.slice(1).map((l) => l.split(',')[kindAt]);
+  const scores = Float64Array.from(lines.slice(1), (l) => Number(l.split(',')[scoreAt]));
+  if (kindAt < 0 || scoreAt < 0 || kinds.length !== s.test.rows)
+    throw new Error(`score gave ${kinds.length} rows (columns ${header.join(',')}), expected ${s.test.rows}`);
+  const b = baseline?.scenarios?.mixed;
+  const stale = b && b.test_sha256 !== s.test.sha256;
+  const result = [];
+  for (const kind of [...new Set(kinds)].filter((k) => k !== 'none').sort()) {
+    const pick = kinds.flatMap((k, i) => (k === kind || k === 'none' ? [i] : []));
+    const y = Uint8Array.from(pick, (i) => (kinds[i] === kind ? 1 : 0));
+    const x = Float64Array.from(pick, (i) => scores[i]);
+    const sk = b && !stale ? b.by_kind?.[kind] : null;
+    result.push({
+      kind,
+      rows: y.reduce((n, v) => n + v, 0),
+      roc: rocAuc(x, y),
+      pr: averagePrecision(x, y),
+      skRoc: sk?.raw.roc_auc ?? null,
+      skPr: sk?.raw.pr_auc ?? null,
+      skLogRoc: sk?.log1p_amount.roc_auc ?? null,
+      skLogPr: sk?.log1p_amount.pr_auc ?? null,
+    });
+  }
+  out('  mixed, by fraud kind (each kind against all legitimate test rows):');
+  out(
+    table(
+      [
+        'kind',
+        'rows',
+        'ours ROC-AUC',
+        'ours PR-AUC',
+        'sklearn ROC-AUC',
+        'sklearn PR-AUC',
+        'sklearn log1p ROC',
+        'sklearn log1p PR',
+      ],
+      result.map((r) => [
+        r.kind,
+        num(r.rows),
+        f4(r.roc),
+        f4(r.pr),
+        f4(r.skRoc),
+        f4(r.skPr),
+        f4(r.skLogRoc),
+        f4(r.skLogPr),
+      ]),
+    ),
+  );
+  return result;
 }
