@@ -189,9 +189,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+  /** Rows as `T`: the SQL's column list is what makes them so (a row type here, not a cast at each caller). */
+  private async query<T extends object = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     try {
-      return (await this.pool.query(sql, params)).rows;
+      return (await this.pool.query<T & Row>(sql, params)).rows;
     } catch (e) {
       throw this.mapError(e);
     }
@@ -295,13 +296,13 @@ export class PostgresStore implements Store {
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const n = params.length;
     const [rows, total] = await Promise.all([
-      this.query(
+      this.query<StoredTransaction>(
         `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
         [...params, query.limit, offset],
       ),
       this.count(query, clause, params, since),
     ]);
-    return { rows: rows as unknown as StoredTransaction[], total };
+    return { rows, total };
   }
 
   /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
@@ -366,7 +367,7 @@ export class PostgresStore implements Store {
     const boundary = statsBoundary(from);
     const [hours, [feedback]] = await Promise.all([
       // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
-      this.query(
+      this.query<HourSums>(
         `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, sum(score_sum) AS score_sum, sum(elevated) AS elevated
          FROM transaction_stats WHERE bucket >= $2::timestamptz GROUP BY hour
          UNION ALL
@@ -374,12 +375,12 @@ export class PostgresStore implements Store {
          FROM transactions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz GROUP BY hour`,
         [from, boundary],
       ),
-      this.query(
+      this.query<{ total: number; positive: number }>(
         'SELECT count(*) AS total, count(*) FILTER (WHERE is_correct) AS positive FROM feedback WHERE transaction_created_at >= $1::timestamptz',
         [from],
       ),
     ]);
-    return buildDashboard(hours as unknown as HourSums[], feedback as { total: number; positive: number });
+    return buildDashboard(hours, feedback);
   }
 
   async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {
@@ -429,7 +430,7 @@ export class PostgresStore implements Store {
   }
 
   async listModels(): Promise<ModelVersion[]> {
-    return (await this.query(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`)) as unknown as ModelVersion[];
+    return await this.query<ModelVersion>(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`);
   }
 
   async getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null> {
@@ -456,37 +457,42 @@ export class PostgresStore implements Store {
   }
 
   async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
-    const [row] = await this.query(`SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`);
-    return (row as unknown as ModelVersion & { model: string }) ?? null;
+    const [row] = await this.query<ModelVersion & { model: string }>(
+      `SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`,
+    );
+    return row ?? null;
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
     checkText('name', name);
-    const [row] = await this.query(
+    const [row] = await this.query<ApiKey>(
       `INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`,
       [name, role, keyHash, now()],
     );
-    return row as unknown as ApiKey;
+    return row;
   }
 
   async listKeys(): Promise<ApiKey[]> {
-    return (await this.query(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`)) as unknown as ApiKey[];
+    return await this.query<ApiKey>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`);
   }
 
   async getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null> {
     if (asId(id) === null) return null;
-    const [row] = await this.query(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = $1`, [id]);
-    return (row as unknown as ApiKey & { key_hash: string }) ?? null;
+    const [row] = await this.query<ApiKey & { key_hash: string }>(
+      `SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = $1`,
+      [id],
+    );
+    return row ?? null;
   }
 
   async revokeKey(id: number): Promise<ApiKey | null> {
     if (asId(id) === null) return null;
     // coalesce: revoking twice keeps the first revocation time.
-    const [row] = await this.query(
+    const [row] = await this.query<ApiKey>(
       `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2::timestamptz) WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
       [id, now()],
     );
-    return (row as unknown as ApiKey) ?? null;
+    return row ?? null;
   }
 
   async touchKey(id: number): Promise<void> {
