@@ -61,7 +61,7 @@ describe('population stability index', () => {
     // 40% / 40% / 20% against 50% / 30% / 20%: 0.1 ln(0.5/0.4) + 0.1 ln(0.4/0.3) = 0.051083
     const raw = new Float64Array(10 * FEATURE_COUNT);
     const types = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2];
-    types.forEach((t, r) => raw.fill(t, r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT));
+    for (const [r, t] of types.entries()) raw.fill(t, r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT);
     counter.add(raw, Float64Array.from(types), 10);
     const report = counter.report();
     expect(report.features[0].psi).toBeCloseTo(0.1 * Math.log(1.25) + 0.1 * Math.log(4 / 3), 12);
