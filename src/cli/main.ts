@@ -397,6 +397,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)',
       ).argParser(number('max event loop delay', 0, 600_000, true)),
     )
+    .addOption(
+      new Option(
+        '--drift-days <n>',
+        'the window of stored traffic whose drift /metrics reports, in days (default: SECUREFLOW_DRIFT_DAYS, else 7)',
+      ).argParser(number('drift days', 1, 3650, true)),
+    )
     .option(
       '--trust-proxy <hops|addresses>',
       "take the caller's address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly's proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)",

@@ -201,14 +201,17 @@ export function binOf(bins: DriftBins, x: number): number {
 
 /**
  * Counts observed rows into the reference bins, chunk by chunk: memory does not grow with the traffic.
- * `bins` are referenceBins' (five features, then the score).
+ * `bins` are referenceBins' (five features, then the score). Each column keeps its own total, because counts
+ * added already binned (stored traffic) may have scores for fewer rows than features.
  */
 export class DriftCounter {
   rows = 0;
   private readonly counts: Float64Array[];
+  private readonly totals: Float64Array;
 
   constructor(readonly bins: readonly DriftBins[]) {
     this.counts = bins.map((b) => new Float64Array(b.expected.length));
+    this.totals = new Float64Array(bins.length);
   }
 
   /** `features`: raw rows, FEATURES order, row-major; `scores`: their anomaly scores. */
@@ -217,12 +220,31 @@ export class DriftCounter {
       for (let j = 0; j < FEATURE_COUNT; j++) this.counts[j][binOf(this.bins[j], features[r * FEATURE_COUNT + j])]++;
       this.counts[FEATURE_COUNT][binOf(this.bins[FEATURE_COUNT], scores[r])]++;
     }
+    for (let j = 0; j <= FEATURE_COUNT; j++) this.totals[j] += count;
     this.rows += count;
   }
 
+  /** `rows` rows already placed in bin `bin` of column `column` (FEATURES order, then the score). */
+  addBinned(column: number, bin: number, rows: number): void {
+    this.counts[column][bin] += rows;
+    this.totals[column] += rows;
+    if (column === 0) this.rows += rows;
+  }
+
+  /** Rows counted in a column. */
+  total(column: number): number {
+    return this.totals[column];
+  }
+
+  /** A column's figure; null when nothing was counted in it. */
+  figure(column: number): DriftFigure | null {
+    const total = this.totals[column];
+    return total > 0 ? figure(this.bins[column], this.counts[column], total) : null;
+  }
+
   report(): DriftReport {
-    if (this.rows === 0) throw new RangeError('no rows to compare');
-    const figures = this.bins.map((b, j) => figure(b, this.counts[j], this.rows));
+    if (this.rows === 0 || this.totals[FEATURE_COUNT] === 0) throw new RangeError('no rows to compare');
+    const figures = this.bins.map((_, j) => this.figure(j)!);
     const features = figures.slice(0, FEATURE_COUNT).map((f, j) => ({ name: this.bins[j].name, ...f }));
     const score = figures[FEATURE_COUNT];
     return { rows: this.rows, features, score, drifted: figures.some((f) => f.drifted) };

@@ -11,6 +11,8 @@ import type {
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  DriftCountsQuery,
+  StoredDriftCounts,
 } from '../store.js';
 import {
   asId,
@@ -32,6 +34,8 @@ import {
   sumByHour,
   TRANSACTION_COLUMNS,
   type HourSums,
+  driftCounts as driftCountsOf,
+  driftCountsSql,
 } from '../shared.js';
 import { COPY_MIN_ROWS, copyInsert, idSequence } from './copy-insert.js';
 import { migrations } from './migrations.js';
@@ -390,6 +394,19 @@ export class PostgresStore implements Store {
       [statsBoundary(from)],
     );
     return binThroughput(minutes as { bucket: string; total: number; anomalies: number }[], since, new Date(), buckets);
+  }
+
+  async driftCounts(since: Date, query: DriftCountsQuery): Promise<StoredDriftCounts> {
+    const from = isoOf(since, 'since');
+    const params: unknown[] = [];
+    const next = (value: unknown) => (params.push(value), `$${params.length}`);
+    const sql = driftCountsSql(
+      query,
+      () => `model_version = ${next(query.modelVersion)}::text`,
+      () => `created_at >= ${next(from)}::timestamptz`,
+      (value) => `${next(value)}::double precision`,
+    );
+    return driftCountsOf((await this.query(sql, params)) as unknown as { f: string; v: number; n: number }[], query);
   }
 
   async registerModel(

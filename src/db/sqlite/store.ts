@@ -10,6 +10,8 @@ import type {
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  DriftCountsQuery,
+  StoredDriftCounts,
 } from '../store.js';
 import {
   asId,
@@ -28,6 +30,8 @@ import {
   StoreError,
   TRANSACTION_COLUMNS,
   type HourSums,
+  driftCounts as driftCountsOf,
+  driftCountsSql,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -355,6 +359,18 @@ export class SqliteStore implements Store {
       'SELECT bucket, sum(total) AS total, sum(anomalies) AS anomalies FROM transaction_stats WHERE bucket >= ? GROUP BY bucket',
     ).all(statsBoundary(from)) as { bucket: string; total: number; anomalies: number }[];
     return binThroughput(minutes, since, new Date(), buckets);
+  }
+
+  async driftCounts(since: Date, query: DriftCountsQuery): Promise<StoredDriftCounts> {
+    isoOf(since, 'since');
+    const params: (number | string)[] = [];
+    const sql = driftCountsSql(
+      query,
+      () => (params.push(query.modelVersion), 'model_ref IS (SELECT id FROM text_values WHERE value = ?)'),
+      () => (params.push(since.getTime()), 'created_ms >= ?'),
+      (value) => (params.push(value), '?'),
+    );
+    return driftCountsOf(this.db.prepare(sql).all(...params) as { f: string; v: number; n: number }[], query);
   }
 
   async registerModel(
