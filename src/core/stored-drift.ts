@@ -1,5 +1,5 @@
 import type { Store } from '../db/store.js';
-import { binOf, DriftCounter, referenceBins, type DriftFigure } from '../model/drift.js';
+import { DriftCounter, referenceBins, type DriftFigure } from '../model/drift.js';
 import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 
@@ -15,9 +15,10 @@ export interface StoredDrift {
 }
 
 /**
- * PSI of the last `days` days of stored traffic against `model`'s training distribution: the database counts the
- * rows into the model's drift bins (Store.driftCounts), so nothing is read row by row. Null when the window is
- * empty. Features count every stored row; the score only rows this model scored.
+ * PSI of the last `days` days of stored traffic against `model`'s training distribution, read slice by slice
+ * (Store.trafficSlices: memory stays flat and a daemon keeps answering). Null when the window is empty. Features
+ * count every stored row; the score only the rows this model scored (another model's scores follow another
+ * distribution).
  */
 export async function storedDrift(
   store: Store,
@@ -25,29 +26,15 @@ export async function storedDrift(
   days: number,
   now = Date.now(),
 ): Promise<StoredDrift | null> {
-  const bins = referenceBins(model.doc);
-  const counts = await store.driftCounts(new Date(now - days * 86_400_000), {
-    amountEdges: bins[0].edges,
-    scoreEdges: bins[FEATURE_COUNT].edges,
-    modelVersion: model.version,
-  });
-  if (counts.rows === 0) return null;
-  const counter = new DriftCounter(bins);
-  counts.amount.forEach((n, bin) => {
-    counter.addBinned(0, bin, n);
-  });
-  for (let j = 1; j < FEATURE_COUNT; j++) {
-    const name = FEATURES[j] as keyof typeof counts.values;
-    for (const [value, n] of counts.values[name]) counter.addBinned(j, binOf(bins[j], value), n);
-  }
-  counts.score.forEach((n, bin) => {
-    counter.addBinned(FEATURE_COUNT, bin, n);
-  });
+  const counter = new DriftCounter(referenceBins(model.doc));
+  for await (const slice of store.trafficSlices(new Date(now - days * 86_400_000), model.version))
+    counter.add(slice.features, slice.anomalyScores, slice.count, slice.scoredBy);
+  if (counter.rows === 0) return null;
   const features = FEATURES.map((name, j) => ({ name, ...counter.figure(j)! }));
   const score = counter.figure(FEATURE_COUNT);
   return {
     days,
-    rows: counts.rows,
+    rows: counter.rows,
     scored_rows: counter.total(FEATURE_COUNT),
     features,
     score,

@@ -2,7 +2,7 @@
  * What both backends share: the error type, input checks and the arithmetic of the dashboard, so that SQLite and
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
-import type { DashboardStats, DriftCountsQuery, NewTransaction, StoredDriftCounts } from './store.js';
+import type { DashboardStats, NewTransaction, TrafficSlice } from './store.js';
 
 export type StoreErrorKind = 'not_found' | 'unavailable' | 'invalid';
 
@@ -345,52 +345,20 @@ export function describeError(e: unknown): string {
   return err.message || err.errors?.[0]?.message || err.code || String(e);
 }
 
-/**
- * The one statement behind driftCounts, for either backend. `sameModel` and `window` write the backend's
- * conditions (the row was scored by this model; it was stored since the date), `param` a placeholder for a value;
- * all three are called in text order, so positional placeholders line up. Counts per value of each integer feature,
- * and per bin of amount and score (bin = how many edges lie below the value, as binOf counts), in one UNION ALL
- * over one window of rows.
- */
-export function driftCountsSql(
-  query: DriftCountsQuery,
-  sameModel: () => string,
-  window: () => string,
-  param: (value: number) => string,
-): string {
-  const head = `WITH w AS (SELECT amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, (${sameModel()}) AS same FROM transactions WHERE ${window()})`;
-  const bin = (column: string, edges: readonly number[]) =>
-    edges.length === 0
-      ? '0'
-      : `CASE ${edges.map((e, i) => `WHEN ${column} <= ${param(e)} THEN ${i}`).join(' ')} ELSE ${edges.length} END`;
-  const integers = ['hour', 'day_of_week', 'merchant_category', 'transaction_type'].map(
-    (c) => `SELECT '${c}' AS f, ${c} AS v, count(*) AS n FROM w GROUP BY ${c}`,
-  );
-  const amount = `SELECT 'amount', b, count(*) FROM (SELECT ${bin('amount', query.amountEdges)} AS b FROM w) a GROUP BY b`;
-  const score = `SELECT 'score', b, count(*) FROM (SELECT ${bin('anomaly_score', query.scoreEdges)} AS b FROM w WHERE same) s GROUP BY b`;
-  return `${head} ${[...integers, amount, score].join(' UNION ALL ')}`;
-}
+/** Rows per trafficSlices query: ~10 ms of SQLite's time each, so a daemon answers between them. */
+export const TRAFFIC_SLICE_ROWS = 8192;
 
-/** driftCounts' answer from the statement's (f, v, n) rows. */
-export function driftCounts(
-  rows: readonly { f: string; v: number; n: number | string }[],
-  query: DriftCountsQuery,
-): StoredDriftCounts {
-  const out: StoredDriftCounts = {
-    rows: 0,
-    values: { hour: [], day_of_week: [], merchant_category: [], transaction_type: [] },
-    amount: new Array(query.amountEdges.length + 1).fill(0),
-    score: new Array(query.scoreEdges.length + 1).fill(0),
-  };
-  for (const { f, v, n } of rows) {
-    const count = Number(n);
-    const value = Number(v);
-    if (f === 'amount') {
-      out.amount[value] += count;
-      out.rows += count;
-    } else if (f === 'score') out.score[value] += count;
-    else out.values[f as keyof StoredDriftCounts['values']].push([value, count]);
+/** A TrafficSlice from the rows of one query: [id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, same]. */
+export function trafficSlice(rows: readonly (readonly unknown[])[]): TrafficSlice {
+  const count = rows.length;
+  const features = new Float64Array(count * 5);
+  const anomalyScores = new Float64Array(count);
+  const scoredBy = new Uint8Array(count);
+  for (let r = 0; r < count; r++) {
+    const row = rows[r];
+    for (let j = 0; j < 5; j++) features[r * 5 + j] = Number(row[1 + j]);
+    anomalyScores[r] = Number(row[6]);
+    scoredBy[r] = row[7] === true || row[7] === 1 ? 1 : 0;
   }
-  for (const list of Object.values(out.values)) list.sort((a, b) => a[0] - b[0]);
-  return out;
+  return { count, features, anomalyScores, scoredBy };
 }

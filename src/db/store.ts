@@ -94,24 +94,14 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
-/** How drift bins stored traffic (see src/model/drift.ts): the edges of the amount and score bins, and the model. */
-export interface DriftCountsQuery {
-  /** Bin i holds amounts in (edges[i-1], edges[i]]; the last bin everything above the last edge. */
-  amountEdges: readonly number[];
-  scoreEdges: readonly number[];
-  /** Only rows scored by this model count in `score` (another model's scores follow another distribution). */
-  modelVersion: string;
-}
-
-/** Stored traffic since a date, counted for drift: what PSI needs, without reading the rows themselves. */
-export interface StoredDriftCounts {
-  rows: number;
-  /** [value, rows] of each integer feature, values ascending. */
-  values: Record<'hour' | 'day_of_week' | 'merchant_category' | 'transaction_type', [number, number][]>;
-  /** Rows per amount bin (amountEdges.length + 1). */
-  amount: number[];
-  /** Rows scored by the model, per score bin (scoreEdges.length + 1). */
-  score: number[];
+/** A slice of stored traffic for drift (Store.trafficSlices): features and scores, column arrays of `count` rows. */
+export interface TrafficSlice {
+  count: number;
+  /** Row-major, FEATURES order (amount, hour, day_of_week, merchant_category, transaction_type). */
+  features: Float64Array;
+  anomalyScores: Float64Array;
+  /** 1 where the row was scored by the model asked about. */
+  scoredBy: Uint8Array;
 }
 
 export interface Store {
@@ -133,8 +123,12 @@ export interface Store {
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
-  /** Stored traffic since `since`, counted into drift bins (database-side: one pass, no rows read out). */
-  driftCounts(since: Date, query: DriftCountsQuery): Promise<StoredDriftCounts>;
+  /**
+   * The features and scores of the rows stored since `since`, in slices of at most `sliceRows` rows (by id), each
+   * its own query: SQLite's driver is synchronous, so one query over a long window would stall a daemon's event
+   * loop; between slices it serves requests. `scoredBy` marks rows that `modelVersion` scored.
+   */
+  trafficSlices(since: Date, modelVersion: string, sliceRows?: number): AsyncGenerator<TrafficSlice>;
 
   registerModel(
     model: {

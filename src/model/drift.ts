@@ -201,8 +201,8 @@ export function binOf(bins: DriftBins, x: number): number {
 
 /**
  * Counts observed rows into the reference bins, chunk by chunk: memory does not grow with the traffic.
- * `bins` are referenceBins' (five features, then the score). Each column keeps its own total, because counts
- * added already binned (stored traffic) may have scores for fewer rows than features.
+ * `bins` are referenceBins' (five features, then the score). The score column keeps its own total: stored traffic
+ * may hold scores of other models, which are left out of it.
  */
 export class DriftCounter {
   rows = 0;
@@ -214,21 +214,20 @@ export class DriftCounter {
     this.totals = new Float64Array(bins.length);
   }
 
-  /** `features`: raw rows, FEATURES order, row-major; `scores`: their anomaly scores. */
-  add(features: ArrayLike<number>, scores: ArrayLike<number>, count: number): void {
+  /**
+   * `features`: raw rows, FEATURES order, row-major; `scores`: their anomaly scores, counted only where
+   * `scoreMask` is 1 when one is given (the rows the model itself scored).
+   */
+  add(features: ArrayLike<number>, scores: ArrayLike<number>, count: number, scoreMask?: ArrayLike<number>): void {
+    const scoreBins = this.bins[FEATURE_COUNT];
     for (let r = 0; r < count; r++) {
       for (let j = 0; j < FEATURE_COUNT; j++) this.counts[j][binOf(this.bins[j], features[r * FEATURE_COUNT + j])]++;
-      this.counts[FEATURE_COUNT][binOf(this.bins[FEATURE_COUNT], scores[r])]++;
+      if (scoreMask && scoreMask[r] !== 1) continue;
+      this.counts[FEATURE_COUNT][binOf(scoreBins, scores[r])]++;
+      this.totals[FEATURE_COUNT]++;
     }
-    for (let j = 0; j <= FEATURE_COUNT; j++) this.totals[j] += count;
+    for (let j = 0; j < FEATURE_COUNT; j++) this.totals[j] += count;
     this.rows += count;
-  }
-
-  /** `rows` rows already placed in bin `bin` of column `column` (FEATURES order, then the score). */
-  addBinned(column: number, bin: number, rows: number): void {
-    this.counts[column][bin] += rows;
-    this.totals[column] += rows;
-    if (column === 0) this.rows += rows;
   }
 
   /** Rows counted in a column. */

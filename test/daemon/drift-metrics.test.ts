@@ -108,18 +108,16 @@ describe('DriftGauges', () => {
     let calls = 0;
     let down = false;
     const store = {
-      async driftCounts() {
+      async *trafficSlices() {
         calls++;
-        return {
-          rows: 10,
-          values: {
-            hour: [[12, 10]],
-            day_of_week: [[2, 10]],
-            merchant_category: [[1, 10]],
-            transaction_type: [[0, 10]],
-          },
-          amount: [0, 0, 0, 0, 10, 0, 0, 0, 0, 0],
-          score: [10, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        // Ten rows at noon on a Wednesday, all scored by the model: far from its training mix.
+        const features = new Float64Array(50);
+        for (let r = 0; r < 10; r++) features.set([20, 12, 2, 1, 0], r * 5);
+        yield {
+          count: 10,
+          features,
+          anomalyScores: new Float64Array(10).fill(0.45),
+          scoredBy: new Uint8Array(10).fill(1),
         };
       },
     } as unknown as Store;

@@ -10,8 +10,7 @@ import type {
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
-  DriftCountsQuery,
-  StoredDriftCounts,
+  TrafficSlice,
 } from '../store.js';
 import {
   asId,
@@ -30,8 +29,8 @@ import {
   StoreError,
   TRANSACTION_COLUMNS,
   type HourSums,
-  driftCounts as driftCountsOf,
-  driftCountsSql,
+  TRAFFIC_SLICE_ROWS,
+  trafficSlice,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -361,16 +360,30 @@ export class SqliteStore implements Store {
     return binThroughput(minutes, since, new Date(), buckets);
   }
 
-  async driftCounts(since: Date, query: DriftCountsQuery): Promise<StoredDriftCounts> {
-    isoOf(since, 'since');
-    const params: (number | string)[] = [];
-    const sql = driftCountsSql(
-      query,
-      () => (params.push(query.modelVersion), 'model_ref IS (SELECT id FROM text_values WHERE value = ?)'),
-      () => (params.push(since.getTime()), 'created_ms >= ?'),
-      (value) => (params.push(value), '?'),
-    );
-    return driftCountsOf(this.db.prepare(sql).all(...params) as { f: string; v: number; n: number }[], query);
+  async *trafficSlices(
+    since: Date,
+    modelVersion: string,
+    sliceRows = TRAFFIC_SLICE_ROWS,
+  ): AsyncGenerator<TrafficSlice> {
+    const from = Date.parse(isoOf(since, 'since'));
+    // From the window's first id on, by id (the primary key): each slice one short query.
+    const first = this.stmt('SELECT min(id) FROM transactions WHERE created_ms >= ?').pluck().get(from) as
+      | number
+      | null;
+    if (first === null) return;
+    const model = (this.stmt('SELECT id FROM text_values WHERE value = ?').pluck().get(modelVersion) as number) ?? -1;
+    const slice = this.stmt(
+      `SELECT id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, model_ref = ?
+       FROM transactions WHERE id >= ? AND created_ms >= ? ORDER BY id LIMIT ?`,
+    ).raw();
+    let next = first;
+    for (;;) {
+      const rows = slice.all(model, next, from, sliceRows) as unknown[][];
+      if (rows.length > 0) yield trafficSlice(rows);
+      if (rows.length < sliceRows) return;
+      next = (rows[rows.length - 1][0] as number) + 1;
+      await new Promise((resolve) => setImmediate(resolve)); // let the event loop serve between slices
+    }
   }
 
   async registerModel(
