@@ -127,9 +127,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('drift')
     .summary("compare traffic with the model's training distribution (PSI)")
     .description(
-      "Compare the transactions in CSV files (FILE... or - for stdin) with the model's training distribution:\n" +
-        'the population stability index (PSI) of each feature and of the anomaly score, from the quantiles and\n' +
-        'counts the model file keeps. Bands: < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted. Files are read as\n' +
+      "Compare the transactions in CSV files (FILE... or - for stdin) with the model's training distribution: " +
+        'the population stability index (PSI) of each feature and of the anomaly score, from the quantiles and ' +
+        'counts the model file keeps. Bands: < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted. Files are read as ' +
         'secureflow score reads them; nothing is stored, and no database is created.',
     )
     .argument('<files...>', 'CSV files of transactions; - reads CSV from stdin')
