@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { driftOfFiles } from '../../src/core/drift-files.js';
 import { loadModel } from '../../src/core/model-source.js';
 import type { DaemonDatabase } from '../../src/daemon/database.js';
-import { DRIFT_REFRESH_MS, DriftGauges } from '../../src/daemon/drift-metrics.js';
+import { DRIFT_REFRESH_MS, StoredDriftCache } from '../../src/core/drift-cache.js';
+import { DriftGauges } from '../../src/daemon/drift-metrics.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import type { Store } from '../../src/db/store.js';
 import { call, startTestServer, tempDb, type TestServer } from './server-helpers.js';
@@ -88,6 +89,15 @@ describe('/metrics drift gauges over stored traffic', () => {
     const file = (await driftOfFiles([labelled.pathname], model, {}, Readable.from([]))).counter.report();
     for (const f of file.features) expect(m.psi[f.name]).toBeCloseTo(f.psi, 12);
     expect(m.psi.anomaly_score).toBeCloseTo(file.score.psi, 12);
+    // The dashboard's drift panel: the same figures over its own window, from the same cache.
+    const dashboard = await call(first.app, 'GET', '/api/dashboard?days=7');
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.json.drift).toMatchObject({ days: 7, rows: 1100, scored_rows: 1100, drifted: false });
+    expect(dashboard.json.drift.features.map((f: { psi: number }) => f.psi)).toEqual(
+      file.features.map((f) => m.psi[f.name]),
+    );
+    expect(dashboard.json.drift.score.band).toBe('stable');
+    expect((await call(first.app, 'GET', '/api/dashboard?days=1')).json.drift.rows).toBe(1100);
 
     await call(first.app, 'POST', '/api/predict-batch?explain=false', { raw: shifted, contentType: 'text/csv' });
     // Within the refresh interval the figures are the ones computed; a new daemon computes afresh.
@@ -102,7 +112,7 @@ describe('/metrics drift gauges over stored traffic', () => {
   });
 });
 
-describe('DriftGauges', () => {
+describe('DriftGauges and StoredDriftCache', () => {
   it('recomputes at most once per interval (and at once for a new model); the database down keeps the last figures', async () => {
     const { model } = loadModel();
     let calls = 0;
@@ -131,7 +141,7 @@ describe('DriftGauges', () => {
     } as unknown as DaemonDatabase;
     let now = 1_000_000;
     const metrics = new DaemonMetrics();
-    const gauges = new DriftGauges(metrics, db, 7, () => now);
+    const gauges = new DriftGauges(metrics, db, 7, new StoredDriftCache(() => now));
     await Promise.all([gauges.refresh(), gauges.refresh()]);
     expect(calls).toBe(1);
     now += DRIFT_REFRESH_MS - 1;

@@ -5,7 +5,10 @@ import { SERVE_DEFAULTS } from '../options.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
-export function healthRoutes(untyped: FastifyInstance, { db, metrics, options }: RouteContext): void {
+export function healthRoutes(
+  untyped: FastifyInstance,
+  { db, metrics, options, drift: driftCache }: RouteContext,
+): void {
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const open = { rateLimit: false } as const;
 
@@ -49,7 +52,7 @@ export function healthRoutes(untyped: FastifyInstance, { db, metrics, options }:
     warmupRoute(scoped, db);
   });
 
-  const drift = new DriftGauges(metrics, db, options.driftDays ?? SERVE_DEFAULTS.driftDays);
+  const drift = new DriftGauges(metrics, db, options.driftDays ?? SERVE_DEFAULTS.driftDays, driftCache);
   app.get('/metrics', { schema: routeSchemas.metrics, config: open }, async (_request, reply) => {
     metrics.setModel(db.model.version);
     await drift.refresh();
