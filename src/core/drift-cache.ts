@@ -9,9 +9,10 @@ export const DRIFT_WAIT_MS = 2_000;
 
 /**
  * The drift of stored traffic (storedDrift) for pollers: recomputed at most once per DRIFT_REFRESH_MS for a
- * model and window, one computation at a time per (model, days), none waited for more than DRIFT_WAIT_MS (the
- * last figures serve meanwhile; undefined before the first ever). A failed computation (the database went
- * away) keeps the last figures, and the next caller tries again.
+ * model and window, and one computation at a time in all (each reads its whole window: callers asking for many
+ * windows, e.g. ?days=1..3650, must not start as many scans), none waited for more than DRIFT_WAIT_MS. Meanwhile
+ * the last figures serve (undefined before the first). A failed computation (the database went away) keeps the
+ * last figures, and the next caller tries again.
  */
 export class StoredDriftCache {
   private readonly entries = new Map<string, { at: number; value: StoredDrift | null }>();
@@ -32,6 +33,7 @@ export class StoredDriftCache {
     const entry = this.entries.get(key);
     if (entry && this.now() - entry.at < DRIFT_REFRESH_MS) return entry.value;
     let pending = this.pending.get(key);
+    if (!pending && this.pending.size > 0) return entry?.value; // another window is being read: ask again later
     if (!pending) {
       pending = use((store) => storedDrift(store, model, days, this.now()))
         .then(

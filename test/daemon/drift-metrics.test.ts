@@ -168,3 +168,38 @@ describe('DriftGauges and StoredDriftCache', () => {
     expect(calls).toBe(3);
   });
 });
+
+describe('StoredDriftCache', () => {
+  it('reads one window at a time: a second window waits for the next call', async () => {
+    const { model } = loadModel();
+    let release: () => void = () => {};
+    const started: number[] = [];
+    const store = {
+      async *trafficSlices(since: Date) {
+        started.push(since.getTime());
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        yield {
+          count: 1,
+          features: new Float64Array([20, 12, 2, 1, 0]),
+          anomalyScores: new Float64Array([0.45]),
+          scoredBy: new Uint8Array([1]),
+        };
+      },
+    } as unknown as Store;
+    const cache = new StoredDriftCache(() => 1_000_000_000, 10);
+    const use = <T>(fn: (s: Store) => Promise<T>) => fn(store);
+    expect(await cache.latest(use, model, 7)).toBeUndefined(); // not done within 10 ms
+    expect(await cache.latest(use, model, 30)).toBeUndefined(); // not started: 7 days is being read
+    expect(started).toHaveLength(1);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await cache.latest(use, model, 7))?.rows).toBe(1);
+    const thirty = cache.latest(use, model, 30);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    expect((await thirty)?.days).toBe(30);
+    expect(started).toHaveLength(2);
+  });
+});
