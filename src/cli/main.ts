@@ -124,6 +124,45 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts, io));
 
   program
+    .command('drift')
+    .summary("compare traffic with the model's training distribution (PSI)")
+    .description(
+      "Compare the transactions in CSV files (FILE... or - for stdin) with the model's training distribution: " +
+        'the population stability index (PSI) of each feature and of the anomaly score, from the quantiles and ' +
+        'counts the model file keeps. Bands: < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted. Files are read as ' +
+        'secureflow score reads them; nothing is stored, and no database is created.',
+    )
+    .argument('<files...>', 'CSV files of transactions; - reads CSV from stdin')
+    .addOption(
+      new Option(
+        '--model <file>',
+        "model file (default: the database's active model when a database is in reach, else the bundled model)",
+      ).env('SECUREFLOW_MODEL'),
+    )
+    .addOption(dbOption())
+    .addOption(
+      new Option('-f, --format <format>', 'output (default: text on a terminal, json when piped)').choices([
+        'text',
+        'json',
+      ]),
+    )
+    .option('--fail-on-drift', 'exit 10 if any feature or the score has drifted (PSI >= 0.25)')
+    .option('-q, --quiet', 'no summary or notes on stderr')
+    .option(
+      '--delimiter <char>',
+      'CSV field delimiter: , ; | or tab (default: a comma, or ; or tab when the header shows it)',
+    )
+    .option(
+      '--column <field=column>',
+      'read a field from your column, e.g. amount=amt; repeatable',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option('--decimal <mark>', 'decimal mark of amounts: . (default) or , (for 1.250,00)')
+    .option('--encoding <name>', 'input text encoding: utf-8 (default), latin1, windows-1252, utf-16le...')
+    .option('--derived <rule>', 'rows with a date-only timestamp or an unknown type name: reject (default) or warn')
+    .action(async (files: string[], opts) => (await import('./commands/drift.js')).runDrift(files, opts, io));
+
+  program
     .command('train')
     .summary('train a model on your own CSV data')
     .description('Train an isolation forest on CSV files (labels, if present, are not used for training).')
@@ -357,6 +396,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         '--max-event-loop-delay <ms>',
         'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)',
       ).argParser(number('max event loop delay', 0, 600_000, true)),
+    )
+    .addOption(
+      new Option(
+        '--drift-days <n>',
+        'the window of stored traffic whose drift /metrics reports, in days (default: SECUREFLOW_DRIFT_DAYS, else 7)',
+      ).argParser(number('drift days', 1, 3650, true)),
     )
     .option(
       '--trust-proxy <hops|addresses>',

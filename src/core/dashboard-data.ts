@@ -1,6 +1,7 @@
 import type { Store } from '../db/store.js';
 import type { RiskFactor } from '../model/explain.js';
 import { storedResult } from './stored-result.js';
+import type { StoredDrift } from './stored-drift.js';
 
 /** The dashboard's data: GET /api/dashboard's contract fields plus what the terminal dashboard's panels need. */
 export interface DashboardData {
@@ -16,6 +17,11 @@ export interface DashboardData {
   throughput: { start: string; total: number; anomalies: number }[];
   /** Newest flagged transactions, newest first. */
   recent_flagged: FlaggedSummary[];
+  /**
+   * PSI of the window's stored traffic against the scoring model's training distribution (storedDrift): null
+   * without traffic; absent while it is being computed (StoredDriftCache) or from an older daemon.
+   */
+  drift?: StoredDrift | null;
 }
 
 export interface FlaggedSummary {

@@ -19,6 +19,7 @@ import type { DaemonState } from './daemon-state.js';
 import { toHttpError } from './http-error.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
+import { StoredDriftCache } from '../core/drift-cache.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { VERSION } from '../cli/version.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -62,6 +63,8 @@ export interface RouteContext {
   db: DaemonState;
   options: ServeOptions;
   metrics: DaemonMetrics;
+  /** Drift of the stored traffic, shared by /metrics and /api/dashboard (recomputed at most once a minute). */
+  drift: StoredDriftCache;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -198,7 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
-  const ctx: RouteContext = { db, options, metrics };
+  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache() };
   healthRoutes(app, ctx);
   predictRoutes(app, ctx);
   feedbackRoutes(app, ctx);

@@ -94,6 +94,16 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
+/** A slice of stored traffic for drift (Store.trafficSlices): features and scores, column arrays of `count` rows. */
+export interface TrafficSlice {
+  count: number;
+  /** Row-major, FEATURES order (amount, hour, day_of_week, merchant_category, transaction_type). */
+  features: Float64Array;
+  anomalyScores: Float64Array;
+  /** 1 where the row was scored by the model asked about. */
+  scoredBy: Uint8Array;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the names applied. Also run automatically on open. */
@@ -118,6 +128,12 @@ export interface Store {
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
+  /**
+   * The features and scores of the rows stored since `since`, in slices of at most `sliceRows` rows (by id), each
+   * its own query: SQLite's driver is synchronous, so one query over a long window would stall a daemon's event
+   * loop; between slices it serves requests. `scoredBy` marks rows that `modelVersion` scored.
+   */
+  trafficSlices(since: Date, modelVersion: string, sliceRows?: number): AsyncGenerator<TrafficSlice>;
 
   registerModel(
     model: {

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dashboardData, transactionDetail } from '../../core/dashboard-data.js';
 import { SecureflowError } from '../../core/errors.js';
-import { readModelText } from '../../core/model-source.js';
+import { StoredDriftCache } from '../../core/drift-cache.js';
+import { readModelText, resolveScoringModel } from '../../core/model-source.js';
+import type { IsolationForestModel } from '../../model/model.js';
 import { openStore, resolveDatabase } from '../../db/open-store.js';
 import type { Store } from '../../db/store.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
@@ -44,6 +46,16 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
       throw e;
     }
   };
+  const driftCache = new StoredDriftCache();
+  // The scoring model's document, read again only when the active version changes (it is ~200 KB).
+  let loaded: IsolationForestModel | null = null;
+  const scoringModel = async (s: Store, version: string, active: boolean): Promise<IsolationForestModel> => {
+    if (loaded?.version !== version)
+      loaded = active
+        ? (await resolveScoringModel(undefined, undefined, s)).model
+        : (await resolveScoringModel(undefined, undefined, null)).model;
+    return loaded;
+  };
   return {
     description: `${resolved.kind} ${resolved.display}`,
     async snapshot(days: number): Promise<DashboardSnapshot> {
@@ -53,9 +65,14 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
         const active = (await s.listModels()).find((m) => m.active);
         bundledVersion ??= readModelText().doc.id;
         const modelVersion = active?.version ?? bundledVersion;
+        const data = await dashboardData(s, { days, buckets: 48, flagged, modelVersion });
+        // Drift over the window against the model that scores (the daemon's panel computes the same).
+        const model = await scoringModel(s, modelVersion, active !== undefined);
+        const figures = await driftCache.latest((fn) => fn(s), model, days);
         return {
           source: `${resolved.kind} ${resolved.display}`,
-          ...(await dashboardData(s, { days, buckets: 48, flagged, modelVersion })),
+          ...data,
+          ...(figures === undefined ? {} : { drift: figures }),
         };
       });
     },

@@ -161,6 +161,27 @@ export const TransactionDetail = Type.Object(
   open,
 );
 
+/** PSI of the window's stored traffic (core/stored-drift.ts): a figure per feature and for the score. */
+function DriftShape() {
+  const figure = {
+    psi: Type.Number(),
+    band: Type.Union([Type.Literal('stable'), Type.Literal('watch'), Type.Literal('drifted')]),
+    drifted: Type.Boolean(),
+    largest_shift: Type.Object({ bin: Type.String(), expected: Type.Number(), actual: Type.Number() }, open),
+  };
+  return Type.Object(
+    {
+      days: Type.Integer(),
+      rows: Type.Integer(),
+      scored_rows: Type.Integer(),
+      features: Type.Array(Type.Object({ name: Type.String(), ...figure }, open)),
+      score: Nullable(Type.Object(figure, open)),
+      drifted: Type.Boolean(),
+    },
+    open,
+  );
+}
+
 export const Dashboard = Type.Object(
   {
     model_version: Nullable(Type.String()),
@@ -203,6 +224,7 @@ export const Dashboard = Type.Object(
         open,
       ),
     ),
+    drift: Type.Optional(Nullable(DriftShape())),
   },
   open,
 );

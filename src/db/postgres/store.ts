@@ -11,6 +11,7 @@ import type {
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  TrafficSlice,
 } from '../store.js';
 import {
   asId,
@@ -32,6 +33,8 @@ import {
   sumByHour,
   TRANSACTION_COLUMNS,
   type HourSums,
+  TRAFFIC_SLICE_ROWS,
+  trafficSlice,
 } from '../shared.js';
 import { COPY_MIN_ROWS, copyInsert, idSequence } from './copy-insert.js';
 import { migrations } from './migrations.js';
@@ -390,6 +393,42 @@ export class PostgresStore implements Store {
       [statsBoundary(from)],
     );
     return binThroughput(minutes as { bucket: string; total: number; anomalies: number }[], since, new Date(), buckets);
+  }
+
+  async *trafficSlices(
+    since: Date,
+    modelVersion: string,
+    sliceRows = TRAFFIC_SLICE_ROWS,
+  ): AsyncGenerator<TrafficSlice> {
+    const from = isoOf(since, 'since');
+    // From the window's first id on, by id (the primary key): each slice one short query.
+    const [{ first }] = await this.query(
+      'SELECT min(id) AS first FROM transactions WHERE created_at >= $1::timestamptz',
+      [from],
+    );
+    if (first === null) return;
+    let next = Number(first);
+    for (;;) {
+      const rows = (
+        await this.query(
+          `SELECT id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, model_version = $1 AS same
+           FROM transactions WHERE id >= $2 AND created_at >= $3::timestamptz ORDER BY id LIMIT $4`,
+          [modelVersion, next, from, sliceRows],
+        )
+      ).map((r) => [
+        r.id,
+        r.amount,
+        r.hour,
+        r.day_of_week,
+        r.merchant_category,
+        r.transaction_type,
+        r.anomaly_score,
+        r.same,
+      ]);
+      if (rows.length > 0) yield trafficSlice(rows);
+      if (rows.length < sliceRows) return;
+      next = Number(rows[rows.length - 1][0]) + 1;
+    }
   }
 
   async registerModel(

@@ -10,6 +10,7 @@ import type {
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  TrafficSlice,
 } from '../store.js';
 import {
   asId,
@@ -28,6 +29,8 @@ import {
   StoreError,
   TRANSACTION_COLUMNS,
   type HourSums,
+  TRAFFIC_SLICE_ROWS,
+  trafficSlice,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -382,6 +385,32 @@ export class SqliteStore implements Store {
       'SELECT bucket, sum(total) AS total, sum(anomalies) AS anomalies FROM transaction_stats WHERE bucket >= ? GROUP BY bucket',
     ).all(statsBoundary(from)) as { bucket: string; total: number; anomalies: number }[];
     return binThroughput(minutes, since, new Date(), buckets);
+  }
+
+  async *trafficSlices(
+    since: Date,
+    modelVersion: string,
+    sliceRows = TRAFFIC_SLICE_ROWS,
+  ): AsyncGenerator<TrafficSlice> {
+    const from = Date.parse(isoOf(since, 'since'));
+    // From the window's first id on, by id (the primary key): each slice one short query.
+    const first = this.stmt('SELECT min(id) FROM transactions WHERE created_ms >= ?').pluck().get(from) as
+      | number
+      | null;
+    if (first === null) return;
+    const model = (this.stmt('SELECT id FROM text_values WHERE value = ?').pluck().get(modelVersion) as number) ?? -1;
+    const slice = this.stmt(
+      `SELECT id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, model_ref = ?
+       FROM transactions WHERE id >= ? AND created_ms >= ? ORDER BY id LIMIT ?`,
+    ).raw();
+    let next = first;
+    for (;;) {
+      const rows = slice.all(model, next, from, sliceRows) as unknown[][];
+      if (rows.length > 0) yield trafficSlice(rows);
+      if (rows.length < sliceRows) return;
+      next = (rows[rows.length - 1][0] as number) + 1;
+      await new Promise((resolve) => setImmediate(resolve)); // let the event loop serve between slices
+    }
   }
 
   async registerModel(
