@@ -83,6 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // One access-log line a request (below), not Fastify's two: the second line cost ~4% of /api/predict's CPU.
+    disableRequestLogging: true,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Behind Fly's proxy or the front end's nginx, the caller's address is in X-Forwarded-For (--trust-proxy).
@@ -99,6 +101,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const inflight = new Set<ServerResponse>();
   let draining = false;
+  // With LOG_LEVEL=debug (or trace) a line when a request arrives too, to see requests that never finish.
+  if (deps.logger && ['debug', 'trace'].includes(deps.logger.level))
+    app.addHook('onRequest', async (request) => {
+      request.log.debug({ req: request }, 'incoming request');
+    });
   app.addHook('onRequest', async (_request, reply) => {
     if (draining) {
       reply.header('connection', 'close');
@@ -180,6 +187,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        req: { method: request.method, url: request.url },
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+      },
+      'request completed',
+    );
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestDuration.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
