@@ -5,6 +5,7 @@
  */
 import { SecureflowError } from '../core/errors.js';
 import { sealModel, type ModelCalibration, type ModelDocument } from './model-file.js';
+import { percentileRank } from './quantiles.js';
 
 /** z for a two-sided 95% interval. */
 const Z95 = 1.959963984540054;
@@ -210,4 +211,33 @@ export function withCalibratedThreshold(
     threshold,
     calibration: { ...calibration, fromVersion: id, fromThreshold: doc.threshold },
   });
+}
+
+/** The share of traffic a model's threshold is expected to flag, and what that expectation rests on. */
+export interface ExpectedAlertRate {
+  /** The calibration traffic (calibrate) or the training rows (a threshold set at training time). */
+  basis: 'calibration' | 'training';
+  share: number;
+  low: number;
+  high: number;
+  /** The rows it was measured on. */
+  rows: number;
+}
+
+/**
+ * The alert rate of a model's threshold: for a calibrated model, the share of its calibration traffic it
+ * flagged; otherwise the share of its training rows at or above it (from the training-score quantiles, so to
+ * about 0.1%). 95% Wilson interval on the rows it rests on. A `threshold` other than the model's (a --threshold
+ * override) is measured on the training rows.
+ */
+export function expectedAlertRate(doc: ModelDocument, threshold = doc.threshold): ExpectedAlertRate {
+  const c = doc.calibration;
+  if (c && threshold === doc.threshold) {
+    const e = wilson(c.flagged, c.rows);
+    return { basis: 'calibration', share: e.value, low: e.low, high: e.high, rows: c.rows };
+  }
+  const rows = doc.training.rows;
+  const share = 1 - percentileRank(doc.training.scoreQuantiles, threshold) / 100;
+  const e = wilson(Math.round(share * rows), rows);
+  return { basis: 'training', share, low: e.low, high: e.high, rows };
 }

@@ -59,6 +59,8 @@ export interface ModelCalibration {
   target: number;
   /** Rows of calibration traffic, and the anomalies among them when labels were used. */
   rows: number;
+  /** Of those rows, how many the new threshold flags: the expected alert rate is flagged / rows. */
+  flagged: number;
   positives: number | null;
   labelColumn: string | null;
   /** The calibration files by base name and SHA-256 of their bytes (null for stdin). */

@@ -80,6 +80,7 @@ describe('secureflow calibrate', () => {
       method: 'alert-rate',
       target: 0.02,
       rows: 1100,
+      flagged: 22,
       positives: null,
       labelColumn: null,
       files: s.files,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SecureflowError } from '../../src/core/errors.js';
 import {
   allowedRows,
+  expectedAlertRate,
   figuresAt,
   thresholdForAlertRate,
   thresholdForPrecision,
@@ -113,6 +114,7 @@ describe('withCalibratedThreshold', () => {
       method: 'alert-rate' as const,
       target: 0.02,
       rows: 1100,
+      flagged: 22,
       positives: null,
       labelColumn: null,
       files: [{ name: 'traffic.csv', sha256: 'ab'.repeat(32) }],
@@ -130,5 +132,33 @@ describe('withCalibratedThreshold', () => {
     const again = withCalibratedThreshold(parseModel(text), 0.6, provenance);
     expect(again.calibration?.fromVersion).toBe(cal.id);
     expect(Object.keys(again)).toEqual(Object.keys(cal));
+  });
+});
+
+describe('expectedAlertRate', () => {
+  const doc = parseModel(readFileSync(new URL('../../src/model/default-model.json', import.meta.url), 'utf8'));
+
+  it('of a trained model is the share of its training rows at or above the threshold (its contamination)', () => {
+    const r = expectedAlertRate(doc);
+    expect(r.basis).toBe('training');
+    expect(r.rows).toBe(50_000);
+    expect(r.share).toBeCloseTo(0.06, 3);
+    expect(r.low).toBeLessThan(r.share);
+    expect(r.high).toBeGreaterThan(r.share);
+  });
+
+  it('of a calibrated model is the share of its calibration traffic it flagged, unless overridden', () => {
+    const cal = withCalibratedThreshold(doc, 0.65, {
+      method: 'alert-rate',
+      target: 0.02,
+      rows: 1100,
+      flagged: 22,
+      positives: null,
+      labelColumn: null,
+      files: [],
+    });
+    expect(expectedAlertRate(cal)).toMatchObject({ basis: 'calibration', share: 0.02, rows: 1100 });
+    expect(expectedAlertRate(cal).low).toBeCloseTo(0.0132, 4);
+    expect(expectedAlertRate(cal, 0.5).basis).toBe('training');
   });
 });

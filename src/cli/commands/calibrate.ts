@@ -76,6 +76,7 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
     method,
     target,
     rows,
+    flagged: after.flagged.successes,
     positives: after.recall?.n ?? null,
     labelColumn: opts.labelColumn ?? null,
     files: await Promise.all(files.map(fileRecord)),
