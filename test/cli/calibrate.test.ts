@@ -159,6 +159,12 @@ describe('secureflow calibrate', () => {
     expect(new Set(rows.map((x) => x.model_version))).toEqual(new Set([s.id]));
     const list = cli(['models', 'list', '-f', 'json'], { env });
     expect(JSON.parse(list.stdout).find((m: { version: string }) => m.version === s.id)?.active).toBe(true);
+    // The dashboard shows the active threshold's expected alert rate, from the calibration record.
+    const dash = cli(['dashboard', '--once'], { env });
+    expect(dash.code).toBe(0);
+    expect(dash.stdout).toContain(
+      `threshold ${s.after.threshold.toFixed(4)} expects 2.00% alerts [1.32%, 3.01%] (1,100 calibration rows)`,
+    );
   });
 
   it('refuses bad flags with exit 2, naming the flag', () => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { dashboardData } from '../../core/dashboard-data.js';
+import { alertRateView, dashboardData } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
@@ -16,6 +16,9 @@ export function dashboardRoutes(untyped: FastifyInstance, { db }: RouteContext):
     schemaCheck(request);
     // The contract's fields (stats, hourly_distribution, feedback, generated_at) and what the terminal
     // dashboard's panels need (risk levels, throughput, recent flagged with their top factor).
-    return db.run((s) => dashboardData(s, { days, buckets, flagged, modelVersion: db.model.version }));
+    const model = db.model;
+    return db.run((s) =>
+      dashboardData(s, { days, buckets, flagged, modelVersion: model.version, alertRate: alertRateView(model) }),
+    );
   });
 }

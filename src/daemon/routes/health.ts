@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { alertRateView } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
@@ -17,6 +18,7 @@ export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteCon
       database,
       database_kind: db.resolved.kind,
       model_version: db.model.version,
+      alert_rate: alertRateView(db.model),
       timestamp: new Date().toISOString(),
     };
   });
