@@ -190,7 +190,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         '(the lowest such threshold: the most recall). Prints the flagged share, precision and recall before and\n' +
         'after, with 95% Wilson intervals. The new model file records how it was calibrated and on which files.',
     )
-    .argument('<files...>', 'CSV files of the traffic to calibrate on (- for stdin)')
+    .argument('[files...]', 'CSV files of the traffic to calibrate on (- for stdin)')
     .requiredOption('--out <file>', 'where to write the calibrated model file')
     .addOption(modelOption())
     .addOption(new Option('--alert-rate <rate>', 'share of the traffic to flag, e.g. 2% or 0.02').argParser(share))
@@ -204,6 +204,10 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option(
       '--positive <value>',
       'the label value that marks an anomaly (default: -1 for -1/1, 1 for 0/1, true for true/false)',
+    )
+    .option(
+      '--from-feedback',
+      "with --target-precision, instead of files: the stored transactions with analysts' verdicts (fraud = flagged and right, or passed and wrong)",
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')

@@ -225,14 +225,14 @@ export interface ExpectedAlertRate {
 }
 
 /**
- * The alert rate of a model's threshold: for a calibrated model, the share of its calibration traffic it
+ * The alert rate of a model's threshold: for a model calibrated on traffic files, the share of that traffic it
  * flagged; otherwise the share of its training rows at or above it (from the training-score quantiles, so to
  * about 0.1%). 95% Wilson interval on the rows it rests on. A `threshold` other than the model's (a --threshold
  * override) is measured on the training rows.
  */
 export function expectedAlertRate(doc: ModelDocument, threshold = doc.threshold): ExpectedAlertRate {
   const c = doc.calibration;
-  if (c && threshold === doc.threshold) {
+  if (c && c.source === 'files' && threshold === doc.threshold) {
     const e = wilson(c.flagged, c.rows);
     return { basis: 'calibration', share: e.value, low: e.low, high: e.high, rows: c.rows };
   }

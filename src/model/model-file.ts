@@ -55,6 +55,11 @@ export interface ModelDocument {
  */
 export interface ModelCalibration {
   method: 'alert-rate' | 'target-precision';
+  /**
+   * `files`: CSV files of traffic; `feedback`: the stored transactions with analysts' verdicts (not a sample of
+   * traffic, so their flagged share says nothing about the alert rate).
+   */
+  source: 'files' | 'feedback';
   /** The alert rate or the precision asked for, as a fraction. */
   target: number;
   /** Rows of calibration traffic, and the anomalies among them when labels were used. */
@@ -63,7 +68,10 @@ export interface ModelCalibration {
   flagged: number;
   positives: number | null;
   labelColumn: string | null;
-  /** The calibration files by base name and SHA-256 of their bytes (null for stdin). */
+  /**
+   * The calibration files by base name and SHA-256 of their bytes (null for stdin); for feedback, one entry named
+   * `feedback`, hashed over the reviewed rows and verdicts used.
+   */
   files: { name: string; sha256: string | null }[];
   /** The model calibrated, and its threshold before. */
   fromVersion: string;

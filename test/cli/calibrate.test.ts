@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore, resolveDatabase } from '../../src/db/open-store.js';
 import { cli, csvTable, fixture } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-calibrate-'));
@@ -78,6 +79,7 @@ describe('secureflow calibrate', () => {
     expect(doc.threshold).toBe(s.after.threshold);
     expect(doc.calibration).toEqual({
       method: 'alert-rate',
+      source: 'files',
       target: 0.02,
       rows: 1100,
       flagged: 22,
@@ -165,6 +167,58 @@ describe('secureflow calibrate', () => {
     expect(dash.stdout).toContain(
       `threshold ${s.after.threshold.toFixed(4)} expects 2.00% alerts [1.32%, 3.01%] (1,100 calibration rows)`,
     );
+  });
+
+  it("--from-feedback: learns fraud from the analysts' verdicts on stored transactions", async () => {
+    const db = join(dir, 'feedback.db');
+    const env = { SECUREFLOW_DB: db };
+    const scored = cli(['score', labelled, '-f', 'json'], { env });
+    expect(scored.code).toBe(0);
+    const rows = JSON.parse(scored.stdout) as { transaction_id: number; is_anomaly: boolean; label: string }[];
+    // Analysts review every flagged row and one passed row in five (as they would: mostly the alerts).
+    const store = await openStore(resolveDatabase(db));
+    let reviewed = 0;
+    let fraud = 0;
+    try {
+      for (const [i, r] of rows.entries()) {
+        if (!r.is_anomaly && i % 5 !== 0) continue;
+        const isFraud = r.label === '-1';
+        await store.upsertFeedback(r.transaction_id, r.is_anomaly === isFraud, null);
+        reviewed++;
+        fraud += isFraud ? 1 : 0;
+      }
+    } finally {
+      await store.close();
+    }
+    const out = join(dir, 'from-feedback.json');
+    const args = ['calibrate', '--from-feedback', '--target-precision', '0.9', '--out', out];
+    const r = cli([...args, '-f', 'json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ method: 'target-precision', target: 0.9, rows: reviewed, positives: fraud });
+    expect(s.files).toEqual([{ name: 'feedback', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(s.after.precision.value).toBeGreaterThanOrEqual(0.9);
+    expect(JSON.parse(readFileSync(out, 'utf8')).calibration).toMatchObject({ source: 'feedback', rows: reviewed });
+    // The same verdicts give the same model.
+    const again = join(dir, 'from-feedback-2.json');
+    expect(cli(['calibrate', '--from-feedback', '--target-precision', '0.9', '--out', again], { env }).code).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    const text = cli([...args, '-f', 'text'], { env }).stdout;
+    expect(text).toContain(`on ${reviewed} reviewed transactions (${fraud} fraud by the analysts' verdicts)`);
+    expect(text).toContain('recall counts only the fraud they have seen');
+    for (const [bad, flag] of [
+      [['--alert-rate', '2%'], '--from-feedback'],
+      [['--target-precision', '0.9', labelled], 'FILE'],
+      [['--target-precision', '0.9', '--label-column', 'label'], '--label-column'],
+    ] as const) {
+      const b = cli(['calibrate', '--from-feedback', '--out', join(dir, 'z.json'), ...bad], { env });
+      expect(b.code, bad.join(' ')).toBe(2);
+      expect(b.stderr).toContain(flag);
+    }
+    const empty = cli(['calibrate', '--from-feedback', '--target-precision', '0.9', '--out', join(dir, 'z.json')], {
+      env: { SECUREFLOW_DB: join(dir, 'none.db') },
+    });
+    expect(empty.code).toBe(4); // no database there: named, not created
   });
 
   it('refuses bad flags with exit 2, naming the flag', () => {

@@ -27,6 +27,7 @@ describe('alert_rate', () => {
   it('of a calibrated model: the share of its calibration traffic it flagged, with the interval', async () => {
     const doc = withCalibratedThreshold(bundled, 0.68, {
       method: 'alert-rate',
+      source: 'files',
       target: 0.02,
       rows: 1100,
       flagged: 22,

@@ -112,6 +112,7 @@ describe('withCalibratedThreshold', () => {
     const doc = parseModel(readFileSync(new URL('../../src/model/default-model.json', import.meta.url), 'utf8'));
     const provenance = {
       method: 'alert-rate' as const,
+      source: 'files' as const,
       target: 0.02,
       rows: 1100,
       flagged: 22,
@@ -150,6 +151,7 @@ describe('expectedAlertRate', () => {
   it('of a calibrated model is the share of its calibration traffic it flagged, unless overridden', () => {
     const cal = withCalibratedThreshold(doc, 0.65, {
       method: 'alert-rate',
+      source: 'files',
       target: 0.02,
       rows: 1100,
       flagged: 22,
@@ -160,5 +162,8 @@ describe('expectedAlertRate', () => {
     expect(expectedAlertRate(cal)).toMatchObject({ basis: 'calibration', share: 0.02, rows: 1100 });
     expect(expectedAlertRate(cal).low).toBeCloseTo(0.0132, 4);
     expect(expectedAlertRate(cal, 0.5).basis).toBe('training');
+    // Verdicts are not a sample of traffic: a model calibrated on them keeps the training-rows estimate.
+    const fromVerdicts = withCalibratedThreshold(doc, 0.65, { ...cal.calibration!, source: 'feedback' });
+    expect(expectedAlertRate(fromVerdicts).basis).toBe('training');
   });
 });

@@ -15,6 +15,8 @@ import {
 } from '../../model/calibrate.js';
 import { evaluateScores } from '../../model/metrics.js';
 import type { ModelCalibration } from '../../model/model-file.js';
+import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
+import { withStore } from '../database.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 import { positiveLabel } from '../labels.js';
 import { registerModelDocument, writeModelFile } from '../model-output.js';
@@ -27,6 +29,7 @@ export interface CalibrateOptions {
   targetPrecision?: number;
   labelColumn?: string;
   positive?: string;
+  fromFeedback?: boolean;
   format?: 'text' | 'json';
   register?: boolean;
   activate?: boolean;
@@ -43,27 +46,44 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
     throw new SecureflowError('usage', 'give exactly one of --alert-rate RATE or --target-precision P', {
       field: 'alert-rate',
     });
-  if (opts.targetPrecision !== undefined && !opts.labelColumn)
-    throw new SecureflowError('usage', '--target-precision needs --label-column NAME (the labels to measure it on)', {
-      field: 'label-column',
-    });
-  if (opts.positive !== undefined && !opts.labelColumn)
-    throw new SecureflowError('usage', '--positive needs --label-column', { field: 'positive' });
+  if (opts.fromFeedback) {
+    if (files.length > 0)
+      throw new SecureflowError('usage', "--from-feedback reads the database's verdicts: give no FILE with it", {
+        field: 'from-feedback',
+      });
+    if (opts.targetPrecision === undefined)
+      throw new SecureflowError(
+        'usage',
+        '--from-feedback goes with --target-precision (reviewed transactions are not a sample of traffic: use --alert-rate with files)',
+        { field: 'from-feedback' },
+      );
+    if (opts.labelColumn !== undefined || opts.positive !== undefined)
+      throw new SecureflowError('usage', '--from-feedback takes its labels from the verdicts: no --label-column', {
+        field: 'label-column',
+      });
+  } else {
+    if (files.length === 0)
+      throw new SecureflowError('usage', 'give CSV files of traffic to calibrate on (or --from-feedback)', {
+        field: 'files',
+      });
+    if (opts.targetPrecision !== undefined && !opts.labelColumn)
+      throw new SecureflowError(
+        'usage',
+        '--target-precision needs --label-column NAME (the labels to measure it on) or --from-feedback',
+        { field: 'label-column' },
+      );
+    if (opts.positive !== undefined && !opts.labelColumn)
+      throw new SecureflowError('usage', '--positive needs --label-column', { field: 'positive' });
+  }
   if (opts.activate && !opts.register) throw new SecureflowError('usage', '--activate needs --register');
   if (files.filter((f) => f === '-').length > 1)
     throw new SecureflowError('usage', 'stdin (-) can be given only once', { field: 'files' });
 
   const { model } = loadModel(opts.model);
-  const { raw, rows, labels } = await readRows(files, opts.labelColumn);
-  if (rows === 0) throw new SecureflowError('invalid', `${files.join(', ')}: no rows to calibrate on`);
+  const traffic = opts.fromFeedback ? await fromFeedback(opts.db) : await fromFiles(files, opts);
+  const { raw, rows, y, positive } = traffic;
   const scores = new Float64Array(rows);
   model.scoreRows(raw, rows, scores);
-  let positive: string | null = null;
-  let y: Uint8Array | null = null;
-  if (labels) {
-    positive = positiveLabel(new Set(labels), opts.positive).toLowerCase();
-    y = Uint8Array.from(labels, (v) => (v.toLowerCase() === positive ? 1 : 0));
-  }
 
   const method = opts.alertRate !== undefined ? 'alert-rate' : 'target-precision';
   const target = (opts.alertRate ?? opts.targetPrecision)!;
@@ -74,12 +94,13 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
 
   const calibration: Omit<ModelCalibration, 'fromVersion' | 'fromThreshold'> = {
     method,
+    source: opts.fromFeedback ? 'feedback' : 'files',
     target,
     rows,
     flagged: after.flagged.successes,
     positives: after.recall?.n ?? null,
     labelColumn: opts.labelColumn ?? null,
-    files: await Promise.all(files.map(fileRecord)),
+    files: traffic.files,
   };
   const doc = withCalibratedThreshold(model.doc, choice.threshold, calibration);
   writeModelFile(opts.out, doc);
@@ -117,17 +138,77 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
       : `a precision of at least ${formatShare(target)} (the lowest threshold that reaches it)`;
   const lines = [
     `calibrated model ${model.version} for ${goal}`,
-    `on ${formatInt(rows)} rows${y ? ` (${formatInt(after.recall!.n)} labelled anomalies, label ${positive})` : ''}; 95% Wilson intervals`,
+    `on ${formatInt(rows)} ${opts.fromFeedback ? 'reviewed transactions' : 'rows'}${
+      !y
+        ? ''
+        : opts.fromFeedback
+          ? ` (${formatInt(after.recall!.n)} fraud by the analysts' verdicts)`
+          : ` (${formatInt(after.recall!.n)} labelled anomalies, label ${positive})`
+    }; 95% Wilson intervals`,
     ...figuresText('before', before),
     ...figuresText('after', after),
   ];
   if (choice.note) lines.push(`  note: ${choice.note}`);
+  if (opts.fromFeedback)
+    lines.push('  note: analysts review mostly flagged transactions, so recall counts only the fraud they have seen');
   lines.push(
     `-> ${opts.out}: model ${doc.id} (same trees, new threshold)` +
       `${registered ? `; registered${registered.active ? ' and active' : ''}` : ''}`,
     '',
   );
   io.stdout.write(lines.join('\n'));
+}
+
+interface Traffic {
+  raw: Float64Array;
+  rows: number;
+  /** 1 = anomaly, when labels were given. */
+  y: Uint8Array | null;
+  positive: string | null;
+  files: ModelCalibration['files'];
+}
+
+/** CSV files, read as evaluate reads them (every row; any bad row refused, naming it). */
+async function fromFiles(files: string[], opts: CalibrateOptions): Promise<Traffic> {
+  const { raw, rows, labels } = await readRows(files, opts.labelColumn);
+  if (rows === 0) throw new SecureflowError('invalid', `${files.join(', ')}: no rows to calibrate on`);
+  let positive: string | null = null;
+  let y: Uint8Array | null = null;
+  if (labels) {
+    positive = positiveLabel(new Set(labels), opts.positive).toLowerCase();
+    y = Uint8Array.from(labels, (v) => (v.toLowerCase() === positive ? 1 : 0));
+  }
+  return { raw, rows, y, positive, files: await Promise.all(files.map(fileRecord)) };
+}
+
+/**
+ * The analysts' verdicts in the database: every reviewed transaction's stored features, labelled fraud when it was
+ * flagged and the verdict says right, or passed and the verdict says wrong. Recorded as one input named
+ * `feedback`, hashed over the rows and verdicts used (so the same verdicts give the same model).
+ */
+async function fromFeedback(db: string | undefined): Promise<Traffic> {
+  const reviewed = await withStore(db, (store) => store.reviewedTransactions(), { mustExist: true });
+  if (reviewed.length === 0)
+    throw new SecureflowError(
+      'invalid',
+      'no transaction has a verdict yet (secureflow feedback ID --correct|--incorrect)',
+      {
+        field: 'from-feedback',
+      },
+    );
+  const raw = new Float64Array(reviewed.length * FEATURE_COUNT);
+  const y = new Uint8Array(reviewed.length);
+  const hash = createHash('sha256');
+  reviewed.forEach((r, i) => {
+    FEATURES.forEach((f, j) => {
+      raw[i * FEATURE_COUNT + j] = r[f];
+    });
+    y[i] = r.is_fraudulent === r.is_correct ? 1 : 0;
+    hash.update(
+      `${r.id},${r.amount},${r.hour},${r.day_of_week},${r.merchant_category},${r.transaction_type},${y[i]}\n`,
+    );
+  });
+  return { raw, rows: reviewed.length, y, positive: null, files: [{ name: 'feedback', sha256: hash.digest('hex') }] };
 }
 
 /** A calibration file's record: its base name and the SHA-256 of its bytes (stdin's bytes are gone: null). */
