@@ -31,6 +31,7 @@ describe('secureflow calibrate', () => {
       'path',
       'from_version',
       'method',
+      'source',
       'target',
       'rows',
       'positives',
@@ -195,7 +196,13 @@ describe('secureflow calibrate', () => {
     const r = cli([...args, '-f', 'json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s).toMatchObject({ method: 'target-precision', target: 0.9, rows: reviewed, positives: fraud });
+    expect(s).toMatchObject({
+      method: 'target-precision',
+      source: 'feedback',
+      target: 0.9,
+      rows: reviewed,
+      positives: fraud,
+    });
     expect(s.files).toEqual([{ name: 'feedback', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     expect(s.after.precision.value).toBeGreaterThanOrEqual(0.9);
     expect(JSON.parse(readFileSync(out, 'utf8')).calibration).toMatchObject({ source: 'feedback', rows: reviewed });
@@ -205,7 +212,7 @@ describe('secureflow calibrate', () => {
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
     const text = cli([...args, '-f', 'text'], { env }).stdout;
     expect(text).toContain(`on ${reviewed} reviewed transactions (${fraud} fraud by the analysts' verdicts)`);
-    expect(text).toContain('recall counts only the fraud they have seen');
+    expect(text).toContain('the flagged share is of reviewed ones');
     for (const [bad, flag] of [
       [['--alert-rate', '2%'], '--from-feedback'],
       [['--target-precision', '0.9', labelled], 'FILE'],

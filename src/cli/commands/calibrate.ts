@@ -58,9 +58,13 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
         { field: 'from-feedback' },
       );
     if (opts.labelColumn !== undefined || opts.positive !== undefined)
-      throw new SecureflowError('usage', '--from-feedback takes its labels from the verdicts: no --label-column', {
-        field: 'label-column',
-      });
+      throw new SecureflowError(
+        'usage',
+        '--from-feedback takes its labels from the verdicts: no --label-column or --positive',
+        {
+          field: 'label-column',
+        },
+      );
   } else {
     if (files.length === 0)
       throw new SecureflowError('usage', 'give CSV files of traffic to calibrate on (or --from-feedback)', {
@@ -116,6 +120,7 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
     path: opts.out,
     from_version: model.version,
     method,
+    source: calibration.source,
     target,
     rows,
     positives: calibration.positives,
@@ -150,7 +155,10 @@ export async function runCalibrate(files: string[], opts: CalibrateOptions, io: 
   ];
   if (choice.note) lines.push(`  note: ${choice.note}`);
   if (opts.fromFeedback)
-    lines.push('  note: analysts review mostly flagged transactions, so recall counts only the fraud they have seen');
+    lines.push(
+      '  note: analysts review mostly flagged transactions: the flagged share is of reviewed ones, and recall',
+      '        counts only the fraud they have seen',
+    );
   lines.push(
     `-> ${opts.out}: model ${doc.id} (same trees, new threshold)` +
       `${registered ? `; registered${registered.active ? ' and active' : ''}` : ''}`,
