@@ -185,10 +185,11 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('calibrate')
     .summary("set a model's threshold to flag a reviewable share of your traffic")
     .description(
-      'Score CSV files of your traffic with a model and write the same model (same trees, a new version) whose\n' +
-        'threshold flags at most --alert-rate of those rows, or reaches --target-precision against a label column\n' +
-        '(the lowest such threshold: the most recall). Prints the flagged share, precision and recall before and\n' +
-        'after, with 95% Wilson intervals. The new model file records how it was calibrated and on which files.',
+      'Score CSV files of your traffic with a model and write the same model (same trees, a new version) whose ' +
+        'threshold flags at most --alert-rate of those rows, or reaches --target-precision against a label column ' +
+        "or the analysts' verdicts (--from-feedback): the lowest such threshold, so the most recall. Prints the " +
+        'flagged share, precision and recall before and after, with 95% Wilson intervals. The new model file ' +
+        'records how it was calibrated and on what.',
     )
     .argument('[files...]', 'CSV files of the traffic to calibrate on (- for stdin)')
     .requiredOption('--out <file>', 'where to write the calibrated model file')
@@ -197,7 +198,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(
       new Option(
         '--target-precision <p>',
-        'lowest threshold whose precision reaches this (e.g. 80% or 0.8); needs --label-column',
+        'lowest threshold whose precision reaches this (e.g. 80% or 0.8); needs --label-column or --from-feedback',
       ).argParser(share),
     )
     .option('--label-column <column>', 'the column holding the label (precision and recall are reported with it)')
