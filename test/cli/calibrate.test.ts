@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore, resolveDatabase } from '../../src/db/open-store.js';
-import { cli, csvTable, fixture } from './run-cli.js';
+import { cli, csvTable, fixture, writeRepeatedFixture } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-calibrate-'));
 const labelled = fixture('labelled.csv');
@@ -90,6 +90,20 @@ describe('secureflow calibrate', () => {
       fromVersion: bundled.id,
       fromThreshold: bundled.threshold,
     });
+  });
+
+  it('never exceeds the rate when tied rows straddle the limit, and says what it did', () => {
+    // Ten distinct transactions, ten times each: every score is tied ten times over.
+    const file = join(dir, 'tied.csv');
+    writeRepeatedFixture('transactions.csv', 10, file);
+    const out = join(dir, 'tied.json');
+    const r = cli(['calibrate', file, '--out', out, '--alert-rate', '15%', '-f', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.allowed_rows).toBe(15);
+    expect(s.after.flagged_share.successes).toBe(10); // 20 would be over 15%
+    expect(s.note).toMatch(/^10 rows tie at score .* across the limit of 15; .* flagging 10/);
+    expect(flaggedBy(out, file).flagged).toBe(10);
   });
 
   it('is deterministic: the same traffic and target give the same file, byte for byte', () => {
