@@ -25,6 +25,17 @@ function rate(value: string): number {
   return r;
 }
 
+/** A share in (0, 1]: 0.02 or 2%. */
+function share(value: string): number {
+  const text = value.trim();
+  const percent = text.endsWith('%');
+  const n = Number(percent ? text.slice(0, -1) : text);
+  const r = percent ? n / 100 : n;
+  if (text === '' || (percent && text.length === 1) || !Number.isFinite(r) || r <= 0 || r > 1)
+    throw new InvalidArgumentError('must be a share in (0, 1] or (0%, 100%], e.g. 2% or 0.02');
+  return r;
+}
+
 const dbOption = () =>
   new Option(
     '--db <url|path>',
@@ -208,6 +219,41 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(thresholdOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']))
     .action(async (file: string, opts) => (await import('./commands/evaluate.js')).runEvaluate(file, opts, io));
+
+  program
+    .command('calibrate')
+    .summary("set a model's threshold to flag a reviewable share of your traffic")
+    .description(
+      'Score CSV files of your traffic with a model and write the same model (same trees, a new version) whose ' +
+        'threshold flags at most --alert-rate of those rows, or reaches --target-precision against a label column ' +
+        "or the analysts' verdicts (--from-feedback): the lowest such threshold, so the most recall. Prints the " +
+        'flagged share, precision and recall before and after, with 95% Wilson intervals. The new model file ' +
+        'records how it was calibrated and on what.',
+    )
+    .argument('[files...]', 'CSV files of the traffic to calibrate on (- for stdin)')
+    .requiredOption('--out <file>', 'where to write the calibrated model file')
+    .addOption(modelOption())
+    .addOption(new Option('--alert-rate <rate>', 'share of the traffic to flag, e.g. 2% or 0.02').argParser(share))
+    .addOption(
+      new Option(
+        '--target-precision <p>',
+        'lowest threshold whose precision reaches this (e.g. 80% or 0.8); needs --label-column or --from-feedback',
+      ).argParser(share),
+    )
+    .option('--label-column <column>', 'the column holding the label (precision and recall are reported with it)')
+    .option(
+      '--positive <value>',
+      'the label value that marks an anomaly (default: -1 for -1/1, 1 for 0/1, true for true/false)',
+    )
+    .option(
+      '--from-feedback',
+      "with --target-precision, instead of files: the stored transactions with analysts' verdicts (fraud = flagged and right, or passed and wrong)",
+    )
+    .option('--register', 'also store the model in the database (models list)')
+    .option('--activate', 'with --register: make it the model secureflow score uses')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'summary format').choices(['text', 'json']))
+    .action(async (files: string[], opts) => (await import('./commands/calibrate.js')).runCalibrate(files, opts, io));
 
   program
     .command('feedback')

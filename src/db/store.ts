@@ -47,6 +47,18 @@ export interface Feedback {
   updated_at: string;
 }
 
+/** A stored transaction with its analyst's verdict. Fraud = flagged and right, or passed and wrong. */
+export interface ReviewedTransaction {
+  id: number;
+  amount: number;
+  hour: number;
+  day_of_week: number;
+  merchant_category: number;
+  transaction_type: number;
+  is_fraudulent: boolean;
+  is_correct: boolean;
+}
+
 /** What a verdict call did: recorded the first verdict, or replaced `previous` (which is kept as history). */
 export interface RecordedFeedback extends Feedback {
   previous: { is_correct: boolean; notes: string | null; recorded_at: string } | null;
@@ -125,6 +137,11 @@ export interface Store {
    * replaced. Null when the transaction is unknown.
    */
   upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
+  /**
+   * Every transaction with a current verdict, oldest first: its features, the flag it was given and whether the
+   * verdict says that flag was right (what `calibrate --from-feedback` learns fraud from).
+   */
+  reviewedTransactions(): Promise<ReviewedTransaction[]>;
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;

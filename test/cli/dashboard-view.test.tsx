@@ -55,6 +55,21 @@ function manyFlagged(n: number): FlaggedSummary[] {
 }
 
 describe('dashboard view: main', () => {
+  it("shows the model threshold's expected alert rate in the header when the source gives it", () => {
+    const alert_rate = {
+      threshold: 0.6766,
+      expected: 0.02,
+      low: 0.0132,
+      high: 0.0301,
+      basis: 'calibration' as const,
+      rows: 1100,
+    };
+    const { text, lines } = frame(live(fixtureSnapshot({ alert_rate })), 100, 24);
+    expectFits(lines, 100, 24);
+    expect(lines[0]).toContain('model 2025.03.1 · alerts 2.00% expected');
+    expect(text).toContain('9.19%'); // the observed rate, in its tile
+  });
+
   it('fits 80x24 and shows the key numbers', () => {
     const { text, lines } = frame(live(), 80, 24);
     expectFits(lines, 80, 24);

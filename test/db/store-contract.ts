@@ -236,6 +236,40 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         await expect(store.recentFlagged(new Date('nope'), 1)).rejects.toMatchObject({ kind: 'invalid' });
       });
 
+      it('lists reviewed transactions with their flag and current verdict, oldest first', async () => {
+        const before = (await store.reviewedTransactions()).length;
+        const ids = await store.insertTransactions([
+          newTransaction({ is_fraudulent: true, amount: 4800, hour: 3 }),
+          newTransaction({ is_fraudulent: false }),
+          newTransaction({ is_fraudulent: true }),
+        ]);
+        await store.upsertFeedback(ids[0], true, null);
+        await store.upsertFeedback(ids[1], true, null);
+        await store.upsertFeedback(ids[1], false, 'missed'); // the current verdict counts
+        const reviewed = (await store.reviewedTransactions()).slice(before);
+        expect(reviewed).toStrictEqual([
+          {
+            id: ids[0],
+            amount: 4800,
+            hour: 3,
+            day_of_week: reviewed[0].day_of_week,
+            merchant_category: reviewed[0].merchant_category,
+            transaction_type: reviewed[0].transaction_type,
+            is_fraudulent: true,
+            is_correct: true,
+          },
+          expect.objectContaining({ id: ids[1], is_fraudulent: false, is_correct: false }),
+        ]);
+        for (const r of reviewed) {
+          const t = await store.getTransaction(r.id);
+          expect([r.day_of_week, r.merchant_category, r.transaction_type]).toEqual([
+            t!.day_of_week,
+            t!.merchant_category,
+            t!.transaction_type,
+          ]);
+        }
+      });
+
       it('rejects a negative limit or offset and an invalid date', async () => {
         for (const q of [
           { limit: -1 },

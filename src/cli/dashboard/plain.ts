@@ -3,7 +3,18 @@
  * so it reads in a log, an e-mail or a diff.
  */
 import type { DashboardSnapshot } from './snapshot.js';
-import { fit, fmtDateTime, fmtInt, fmtPct, fmtScore, fmtStamp, joinFit, truncate, width } from './format.js';
+import {
+  fit,
+  fmtAlertRate,
+  fmtDateTime,
+  fmtInt,
+  fmtPct,
+  fmtScore,
+  fmtStamp,
+  joinFit,
+  truncate,
+  width,
+} from './format.js';
 import { flaggedTable, fmtPsi, hourlyChart, riskRows, throughputPanel } from './panels.js';
 
 const W = 80;
@@ -16,6 +27,7 @@ export function renderPlain(snapshot: DashboardSnapshot): string {
 
   out.push(truncate(`secureflow dashboard · model ${s.model_version ?? 'none'} · ${days} · ${s.source}`, W));
   out.push(truncate(`since ${fmtDateTime(s.since)} · generated ${fmtDateTime(s.generated_at)}`, W));
+  if (s.alert_rate) out.push(truncate(fmtAlertRate(s.alert_rate), W));
   blank();
 
   const fb = s.feedback;

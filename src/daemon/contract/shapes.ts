@@ -182,9 +182,24 @@ function DriftShape() {
   );
 }
 
+export const AlertRate = Type.Object(
+  {
+    threshold: Type.Number({ description: 'the anomaly-score threshold in force' }),
+    expected: Type.Number({ description: 'share of traffic it is expected to flag, 0..1' }),
+    low: Type.Number({ description: '95% Wilson interval, low end' }),
+    high: Type.Number({ description: '95% Wilson interval, high end' }),
+    basis: Type.Union([Type.Literal('calibration'), Type.Literal('training')], {
+      description: "measured on the model's calibration traffic (secureflow calibrate), else on its training rows",
+    }),
+    rows: Type.Integer({ description: 'the rows it was measured on' }),
+  },
+  open,
+);
+
 export const Dashboard = Type.Object(
   {
     model_version: Nullable(Type.String()),
+    alert_rate: Type.Optional(Nullable(AlertRate)),
     days: Type.Integer(),
     since: Type.String(),
     generated_at: Type.String(),
@@ -235,6 +250,7 @@ export const Health = Type.Object(
     database: Type.String(),
     database_kind: Type.String(),
     model_version: Type.String(),
+    alert_rate: Type.Optional(AlertRate),
     timestamp: Type.String(),
   },
   open,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { dashboardData } from '../../core/dashboard-data.js';
+import { alertRateView, dashboardData } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
@@ -16,9 +16,12 @@ export function dashboardRoutes(untyped: FastifyInstance, { db, drift }: RouteCo
     schemaCheck(request);
     // The contract's fields (stats, hourly_distribution, feedback, generated_at) and what the terminal
     // dashboard's panels need (risk levels, throughput, recent flagged with their top factor).
-    const data = await db.run((s) => dashboardData(s, { days, buckets, flagged, modelVersion: db.model.version }));
+    const model = db.model;
+    const data = await db.run((s) =>
+      dashboardData(s, { days, buckets, flagged, modelVersion: model.version, alertRate: alertRateView(model) }),
+    );
     // Drift over the same window, from the cache /metrics shares: null without traffic, absent until computed.
-    const figures = await drift.latest((fn) => db.run(fn), db.model, days);
+    const figures = await drift.latest((fn) => db.run(fn), model, days);
     return figures === undefined ? data : { ...data, drift: figures };
   });
 }

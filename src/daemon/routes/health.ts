@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { alertRateView } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
 import { DriftGauges } from '../drift-metrics.js';
 import { SERVE_DEFAULTS } from '../options.js';
@@ -22,6 +23,7 @@ export function healthRoutes(
       database,
       database_kind: db.resolved.kind,
       model_version: db.model.version,
+      alert_rate: alertRateView(db.model),
       timestamp: new Date().toISOString(),
     };
   });

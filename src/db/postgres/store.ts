@@ -6,6 +6,7 @@ import type {
   ModelVersion,
   NewTransaction,
   RecordedFeedback,
+  ReviewedTransaction,
   Role,
   Store,
   StoredTransaction,
@@ -275,6 +276,25 @@ export class PostgresStore implements Store {
       [id],
     );
     return row ? withFeedback(row) : null;
+  }
+
+  async reviewedTransactions(): Promise<ReviewedTransaction[]> {
+    const rows = await this.query(
+      `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+              t.is_fraudulent, f.is_correct
+       FROM transactions t JOIN feedback f ON f.transaction_id = t.id ORDER BY t.id`,
+      [],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      amount: Number(r.amount),
+      hour: Number(r.hour),
+      day_of_week: Number(r.day_of_week),
+      merchant_category: Number(r.merchant_category),
+      transaction_type: Number(r.transaction_type),
+      is_fraudulent: r.is_fraudulent === true,
+      is_correct: r.is_correct === true,
+    }));
   }
 
   async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {

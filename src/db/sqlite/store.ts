@@ -5,6 +5,7 @@ import type {
   Feedback,
   ModelVersion,
   RecordedFeedback,
+  ReviewedTransaction,
   Role,
   Store,
   StoredTransaction,
@@ -263,6 +264,18 @@ export class SqliteStore implements Store {
       | Row
       | undefined;
     return { ...toTransaction(row), feedback: feedback ? toFeedback(feedback) : null };
+  }
+
+  async reviewedTransactions(): Promise<ReviewedTransaction[]> {
+    const rows = this.stmt(
+      `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+              t.is_fraudulent, f.is_correct
+       FROM transactions t JOIN feedback f ON f.transaction_id = t.id ORDER BY t.id`,
+    ).all() as (Omit<ReviewedTransaction, 'is_fraudulent' | 'is_correct'> & {
+      is_fraudulent: number;
+      is_correct: number;
+    })[];
+    return rows.map((r) => ({ ...r, is_fraudulent: r.is_fraudulent === 1, is_correct: r.is_correct === 1 }));
   }
 
   async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {
