@@ -3,7 +3,7 @@
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
-import type { DashboardStats, NewTransaction, TrafficSlice } from './store.js';
+import type { DashboardStats, NewTransaction, TrafficSlice, TrainingPage } from './store.js';
 
 export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid'>;
 
@@ -363,4 +363,30 @@ export function trafficSlice(rows: readonly (readonly unknown[])[]): TrafficSlic
     scoredBy[r] = row[7] === true || row[7] === 1 ? 1 : 0;
   }
   return { count, features, anomalyScores, scoredBy };
+}
+
+/** Rows per trainingPages query (10,000: a few ms of either database's time, under a megabyte of JS values). */
+export const TRAINING_PAGE_ROWS = 10_000;
+
+/** Checks a TrainingQuery's bounds alike in both backends: a page size of at least 1, an id bound that is an id. */
+export function checkTrainingQuery(untilId: number | undefined, pageRows: number): void {
+  if (!Number.isSafeInteger(pageRows) || pageRows < 1)
+    throw new StoreError('invalid', `pageRows must be a positive integer, got ${pageRows}`, { field: 'pageRows' });
+  if (untilId !== undefined && asId(untilId) === null)
+    throw new StoreError('invalid', `untilId must be a positive integer, got ${untilId}`, { field: 'untilId' });
+}
+
+/** A TrainingPage from the rows of one query: [id, amount, hour, day_of_week, merchant_category, transaction_type, confirmed fraud]. */
+export function trainingPage(rows: readonly (readonly unknown[])[]): TrainingPage {
+  const count = rows.length;
+  const ids = new Float64Array(count);
+  const features = new Float64Array(count * 5);
+  const confirmedFraud = new Uint8Array(count);
+  for (let r = 0; r < count; r++) {
+    const row = rows[r];
+    ids[r] = Number(row[0]);
+    for (let j = 0; j < 5; j++) features[r * 5 + j] = Number(row[1 + j]);
+    confirmedFraud[r] = row[6] === true || row[6] === 1 ? 1 : 0;
+  }
+  return { count, ids, features, confirmedFraud };
 }

@@ -116,6 +116,31 @@ export interface TrafficSlice {
   scoredBy: Uint8Array;
 }
 
+/**
+ * Which stored transactions to train on (Store.trainingPages): created at or after `since` (default: all), with an
+ * id at most `untilId` (default: the highest id when the walk starts, so rows stored meanwhile are not read).
+ */
+export interface TrainingQuery {
+  since?: Date;
+  untilId?: number;
+  /** Rows per page, each its own query (default TRAINING_PAGE_ROWS, 10,000). */
+  pageRows?: number;
+}
+
+/** A page of stored traffic for training: `count` rows in increasing id order, as column arrays. */
+export interface TrainingPage {
+  count: number;
+  ids: Float64Array;
+  /** Row-major, FEATURES order (amount, hour, day_of_week, merchant_category, transaction_type). */
+  features: Float64Array;
+  /**
+   * 1 where an analyst confirmed the row as fraud: its current verdict says its flag was right (flagged and
+   * `--correct`) or its pass was wrong (passed and `--incorrect`), i.e. feedback.is_correct = is_fraudulent, as
+   * `calibrate --from-feedback` reads verdicts. 0 without a verdict.
+   */
+  confirmedFraud: Uint8Array;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the names applied. Also run automatically on open. */
@@ -151,6 +176,13 @@ export interface Store {
    * loop; between slices it serves requests. `scoredBy` marks rows that `modelVersion` scored.
    */
   trafficSlices(since: Date, modelVersion: string, sliceRows?: number): AsyncGenerator<TrafficSlice>;
+
+  /**
+   * The stored transactions a model can be trained on (TrainingQuery), in pages of at most `pageRows` rows in id
+   * order: keyset pagination (each page one short query from the last id seen), so memory holds one page and a
+   * daemon's event loop is served between pages. Each row's features, id, and whether it is confirmed fraud.
+   */
+  trainingPages(query?: TrainingQuery): AsyncGenerator<TrainingPage>;
 
   registerModel(
     model: {

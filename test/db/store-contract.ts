@@ -434,6 +434,84 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         for await (const _ of store.trafficSlices(new Date(Date.now() + 60_000), 'm1')) expect.unreachable();
       });
 
+      it('pages through stored traffic for training in id order: features, ids, confirmed fraud by the verdicts', async () => {
+        const all = async (query?: Parameters<Store['trainingPages']>[0]) => {
+          const pages = [];
+          for await (const p of store.trainingPages(query)) pages.push(p);
+          return {
+            counts: pages.map((p) => p.count),
+            ids: pages.flatMap((p) => Array.from(p.ids)),
+            features: pages.flatMap((p) => Array.from(p.features)),
+            fraud: pages.flatMap((p) => Array.from(p.confirmedFraud)),
+          };
+        };
+        expect(await all()).toEqual({ counts: [], ids: [], features: [], fraud: [] });
+        const old = await store.insertTransactions([
+          newTransaction({ amount: 5, hour: 3, is_fraudulent: true }), // flagged, verdict right: fraud
+          newTransaction({ amount: 6, is_fraudulent: true }), // flagged, verdict wrong: a false alarm
+          newTransaction({ amount: 7 }), // passed, verdict wrong: missed fraud
+        ]);
+        await sleep(15);
+        const mid = new Date();
+        await sleep(15);
+        const recent = await store.insertTransactions([
+          newTransaction({ amount: 8, day_of_week: 6 }), // passed, verdict right: not fraud
+          newTransaction({ amount: 9.25, merchant_category: 12, transaction_type: 2 }), // no verdict
+          newTransaction({ amount: 10, is_fraudulent: true }), // flagged, no verdict: not confirmed
+          newTransaction({ amount: 11, is_fraudulent: true }), // right, then wrong: the current verdict counts
+        ]);
+        await store.upsertFeedback(old[0], true, null);
+        await store.upsertFeedback(old[1], false, null);
+        await store.upsertFeedback(old[2], false, 'missed');
+        await store.upsertFeedback(recent[0], true, null);
+        await store.upsertFeedback(recent[3], true, null);
+        await store.upsertFeedback(recent[3], false, 'not fraud after all');
+        const ids = [...old, ...recent];
+        const everything = await all({ pageRows: 3 });
+        expect(everything).toEqual({
+          counts: [3, 3, 1],
+          ids,
+          features: [
+            ...[5, 3, 2, 3, 0],
+            ...[6, 13, 2, 3, 0],
+            ...[7, 13, 2, 3, 0],
+            ...[8, 13, 6, 3, 0],
+            ...[9.25, 13, 2, 12, 2],
+            ...[10, 13, 2, 3, 0],
+            ...[11, 13, 2, 3, 0],
+          ],
+          fraud: [1, 0, 1, 0, 0, 0, 0],
+        });
+        // One page when it fits (the default page); pages of one; the window since a moment; up to an id.
+        expect(await all()).toEqual({ ...everything, counts: [7] });
+        expect((await all({ pageRows: 1 })).counts).toEqual([1, 1, 1, 1, 1, 1, 1]);
+        expect(await all({ since: mid })).toMatchObject({ ids: recent, fraud: [0, 0, 0, 0] });
+        expect(await all({ untilId: old[2], pageRows: 2 })).toMatchObject({
+          counts: [2, 1],
+          ids: old,
+          fraud: [1, 0, 1],
+        });
+        expect((await all({ since: mid, untilId: recent[1] })).ids).toEqual(recent.slice(0, 2));
+        expect((await all({ since: mid, untilId: old[2] })).ids).toEqual([]);
+        expect((await all({ untilId: ids[6] + 1000 })).ids).toEqual(ids);
+        expect((await all({ since: new Date(Date.now() + 60_000) })).ids).toEqual([]);
+        // Rows stored after the walk began are not read: it ends at the highest id when it started.
+        const walk = store.trainingPages({ pageRows: 4 });
+        const firstPage = await walk.next();
+        await store.insertTransactions([newTransaction({ amount: 99 })]);
+        const rest = [];
+        for await (const p of walk) rest.push(...p.ids);
+        expect([...Array.from((firstPage.value as { ids: Float64Array }).ids), ...rest]).toEqual(ids);
+        for (const query of [
+          { pageRows: 0 },
+          { pageRows: 1.5 },
+          { untilId: 0 },
+          { untilId: -3 },
+          { since: new Date('nope') },
+        ])
+          await expect(all(query)).rejects.toMatchObject({ name: 'StoreError', kind: 'invalid' });
+      });
+
       it('bins throughput over the window, oldest first', async () => {
         const since = new Date(Date.now() - 3_600_000);
         await store.insertTransactions([

@@ -13,6 +13,8 @@ import type {
   TransactionQuery,
   TransactionRows,
   TrafficSlice,
+  TrainingPage,
+  TrainingQuery,
 } from '../store.js';
 import {
   asId,
@@ -36,6 +38,9 @@ import {
   type HourSums,
   TRAFFIC_SLICE_ROWS,
   trafficSlice,
+  checkTrainingQuery,
+  TRAINING_PAGE_ROWS,
+  trainingPage,
 } from '../shared.js';
 import { COPY_MIN_ROWS, copyInsert, idSequence } from './copy-insert.js';
 import { migrations } from './migrations.js';
@@ -447,6 +452,39 @@ export class PostgresStore implements Store {
       ]);
       if (rows.length > 0) yield trafficSlice(rows);
       if (rows.length < sliceRows) return;
+      next = Number(rows[rows.length - 1][0]) + 1;
+    }
+  }
+
+  async *trainingPages({
+    since,
+    untilId,
+    pageRows = TRAINING_PAGE_ROWS,
+  }: TrainingQuery = {}): AsyncGenerator<TrainingPage> {
+    checkTrainingQuery(untilId, pageRows);
+    const from = since === undefined ? null : isoOf(since, 'since');
+    // The walk's ends: the window's first id (by the created_at index) and the highest id now (or untilId).
+    const inWindow = from === null ? 'true' : 'created_at >= $1::timestamptz';
+    const [{ top, first }] = await this.query(
+      `SELECT (SELECT max(id) FROM transactions) AS top, (SELECT min(id) FROM transactions WHERE ${inWindow}) AS first`,
+      from === null ? [] : [from],
+    );
+    if (top === null || first === null) return;
+    const last = Math.min(untilId ?? Number(top), Number(top));
+    let next = Number(first);
+    while (next <= last) {
+      const rows = (
+        await this.query(
+          `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+                  coalesce(f.is_correct = t.is_fraudulent, false) AS fraud
+           FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id
+           WHERE t.id >= $1 AND t.id <= $2${from === null ? '' : ' AND t.created_at >= $4::timestamptz'}
+           ORDER BY t.id LIMIT $3`,
+          from === null ? [next, last, pageRows] : [next, last, pageRows, from],
+        )
+      ).map((r) => [r.id, r.amount, r.hour, r.day_of_week, r.merchant_category, r.transaction_type, r.fraud]);
+      if (rows.length > 0) yield trainingPage(rows);
+      if (rows.length < pageRows) return;
       next = Number(rows[rows.length - 1][0]) + 1;
     }
   }

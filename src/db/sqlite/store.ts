@@ -12,6 +12,8 @@ import type {
   TransactionQuery,
   TransactionRows,
   TrafficSlice,
+  TrainingPage,
+  TrainingQuery,
 } from '../store.js';
 import {
   asId,
@@ -32,6 +34,9 @@ import {
   type HourSums,
   TRAFFIC_SLICE_ROWS,
   trafficSlice,
+  checkTrainingQuery,
+  TRAINING_PAGE_ROWS,
+  trainingPage,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -423,6 +428,36 @@ export class SqliteStore implements Store {
       if (rows.length < sliceRows) return;
       next = (rows[rows.length - 1][0] as number) + 1;
       await new Promise((resolve) => setImmediate(resolve)); // let the event loop serve between slices
+    }
+  }
+
+  async *trainingPages({
+    since,
+    untilId,
+    pageRows = TRAINING_PAGE_ROWS,
+  }: TrainingQuery = {}): AsyncGenerator<TrainingPage> {
+    checkTrainingQuery(untilId, pageRows);
+    const from = since === undefined ? null : Date.parse(isoOf(since, 'since'));
+    // The walk's ends: the window's first id (by the created_ms index) and the highest id now (or untilId).
+    const top = this.stmt('SELECT max(id) FROM transactions').pluck().get() as number | null;
+    const first = (
+      from === null ? 1 : this.stmt('SELECT min(id) FROM transactions WHERE created_ms >= ?').pluck().get(from)
+    ) as number | null;
+    if (top === null || first === null) return;
+    const last = Math.min(untilId ?? top, top);
+    const page = this.stmt(
+      `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+              coalesce(f.is_correct = t.is_fraudulent, 0)
+       FROM transactions t LEFT JOIN feedback f ON f.transaction_id = t.id
+       WHERE t.id >= ? AND t.id <= ? AND t.created_ms >= ? ORDER BY t.id LIMIT ?`,
+    ).raw();
+    let next = first;
+    while (next <= last) {
+      const rows = page.all(next, last, from ?? Number.MIN_SAFE_INTEGER, pageRows) as unknown[][];
+      if (rows.length > 0) yield trainingPage(rows);
+      if (rows.length < pageRows) return;
+      next = (rows[rows.length - 1][0] as number) + 1;
+      await new Promise((resolve) => setImmediate(resolve)); // let the event loop serve between pages
     }
   }
 
