@@ -175,9 +175,15 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
 
   program
     .command('train')
-    .summary('train a model on your own CSV data')
-    .description('Train an isolation forest on CSV files (labels, if present, are not used for training).')
-    .argument('<files...>', 'training CSV files (- for stdin)')
+    .summary('train a model on your own CSV data, or on the stored transactions')
+    .description(
+      'Train an isolation forest on CSV files (labels, if present, are not used for training), or with --from-db ' +
+        'on the transactions stored in the database (never created: it must exist), leaving out those an analyst ' +
+        'confirmed as fraud: a transaction whose current verdict says it was flagged and right (feedback --correct ' +
+        'on a flagged one) or passed and wrong (feedback --incorrect on a passed one). The model records the rows ' +
+        'used: first and last id, count, rows left out, --since, and a SHA-256 over the ids and features.',
+    )
+    .argument('[files...]', 'training CSV files (- for stdin); none with --from-db')
     .requiredOption('--out <file>', 'where to write the model file')
     .addOption(new Option('--trees <n>', 'number of trees').default(100).argParser(number('trees', 1, 10000, true)))
     .addOption(
@@ -191,6 +197,14 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     )
     .addOption(thresholdOption())
     .option('--label-column <column>', 'a label column to leave out of training')
+    .option('--from-db', 'instead of files: the stored transactions, less those an analyst confirmed as fraud')
+    .option('--since <when>', 'with --from-db: only those stored since then: 30d, 24h, 30m, 2w or an ISO date')
+    .addOption(
+      new Option(
+        '--until-id <id>',
+        'with --from-db: only ids up to this one (with an ISO --since: the same rows again)',
+      ).argParser(number('until id', 1, Number.MAX_SAFE_INTEGER, true)),
+    )
     .addOption(
       new Option('--amount-transform <t>', 'how amount is fed to the forest')
         .choices(['none', 'log1p'])

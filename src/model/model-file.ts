@@ -45,8 +45,36 @@ export interface ModelDocument {
     scoreQuantiles: number[];
     features: FeatureStats[];
   };
+  /** Present when the training rows came from the database (`secureflow train --from-db`), not files. */
+  provenance?: TrainingProvenance;
   /** Present when the threshold was set by `secureflow calibrate` rather than at training time. */
   calibration?: ModelCalibration;
+}
+
+/**
+ * The stored transactions a model was trained on (`train --from-db`). Like the rest of the document it holds no
+ * time: the same database and flags give the same file, and `sha256` tells whether two models saw the same rows.
+ */
+export interface TrainingProvenance {
+  source: 'database';
+  /**
+   * `--since` as given: an ISO-8601 instant (normalised to UTC), or a span back from when it ran such as "30d"
+   * (the moment itself is not recorded, so as not to put a time in the file); null for every stored row.
+   */
+  since: string | null;
+  /** `--until-id` as given, or null (the walk then ended at the highest id when it began). */
+  untilId: number | null;
+  /** The first and last transaction ids used. */
+  firstId: number;
+  lastId: number;
+  /** Rows used (training.rows) and rows of the window left out as confirmed fraud by an analyst's verdict. */
+  rows: number;
+  leftOut: number;
+  /**
+   * SHA-256 over the rows used in id order, one line each: "id,amount,hour,day_of_week,merchant_category,
+   * transaction_type\n" (numbers as JavaScript prints them).
+   */
+  sha256: string;
 }
 
 /**

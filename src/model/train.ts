@@ -1,7 +1,7 @@
 import { defaultFeatureSpecs, FEATURE_COUNT, transformRows, type FeatureSpec } from './features.js';
 import { growForest, heightLimit } from './forest-train.js';
 import { DenseForest } from './forest-score.js';
-import { sealModel, type FeatureStats, type ModelDocument } from './model-file.js';
+import { sealModel, type FeatureStats, type ModelDocument, type TrainingProvenance } from './model-file.js';
 import { resolveForestOptions, type ForestOptions } from './options.js';
 import { anomalyScoreFromDepth, averagePathLength } from './path-length.js';
 import { quantile, quantileTable } from './quantiles.js';
@@ -60,6 +60,14 @@ export function trainModel(
       features: featureStats(specs, raw, rows),
     },
   });
+}
+
+/** The same model, recording where its training rows came from (`train --from-db`): a new content hash. */
+export function withProvenance(doc: ModelDocument, provenance: TrainingProvenance): ModelDocument {
+  if (provenance.rows !== doc.training.rows)
+    throw new RangeError(`provenance says ${provenance.rows} rows, the model was trained on ${doc.training.rows}`);
+  const { format: _format, formatVersion: _formatVersion, id: _id, ...body } = doc;
+  return sealModel({ ...body, provenance });
 }
 
 function featureStats(specs: readonly FeatureSpec[], raw: Float64Array, rows: number): FeatureStats[] {

@@ -2,7 +2,11 @@ import { SecureflowError } from '../../core/errors.js';
 import { readRows } from '../../core/read-rows.js';
 import { evaluateScores } from '../../model/metrics.js';
 import { IsolationForestModel } from '../../model/model.js';
-import { trainModel } from '../../model/train.js';
+import type { TrainingProvenance } from '../../model/model-file.js';
+import { trainModel, withProvenance } from '../../model/train.js';
+import { readStoredTraining } from '../../core/stored-training.js';
+import { parseSince } from '../arguments.js';
+import { withStore } from '../database.js';
 import { registerModelDocument, writeModelFile } from '../model-output.js';
 import { positiveLabel } from '../labels.js';
 import { formatInt } from '../terminal.js';
@@ -22,6 +26,9 @@ export interface TrainOptions {
   register?: boolean;
   activate?: boolean;
   db?: string;
+  fromDb?: boolean;
+  since?: string;
+  untilId?: number;
 }
 
 export async function runTrain(files: string[], opts: TrainOptions, io: IOStreams): Promise<void> {
@@ -44,9 +51,12 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
   }
   const started = performance.now();
   if (opts.activate && !opts.register) throw new SecureflowError('usage', '--activate needs --register');
-  const { raw, rows, labels } = await readRows(files, opts.labelColumn);
+  const since = checkSource(files, opts);
+  const { raw, rows, labels, provenance } = opts.fromDb
+    ? await fromDatabase(opts.db, since, opts.since, opts.untilId)
+    : { ...(await readRows(files, opts.labelColumn)), provenance: null };
   if (rows < 2) throw new SecureflowError('invalid', `training needs at least 2 rows, got ${rows}`);
-  const doc = trainModel(raw, rows, {
+  const trained = trainModel(raw, rows, {
     trees: opts.trees,
     sampleSize: opts.sampleSize,
     seed: opts.seed,
@@ -55,6 +65,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     amountTransform: opts.amountTransform,
     dayStartHour: dayStart,
   });
+  const doc = provenance ? withProvenance(trained, provenance) : trained;
   writeModelFile(opts.out, doc);
   let registered: { id: number; active: boolean } | null = null;
   if (opts.register) {
@@ -80,6 +91,8 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     sample_size: doc.forest.sampleSize,
     seed: doc.options.seed,
     threshold: doc.threshold,
+    source: provenance ? 'database' : 'files',
+    provenance,
     registered: registered !== null,
     active: registered?.active ?? false,
   };
@@ -87,9 +100,98 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     io.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     io.stdout.write(
-      `trained model ${doc.id} on ${formatInt(rows)} rows in ${((performance.now() - started) / 1000).toFixed(2)} s: ` +
+      `trained model ${doc.id} on ${provenance ? describeStored(provenance) : `${formatInt(rows)} rows`} in ${((performance.now() - started) / 1000).toFixed(2)} s: ` +
         `${doc.options.trees} trees, ${doc.forest.sampleSize} rows each, seed ${doc.options.seed}, ` +
         `threshold ${doc.threshold.toFixed(4)} -> ${opts.out}${registered ? `; registered${registered.active ? ' and active' : ''}` : ''}\n`,
     );
   }
+}
+
+/**
+ * Files or `--from-db`, never both (and `--since`, `--until-id` only with the database): the parsed `--since`.
+ */
+function checkSource(files: string[], opts: TrainOptions): Date | undefined {
+  if (!opts.fromDb) {
+    if (files.length === 0)
+      throw new SecureflowError('usage', 'give CSV files to train on (or --from-db for the stored transactions)', {
+        field: 'files',
+      });
+    for (const [flag, value] of [
+      ['--since', opts.since],
+      ['--until-id', opts.untilId],
+    ] as const)
+      if (value !== undefined)
+        throw new SecureflowError('usage', `${flag} chooses stored transactions: it goes with --from-db`, {
+          field: flag.slice(2),
+        });
+    return undefined;
+  }
+  if (files.length > 0)
+    throw new SecureflowError(
+      'usage',
+      `--from-db trains on the database's transactions: give no FILE with it (got ${files.join(', ')})`,
+      { field: 'from-db' },
+    );
+  if (opts.labelColumn !== undefined)
+    throw new SecureflowError('usage', '--label-column names a CSV column: not with --from-db', {
+      field: 'label-column',
+    });
+  if (opts.since === undefined) return undefined;
+  const since = parseSince(opts.since);
+  if (!since)
+    throw new SecureflowError(
+      'usage',
+      `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`,
+      { field: 'since' },
+    );
+  return since;
+}
+
+/**
+ * The stored transactions of the window, less those an analyst confirmed as fraud, read without creating a
+ * database (a typo in --db must not train on nothing), and where they came from for the model document.
+ */
+async function fromDatabase(
+  db: string | undefined,
+  since: Date | undefined,
+  sinceText: string | undefined,
+  untilId: number | undefined,
+): Promise<{ raw: Float64Array; rows: number; labels: null; provenance: TrainingProvenance }> {
+  const stored = await withStore(db, (store) => readStoredTraining(store, { since, untilId }), { mustExist: true });
+  const window = `stored transaction${sinceText === undefined ? 's' : `s since ${sinceText}`}${untilId === undefined ? '' : ` up to id ${untilId}`}`;
+  if (stored.rows < 2 || stored.firstId === null || stored.lastId === null)
+    throw new SecureflowError(
+      'invalid',
+      `training needs at least 2 rows: ${formatInt(stored.rows + stored.leftOut)} ${window}, ` +
+        `${formatInt(stored.leftOut)} of them confirmed fraud (left out)`,
+      { field: 'from-db' },
+    );
+  return {
+    raw: stored.raw,
+    rows: stored.rows,
+    labels: null,
+    provenance: {
+      source: 'database',
+      since: sinceText === undefined ? null : recordedSince(sinceText, since!),
+      untilId: untilId ?? null,
+      firstId: stored.firstId,
+      lastId: stored.lastId,
+      rows: stored.rows,
+      leftOut: stored.leftOut,
+      sha256: stored.sha256,
+    },
+  };
+}
+
+/** `--since` as the model records it: a span as given ("30d": the moment moves with the clock), a date as UTC ISO. */
+function recordedSince(text: string, since: Date): string {
+  const span = /^(\d+)\s*([mhdw])$/i.exec(text.trim());
+  return span ? `${Number(span[1])}${span[2].toLowerCase()}` : since.toISOString();
+}
+
+function describeStored(p: TrainingProvenance): string {
+  return (
+    `${formatInt(p.rows)} stored transactions (ids ${p.firstId}..${p.lastId}` +
+    `${p.since === null ? '' : `, since ${p.since}`}; ${formatInt(p.leftOut)} confirmed fraud left out)`
+  );
 }
