@@ -4,7 +4,11 @@ import type {
   DashboardStats,
   Feedback,
   ModelVersion,
+  NewRiskRule,
   RecordedFeedback,
+  RiskRule,
+  RiskRuleChange,
+  RiskRuleHistoryEntry,
   Role,
   Store,
   StoredTransaction,
@@ -16,6 +20,7 @@ import {
   binThroughput,
   buildDashboard,
   checkPage,
+  checkRiskRule,
   checkText,
   checkTransaction,
   isoOf,
@@ -24,6 +29,8 @@ import {
   modelRef,
   nowIso as now,
   HourTally,
+  RISK_RULE_COLUMNS,
+  RISK_RULE_HISTORY_COLUMNS,
   statsBoundary,
   StoreError,
   TRANSACTION_COLUMNS,
@@ -528,6 +535,81 @@ export class SqliteStore implements Store {
     );
   }
 
+  async listRules(): Promise<RiskRule[]> {
+    return (this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules ORDER BY name`).all() as Row[]).map(toRule);
+  }
+
+  async getRule(name: string): Promise<RiskRule | null> {
+    const row = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as Row | undefined;
+    return row ? toRule(row) : null;
+  }
+
+  async addRule(rule: NewRiskRule, changedBy: string): Promise<RiskRule> {
+    checkRiskRule(rule, changedBy);
+    return this.write(() => {
+      const at = now();
+      const row = this.stmt(
+        `INSERT INTO risk_rules (name, expression, action, description, enabled, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
+      ).get(rule.name, rule.expression, rule.action, rule.description, changedBy, at, at) as Row | undefined;
+      if (!row) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      const added = toRule(row);
+      this.ruleChanged(added, 'added', changedBy, at);
+      return added;
+    });
+  }
+
+  async setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    return this.write(() => {
+      const at = now();
+      const row = this.stmt(
+        `UPDATE risk_rules SET enabled = ?, updated_at = max(?, updated_at) WHERE name = ? AND enabled = ? RETURNING ${RISK_RULE_COLUMNS}`,
+      ).get(enabled ? 1 : 0, at, name, enabled ? 0 : 1) as Row | undefined;
+      if (!row) {
+        const current = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as
+          | Row
+          | undefined;
+        return current ? toRule(current) : null;
+      }
+      const changed = toRule(row);
+      this.ruleChanged(changed, enabled ? 'enabled' : 'disabled', changedBy, at);
+      return changed;
+    });
+  }
+
+  async removeRule(name: string, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    return this.write(() => {
+      const row = this.stmt(`DELETE FROM risk_rules WHERE name = ? RETURNING ${RISK_RULE_COLUMNS}`).get(name) as
+        | Row
+        | undefined;
+      if (!row) return null;
+      const removed = toRule(row);
+      this.ruleChanged(removed, 'removed', changedBy, now());
+      return removed;
+    });
+  }
+
+  async ruleHistory(name?: string): Promise<RiskRuleHistoryEntry[]> {
+    const rows = (
+      name === undefined
+        ? this.stmt(`SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history ORDER BY id`).all()
+        : this.stmt(`SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history WHERE rule_name = ? ORDER BY id`).all(
+            name,
+          )
+    ) as Row[];
+    return rows.map((r) => ({ ...r, enabled: r.enabled === 1 }) as unknown as RiskRuleHistoryEntry);
+  }
+
+  /** The history row of a change (inside the change's transaction). */
+  private ruleChanged(rule: RiskRule, change: RiskRuleChange, changedBy: string, at: string): void {
+    this.stmt(
+      `INSERT INTO risk_rule_history (rule_name, change, expression, action, description, enabled, changed_by, changed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(rule.name, change, rule.expression, rule.action, rule.description, rule.enabled ? 1 : 0, changedBy, at);
+  }
+
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
   }
@@ -571,6 +653,10 @@ function toModel(row: Row): ModelVersion {
   row.metrics = row.metrics === null ? null : JSON.parse(row.metrics as string);
   row.active = row.active === 1;
   return row as unknown as ModelVersion;
+}
+
+function toRule(row: Row): RiskRule {
+  return { ...row, enabled: row.enabled === 1 } as unknown as RiskRule;
 }
 
 /**
