@@ -143,7 +143,10 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
  * reach (an existing SQLite file, or a Postgres URL that answers), else the bundled one, saying so when a
  * configured database could not be asked.
  */
-async function modelWithoutStoring(opts: ScoreOptions, io: IOStreams): ReturnType<typeof resolveScoringModel> {
+export async function modelWithoutStoring(
+  opts: Pick<ScoreOptions, 'model' | 'threshold' | 'db' | 'quiet'>,
+  io: IOStreams,
+): ReturnType<typeof resolveScoringModel> {
   if (opts.model !== undefined) return resolveScoringModel(opts.model, opts.threshold, null);
   const { resolveDatabase } = await import('../../db/open-store.js');
   const resolved = resolveDatabase(opts.db);

@@ -187,8 +187,11 @@ class Checker {
     this.positions = (parsed.sourceInfo?.positions ?? {}) as Record<string, number>;
   }
 
+  /** Where a sub-expression starts (the parser places an operator at the blank before it: skip blanks). */
   offsetOf(e: Expr): number {
-    return this.positions[String(e.id)] ?? 0;
+    let at = this.positions[String(e.id)] ?? 0;
+    while (at < this.source.length - 1 && /\s/.test(this.source[at])) at++;
+    return at;
   }
 
   private fail(e: Expr, reason: string): never {
