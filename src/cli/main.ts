@@ -291,11 +291,11 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('rules')
     .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
     .description(
-      'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n' +
-        'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5\n' +
-        'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers),\n' +
-        'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n' +
-        'Every change is kept in the history with who made it (the OS user) and when: rules show NAME.\n' +
+      'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n\n' +
+        'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
+        'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers), ' +
+        'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n\n' +
+        'Every change is kept in the history with who made it (the OS user) and when: rules show NAME. ' +
         'Rules are not yet applied when scoring; rules test backtests one.',
     );
   const rulesFormat = () =>
@@ -305,8 +305,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     ]);
   rules
     .command('add')
+    .summary('add a rule, enabled; a bad expression is refused with its position')
     .description(
-      'Add a rule, enabled. An expression that does not parse, names an unknown variable or function, or is not\n' +
+      'Add a rule, enabled. An expression that does not parse, names an unknown variable or function, or is not ' +
         'true/false is refused (exit 3) with its line, column and reason; nothing is stored.',
     )
     .argument('<name>', '1 to 64 letters, digits, _, - or .')
@@ -326,6 +327,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .action(async (opts) => (await import('./commands/rules.js')).runRulesList(opts, io));
   rules
     .command('show')
+    .summary('show a rule and its history')
     .description("Show a rule and its history (every change, who made it and when; a removed rule's too).")
     .argument('<name>', 'rule name')
     .addOption(dbOption())
@@ -356,11 +358,11 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .command('test')
     .summary('backtest a rule on CSV files or on stored transactions')
     .description(
-      'Backtest a stored rule (NAME) or an expression (--when EXPR; then every argument is a file).\n' +
-        'On CSV files: scores them with the model secureflow score would use and counts the rows the rule matches\n' +
-        '(matched, of the rows it was tested on, and the share). With --since (no files): tests the transactions\n' +
-        'stored since then, as they were scored, and also counts, among matched rows an analyst gave a verdict on\n' +
-        '(secureflow feedback), the confirmed fraud: flagged by the model and marked correct, or passed and marked\n' +
+      'Backtest a stored rule (NAME) or an expression (--when EXPR; then every argument is a file). ' +
+        'On CSV files: scores them with the model secureflow score would use and counts the rows the rule matches ' +
+        '(matched, of the rows it was tested on, and the share). With --since (no files): tests the transactions ' +
+        'stored since then, as they were scored, and also counts, among matched rows an analyst gave a verdict on ' +
+        '(secureflow feedback), the confirmed fraud: flagged by the model and marked correct, or passed and marked ' +
         'incorrect. Rows that cannot be read, or that the rule fails on, are counted and listed, never fatal.',
     )
     .argument('[rule-or-files...]', 'a rule name, then CSV files (- for stdin)')

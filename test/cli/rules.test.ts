@@ -29,6 +29,16 @@ const json = (args: string[]) => {
 };
 
 describe('secureflow rules: management', () => {
+  it.each([['rules'], ['rules', 'add'], ['rules', 'test'], ['rules', 'show']])(
+    '%s --help says what it does',
+    (...args) => {
+      const help = cli([...args, '--help']).stdout.split('\n');
+      expect(help[0]).toMatch(/^Usage: secureflow rules/);
+      expect(help[1]).toBe('');
+      expect(help[2]).toMatch(/^[A-Z][a-z]+ .+/);
+    },
+  );
+
   it('adds, lists, shows, disables, enables and removes, keeping every change with who and when', () => {
     const db = freshDb();
     expect(cli(['rules', 'list', '--db', db]).code).toBe(4); // read-only: never creates a database
