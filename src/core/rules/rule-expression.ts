@@ -115,7 +115,16 @@ export function compileExpression(source: string): CompiledExpression {
   } catch (e) {
     const err = e as { location?: { start?: { offset?: number } }; message?: string };
     const offset = err.location?.start?.offset ?? 0;
-    const reason = String(err.message ?? e).replace(/^<input>:\d+:\d+:\s*/, '');
+    let reason = String(err.message ?? e).replace(/^<input>:\d+:\d+:\s*/, '');
+    // The parser stops where what follows no longer fits, which is often before the real slip: say what it
+    // could not read, and the usual causes.
+    if (/but expecting end of input$/.test(reason)) {
+      const rest = source.slice(offset).trim();
+      const snippet = rest.length > 24 ? `${rest.slice(0, 24)}...` : rest;
+      reason =
+        `cannot read on from ${JSON.stringify(snippet)} (an operator missing what follows it, an unclosed quote ` +
+        'or parenthesis, or a word that is not CEL: write && and ||, not and/or)';
+    }
     refuse(source, offset, `syntax error: ${reason}`);
   }
   const checker = new Checker(source, parsed);
