@@ -366,3 +366,9 @@ export function checkRiskRule(rule: NewRiskRule, changedBy: string): void {
   checkText('description', rule.description);
   checkText('changed_by', changedBy);
 }
+
+/** The ids a batch lookup may take: whole positive numbers, at most `max` of them (else invalid). */
+export function checkIdList(ids: readonly number[], max = 1000): number[] {
+  if (ids.length > max) throw new StoreError('invalid', `at most ${max} ids per call, got ${ids.length}`);
+  return ids.filter((id) => asId(id) !== null);
+}

@@ -153,6 +153,8 @@ export interface Store {
    * replaced. Null when the transaction is unknown.
    */
   upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
+  /** The current verdicts of these transactions (at most 1,000 ids), by transaction id; none for the others. */
+  feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]>;
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;

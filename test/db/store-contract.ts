@@ -638,6 +638,25 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       });
     });
 
+    describe('feedback of many transactions', () => {
+      it('returns the current verdicts of the given ids, by transaction id, and none for the others', async () => {
+        const ids = await store.insertTransactions([newTransaction(), newTransaction(), newTransaction()]);
+        expect(await store.feedbackOf([])).toEqual([]);
+        await store.upsertFeedback(ids[2], true, 'first');
+        await store.upsertFeedback(ids[2], false, 'second');
+        await store.upsertFeedback(ids[0], true, null);
+        const got = await store.feedbackOf([ids[2], ids[1], ids[0], 999, 0, -1]);
+        expect(got.map((f) => [f.transaction_id, f.is_correct, f.notes])).toEqual([
+          [ids[0], true, null],
+          [ids[2], false, 'second'],
+        ]);
+        expect(got[1]).toStrictEqual((await store.getTransaction(ids[2]))!.feedback);
+        await expect(store.feedbackOf(Array.from({ length: 1001 }, (_, i) => i + 1))).rejects.toMatchObject({
+          kind: 'invalid',
+        });
+      });
+    });
+
     describe('risk rules', () => {
       const night = {
         name: 'night-cash',

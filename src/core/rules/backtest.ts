@@ -8,7 +8,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { FEATURE_COUNT } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction } from '../../model/transaction.js';
-import type { Feedback, Store, StoredTransaction } from '../../db/store.js';
+import type { Store, StoredTransaction } from '../../db/store.js';
 import { csvChunks } from '../batch/csv-chunks.js';
 import { parseRecords } from '../batch/csv-records.js';
 import { scoreFeatureRows } from '../batch/score-features.js';
@@ -177,19 +177,20 @@ export async function backtestStored(rule: CompiledExpression, store: Store, sin
   let below = Number.POSITIVE_INFINITY; // ids come newest (highest) first: a row stored meanwhile shifts pages
   for (let offset = 0; ; offset += PAGE_ROWS) {
     const { rows } = await store.listTransactions({ since, limit: PAGE_ROWS, offset });
+    const matched = new Map<number, StoredTransaction>();
     for (const row of rows) {
       if (row.id >= below) continue;
       below = row.id;
       tally.rows++;
-      if (count(tally, tally.rows, rule, storedInput(row), { file: null, line: null, transaction_id: row.id })) {
-        const feedback: Feedback | null = (await store.getTransaction(row.id))?.feedback ?? null;
-        if (feedback) {
-          verdicts.with_verdict++;
-          // The verdict says whether the model was right: fraud is a flag confirmed, or a pass refuted.
-          if (row.is_fraudulent === feedback.is_correct) verdicts.confirmed_fraud++;
-          else verdicts.confirmed_legitimate++;
-        }
-      }
+      if (count(tally, tally.rows, rule, storedInput(row), { file: null, line: null, transaction_id: row.id }))
+        matched.set(row.id, row);
+    }
+    // One query per page for the verdicts on its matched rows.
+    for (const feedback of matched.size > 0 ? await store.feedbackOf([...matched.keys()]) : []) {
+      verdicts.with_verdict++;
+      // The verdict says whether the model was right: fraud is a flag confirmed, or a pass refuted.
+      if (matched.get(feedback.transaction_id)!.is_fraudulent === feedback.is_correct) verdicts.confirmed_fraud++;
+      else verdicts.confirmed_legitimate++;
     }
     if (rows.length < PAGE_ROWS) break;
   }

@@ -20,6 +20,7 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  checkIdList,
   checkPage,
   checkRiskRule,
   checkText,
@@ -367,6 +368,15 @@ export class PostgresStore implements Store {
         previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at },
       };
     });
+  }
+
+  async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
+    const ids = checkIdList(transactionIds);
+    if (ids.length === 0) return [];
+    return (await this.query(
+      `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ANY($1::bigint[]) ORDER BY transaction_id`,
+      [ids],
+    )) as unknown as Feedback[];
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {

@@ -19,6 +19,7 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  checkIdList,
   checkPage,
   checkRiskRule,
   checkText,
@@ -362,6 +363,16 @@ export class SqliteStore implements Store {
         previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at },
       };
     });
+  }
+
+  async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
+    const ids = checkIdList(transactionIds);
+    if (ids.length === 0) return [];
+    return (
+      this.stmt(
+        `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id IN (SELECT value FROM json_each(?)) ORDER BY transaction_id`,
+      ).all(JSON.stringify(ids)) as Row[]
+    ).map(toFeedback);
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
