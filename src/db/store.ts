@@ -58,6 +58,11 @@ export interface TransactionQuery {
   batchId?: string;
   limit: number;
   offset?: number;
+  /**
+   * Keyset paging: only rows after this one in the listing's order (older; at the same time, a lower id). Pass the
+   * previous page's last row: each page then costs the same however deep, and rows stored meanwhile shift nothing.
+   */
+  before?: { created_at: string; id: number };
 }
 
 export interface DashboardStats {

@@ -638,6 +638,28 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       });
     });
 
+    describe('keyset paging', () => {
+      it('pages with before = the last row of the previous page, as offsets do, whatever is stored meanwhile', async () => {
+        for (let i = 0; i < 4; i++) {
+          await store.insertTransactions(Array.from({ length: 5 }, (_, j) => newTransaction({ amount: i * 10 + j })));
+          await sleep(3);
+        }
+        const all = (await store.listTransactions({ limit: 100 })).rows;
+        expect(all).toHaveLength(20);
+        const seen: number[] = [];
+        let before: { created_at: string; id: number } | undefined;
+        for (;;) {
+          const { rows, total } = await store.listTransactions({ limit: 3, before });
+          expect(total).toBe(all.length + (seen.length > 0 ? 1 : 0)); // total ignores `before`
+          if (seen.length === 0) await store.insertTransactions([newTransaction()]); // newer: not in later pages
+          seen.push(...rows.map((r) => r.id));
+          if (rows.length < 3) break;
+          before = { created_at: rows[2].created_at, id: rows[2].id };
+        }
+        expect(seen).toEqual(all.map((r) => r.id));
+      });
+    });
+
     describe('feedback of many transactions', () => {
       it('returns the current verdicts of the given ids, by transaction id, and none for the others', async () => {
         const ids = await store.insertTransactions([newTransaction(), newTransaction(), newTransaction()]);

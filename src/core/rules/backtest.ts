@@ -169,18 +169,16 @@ export async function backtestFiles(
 
 /**
  * Tests the rule on the transactions stored since `since`, as they were scored (their stored scores and risk
- * level; legacy fields are not stored, so they read as ""). Pages newest first; rows stored meanwhile are left out.
+ * level; legacy fields are not stored, so they read as ""). Pages newest first, each after the last.
  */
 export async function backtestStored(rule: CompiledExpression, store: Store, since: Date): Promise<BacktestResult> {
   const tally = new Tally();
   const verdicts = { with_verdict: 0, confirmed_fraud: 0, confirmed_legitimate: 0 };
-  let below = Number.POSITIVE_INFINITY; // ids come newest (highest) first: a row stored meanwhile shifts pages
-  for (let offset = 0; ; offset += PAGE_ROWS) {
-    const { rows } = await store.listTransactions({ since, limit: PAGE_ROWS, offset });
+  let before: { created_at: string; id: number } | undefined; // keyset paging: rows stored meanwhile shift nothing
+  for (;;) {
+    const { rows } = await store.listTransactions({ since, limit: PAGE_ROWS, before });
     const matched = new Map<number, StoredTransaction>();
     for (const row of rows) {
-      if (row.id >= below) continue;
-      below = row.id;
       tally.rows++;
       if (count(tally, tally.rows, rule, storedInput(row), { file: null, line: null, transaction_id: row.id }))
         matched.set(row.id, row);
@@ -193,6 +191,8 @@ export async function backtestStored(rule: CompiledExpression, store: Store, sin
       else verdicts.confirmed_legitimate++;
     }
     if (rows.length < PAGE_ROWS) break;
+    const last = rows[rows.length - 1];
+    before = { created_at: last.created_at, id: last.id };
   }
   return tally.result(verdicts);
 }

@@ -302,11 +302,20 @@ export class PostgresStore implements Store {
     if (since !== null) params.push(since), where.push(`t.created_at >= $${params.length}::timestamptz`);
     if (query.batchId !== undefined) params.push(query.batchId), where.push(`t.batch_id = $${params.length}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const n = params.length;
+    // The page only: the total counts every row of the query.
+    const page = [...where];
+    const pageParams = [...params];
+    if (query.before !== undefined) {
+      pageParams.push(isoOf(new Date(query.before.created_at), 'before.created_at'), query.before.id);
+      const [at, id] = [pageParams.length - 1, pageParams.length];
+      page.push(`t.created_at <= $${at}::timestamptz AND (t.created_at < $${at}::timestamptz OR t.id < $${id})`);
+    }
+    const pageClause = page.length ? `WHERE ${page.join(' AND ')}` : '';
+    const n = pageParams.length;
     const [rows, total] = await Promise.all([
       this.query(
-        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-        [...params, query.limit, offset],
+        `SELECT ${TX_COLUMNS} FROM transactions t ${pageClause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...pageParams, query.limit, offset],
       ),
       this.count(query, clause, params, since),
     ]);

@@ -307,11 +307,20 @@ export class SqliteStore implements Store {
     if (query.batchId !== undefined)
       where.push('t.batch_ref = (SELECT id FROM text_values WHERE value = ?)'), params.push(query.batchId);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // The page only: the total counts every row of the query.
+    const page = [...where];
+    const pageParams = [...params];
+    if (query.before !== undefined) {
+      const beforeMs = Date.parse(isoOf(new Date(query.before.created_at), 'before.created_at'));
+      page.push('t.created_ms <= ? AND (t.created_ms < ? OR t.id < ?)');
+      pageParams.push(beforeMs, beforeMs, query.before.id);
+    }
+    const pageClause = page.length ? `WHERE ${page.join(' AND ')}` : '';
     // One read transaction: the page and the total come from the same snapshot.
     return this.db.transaction(() => {
       const rows = this.stmt(
-        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`,
-      ).all(...params, query.limit, offset) as Row[];
+        `SELECT ${TX_COLUMNS} FROM transactions t ${pageClause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`,
+      ).all(...pageParams, query.limit, offset) as Row[];
       return { rows: rows.map(toTransaction), total: this.count(query, clause, params, since) };
     })();
   }
