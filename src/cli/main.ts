@@ -25,6 +25,17 @@ function rate(value: string): number {
   return r;
 }
 
+/** A share in (0, 1]: 0.02 or 2%. */
+function share(value: string): number {
+  const text = value.trim();
+  const percent = text.endsWith('%');
+  const n = Number(percent ? text.slice(0, -1) : text);
+  const r = percent ? n / 100 : n;
+  if (text === '' || (percent && text.length === 1) || !Number.isFinite(r) || r <= 0 || r > 1)
+    throw new InvalidArgumentError('must be a share in (0, 1] or (0%, 100%], e.g. 2% or 0.02');
+  return r;
+}
+
 const dbOption = () =>
   new Option(
     '--db <url|path>',
@@ -124,6 +135,45 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .action(async (files: string[], opts) => (await import('./commands/score.js')).runScore(files, opts, io));
 
   program
+    .command('drift')
+    .summary("compare traffic with the model's training distribution (PSI)")
+    .description(
+      "Compare the transactions in CSV files (FILE... or - for stdin) with the model's training distribution: " +
+        'the population stability index (PSI) of each feature and of the anomaly score, from the quantiles and ' +
+        'counts the model file keeps. Bands: < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted. Files are read as ' +
+        'secureflow score reads them; nothing is stored, and no database is created.',
+    )
+    .argument('<files...>', 'CSV files of transactions; - reads CSV from stdin')
+    .addOption(
+      new Option(
+        '--model <file>',
+        "model file (default: the database's active model when a database is in reach, else the bundled model)",
+      ).env('SECUREFLOW_MODEL'),
+    )
+    .addOption(dbOption())
+    .addOption(
+      new Option('-f, --format <format>', 'output (default: text on a terminal, json when piped)').choices([
+        'text',
+        'json',
+      ]),
+    )
+    .option('--fail-on-drift', 'exit 10 if any feature or the score has drifted (PSI >= 0.25)')
+    .option('-q, --quiet', 'no summary or notes on stderr')
+    .option(
+      '--delimiter <char>',
+      'CSV field delimiter: , ; | or tab (default: a comma, or ; or tab when the header shows it)',
+    )
+    .option(
+      '--column <field=column>',
+      'read a field from your column, e.g. amount=amt; repeatable',
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option('--decimal <mark>', 'decimal mark of amounts: . (default) or , (for 1.250,00)')
+    .option('--encoding <name>', 'input text encoding: utf-8 (default), latin1, windows-1252, utf-16le...')
+    .option('--derived <rule>', 'rows with a date-only timestamp or an unknown type name: reject (default) or warn')
+    .action(async (files: string[], opts) => (await import('./commands/drift.js')).runDrift(files, opts, io));
+
+  program
     .command('train')
     .summary('train a model on your own CSV data')
     .description('Train an isolation forest on CSV files (labels, if present, are not used for training).')
@@ -169,6 +219,41 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(thresholdOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']))
     .action(async (file: string, opts) => (await import('./commands/evaluate.js')).runEvaluate(file, opts, io));
+
+  program
+    .command('calibrate')
+    .summary("set a model's threshold to flag a reviewable share of your traffic")
+    .description(
+      'Score CSV files of your traffic with a model and write the same model (same trees, a new version) whose ' +
+        'threshold flags at most --alert-rate of those rows, or reaches --target-precision against a label column ' +
+        "or the analysts' verdicts (--from-feedback): the lowest such threshold, so the most recall. Prints the " +
+        'flagged share, precision and recall before and after, with 95% Wilson intervals. The new model file ' +
+        'records how it was calibrated and on what.',
+    )
+    .argument('[files...]', 'CSV files of the traffic to calibrate on (- for stdin)')
+    .requiredOption('--out <file>', 'where to write the calibrated model file')
+    .addOption(modelOption())
+    .addOption(new Option('--alert-rate <rate>', 'share of the traffic to flag, e.g. 2% or 0.02').argParser(share))
+    .addOption(
+      new Option(
+        '--target-precision <p>',
+        'lowest threshold whose precision reaches this (e.g. 80% or 0.8); needs --label-column or --from-feedback',
+      ).argParser(share),
+    )
+    .option('--label-column <column>', 'the column holding the label (precision and recall are reported with it)')
+    .option(
+      '--positive <value>',
+      'the label value that marks an anomaly (default: -1 for -1/1, 1 for 0/1, true for true/false)',
+    )
+    .option(
+      '--from-feedback',
+      "with --target-precision, instead of files: the stored transactions with analysts' verdicts (fraud = flagged and right, or passed and wrong)",
+    )
+    .option('--register', 'also store the model in the database (models list)')
+    .option('--activate', 'with --register: make it the model secureflow score uses')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'summary format').choices(['text', 'json']))
+    .action(async (files: string[], opts) => (await import('./commands/calibrate.js')).runCalibrate(files, opts, io));
 
   program
     .command('feedback')
@@ -444,6 +529,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         '--max-event-loop-delay <ms>',
         'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)',
       ).argParser(number('max event loop delay', 0, 600_000, true)),
+    )
+    .addOption(
+      new Option(
+        '--drift-days <n>',
+        'the window of stored traffic whose drift /metrics reports, in days (default: SECUREFLOW_DRIFT_DAYS, else 7)',
+      ).argParser(number('drift days', 1, 3650, true)),
     )
     .option(
       '--trust-proxy <hops|addresses>',

@@ -1,10 +1,15 @@
 import type { Store } from '../db/store.js';
+import { expectedAlertRate } from '../model/calibrate.js';
 import type { RiskFactor } from '../model/explain.js';
+import type { IsolationForestModel } from '../model/model.js';
 import { storedResult } from './stored-result.js';
+import type { StoredDrift } from './stored-drift.js';
 
 /** The dashboard's data: GET /api/dashboard's contract fields plus what the terminal dashboard's panels need. */
 export interface DashboardData {
   model_version: string | null;
+  /** The scoring model's threshold and the share of traffic it is expected to flag (absent from older daemons). */
+  alert_rate?: AlertRateView | null;
   days: number;
   since: string;
   generated_at: string;
@@ -16,6 +21,29 @@ export interface DashboardData {
   throughput: { start: string; total: number; anomalies: number }[];
   /** Newest flagged transactions, newest first. */
   recent_flagged: FlaggedSummary[];
+  /**
+   * PSI of the window's stored traffic against the scoring model's training distribution (storedDrift): null
+   * without traffic; absent while it is being computed (StoredDriftCache) or from an older daemon.
+   */
+  drift?: StoredDrift | null;
+}
+
+/**
+ * The threshold in force and its expected alert rate: measured on the model's calibration traffic
+ * (`secureflow calibrate`), else on its training rows; 95% Wilson interval on those rows.
+ */
+export interface AlertRateView {
+  threshold: number;
+  expected: number;
+  low: number;
+  high: number;
+  basis: 'calibration' | 'training';
+  rows: number;
+}
+
+export function alertRateView(model: IsolationForestModel): AlertRateView {
+  const r = expectedAlertRate(model.doc, model.threshold);
+  return { threshold: model.threshold, expected: r.share, low: r.low, high: r.high, basis: r.basis, rows: r.rows };
 }
 
 export interface FlaggedSummary {
@@ -60,6 +88,7 @@ export interface DashboardQuery {
   /** How many recent flagged transactions. */
   flagged: number;
   modelVersion: string | null;
+  alertRate?: AlertRateView | null;
   now?: Date;
 }
 
@@ -91,6 +120,7 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
   }
   return {
     model_version: q.modelVersion,
+    alert_rate: q.alertRate ?? null,
     days: q.days,
     since: since.toISOString(),
     generated_at: now.toISOString(),

@@ -47,6 +47,24 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
+  readonly driftPsi = new Gauge({
+    name: 'secureflow_drift_psi',
+    help: "Population stability index of the last N days of stored traffic against the scoring model's training distribution, by feature (anomaly_score: rows this model scored); < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted",
+    labelNames: ['feature'] as const,
+    registers: [this.registry],
+  });
+  readonly driftDrifted = new Gauge({
+    name: 'secureflow_drift_drifted',
+    help: '1 when any feature or the score has drifted (PSI >= 0.25) over the last N days of stored traffic, else 0 (also with no traffic: see secureflow_drift_rows)',
+    registers: [this.registry],
+  });
+  readonly driftRows = new Gauge({
+    name: 'secureflow_drift_rows',
+    help: 'Stored transactions the drift figures come from (the last N days)',
+    labelNames: ['days'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

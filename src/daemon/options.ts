@@ -41,6 +41,8 @@ export interface ServeOptions {
    * false (the socket's address), a hop count, or proxy addresses/CIDRs. Fastify's trustProxy.
    */
   trustProxy: false | number | string[];
+  /** The window of stored traffic /metrics reports drift over, in days (default 7). */
+  driftDays?: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -60,6 +62,7 @@ export const SERVE_DEFAULTS = {
   keepAliveTimeoutMs: 72_000,
   maxEventLoopDelayMs: 1000,
   trustProxy: false,
+  driftDays: 7,
 } as const satisfies Partial<ServeOptions>;
 
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */

@@ -3,7 +3,7 @@
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
-import type { DashboardStats, NewRiskRule, NewTransaction } from './store.js';
+import type { DashboardStats, NewRiskRule, NewTransaction, TrafficSlice } from './store.js';
 
 export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid'>;
 
@@ -371,4 +371,22 @@ export function checkRiskRule(rule: NewRiskRule, changedBy: string): void {
 export function checkIdList(ids: readonly number[], max = 1000): number[] {
   if (ids.length > max) throw new StoreError('invalid', `at most ${max} ids per call, got ${ids.length}`);
   return ids.filter((id) => asId(id) !== null);
+}
+
+/** Rows per trafficSlices query: ~10 ms of SQLite's time each, so a daemon answers between them. */
+export const TRAFFIC_SLICE_ROWS = 8192;
+
+/** A TrafficSlice from the rows of one query: [id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, same]. */
+export function trafficSlice(rows: readonly (readonly unknown[])[]): TrafficSlice {
+  const count = rows.length;
+  const features = new Float64Array(count * 5);
+  const anomalyScores = new Float64Array(count);
+  const scoredBy = new Uint8Array(count);
+  for (let r = 0; r < count; r++) {
+    const row = rows[r];
+    for (let j = 0; j < 5; j++) features[r * 5 + j] = Number(row[1 + j]);
+    anomalyScores[r] = Number(row[6]);
+    scoredBy[r] = row[7] === true || row[7] === 1 ? 1 : 0;
+  }
+  return { count, features, anomalyScores, scoredBy };
 }

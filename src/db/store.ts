@@ -47,6 +47,18 @@ export interface Feedback {
   updated_at: string;
 }
 
+/** A stored transaction with its analyst's verdict. Fraud = flagged and right, or passed and wrong. */
+export interface ReviewedTransaction {
+  id: number;
+  amount: number;
+  hour: number;
+  day_of_week: number;
+  merchant_category: number;
+  transaction_type: number;
+  is_fraudulent: boolean;
+  is_correct: boolean;
+}
+
 /** What a verdict call did: recorded the first verdict, or replaced `previous` (which is kept as history). */
 export interface RecordedFeedback extends Feedback {
   previous: { is_correct: boolean; notes: string | null; recorded_at: string } | null;
@@ -137,6 +149,16 @@ export interface RiskRuleHistoryEntry {
   changed_at: string;
 }
 
+/** A slice of stored traffic for drift (Store.trafficSlices): features and scores, column arrays of `count` rows. */
+export interface TrafficSlice {
+  count: number;
+  /** Row-major, FEATURES order (amount, hour, day_of_week, merchant_category, transaction_type). */
+  features: Float64Array;
+  anomalyScores: Float64Array;
+  /** 1 where the row was scored by the model asked about. */
+  scoredBy: Uint8Array;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; returns the names applied. Also run automatically on open. */
@@ -160,9 +182,20 @@ export interface Store {
   upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
   /** The current verdicts of these transactions (at most 1,000 ids), by transaction id; none for the others. */
   feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]>;
+  /**
+   * Every transaction with a current verdict, oldest first: its features, the flag it was given and whether the
+   * verdict says that flag was right (what `calibrate --from-feedback` learns fraud from).
+   */
+  reviewedTransactions(): Promise<ReviewedTransaction[]>;
   dashboard(since: Date): Promise<DashboardStats>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
+  /**
+   * The features and scores of the rows stored since `since`, in slices of at most `sliceRows` rows (by id), each
+   * its own query: SQLite's driver is synchronous, so one query over a long window would stall a daemon's event
+   * loop; between slices it serves requests. `scoredBy` marks rows that `modelVersion` scored.
+   */
+  trafficSlices(since: Date, modelVersion: string, sliceRows?: number): AsyncGenerator<TrafficSlice>;
 
   registerModel(
     model: {

@@ -11,3 +11,4 @@ export * from './synthetic.js';
 export type { RiskFactor, RiskLevel } from './explain.js';
 export * from './default-model.js';
 export * from './number-format.js';
+export * from './calibrate.js';

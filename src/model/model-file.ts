@@ -45,6 +45,37 @@ export interface ModelDocument {
     scoreQuantiles: number[];
     features: FeatureStats[];
   };
+  /** Present when the threshold was set by `secureflow calibrate` rather than at training time. */
+  calibration?: ModelCalibration;
+}
+
+/**
+ * Where a calibrated threshold came from. No time is recorded here (as with training: the document is a pure
+ * function of its inputs, so the same inputs give the same file and version); the registry keeps when.
+ */
+export interface ModelCalibration {
+  method: 'alert-rate' | 'target-precision';
+  /**
+   * `files`: CSV files of traffic; `feedback`: the stored transactions with analysts' verdicts (not a sample of
+   * traffic, so their flagged share says nothing about the alert rate).
+   */
+  source: 'files' | 'feedback';
+  /** The alert rate or the precision asked for, as a fraction. */
+  target: number;
+  /** Rows of calibration traffic, and the anomalies among them when labels were used. */
+  rows: number;
+  /** Of those rows, how many the new threshold flags: the expected alert rate is flagged / rows. */
+  flagged: number;
+  positives: number | null;
+  labelColumn: string | null;
+  /**
+   * The calibration files by base name and SHA-256 of their bytes (null for stdin); for feedback, one entry named
+   * `feedback`, hashed over the reviewed rows and verdicts used.
+   */
+  files: { name: string; sha256: string | null }[];
+  /** The model calibrated, and its threshold before. */
+  fromVersion: string;
+  fromThreshold: number;
 }
 
 /** Not a valid secureflow model: a SecureflowError of kind `model` (the class lets callers add where it came from). */

@@ -157,3 +157,27 @@ export function fixtureDetail(overrides: Partial<TransactionDetail> = {}): Trans
     ...overrides,
   };
 }
+
+/** Drift figures for the dashboard's drift line and section: amount and the score drifted, hour on watch. */
+export function fixtureDrift(): NonNullable<DashboardSnapshot['drift']> {
+  const figure = (psi: number, bin: string, expected: number, actual: number) => ({
+    psi,
+    band: psi >= 0.25 ? ('drifted' as const) : psi >= 0.1 ? ('watch' as const) : ('stable' as const),
+    drifted: psi >= 0.25,
+    largest_shift: { bin, expected, actual },
+  });
+  return {
+    days: 7,
+    rows: 12_027,
+    scored_rows: 12_027,
+    features: [
+      { name: 'amount', ...figure(4.0424, '> 89.2', 0.1, 0.797) },
+      { name: 'hour', ...figure(0.1312, '<= 9', 0.175, 0.31) },
+      { name: 'day_of_week', ...figure(0.0004, '3', 0.147, 0.142) },
+      { name: 'merchant_category', ...figure(0.0026, '9', 0.069, 0.081) },
+      { name: 'transaction_type', ...figure(0.0011, '2', 0.123, 0.134) },
+    ],
+    score: figure(12.283, '> 0.5537', 0.1, 1),
+    drifted: true,
+  };
+}

@@ -24,7 +24,7 @@ import {
 } from '../../src/cli/dashboard/format.js';
 import { flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from '../../src/cli/dashboard/panels.js';
 import { renderPlain } from '../../src/cli/dashboard/plain.js';
-import { fixtureSnapshot, RECENT_FLAGGED } from './dashboard-fixtures.js';
+import { fixtureDrift, fixtureSnapshot, RECENT_FLAGGED } from './dashboard-fixtures.js';
 
 const savedTz = process.env.TZ;
 beforeAll(() => {
@@ -166,6 +166,16 @@ describe('dashboard plain snapshot', () => {
     expect(text).toContain(`${RECENT_FLAGGED[0].id} 03-14 11:36 4,800.00 0.713`);
     expect(text).toContain('amount 4,800.00 is higher than');
     expect(text).toMatchSnapshot();
+  });
+
+  it('adds a drift section when the snapshot has drift figures, within 80 columns', () => {
+    const text = renderPlain(fixtureSnapshot({ drift: fixtureDrift() }));
+    for (const line of text.split('\n')) expect(width(line)).toBeLessThanOrEqual(80);
+    expect(text).toContain('Drift PSI against training, last 7 days            < 0.1 stable, >= 0.25 drifted');
+    expect(text).toContain('amount            4.0424  drifted  > 89.2: 10.0% -> 79.7%');
+    expect(text).toContain('hour              0.1312  watch    <= 9: 17.5% -> 31.0%');
+    expect(text).toContain('anomaly_score       12.3  drifted  > 0.5537: 10.0% -> 100.0%');
+    expect(renderPlain(fixtureSnapshot())).not.toContain('Drift');
   });
 
   it('says so when nothing is flagged', () => {

@@ -51,6 +51,9 @@ describe('dashboard sources', () => {
       expect(a.recent_flagged[0].amount).toBe(7000);
       for (const f of a.recent_flagged) expect(f.top_factor?.description).toMatch(/\w/);
       expect(a.model_version).toBe(b.model_version);
+      // The drift line's figures, the same from both (the same rows, model and bins).
+      expect(a.drift).toMatchObject({ days: 7, rows: 5 });
+      expect(b.drift).toEqual(a.drift);
     } finally {
       await local.close();
     }

@@ -20,7 +20,7 @@ import { cleanup, render } from 'ink-testing-library';
 import { actions, initialState, reduce, type DashboardState } from '../../src/cli/dashboard/state.js';
 import { DashboardView } from '../../src/cli/dashboard/view.js';
 import type { FlaggedSummary } from '../../src/cli/dashboard/snapshot.js';
-import { fixtureDetail, fixtureSnapshot, GENERATED_AT, RECENT_FLAGGED } from './dashboard-fixtures.js';
+import { fixtureDetail, fixtureDrift, fixtureSnapshot, GENERATED_AT, RECENT_FLAGGED } from './dashboard-fixtures.js';
 
 afterEach(() => cleanup());
 
@@ -55,6 +55,21 @@ function manyFlagged(n: number): FlaggedSummary[] {
 }
 
 describe('dashboard view: main', () => {
+  it("shows the model threshold's expected alert rate in the header when the source gives it", () => {
+    const alert_rate = {
+      threshold: 0.6766,
+      expected: 0.02,
+      low: 0.0132,
+      high: 0.0301,
+      basis: 'calibration' as const,
+      rows: 1100,
+    };
+    const { text, lines } = frame(live(fixtureSnapshot({ alert_rate })), 100, 24);
+    expectFits(lines, 100, 24);
+    expect(lines[0]).toContain('model 2025.03.1 · alerts 2.00% expected');
+    expect(text).toContain('9.19%'); // the observed rate, in its tile
+  });
+
   it('fits 80x24 and shows the key numbers', () => {
     const { text, lines } = frame(live(), 80, 24);
     expectFits(lines, 80, 24);
@@ -101,6 +116,32 @@ describe('dashboard view: main', () => {
     expect(rowsShown(80, 40)).toBeGreaterThan(small);
     expect(rowsShown(120, 24)).toBeGreaterThan(small);
     expect(frame(s, 80, 24).text).toContain(`1-${small} of 40`);
+  });
+
+  it('shows drift on one line when the snapshot has it, coloured by band, at the cost of one flagged row', () => {
+    const plain = live(fixtureSnapshot({ recent_flagged: manyFlagged(40) }));
+    const drift = live(fixtureSnapshot({ recent_flagged: manyFlagged(40), drift: fixtureDrift() }));
+    for (const [c, r] of [
+      [80, 24],
+      [120, 30],
+      [60, 20],
+    ]) {
+      const { lines } = frame(drift, c, r);
+      expectFits(lines, c, r);
+    }
+    const { lines, raw } = frame(drift, 80, 24, true);
+    expect(lines).toContain('Drift 7d amount 4.04 hour 0.13 day 0.00 cat 0.00 type 0.00 score 12.3 drifted');
+    const line = raw.split('\n').find((l) => strip(l).startsWith('Drift 7d'))!;
+    expect(colourCodes(line)).toEqual(expect.arrayContaining([31, 33, 32])); // red, yellow, green
+    const flaggedRows = (state: DashboardState) =>
+      frame(state, 80, 24).lines.filter((l) => /^\s*1[23]\d{3}\s/.test(l)).length;
+    expect(flaggedRows(drift)).toBe(flaggedRows(plain) - 1);
+    expect(frame(plain, 80, 24).text).not.toContain('Drift');
+    // Where the panels leave a single table row (60x20), the line gives way to it.
+    expect(frame(drift, 60, 20).text).not.toContain('Drift');
+    // No scores from this model in the window: the score says n/a.
+    const noScore = live(fixtureSnapshot({ drift: { ...fixtureDrift(), score: null } }));
+    expect(frame(noScore, 80, 24).text).toContain('score n/a drifted');
   });
 
   it('scrolls to keep the selection visible and highlights it', () => {

@@ -10,7 +10,8 @@ const tx = { amount: 10, hour: 12, day_of_week: 1, merchant_category: 2, transac
 
 describe('secureflow serve', () => {
   it('finishes in-flight requests on SIGTERM, refuses new ones, and exits 0 within 10 s', async () => {
-    const daemon = await spawnDaemon(['--db', tempDb()]);
+    // debug: the daemon logs each request as it arrives (the signal below that it has this one).
+    const daemon = await spawnDaemon(['--db', tempDb()], { LOG_LEVEL: 'debug' });
     const body = JSON.stringify({ transactions: Array.from({ length: 10_000 }, (_, i) => ({ ...tx, amount: i })) });
     const inflight = fetch(`${daemon.url}/api/predict-batch`, {
       method: 'POST',

@@ -236,6 +236,40 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         await expect(store.recentFlagged(new Date('nope'), 1)).rejects.toMatchObject({ kind: 'invalid' });
       });
 
+      it('lists reviewed transactions with their flag and current verdict, oldest first', async () => {
+        const before = (await store.reviewedTransactions()).length;
+        const ids = await store.insertTransactions([
+          newTransaction({ is_fraudulent: true, amount: 4800, hour: 3 }),
+          newTransaction({ is_fraudulent: false }),
+          newTransaction({ is_fraudulent: true }),
+        ]);
+        await store.upsertFeedback(ids[0], true, null);
+        await store.upsertFeedback(ids[1], true, null);
+        await store.upsertFeedback(ids[1], false, 'missed'); // the current verdict counts
+        const reviewed = (await store.reviewedTransactions()).slice(before);
+        expect(reviewed).toStrictEqual([
+          {
+            id: ids[0],
+            amount: 4800,
+            hour: 3,
+            day_of_week: reviewed[0].day_of_week,
+            merchant_category: reviewed[0].merchant_category,
+            transaction_type: reviewed[0].transaction_type,
+            is_fraudulent: true,
+            is_correct: true,
+          },
+          expect.objectContaining({ id: ids[1], is_fraudulent: false, is_correct: false }),
+        ]);
+        for (const r of reviewed) {
+          const t = await store.getTransaction(r.id);
+          expect([r.day_of_week, r.merchant_category, r.transaction_type]).toEqual([
+            t!.day_of_week,
+            t!.merchant_category,
+            t!.transaction_type,
+          ]);
+        }
+      });
+
       it('rejects a negative limit or offset and an invalid date', async () => {
         for (const q of [
           { limit: -1 },
@@ -369,6 +403,35 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           elevated: 2,
           highest: 1,
         });
+      });
+
+      it('hands out stored traffic for drift in slices: features, scores, which rows a model scored', async () => {
+        await store.insertTransactions([
+          newTransaction({ amount: 5, hour: 3, anomaly_score: 0.4 }),
+          newTransaction({ amount: 10, merchant_category: 12, anomaly_score: 0.5 }),
+          newTransaction({ amount: 10.01, transaction_type: 2, anomaly_score: 0.51 }),
+          newTransaction({ amount: 5000, day_of_week: 6, anomaly_score: 0.9, model_version: 'm2' }),
+          newTransaction({ amount: 7, anomaly_score: 0.45 }),
+        ]);
+        const slices = [];
+        for await (const s of store.trafficSlices(new Date(Date.now() - 3_600_000), 'm1', 2)) slices.push(s);
+        expect(slices.map((s) => s.count)).toEqual([2, 2, 1]);
+        const features = slices.flatMap((s) => Array.from(s.features));
+        expect(features).toEqual([
+          ...[5, 3, 2, 3, 0],
+          ...[10, 13, 2, 12, 0],
+          ...[10.01, 13, 2, 3, 2],
+          ...[5000, 13, 6, 3, 0],
+          ...[7, 13, 2, 3, 0],
+        ]);
+        expect(slices.flatMap((s) => Array.from(s.anomalyScores))).toEqual([0.4, 0.5, 0.51, 0.9, 0.45]);
+        expect(slices.flatMap((s) => Array.from(s.scoredBy))).toEqual([1, 1, 1, 0, 1]);
+        // One slice when it fits; nothing for an empty window; no row scored by an unknown model.
+        const all = [];
+        for await (const s of store.trafficSlices(new Date(0), 'unknown')) all.push(s);
+        expect(all).toHaveLength(1);
+        expect(Array.from(all[0].scoredBy)).toEqual([0, 0, 0, 0, 0]);
+        for await (const _ of store.trafficSlices(new Date(Date.now() + 60_000), 'm1')) expect.unreachable();
       });
 
       it('bins throughput over the window, oldest first', async () => {

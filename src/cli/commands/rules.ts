@@ -9,7 +9,7 @@ import { withStore } from '../database.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 import { renderTable } from '../table.js';
 import { formatInt } from '../terminal.js';
-import { modelWithoutStoring } from './score.js';
+import { readOnlyModel } from '../read-only-model.js';
 
 interface RulesOptions {
   db?: string;
@@ -158,7 +158,7 @@ export async function runRulesTest(args: string[], opts: RulesTestOptions, io: I
     const from = since;
     result = await withStore(opts.db, (store) => backtestStored(expression, store, from), { mustExist: true });
   } else {
-    const { model } = await modelWithoutStoring({ ...opts, db: opts.db }, io);
+    const { model } = await readOnlyModel(opts, io);
     modelVersion = model.version;
     result = await backtestFiles(expression, model, files);
   }

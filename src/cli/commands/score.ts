@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { runBatch, type BatchSummary } from '../../core/batch/run-batch.js';
 import type { BatchFormat } from '../../core/batch/output-format.js';
@@ -19,6 +18,7 @@ import { storeSink } from '../../core/store-sink.js';
 import type { Store } from '../../db/store.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { withStore } from '../database.js';
+import { readOnlyModel } from '../read-only-model.js';
 import { openOutputFile } from '../output-file.js';
 import { finishRun, writeReport } from '../score-report.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
@@ -126,7 +126,7 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
       await withStore(opts.db, async (store) =>
         run(await resolveScoringModel(opts.model, opts.threshold, store), store),
       );
-    else await run(await modelWithoutStoring(opts, io), null);
+    else await run(await readOnlyModel(opts, io), null);
   } catch (e) {
     // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
     // else leaves -o FILE as it was.
@@ -136,31 +136,6 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
     throw e;
   }
   await file?.commit();
-}
-
-/**
- * --no-store scores with the same model as storing would: the database's active model when a database is in
- * reach (an existing SQLite file, or a Postgres URL that answers), else the bundled one, saying so when a
- * configured database could not be asked.
- */
-export async function modelWithoutStoring(
-  opts: Pick<ScoreOptions, 'model' | 'threshold' | 'db' | 'quiet'>,
-  io: IOStreams,
-): ReturnType<typeof resolveScoringModel> {
-  if (opts.model !== undefined) return resolveScoringModel(opts.model, opts.threshold, null);
-  const { resolveDatabase } = await import('../../db/open-store.js');
-  const resolved = resolveDatabase(opts.db);
-  if (resolved.kind === 'sqlite' && !existsSync(resolved.target))
-    return resolveScoringModel(undefined, opts.threshold, null);
-  try {
-    return await withStore(opts.db, (store) => resolveScoringModel(undefined, opts.threshold, store), {
-      mustExist: true,
-    });
-  } catch (e) {
-    if (!(e instanceof SecureflowError) || e.kind !== 'unavailable') throw e;
-    if (!opts.quiet) io.stderr.write(`secureflow: ${e.message}; scoring with the bundled model\n`);
-    return resolveScoringModel(undefined, opts.threshold, null);
-  }
 }
 
 async function singleInput(

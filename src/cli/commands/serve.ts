@@ -18,6 +18,7 @@ export interface ServeFlags {
   requestTimeout?: number;
   headersTimeout?: number;
   maxEventLoopDelay?: number;
+  driftDays?: number;
   trustProxy?: string;
 }
 
@@ -49,6 +50,7 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
     maxEventLoopDelayMs:
       flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
     trustProxy: trustProxyOption(flags.trustProxy, env.SECUREFLOW_TRUST_PROXY),
+    driftDays: flags.driftDays ?? envInt('SECUREFLOW_DRIFT_DAYS') ?? SERVE_DEFAULTS.driftDays,
   };
 }
 

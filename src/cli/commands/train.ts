@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { SecureflowError } from '../../core/errors.js';
 import { readRows } from '../../core/read-rows.js';
 import { evaluateScores } from '../../model/metrics.js';
-import { serializeModel } from '../../model/model-file.js';
 import { IsolationForestModel } from '../../model/model.js';
 import { trainModel } from '../../model/train.js';
-import { withStore } from '../database.js';
+import { registerModelDocument, writeModelFile } from '../model-output.js';
 import { positiveLabel } from '../labels.js';
 import { formatInt } from '../terminal.js';
 import { resolveFormat, type IOStreams } from '../io.js';
@@ -57,11 +55,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     amountTransform: opts.amountTransform,
     dayStartHour: dayStart,
   });
-  try {
-    writeFileSync(opts.out, serializeModel(doc));
-  } catch (e) {
-    throw new SecureflowError('invalid', `cannot write ${opts.out}: ${(e as Error).message}`);
-  }
+  writeModelFile(opts.out, doc);
   let registered: { id: number; active: boolean } | null = null;
   if (opts.register) {
     // With labels, the model's metrics on its own training data are kept with it (models list shows them).
@@ -76,20 +70,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
         doc.threshold,
       );
     }
-    registered = await withStore(opts.db, (store) =>
-      store.registerModel(
-        {
-          version: doc.id,
-          format: `${doc.format}@${doc.formatVersion}`,
-          options: doc.options,
-          trained_at: new Date().toISOString(),
-          rows,
-          metrics,
-          model: serializeModel(doc),
-        },
-        Boolean(opts.activate),
-      ),
-    );
+    registered = await registerModelDocument(doc, rows, metrics, opts);
   }
   const summary = {
     id: doc.id,

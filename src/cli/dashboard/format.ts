@@ -170,3 +170,16 @@ export function joinFit(left: string, right: string, w: number): string {
   if (rw + 1 > w) return fit(left, w);
   return fit(left, w - rw - 1) + ' ' + right;
 }
+
+/** The model threshold's expected alert rate, in full (plain output) or short (the live header). */
+export function fmtAlertRate(
+  r: { threshold: number; expected: number; low: number; high: number; basis: string; rows: number },
+  short = false,
+): string {
+  const pct = (x: number) => fmtPct(x * 100, 2);
+  if (short) return `alerts ${pct(r.expected)} expected`;
+  return (
+    `threshold ${r.threshold.toFixed(4)} expects ${pct(r.expected)} alerts [${pct(r.low)}, ${pct(r.high)}] ` +
+    `(${fmtInt(r.rows)} ${r.basis} rows)`
+  );
+}

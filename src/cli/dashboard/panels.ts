@@ -150,3 +150,45 @@ export function flaggedTable(
 export function windowStart(selected: number, n: number, length: number): number {
   return Math.max(0, Math.min(selected >= n ? selected - n + 1 : 0, length - n));
 }
+
+export interface DriftCell {
+  /** "amount 0.01 " and the like: a short name and the PSI, ending in a space. */
+  text: string;
+  band: 'stable' | 'watch' | 'drifted' | null;
+}
+
+const DRIFT_NAMES: Record<string, string> = {
+  amount: 'amount',
+  hour: 'hour',
+  day_of_week: 'day',
+  merchant_category: 'cat',
+  transaction_type: 'type',
+};
+
+/** PSI in at most 4 characters: 0.01, 8.28, 12.3, 153. */
+export function fmtPsi(psi: number): string {
+  return psi < 9.995 ? psi.toFixed(2) : psi < 99.95 ? psi.toFixed(1) : String(Math.round(psi));
+}
+
+/**
+ * The drift line: "Drift 7d", each feature's PSI and the score's, then the verdict (the worst band), coloured
+ * by the view. At most 80 columns (PSI takes at most 4 characters).
+ */
+export function driftCells(drift: NonNullable<DashboardSnapshot['drift']>): {
+  title: string;
+  cells: DriftCell[];
+  verdict: DriftCell;
+} {
+  const cells: DriftCell[] = drift.features.map((f) => ({
+    text: `${DRIFT_NAMES[f.name] ?? f.name} ${fmtPsi(f.psi)} `,
+    band: f.band,
+  }));
+  cells.push(
+    drift.score
+      ? { text: `score ${fmtPsi(drift.score.psi)} `, band: drift.score.band }
+      : { text: 'score n/a ', band: null },
+  );
+  const bands = cells.map((c) => c.band);
+  const worst = bands.includes('drifted') ? 'drifted' : bands.includes('watch') ? 'watch' : 'stable';
+  return { title: `Drift ${drift.days}d `, cells, verdict: { text: worst, band: worst } };
+}

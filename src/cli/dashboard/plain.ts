@@ -3,8 +3,19 @@
  * so it reads in a log, an e-mail or a diff.
  */
 import type { DashboardSnapshot } from './snapshot.js';
-import { fit, fmtDateTime, fmtInt, fmtPct, fmtScore, fmtStamp, joinFit, truncate, width } from './format.js';
-import { flaggedTable, hourlyChart, riskRows, throughputPanel } from './panels.js';
+import {
+  fit,
+  fmtAlertRate,
+  fmtDateTime,
+  fmtInt,
+  fmtPct,
+  fmtScore,
+  fmtStamp,
+  joinFit,
+  truncate,
+  width,
+} from './format.js';
+import { flaggedTable, fmtPsi, hourlyChart, riskRows, throughputPanel } from './panels.js';
 
 const W = 80;
 
@@ -16,6 +27,7 @@ export function renderPlain(snapshot: DashboardSnapshot): string {
 
   out.push(truncate(`secureflow dashboard · model ${s.model_version ?? 'none'} · ${days} · ${s.source}`, W));
   out.push(truncate(`since ${fmtDateTime(s.since)} · generated ${fmtDateTime(s.generated_at)}`, W));
+  if (s.alert_rate) out.push(truncate(fmtAlertRate(s.alert_rate), W));
   blank();
 
   const fb = s.feedback;
@@ -48,6 +60,20 @@ export function renderPlain(snapshot: DashboardSnapshot): string {
   if (s.throughput.length > 0)
     out.push(joinFit(fmtStamp(s.throughput[0].start), fmtStamp(s.generated_at), Math.max(width(t.spark), 24)));
   blank();
+
+  if (s.drift) {
+    out.push(joinFit(`Drift PSI against training, ${days}`, '< 0.1 stable, >= 0.25 drifted', W));
+    for (const f of [...s.drift.features, ...(s.drift.score ? [{ name: 'anomaly_score', ...s.drift.score }] : [])]) {
+      const shift = `${f.largest_shift.bin}: ${fmtPct(100 * f.largest_shift.expected)} -> ${fmtPct(100 * f.largest_shift.actual)}`;
+      out.push(
+        truncate(
+          `${fit(f.name, 18)}${fit(f.psi < 10 ? f.psi.toFixed(4) : fmtPsi(f.psi), 6, 'right')}  ${fit(f.band, 8)} ${shift}`,
+          W,
+        ),
+      );
+    }
+    blank();
+  }
 
   out.push(joinFit('Recent flagged', `${s.recent_flagged.length} newest`, W));
   if (s.recent_flagged.length === 0) out.push(`No flagged transactions in the ${days}.`);

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import type { DashboardSnapshot } from './snapshot.js';
 import { fit, fmtCompact, fmtInt, fmtPct, fmtScore, width } from './format.js';
-import { flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from './panels.js';
+import { driftCells, flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from './panels.js';
 import { Line, Title, levelColor, type Paint } from './view-common.js';
 
 export interface MainLayout {
@@ -21,10 +21,12 @@ export interface MainLayout {
   /** Blank lines between sections (0 when the terminal is short). */
   spacing: number;
   flaggedRows: number;
+  /** Rows of the drift line: 1 when the snapshot carries drift figures. */
+  driftRows: number;
 }
 
 /** Sizes from the terminal: whatever rows the charts leave go to the flagged table. */
-export function mainLayout(columns: number, rows: number): MainLayout {
+export function mainLayout(columns: number, rows: number, withDrift = false): MainLayout {
   const wide = columns >= 110;
   const stacked = columns < 76;
   const gap = 2;
@@ -39,8 +41,23 @@ export function mainLayout(columns: number, rows: number): MainLayout {
   const rightH = 6;
   const chartsH = stacked ? hourlyH + spacing + rightH : Math.max(hourlyH, rightH, wide ? 6 : 0);
   // header 2, table title and header 2, footer 1, the charts, their spacers; tiles 2 + a spacer unless wide.
-  const fixed = 5 + 2 * spacing + chartsH + (wide ? 0 : 2 + spacing);
-  return { stacked, wide, tilesW, cw, barHeight, leftW, rightW, gap, spacing, flaggedRows: Math.max(1, rows - fixed) };
+  const panels = 5 + 2 * spacing + chartsH + (wide ? 0 : 2 + spacing);
+  // The drift line takes a row from the flagged table, only while the table keeps at least one.
+  const driftRows = withDrift && rows - panels >= 2 ? 1 : 0;
+  const fixed = panels + driftRows;
+  return {
+    stacked,
+    wide,
+    tilesW,
+    cw,
+    barHeight,
+    leftW,
+    rightW,
+    gap,
+    spacing,
+    flaggedRows: Math.max(1, rows - fixed),
+    driftRows,
+  };
 }
 
 /** A title with a right-hand note on one line of `w` columns. */
@@ -165,6 +182,35 @@ function Throughput({ s, L, p }: { s: DashboardSnapshot; L: MainLayout; p: Paint
   );
 }
 
+/** One line: the PSI of each feature and of the score over the window, coloured by band, and the verdict. */
+function Drift({ drift, columns, p }: { drift: NonNullable<DashboardSnapshot['drift']>; columns: number; p: Paint }) {
+  const d = driftCells(drift);
+  const color = (band: string | null) =>
+    band === 'drifted'
+      ? p.fg('red')
+      : band === 'watch'
+        ? p.fg('yellow')
+        : band === 'stable'
+          ? p.fg('green')
+          : undefined;
+  const used = width(d.title) + d.cells.reduce((n, c) => n + width(c.text), 0);
+  return (
+    <Line>
+      <Text bold color={p.fg('cyan')}>
+        {d.title}
+      </Text>
+      {d.cells.map((c) => (
+        <Text key={c.text} color={color(c.band)}>
+          {c.text}
+        </Text>
+      ))}
+      <Text bold color={color(d.verdict.band)}>
+        {fit(d.verdict.text, Math.max(0, columns - used))}
+      </Text>
+    </Line>
+  );
+}
+
 function Flagged({
   s,
   selected,
@@ -221,7 +267,7 @@ export function MainBody({
   rows: number;
   p: Paint;
 }) {
-  const L = mainLayout(columns, rows);
+  const L = mainLayout(columns, rows, Boolean(s.drift));
   return (
     <Box flexDirection="column" width={columns} marginTop={L.spacing}>
       {L.wide ? null : <Tiles s={s} columns={columns} L={L} p={p} />}
@@ -238,6 +284,7 @@ export function MainBody({
           <Throughput s={s} L={L} p={p} />
         </Box>
       </Box>
+      {s.drift && L.driftRows > 0 ? <Drift drift={s.drift} columns={columns} p={p} /> : null}
       <Box marginTop={L.spacing}>
         <Flagged s={s} selected={selected} L={L} columns={columns} p={p} />
       </Box>

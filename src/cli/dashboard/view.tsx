@@ -5,7 +5,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { DashboardState } from './state.js';
-import { fit, fmtAge, fmtClock, truncate, width } from './format.js';
+import { fit, fmtAge, fmtAlertRate, fmtClock, truncate, width } from './format.js';
 import { KEY_HELP } from './keys.js';
 import { Line, Title, paint, type Paint } from './view-common.js';
 import { MainBody } from './view-main.js';
@@ -39,6 +39,7 @@ function Header({
   const first = [
     'secureflow dashboard',
     model,
+    s?.alert_rate ? fmtAlertRate(s.alert_rate, true) : null,
     `last ${state.days} day${state.days === 1 ? '' : 's'}`,
     s?.source ?? state.source,
   ]

@@ -161,9 +161,45 @@ export const TransactionDetail = Type.Object(
   open,
 );
 
+/** PSI of the window's stored traffic (core/stored-drift.ts): a figure per feature and for the score. */
+function DriftShape() {
+  const figure = {
+    psi: Type.Number(),
+    band: Type.Union([Type.Literal('stable'), Type.Literal('watch'), Type.Literal('drifted')]),
+    drifted: Type.Boolean(),
+    largest_shift: Type.Object({ bin: Type.String(), expected: Type.Number(), actual: Type.Number() }, open),
+  };
+  return Type.Object(
+    {
+      days: Type.Integer(),
+      rows: Type.Integer(),
+      scored_rows: Type.Integer(),
+      features: Type.Array(Type.Object({ name: Type.String(), ...figure }, open)),
+      score: Nullable(Type.Object(figure, open)),
+      drifted: Type.Boolean(),
+    },
+    open,
+  );
+}
+
+export const AlertRate = Type.Object(
+  {
+    threshold: Type.Number({ description: 'the anomaly-score threshold in force' }),
+    expected: Type.Number({ description: 'share of traffic it is expected to flag, 0..1' }),
+    low: Type.Number({ description: '95% Wilson interval, low end' }),
+    high: Type.Number({ description: '95% Wilson interval, high end' }),
+    basis: Type.Union([Type.Literal('calibration'), Type.Literal('training')], {
+      description: "measured on the model's calibration traffic (secureflow calibrate), else on its training rows",
+    }),
+    rows: Type.Integer({ description: 'the rows it was measured on' }),
+  },
+  open,
+);
+
 export const Dashboard = Type.Object(
   {
     model_version: Nullable(Type.String()),
+    alert_rate: Type.Optional(Nullable(AlertRate)),
     days: Type.Integer(),
     since: Type.String(),
     generated_at: Type.String(),
@@ -203,6 +239,7 @@ export const Dashboard = Type.Object(
         open,
       ),
     ),
+    drift: Type.Optional(Nullable(DriftShape())),
   },
   open,
 );
@@ -213,6 +250,7 @@ export const Health = Type.Object(
     database: Type.String(),
     database_kind: Type.String(),
     model_version: Type.String(),
+    alert_rate: Type.Optional(AlertRate),
     timestamp: Type.String(),
   },
   open,

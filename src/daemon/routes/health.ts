@@ -1,9 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import { alertRateView } from '../../core/dashboard-data.js';
 import type { RouteContext } from '../app.js';
+import { DriftGauges } from '../drift-metrics.js';
+import { SERVE_DEFAULTS } from '../options.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
-export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteContext): void {
+export function healthRoutes(
+  untyped: FastifyInstance,
+  { db, metrics, options, drift: driftCache }: RouteContext,
+): void {
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const open = { rateLimit: false } as const;
 
@@ -17,6 +23,7 @@ export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteCon
       database,
       database_kind: db.resolved.kind,
       model_version: db.model.version,
+      alert_rate: alertRateView(db.model),
       timestamp: new Date().toISOString(),
     };
   });
@@ -47,8 +54,10 @@ export function healthRoutes(untyped: FastifyInstance, { db, metrics }: RouteCon
     warmupRoute(scoped, db);
   });
 
+  const drift = new DriftGauges(metrics, db, options.driftDays ?? SERVE_DEFAULTS.driftDays, driftCache);
   app.get('/metrics', { schema: routeSchemas.metrics, config: open }, async (_request, reply) => {
     metrics.setModel(db.model.version);
+    await drift.refresh();
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -10,11 +10,13 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  ReviewedTransaction,
   Role,
   Store,
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  TrafficSlice,
 } from '../store.js';
 import {
   asId,
@@ -41,6 +43,8 @@ import {
   TRANSACTION_COLUMNS,
   unstorableText,
   type HourSums,
+  TRAFFIC_SLICE_ROWS,
+  trafficSlice,
 } from '../shared.js';
 import { COPY_MIN_ROWS, copyInsert, idSequence } from './copy-insert.js';
 import { migrations } from './migrations.js';
@@ -198,9 +202,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+  /** Rows as `T`: the SQL's column list is what makes them so (a row type here, not a cast at each caller). */
+  private async query<T extends object = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     try {
-      return (await this.pool.query(sql, params)).rows;
+      return (await this.pool.query<T & Row>(sql, params)).rows;
     } catch (e) {
       throw this.mapError(e);
     }
@@ -282,6 +287,25 @@ export class PostgresStore implements Store {
     return row ? withFeedback(row) : null;
   }
 
+  async reviewedTransactions(): Promise<ReviewedTransaction[]> {
+    const rows = await this.query(
+      `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+              t.is_fraudulent, f.is_correct
+       FROM transactions t JOIN feedback f ON f.transaction_id = t.id ORDER BY t.id`,
+      [],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      amount: Number(r.amount),
+      hour: Number(r.hour),
+      day_of_week: Number(r.day_of_week),
+      merchant_category: Number(r.merchant_category),
+      transaction_type: Number(r.transaction_type),
+      is_fraudulent: r.is_fraudulent === true,
+      is_correct: r.is_correct === true,
+    }));
+  }
+
   async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {
     checkPage(limit, 0);
     const rows = await this.query(
@@ -313,13 +337,13 @@ export class PostgresStore implements Store {
     const pageClause = page.length ? `WHERE ${page.join(' AND ')}` : '';
     const n = pageParams.length;
     const [rows, total] = await Promise.all([
-      this.query(
+      this.query<StoredTransaction>(
         `SELECT ${TX_COLUMNS} FROM transactions t ${pageClause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
         [...pageParams, query.limit, offset],
       ),
       this.count(query, clause, params, since),
     ]);
-    return { rows: rows as unknown as StoredTransaction[], total };
+    return { rows, total };
   }
 
   /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
@@ -393,7 +417,7 @@ export class PostgresStore implements Store {
     const boundary = statsBoundary(from);
     const [hours, [feedback]] = await Promise.all([
       // Whole minutes from transaction_stats, the first partial minute from the rows themselves.
-      this.query(
+      this.query<HourSums>(
         `SELECT hour, sum(total) AS total, sum(anomalies) AS anomalies, sum(score_sum) AS score_sum, sum(elevated) AS elevated
          FROM transaction_stats WHERE bucket >= $2::timestamptz GROUP BY hour
          UNION ALL
@@ -401,12 +425,12 @@ export class PostgresStore implements Store {
          FROM transactions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz GROUP BY hour`,
         [from, boundary],
       ),
-      this.query(
+      this.query<{ total: number; positive: number }>(
         'SELECT count(*) AS total, count(*) FILTER (WHERE is_correct) AS positive FROM feedback WHERE transaction_created_at >= $1::timestamptz',
         [from],
       ),
     ]);
-    return buildDashboard(hours as unknown as HourSums[], feedback as { total: number; positive: number });
+    return buildDashboard(hours, feedback);
   }
 
   async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {
@@ -416,6 +440,42 @@ export class PostgresStore implements Store {
       [statsBoundary(from)],
     );
     return binThroughput(minutes as { bucket: string; total: number; anomalies: number }[], since, new Date(), buckets);
+  }
+
+  async *trafficSlices(
+    since: Date,
+    modelVersion: string,
+    sliceRows = TRAFFIC_SLICE_ROWS,
+  ): AsyncGenerator<TrafficSlice> {
+    const from = isoOf(since, 'since');
+    // From the window's first id on, by id (the primary key): each slice one short query.
+    const [{ first }] = await this.query(
+      'SELECT min(id) AS first FROM transactions WHERE created_at >= $1::timestamptz',
+      [from],
+    );
+    if (first === null) return;
+    let next = Number(first);
+    for (;;) {
+      const rows = (
+        await this.query(
+          `SELECT id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, model_version = $1 AS same
+           FROM transactions WHERE id >= $2 AND created_at >= $3::timestamptz ORDER BY id LIMIT $4`,
+          [modelVersion, next, from, sliceRows],
+        )
+      ).map((r) => [
+        r.id,
+        r.amount,
+        r.hour,
+        r.day_of_week,
+        r.merchant_category,
+        r.transaction_type,
+        r.anomaly_score,
+        r.same,
+      ]);
+      if (rows.length > 0) yield trafficSlice(rows);
+      if (rows.length < sliceRows) return;
+      next = Number(rows[rows.length - 1][0]) + 1;
+    }
   }
 
   async registerModel(
@@ -456,7 +516,7 @@ export class PostgresStore implements Store {
   }
 
   async listModels(): Promise<ModelVersion[]> {
-    return (await this.query(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`)) as unknown as ModelVersion[];
+    return await this.query<ModelVersion>(`SELECT ${MODEL_COLUMNS} FROM model_versions ORDER BY id`);
   }
 
   async getModel(versionOrId: string): Promise<(ModelVersion & { model: string }) | null> {
@@ -483,37 +543,42 @@ export class PostgresStore implements Store {
   }
 
   async activeModel(): Promise<(ModelVersion & { model: string }) | null> {
-    const [row] = await this.query(`SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`);
-    return (row as unknown as ModelVersion & { model: string }) ?? null;
+    const [row] = await this.query<ModelVersion & { model: string }>(
+      `SELECT ${MODEL_COLUMNS}, model FROM model_versions WHERE active`,
+    );
+    return row ?? null;
   }
 
   async createKey(name: string, role: Role, keyHash: string): Promise<ApiKey> {
     checkText('name', name);
-    const [row] = await this.query(
+    const [row] = await this.query<ApiKey>(
       `INSERT INTO api_keys (name, role, key_hash, created_at) VALUES ($1, $2, $3, $4::timestamptz) RETURNING ${KEY_COLUMNS}`,
       [name, role, keyHash, now()],
     );
-    return row as unknown as ApiKey;
+    return row;
   }
 
   async listKeys(): Promise<ApiKey[]> {
-    return (await this.query(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`)) as unknown as ApiKey[];
+    return await this.query<ApiKey>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`);
   }
 
   async getKey(id: number): Promise<(ApiKey & { key_hash: string }) | null> {
     if (asId(id) === null) return null;
-    const [row] = await this.query(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = $1`, [id]);
-    return (row as unknown as ApiKey & { key_hash: string }) ?? null;
+    const [row] = await this.query<ApiKey & { key_hash: string }>(
+      `SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = $1`,
+      [id],
+    );
+    return row ?? null;
   }
 
   async revokeKey(id: number): Promise<ApiKey | null> {
     if (asId(id) === null) return null;
     // coalesce: revoking twice keeps the first revocation time.
-    const [row] = await this.query(
+    const [row] = await this.query<ApiKey>(
       `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2::timestamptz) WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
       [id, now()],
     );
-    return (row as unknown as ApiKey) ?? null;
+    return row ?? null;
   }
 
   async touchKey(id: number): Promise<void> {

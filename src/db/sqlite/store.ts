@@ -9,11 +9,13 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  ReviewedTransaction,
   Role,
   Store,
   StoredTransaction,
   TransactionQuery,
   TransactionRows,
+  TrafficSlice,
 } from '../store.js';
 import {
   asId,
@@ -36,6 +38,8 @@ import {
   StoreError,
   TRANSACTION_COLUMNS,
   type HourSums,
+  TRAFFIC_SLICE_ROWS,
+  trafficSlice,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -270,6 +274,18 @@ export class SqliteStore implements Store {
     return { ...toTransaction(row), feedback: feedback ? toFeedback(feedback) : null };
   }
 
+  async reviewedTransactions(): Promise<ReviewedTransaction[]> {
+    const rows = this.stmt(
+      `SELECT t.id, t.amount, t.hour, t.day_of_week, t.merchant_category, t.transaction_type,
+              t.is_fraudulent, f.is_correct
+       FROM transactions t JOIN feedback f ON f.transaction_id = t.id ORDER BY t.id`,
+    ).all() as (Omit<ReviewedTransaction, 'is_fraudulent' | 'is_correct'> & {
+      is_fraudulent: number;
+      is_correct: number;
+    })[];
+    return rows.map((r) => ({ ...r, is_fraudulent: r.is_fraudulent === 1, is_correct: r.is_correct === 1 }));
+  }
+
   async recentFlagged(since: Date, limit: number): Promise<(StoredTransaction & { feedback: Feedback | null })[]> {
     checkPage(limit, 0);
     const sinceMs = Date.parse(isoOf(since, 'since'));
@@ -409,6 +425,32 @@ export class SqliteStore implements Store {
       'SELECT bucket, sum(total) AS total, sum(anomalies) AS anomalies FROM transaction_stats WHERE bucket >= ? GROUP BY bucket',
     ).all(statsBoundary(from)) as { bucket: string; total: number; anomalies: number }[];
     return binThroughput(minutes, since, new Date(), buckets);
+  }
+
+  async *trafficSlices(
+    since: Date,
+    modelVersion: string,
+    sliceRows = TRAFFIC_SLICE_ROWS,
+  ): AsyncGenerator<TrafficSlice> {
+    const from = Date.parse(isoOf(since, 'since'));
+    // From the window's first id on, by id (the primary key): each slice one short query.
+    const first = this.stmt('SELECT min(id) FROM transactions WHERE created_ms >= ?').pluck().get(from) as
+      | number
+      | null;
+    if (first === null) return;
+    const model = (this.stmt('SELECT id FROM text_values WHERE value = ?').pluck().get(modelVersion) as number) ?? -1;
+    const slice = this.stmt(
+      `SELECT id, amount, hour, day_of_week, merchant_category, transaction_type, anomaly_score, model_ref = ?
+       FROM transactions WHERE id >= ? AND created_ms >= ? ORDER BY id LIMIT ?`,
+    ).raw();
+    let next = first;
+    for (;;) {
+      const rows = slice.all(model, next, from, sliceRows) as unknown[][];
+      if (rows.length > 0) yield trafficSlice(rows);
+      if (rows.length < sliceRows) return;
+      next = (rows[rows.length - 1][0] as number) + 1;
+      await new Promise((resolve) => setImmediate(resolve)); // let the event loop serve between slices
+    }
   }
 
   async registerModel(
