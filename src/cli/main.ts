@@ -386,6 +386,93 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts, io));
 
+  const rules = program
+    .command('rules')
+    .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
+    .description(
+      'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n\n' +
+        'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
+        'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers), ' +
+        'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n\n' +
+        'Every change is kept in the history with who made it (the OS user) and when: rules show NAME. ' +
+        'Rules are not yet applied when scoring; rules test backtests one.',
+    );
+  const rulesFormat = () =>
+    new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
+      'table',
+      'json',
+    ]);
+  rules
+    .command('add')
+    .summary('add a rule, enabled; a bad expression is refused with its position')
+    .description(
+      'Add a rule, enabled. An expression that does not parse, names an unknown variable or function, or is not ' +
+        'true/false is refused (exit 3) with its line, column and reason; nothing is stored.',
+    )
+    .argument('<name>', '1 to 64 letters, digits, _, - or .')
+    .requiredOption('--when <expr>', 'the CEL expression, e.g. "amount > 3000 && hour < 5"')
+    .addOption(
+      new Option('--action <action>', 'what a match does').choices(['allow', 'review', 'block']).makeOptionMandatory(),
+    )
+    .option('--description <text>', 'why the rule exists')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesAdd(name, opts, io));
+  rules
+    .command('list')
+    .description('List rules by name: action, enabled, expression, description.')
+    .addOption(dbOption())
+    .addOption(rulesFormat())
+    .action(async (opts) => (await import('./commands/rules.js')).runRulesList(opts, io));
+  rules
+    .command('show')
+    .summary('show a rule and its history')
+    .description("Show a rule and its history (every change, who made it and when; a removed rule's too).")
+    .argument('<name>', 'rule name')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesShow(name, opts, io));
+  for (const [command, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    rules
+      .command(command)
+      .description(`${enabled ? 'Enable' : 'Disable'} a rule (recorded in its history).`)
+      .argument('<name>', 'rule name')
+      .addOption(dbOption())
+      .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+      .action(async (name: string, opts) =>
+        (await import('./commands/rules.js')).runRulesSetEnabled(name, enabled, opts, io),
+      );
+  }
+  rules
+    .command('remove')
+    .description('Remove a rule; its history stays (rules show NAME).')
+    .argument('<name>', 'rule name')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesRemove(name, opts, io));
+  rules
+    .command('test')
+    .summary('backtest a rule on CSV files or on stored transactions')
+    .description(
+      'Backtest a stored rule (NAME) or an expression (--when EXPR; then every argument is a file). ' +
+        'On CSV files: scores them with the model secureflow score would use and counts the rows the rule matches ' +
+        '(matched, of the rows it was tested on, and the share). With --since (no files): tests the transactions ' +
+        'stored since then, as they were scored, and also counts, among matched rows an analyst gave a verdict on ' +
+        '(secureflow feedback), the confirmed fraud: flagged by the model and marked correct, or passed and marked ' +
+        'incorrect. Rows that cannot be read, or that the rule fails on, are counted and listed, never fatal.',
+    )
+    .argument('[rule-or-files...]', 'a rule name, then CSV files (- for stdin)')
+    .option('--when <expr>', 'test this expression instead of a stored rule')
+    .option('--since <when>', 'test stored transactions since then: 30d, 24h, 30m or an ISO date')
+    .addOption(modelOption())
+    .addOption(thresholdOption())
+    .addOption(dbOption())
+    .addOption(rulesFormat())
+    .action(async (args: string[], opts) => (await import('./commands/rules.js')).runRulesTest(args, opts, io));
+
   program
     .command('dashboard')
     .summary('live terminal dashboard of the local database or a daemon')

@@ -100,18 +100,17 @@ export function toScoreResult(t: ScoredTransaction, origin: { dataSource: string
 
 /** One item of the contract's predict-batch answer: a scored row, or the input's error. */
 export type BatchItem =
-  | ({
-      index: number;
-      transaction_id: number | null;
-      reference: string | null;
-      is_anomaly: boolean;
-      is_fraudulent: boolean;
-      anomaly_score: number;
-      risk_score: number;
-      risk_level: RiskLevel;
-      confidence: number;
-      line?: number;
-    } & Partial<Pick<TransactionExplanation, 'shap_explanation' | 'risk_factors'>>)
+  | (Pick<
+      ScoreResult,
+      | 'transaction_id'
+      | 'reference'
+      | 'is_anomaly'
+      | 'is_fraudulent'
+      | 'anomaly_score'
+      | 'risk_score'
+      | 'risk_level'
+      | 'confidence'
+    > & { index: number; line?: number } & Partial<Pick<TransactionExplanation, 'shap_explanation' | 'risk_factors'>>)
   | { index: number; error: string; field: string; line?: number };
 
 export function toBatchItem(t: ScoredTransaction, index: number, line: number | undefined): BatchItem {

@@ -3,7 +3,7 @@
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
-import type { DashboardStats, NewTransaction, TrafficSlice, TrainingPage } from './store.js';
+import type { DashboardStats, NewRiskRule, NewTransaction, TrafficSlice, TrainingPage } from './store.js';
 
 export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid'>;
 
@@ -345,6 +345,32 @@ export function scrubMessage(message: string, url: string): string {
 export function describeError(e: unknown): string {
   const err = e as { message?: string; code?: string; errors?: { message?: string }[] };
   return err.message || err.errors?.[0]?.message || err.code || String(e);
+}
+
+export const RISK_RULE_COLUMNS =
+  'id, name, expression, action, description, enabled, created_by, created_at, updated_at';
+export const RISK_RULE_HISTORY_COLUMNS =
+  'id, rule_name, change, expression, action, description, enabled, changed_by, changed_at';
+
+/** Checks done in JS for both backends, so that they refuse the same rules with the same message. */
+export function checkRiskRule(rule: NewRiskRule, changedBy: string): void {
+  if (!['allow', 'review', 'block'].includes(rule.action))
+    throw new StoreError('invalid', `action must be one of allow, review, block; got ${JSON.stringify(rule.action)}`, {
+      field: 'action',
+    });
+  for (const field of ['name', 'expression'] as const)
+    if (typeof rule[field] !== 'string' || rule[field] === '')
+      throw new StoreError('invalid', `${field} must not be empty`, { field });
+  checkText('name', rule.name);
+  checkText('expression', rule.expression);
+  checkText('description', rule.description);
+  checkText('changed_by', changedBy);
+}
+
+/** The ids a batch lookup may take: whole positive numbers, at most `max` of them (else invalid). */
+export function checkIdList(ids: readonly number[], max = 1000): number[] {
+  if (ids.length > max) throw new StoreError('invalid', `at most ${max} ids per call, got ${ids.length}`);
+  return ids.filter((id) => asId(id) !== null);
 }
 
 /** Rows per trafficSlices query: ~10 ms of SQLite's time each, so a daemon answers between them. */

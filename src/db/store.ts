@@ -70,6 +70,11 @@ export interface TransactionQuery {
   batchId?: string;
   limit: number;
   offset?: number;
+  /**
+   * Keyset paging: only rows after this one in the listing's order (older; at the same time, a lower id). Pass the
+   * previous page's last row: each page then costs the same however deep, and rows stored meanwhile shift nothing.
+   */
+  before?: { created_at: string; id: number };
 }
 
 export interface DashboardStats {
@@ -104,6 +109,44 @@ export interface ApiKey {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+}
+
+/** What a matching risk rule does (src/core/rules/decide.ts has the precedence). */
+export type RiskRuleAction = 'allow' | 'review' | 'block';
+
+export interface RiskRule {
+  id: number;
+  name: string;
+  /** A CEL expression, checked (src/core/rules/rule-expression.ts) before it is stored. */
+  expression: string;
+  action: RiskRuleAction;
+  description: string | null;
+  enabled: boolean;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NewRiskRule {
+  name: string;
+  expression: string;
+  action: RiskRuleAction;
+  description: string | null;
+}
+
+export type RiskRuleChange = 'added' | 'changed' | 'enabled' | 'disabled' | 'removed';
+
+/** One change to a rule, with the rule as it was after it (before it, for `removed`). */
+export interface RiskRuleHistoryEntry {
+  id: number;
+  rule_name: string;
+  change: RiskRuleChange;
+  expression: string;
+  action: RiskRuleAction;
+  description: string | null;
+  enabled: boolean;
+  changed_by: string;
+  changed_at: string;
 }
 
 /** A slice of stored traffic for drift (Store.trafficSlices): features and scores, column arrays of `count` rows. */
@@ -162,6 +205,8 @@ export interface Store {
    * replaced. Null when the transaction is unknown.
    */
   upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
+  /** The current verdicts of these transactions (at most 1,000 ids), by transaction id; none for the others. */
+  feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]>;
   /**
    * Every transaction with a current verdict, oldest first: its features, the flag it was given and whether the
    * verdict says that flag was right (what `calibrate --from-feedback` learns fraud from).
@@ -216,6 +261,24 @@ export interface Store {
   countKeysEver(): Promise<number>;
   /** Replaces a key's stored hash if it is still `oldHash` (upgrading a legacy scrypt hash on first use). */
   rehashKey(id: number, oldHash: string, newHash: string): Promise<void>;
+
+  /** Risk rules, by name. */
+  listRules(): Promise<RiskRule[]>;
+  getRule(name: string): Promise<RiskRule | null>;
+  /**
+   * Adds an enabled rule and its `added` history row, in one transaction. A name already taken is
+   * StoreError('invalid') with field `name`.
+   */
+  addRule(rule: NewRiskRule, changedBy: string): Promise<RiskRule>;
+  /**
+   * Enables or disables a rule, with its history row, in one transaction; null when there is no such rule. A rule
+   * already in that state is returned as it is, and no history is written.
+   */
+  setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null>;
+  /** Deletes a rule and writes its `removed` history row, in one transaction; the rule as it was, or null. */
+  removeRule(name: string, changedBy: string): Promise<RiskRule | null>;
+  /** Every change, oldest first: of one rule name (removed rules included), or of all rules. */
+  ruleHistory(name?: string): Promise<RiskRuleHistoryEntry[]>;
 
   /** One round trip to the database; throws StoreError('unavailable') when it cannot be reached. */
   ping(): Promise<void>;

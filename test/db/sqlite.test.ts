@@ -96,6 +96,7 @@ describe('sqlite specifics', () => {
       '005_feedback_transaction_time',
       '006_stats_elevated',
       '008_lean_transactions',
+      '009_risk_rules',
     ]);
     const { rows, total } = await store.listTransactions({ limit: 10 });
     expect(total).toBe(3);

@@ -778,5 +778,167 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         await expect(store.createKey('x', 'root' as 'admin', 'h')).rejects.toMatchObject({ kind: 'invalid' });
       });
     });
+
+    describe('keyset paging', () => {
+      it('pages with before = the last row of the previous page, as offsets do, whatever is stored meanwhile', async () => {
+        for (let i = 0; i < 4; i++) {
+          await store.insertTransactions(Array.from({ length: 5 }, (_, j) => newTransaction({ amount: i * 10 + j })));
+          await sleep(3);
+        }
+        const all = (await store.listTransactions({ limit: 100 })).rows;
+        expect(all).toHaveLength(20);
+        const seen: number[] = [];
+        let before: { created_at: string; id: number } | undefined;
+        for (;;) {
+          const { rows, total } = await store.listTransactions({ limit: 3, before });
+          expect(total).toBe(all.length + (seen.length > 0 ? 1 : 0)); // total ignores `before`
+          if (seen.length === 0) await store.insertTransactions([newTransaction()]); // newer: not in later pages
+          seen.push(...rows.map((r) => r.id));
+          if (rows.length < 3) break;
+          before = { created_at: rows[2].created_at, id: rows[2].id };
+        }
+        expect(seen).toEqual(all.map((r) => r.id));
+      });
+    });
+
+    describe('feedback of many transactions', () => {
+      it('returns the current verdicts of the given ids, by transaction id, and none for the others', async () => {
+        const ids = await store.insertTransactions([newTransaction(), newTransaction(), newTransaction()]);
+        expect(await store.feedbackOf([])).toEqual([]);
+        await store.upsertFeedback(ids[2], true, 'first');
+        await store.upsertFeedback(ids[2], false, 'second');
+        await store.upsertFeedback(ids[0], true, null);
+        const got = await store.feedbackOf([ids[2], ids[1], ids[0], 999, 0, -1]);
+        expect(got.map((f) => [f.transaction_id, f.is_correct, f.notes])).toEqual([
+          [ids[0], true, null],
+          [ids[2], false, 'second'],
+        ]);
+        expect(got[1]).toStrictEqual((await store.getTransaction(ids[2]))!.feedback);
+        await expect(store.feedbackOf(Array.from({ length: 1001 }, (_, i) => i + 1))).rejects.toMatchObject({
+          kind: 'invalid',
+        });
+      });
+    });
+
+    describe('risk rules', () => {
+      const night = {
+        name: 'night-cash',
+        expression: 'amount > 3000 && hour < 5',
+        action: 'block' as const,
+        description: 'big at night',
+      };
+
+      it('adds, lists by name, gets, disables, enables and removes, each change in the history with who and when', async () => {
+        expect(await store.listRules()).toEqual([]);
+        const added = await store.addRule(night, 'alice');
+        expect(added).toStrictEqual({
+          id: expect.any(Number),
+          ...night,
+          enabled: true,
+          created_by: 'alice',
+          created_at: expect.stringMatching(ISO),
+          updated_at: added.created_at,
+        });
+        const vip = await store.addRule(
+          { name: 'Vip', expression: 'amount < 10', action: 'allow', description: null },
+          'bob',
+        );
+        expect((await store.listRules()).map((r) => r.name)).toEqual(['Vip', 'night-cash']); // byte order
+        expect(await store.getRule('night-cash')).toStrictEqual(added);
+        expect(await store.getRule('nope')).toBeNull();
+        expect(await store.getRule('vip')).toBeNull(); // names are case-sensitive
+
+        await sleep(5);
+        const disabled = await store.setRuleEnabled('night-cash', false, 'carol');
+        expect(disabled).toStrictEqual({ ...added, enabled: false, updated_at: expect.stringMatching(ISO) });
+        expect(disabled!.updated_at > added.updated_at).toBe(true);
+        // Already disabled: unchanged, and no history row.
+        expect(await store.setRuleEnabled('night-cash', false, 'carol')).toStrictEqual(disabled);
+        expect(await store.setRuleEnabled('nope', true, 'carol')).toBeNull();
+        const enabled = await store.setRuleEnabled('night-cash', true, 'dave');
+        expect(enabled!.enabled).toBe(true);
+
+        const removed = await store.removeRule('night-cash', 'erin');
+        expect(removed).toStrictEqual(enabled);
+        expect(await store.removeRule('night-cash', 'erin')).toBeNull();
+        expect(await store.getRule('night-cash')).toBeNull();
+        expect(await store.listRules()).toStrictEqual([vip]);
+
+        const history = await store.ruleHistory('night-cash');
+        expect(history.map((h) => [h.change, h.changed_by, h.enabled])).toEqual([
+          ['added', 'alice', true],
+          ['disabled', 'carol', false],
+          ['enabled', 'dave', true],
+          ['removed', 'erin', true],
+        ]);
+        for (const h of history) {
+          expect(h).toStrictEqual({
+            id: expect.any(Number),
+            rule_name: 'night-cash',
+            change: h.change,
+            expression: night.expression,
+            action: 'block',
+            description: 'big at night',
+            enabled: h.enabled,
+            changed_by: h.changed_by,
+            changed_at: expect.stringMatching(ISO),
+          });
+        }
+        expect(history.map((h) => h.changed_at)).toEqual(history.map((h) => h.changed_at).sort());
+        expect((await store.ruleHistory()).map((h) => [h.rule_name, h.change])).toEqual([
+          ['night-cash', 'added'],
+          ['Vip', 'added'],
+          ['night-cash', 'disabled'],
+          ['night-cash', 'enabled'],
+          ['night-cash', 'removed'],
+        ]);
+
+        // A removed name can be used again; its history goes on.
+        await store.addRule({ ...night, action: 'review' }, 'frank');
+        expect((await store.ruleHistory('night-cash')).map((h) => [h.change, h.action])).toEqual([
+          ['added', 'block'],
+          ['disabled', 'block'],
+          ['enabled', 'block'],
+          ['removed', 'block'],
+          ['added', 'review'],
+        ]);
+      });
+
+      it('refuses a taken name, an unknown action and unstorable text, storing nothing', async () => {
+        await store.addRule(night, 'alice');
+        await expect(store.addRule({ ...night, action: 'allow' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'name',
+          message: 'a rule named night-cash already exists',
+        });
+        await expect(store.addRule({ ...night, name: 'x', action: 'deny' as 'allow' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'action',
+        });
+        await expect(store.addRule({ ...night, name: 'y', description: 'a\u0000b' }, 'bob')).rejects.toBeInstanceOf(
+          StoreError,
+        );
+        await expect(store.addRule({ ...night, name: 'z', expression: '' }, 'bob')).rejects.toMatchObject({
+          field: 'expression',
+        });
+        expect((await store.listRules()).map((r) => r.name)).toEqual(['night-cash']);
+        expect((await store.ruleHistory()).length).toBe(1);
+        expect(await store.getRule('a\u0000b')).toBeNull();
+      });
+
+      it('writes each change and its history row together: of concurrent disables exactly one is recorded', async () => {
+        await store.addRule(night, 'alice');
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) => store.setRuleEnabled('night-cash', false, `user${i}`)),
+        );
+        expect(results.every((r) => r?.enabled === false)).toBe(true);
+        expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual(['added', 'disabled']);
+        const adds = await Promise.allSettled(
+          Array.from({ length: 4 }, () => store.addRule({ ...night, name: 'race' }, 'x')),
+        );
+        expect(adds.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+        expect((await store.ruleHistory('race')).length).toBe(1);
+      });
+    });
   });
 }

@@ -4,8 +4,12 @@ import type {
   DashboardStats,
   Feedback,
   ModelVersion,
+  NewRiskRule,
   NewTransaction,
   RecordedFeedback,
+  RiskRule,
+  RiskRuleChange,
+  RiskRuleHistoryEntry,
   ReviewedTransaction,
   Role,
   Store,
@@ -20,7 +24,9 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  checkIdList,
   checkPage,
+  checkRiskRule,
   checkText,
   checkTransactions,
   describeError as reason,
@@ -30,11 +36,14 @@ import {
   modelRef,
   nowIso as now,
   redactUrl,
+  RISK_RULE_COLUMNS,
+  RISK_RULE_HISTORY_COLUMNS,
   scrubMessage,
   statsBoundary,
   StoreError,
   sumByHour,
   TRANSACTION_COLUMNS,
+  unstorableText,
   type HourSums,
   TRAFFIC_SLICE_ROWS,
   trafficSlice,
@@ -322,11 +331,20 @@ export class PostgresStore implements Store {
     if (since !== null) params.push(since), where.push(`t.created_at >= $${params.length}::timestamptz`);
     if (query.batchId !== undefined) params.push(query.batchId), where.push(`t.batch_id = $${params.length}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const n = params.length;
+    // The page only: the total counts every row of the query.
+    const page = [...where];
+    const pageParams = [...params];
+    if (query.before !== undefined) {
+      pageParams.push(isoOf(new Date(query.before.created_at), 'before.created_at'), query.before.id);
+      const [at, id] = [pageParams.length - 1, pageParams.length];
+      page.push(`t.created_at <= $${at}::timestamptz AND (t.created_at < $${at}::timestamptz OR t.id < $${id})`);
+    }
+    const pageClause = page.length ? `WHERE ${page.join(' AND ')}` : '';
+    const n = pageParams.length;
     const [rows, total] = await Promise.all([
       this.query<StoredTransaction>(
-        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-        [...params, query.limit, offset],
+        `SELECT ${TX_COLUMNS} FROM transactions t ${pageClause} ORDER BY t.created_at DESC, t.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...pageParams, query.limit, offset],
       ),
       this.count(query, clause, params, since),
     ]);
@@ -388,6 +406,15 @@ export class PostgresStore implements Store {
         previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at },
       };
     });
+  }
+
+  async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
+    const ids = checkIdList(transactionIds);
+    if (ids.length === 0) return [];
+    return (await this.query(
+      `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id = ANY($1::bigint[]) ORDER BY transaction_id`,
+      [ids],
+    )) as unknown as Feedback[];
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
@@ -612,6 +639,80 @@ export class PostgresStore implements Store {
     await this.query('UPDATE api_keys SET key_hash = $3 WHERE id = $1 AND key_hash = $2', [id, oldHash, newHash]);
   }
 
+  async listRules(): Promise<RiskRule[]> {
+    return (await this.query(
+      `SELECT ${RISK_RULE_COLUMNS} FROM risk_rules ORDER BY name COLLATE "C"`,
+    )) as unknown as RiskRule[];
+  }
+
+  async getRule(name: string): Promise<RiskRule | null> {
+    if (unstorableText(name) !== null) return null;
+    const [row] = await this.query(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = $1`, [name]);
+    return (row as unknown as RiskRule | undefined) ?? null;
+  }
+
+  async addRule(rule: NewRiskRule, changedBy: string): Promise<RiskRule> {
+    checkRiskRule(rule, changedBy);
+    const at = now();
+    return this.tx(async (c) => {
+      const { rows } = await c.query(
+        `INSERT INTO risk_rules (name, expression, action, description, enabled, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, true, $5, $6::timestamptz, $6::timestamptz)
+         ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
+        [rule.name, rule.expression, rule.action, rule.description, changedBy, at],
+      );
+      if (!rows[0]) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      const added = rows[0] as RiskRule;
+      await ruleChanged(c, added, 'added', changedBy, at);
+      return added;
+    });
+  }
+
+  async setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    if (unstorableText(name) !== null) return null;
+    const at = now();
+    return this.tx(async (c) => {
+      const { rows } = await c.query(
+        `UPDATE risk_rules SET enabled = $2, updated_at = greatest($3::timestamptz, updated_at)
+         WHERE name = $1 AND enabled = NOT $2 RETURNING ${RISK_RULE_COLUMNS}`,
+        [name, enabled, at],
+      );
+      if (!rows[0]) {
+        const current = await c.query(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = $1`, [name]);
+        return (current.rows[0] as RiskRule | undefined) ?? null;
+      }
+      const changed = rows[0] as RiskRule;
+      await ruleChanged(c, changed, enabled ? 'enabled' : 'disabled', changedBy, at);
+      return changed;
+    });
+  }
+
+  async removeRule(name: string, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    if (unstorableText(name) !== null) return null;
+    const at = now();
+    return this.tx(async (c) => {
+      const { rows } = await c.query(`DELETE FROM risk_rules WHERE name = $1 RETURNING ${RISK_RULE_COLUMNS}`, [name]);
+      if (!rows[0]) return null;
+      const removed = rows[0] as RiskRule;
+      await ruleChanged(c, removed, 'removed', changedBy, at);
+      return removed;
+    });
+  }
+
+  async ruleHistory(name?: string): Promise<RiskRuleHistoryEntry[]> {
+    if (name !== undefined && unstorableText(name) !== null) return [];
+    const rows =
+      name === undefined
+        ? await this.query(`SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history ORDER BY id`)
+        : await this.query(
+            `SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history WHERE rule_name = $1 ORDER BY id`,
+            [name],
+          );
+    return rows as unknown as RiskRuleHistoryEntry[];
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1');
   }
@@ -646,6 +747,21 @@ export class PostgresStore implements Store {
     }
     return e;
   }
+}
+
+/** The history row of a rule's change, inside the change's transaction. */
+async function ruleChanged(
+  c: Queryable,
+  rule: RiskRule,
+  change: RiskRuleChange,
+  changedBy: string,
+  at: string,
+): Promise<void> {
+  await c.query(
+    `INSERT INTO risk_rule_history (rule_name, change, expression, action, description, enabled, changed_by, changed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz)`,
+    [rule.name, change, rule.expression, rule.action, rule.description, rule.enabled, changedBy, at],
+  );
 }
 
 /** The id of a model named by version, else by numeric id. */

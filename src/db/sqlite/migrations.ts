@@ -208,4 +208,34 @@ export const migrations: Migration[] = [
       END;
     `,
   },
+  {
+    name: '009_risk_rules',
+    // Risk rules (issue 15): CEL expressions checked before they are stored, and every change to them kept with
+    // who made it and when. History rows name the rule (no foreign key), so they outlive a removed rule.
+    sql: `
+      CREATE TABLE risk_rules (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        expression TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('allow', 'review', 'block')),
+        description TEXT,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE risk_rule_history (
+        id INTEGER PRIMARY KEY,
+        rule_name TEXT NOT NULL,
+        change TEXT NOT NULL CHECK (change IN ('added', 'changed', 'enabled', 'disabled', 'removed')),
+        expression TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('allow', 'review', 'block')),
+        description TEXT,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        changed_by TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX risk_rule_history_name ON risk_rule_history (rule_name, id);
+    `,
+  },
 ];

@@ -4,7 +4,11 @@ import type {
   DashboardStats,
   Feedback,
   ModelVersion,
+  NewRiskRule,
   RecordedFeedback,
+  RiskRule,
+  RiskRuleChange,
+  RiskRuleHistoryEntry,
   ReviewedTransaction,
   Role,
   Store,
@@ -19,7 +23,9 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  checkIdList,
   checkPage,
+  checkRiskRule,
   checkText,
   checkTransaction,
   isoOf,
@@ -28,6 +34,8 @@ import {
   modelRef,
   nowIso as now,
   HourTally,
+  RISK_RULE_COLUMNS,
+  RISK_RULE_HISTORY_COLUMNS,
   statsBoundary,
   StoreError,
   TRANSACTION_COLUMNS,
@@ -320,11 +328,20 @@ export class SqliteStore implements Store {
     if (query.batchId !== undefined)
       where.push('t.batch_ref = (SELECT id FROM text_values WHERE value = ?)'), params.push(query.batchId);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // The page only: the total counts every row of the query.
+    const page = [...where];
+    const pageParams = [...params];
+    if (query.before !== undefined) {
+      const beforeMs = Date.parse(isoOf(new Date(query.before.created_at), 'before.created_at'));
+      page.push('t.created_ms <= ? AND (t.created_ms < ? OR t.id < ?)');
+      pageParams.push(beforeMs, beforeMs, query.before.id);
+    }
+    const pageClause = page.length ? `WHERE ${page.join(' AND ')}` : '';
     // One read transaction: the page and the total come from the same snapshot.
     return this.db.transaction(() => {
       const rows = this.stmt(
-        `SELECT ${TX_COLUMNS} FROM transactions t ${clause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`,
-      ).all(...params, query.limit, offset) as Row[];
+        `SELECT ${TX_COLUMNS} FROM transactions t ${pageClause} ORDER BY t.created_ms DESC, t.id DESC LIMIT ? OFFSET ?`,
+      ).all(...pageParams, query.limit, offset) as Row[];
       return { rows: rows.map(toTransaction), total: this.count(query, clause, params, since) };
     })();
   }
@@ -376,6 +393,16 @@ export class SqliteStore implements Store {
         previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at },
       };
     });
+  }
+
+  async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
+    const ids = checkIdList(transactionIds);
+    if (ids.length === 0) return [];
+    return (
+      this.stmt(
+        `SELECT ${FEEDBACK_COLUMNS} FROM feedback WHERE transaction_id IN (SELECT value FROM json_each(?)) ORDER BY transaction_id`,
+      ).all(JSON.stringify(ids)) as Row[]
+    ).map(toFeedback);
   }
 
   async dashboard(since: Date): Promise<DashboardStats> {
@@ -605,6 +632,81 @@ export class SqliteStore implements Store {
     );
   }
 
+  async listRules(): Promise<RiskRule[]> {
+    return (this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules ORDER BY name`).all() as Row[]).map(toRule);
+  }
+
+  async getRule(name: string): Promise<RiskRule | null> {
+    const row = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as Row | undefined;
+    return row ? toRule(row) : null;
+  }
+
+  async addRule(rule: NewRiskRule, changedBy: string): Promise<RiskRule> {
+    checkRiskRule(rule, changedBy);
+    return this.write(() => {
+      const at = now();
+      const row = this.stmt(
+        `INSERT INTO risk_rules (name, expression, action, description, enabled, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
+      ).get(rule.name, rule.expression, rule.action, rule.description, changedBy, at, at) as Row | undefined;
+      if (!row) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      const added = toRule(row);
+      this.ruleChanged(added, 'added', changedBy, at);
+      return added;
+    });
+  }
+
+  async setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    return this.write(() => {
+      const at = now();
+      const row = this.stmt(
+        `UPDATE risk_rules SET enabled = ?, updated_at = max(?, updated_at) WHERE name = ? AND enabled = ? RETURNING ${RISK_RULE_COLUMNS}`,
+      ).get(enabled ? 1 : 0, at, name, enabled ? 0 : 1) as Row | undefined;
+      if (!row) {
+        const current = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as
+          | Row
+          | undefined;
+        return current ? toRule(current) : null;
+      }
+      const changed = toRule(row);
+      this.ruleChanged(changed, enabled ? 'enabled' : 'disabled', changedBy, at);
+      return changed;
+    });
+  }
+
+  async removeRule(name: string, changedBy: string): Promise<RiskRule | null> {
+    checkText('changed_by', changedBy);
+    return this.write(() => {
+      const row = this.stmt(`DELETE FROM risk_rules WHERE name = ? RETURNING ${RISK_RULE_COLUMNS}`).get(name) as
+        | Row
+        | undefined;
+      if (!row) return null;
+      const removed = toRule(row);
+      this.ruleChanged(removed, 'removed', changedBy, now());
+      return removed;
+    });
+  }
+
+  async ruleHistory(name?: string): Promise<RiskRuleHistoryEntry[]> {
+    const rows = (
+      name === undefined
+        ? this.stmt(`SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history ORDER BY id`).all()
+        : this.stmt(`SELECT ${RISK_RULE_HISTORY_COLUMNS} FROM risk_rule_history WHERE rule_name = ? ORDER BY id`).all(
+            name,
+          )
+    ) as Row[];
+    return rows.map((r) => ({ ...r, enabled: r.enabled === 1 }) as unknown as RiskRuleHistoryEntry);
+  }
+
+  /** The history row of a change (inside the change's transaction). */
+  private ruleChanged(rule: RiskRule, change: RiskRuleChange, changedBy: string, at: string): void {
+    this.stmt(
+      `INSERT INTO risk_rule_history (rule_name, change, expression, action, description, enabled, changed_by, changed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(rule.name, change, rule.expression, rule.action, rule.description, rule.enabled ? 1 : 0, changedBy, at);
+  }
+
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
   }
@@ -648,6 +750,10 @@ function toModel(row: Row): ModelVersion {
   row.metrics = row.metrics === null ? null : JSON.parse(row.metrics as string);
   row.active = row.active === 1;
   return row as unknown as ModelVersion;
+}
+
+function toRule(row: Row): RiskRule {
+  return { ...row, enabled: row.enabled === 1 } as unknown as RiskRule;
 }
 
 /**
