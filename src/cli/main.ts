@@ -200,7 +200,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       new Option(
         '--day-start-hour <h>',
         'hour the forest\'s clock starts at, "auto" for the quietest training hour, or "none" for the raw hour',
-      ).default('auto'),
+      ).default('6'),
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')

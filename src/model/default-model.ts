@@ -14,7 +14,7 @@ export const DEFAULT_MODEL_RECIPE = {
   dataSeed: 1,
   contamination: 0.06,
   seed: 42,
-  /** The clock starting at 06:00, as when this model was trained (before `auto` became the default). */
+  /** The clock starting at 06:00, pinned so that a change of the training default cannot change this model. */
   dayStartHour: 6,
 } as const;
 

@@ -29,7 +29,7 @@ export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
   contamination: 0.1,
   threshold: null,
   amountTransform: 'none',
-  dayStartHour: 'auto',
+  dayStartHour: 6,
 });
 
 /** Fills defaults and checks ranges; throws a RangeError naming the option. */

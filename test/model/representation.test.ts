@@ -96,11 +96,13 @@ describe('numeric representation chosen from the training data', () => {
     expect(x[1]).toBe(0);
   });
 
-  it('the default day start is auto; fixed hours and none record no choice', () => {
+  it('defaults (raw amount, 06:00), fixed hours and none record no choice', () => {
     const data = generateTransactions(1000, 0.05, createRandom(4));
-    expect(trainModel(data.raw, data.rows, { trees: 5 }).features[1].chosen?.rule).toBe('quietest-hour');
-    const six = trainModel(data.raw, data.rows, { trees: 5, dayStartHour: 6 }).features[1];
-    expect(six).toEqual({ name: 'hour', kind: 'integer', transform: 'hours-since', origin: 6 });
+    const defaults = trainModel(data.raw, data.rows, { trees: 5 });
+    expect(defaults.features[0]).toEqual({ name: 'amount', kind: 'number', transform: 'none' });
+    expect(defaults.features[1]).toEqual({ name: 'hour', kind: 'integer', transform: 'hours-since', origin: 6 });
+    const nine = trainModel(data.raw, data.rows, { trees: 5, dayStartHour: 9 }).features[1];
+    expect(nine).toEqual({ name: 'hour', kind: 'integer', transform: 'hours-since', origin: 9 });
     expect(trainModel(data.raw, data.rows, { trees: 5, dayStartHour: null }).features[1].transform).toBe('none');
     expect(() => trainModel(data.raw, data.rows, { amountTransform: 'sqrt' as 'none' })).toThrow(/amount transform/);
   });
