@@ -206,12 +206,15 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       ).argParser(number('until id', 1, Number.MAX_SAFE_INTEGER, true)),
     )
     .addOption(
-      new Option('--amount-transform <t>', 'how amount is fed to the forest')
-        .choices(['none', 'log1p'])
+      new Option('--amount-transform <t>', 'how amount is fed to the forest ("auto": chosen from the training data)')
+        .choices(['none', 'log1p', 'auto'])
         .default('none'),
     )
     .addOption(
-      new Option('--day-start-hour <h>', 'hour the forest\'s clock starts at, or "none" for the raw hour').default('6'),
+      new Option(
+        '--day-start-hour <h>',
+        'hour the forest\'s clock starts at, "auto" for the quietest training hour, or "none" for the raw hour',
+      ).default('6'),
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')

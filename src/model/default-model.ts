@@ -14,10 +14,16 @@ export const DEFAULT_MODEL_RECIPE = {
   dataSeed: 1,
   contamination: 0.06,
   seed: 42,
+  /** The clock starting at 06:00, pinned so that a change of the training default cannot change this model. */
+  dayStartHour: 6,
 } as const;
 
 export function trainDefaultModel(): ModelDocument {
   const r = DEFAULT_MODEL_RECIPE;
   const data = generateTransactions(r.rows, r.anomalyRate, createRandom(r.dataSeed));
-  return trainModel(data.raw, data.rows, { contamination: r.contamination, seed: r.seed });
+  return trainModel(data.raw, data.rows, {
+    contamination: r.contamination,
+    seed: r.seed,
+    dayStartHour: r.dayStartHour,
+  });
 }

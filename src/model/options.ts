@@ -13,10 +13,13 @@ export interface ForestOptions {
   contamination: number | 'auto';
   /** An explicit anomaly-score threshold in (0, 1]. */
   threshold: number | null;
-  /** How amount is fed to the forest (see features.ts). */
-  amountTransform: 'none' | 'log1p';
-  /** The hour the forest's clock starts at (see features.ts); null keeps the raw 0..23 hour. */
-  dayStartHour: number | null;
+  /** How amount is fed to the forest (see features.ts); `'auto'` chooses from the training amounts. */
+  amountTransform: 'none' | 'log1p' | 'auto';
+  /**
+   * The hour the forest's clock starts at (see features.ts); null keeps the raw 0..23 hour; `'auto'` starts it at
+   * the quietest hour of the training data.
+   */
+  dayStartHour: number | null | 'auto';
 }
 
 export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
@@ -45,11 +48,15 @@ export function resolveForestOptions(partial: Partial<ForestOptions> = {}): Fore
   }
   if (o.threshold !== null && !(o.threshold > 0 && o.threshold <= 1))
     throw new RangeError(`threshold must be in (0, 1], got ${o.threshold}`);
-  if (o.amountTransform !== 'none' && o.amountTransform !== 'log1p') {
-    throw new RangeError(`amount transform must be "none" or "log1p", got ${String(o.amountTransform)}`);
+  if (o.amountTransform !== 'none' && o.amountTransform !== 'log1p' && o.amountTransform !== 'auto') {
+    throw new RangeError(`amount transform must be "none", "log1p" or "auto", got ${String(o.amountTransform)}`);
   }
-  if (o.dayStartHour !== null && !(Number.isInteger(o.dayStartHour) && o.dayStartHour >= 0 && o.dayStartHour <= 23)) {
-    throw new RangeError(`day start hour must be an integer in 0..23, got ${o.dayStartHour}`);
+  if (
+    o.dayStartHour !== null &&
+    o.dayStartHour !== 'auto' &&
+    !(Number.isInteger(o.dayStartHour) && o.dayStartHour >= 0 && o.dayStartHour <= 23)
+  ) {
+    throw new RangeError(`day start hour must be an integer in 0..23 or "auto", got ${o.dayStartHour}`);
   }
   return o;
 }

@@ -1,4 +1,11 @@
-import { defaultFeatureSpecs, FEATURE_COUNT, transformRows, type FeatureSpec } from './features.js';
+import {
+  chooseAmountTransform,
+  chooseDayStartHour,
+  defaultFeatureSpecs,
+  FEATURE_COUNT,
+  transformRows,
+  type FeatureSpec,
+} from './features.js';
 import { growForest, heightLimit } from './forest-train.js';
 import { DenseForest } from './forest-score.js';
 import { sealModel, type FeatureStats, type ModelDocument, type TrainingProvenance } from './model-file.js';
@@ -21,7 +28,7 @@ export function trainModel(
 ): ModelDocument {
   const options = resolveForestOptions(partial);
   if (rows < 2) throw new RangeError(`training needs at least 2 rows, got ${rows}`);
-  const specs: FeatureSpec[] = defaultFeatureSpecs(options.amountTransform, options.dayStartHour);
+  const specs = featureSpecsFor(raw, rows, options);
   const x = new Float64Array(rows * FEATURE_COUNT);
   transformRows(specs, raw, x, rows);
 
@@ -68,6 +75,24 @@ export function withProvenance(doc: ModelDocument, provenance: TrainingProvenanc
     throw new RangeError(`provenance says ${provenance.rows} rows, the model was trained on ${doc.training.rows}`);
   const { format: _format, formatVersion: _formatVersion, id: _id, ...body } = doc;
   return sealModel({ ...body, provenance });
+}
+
+/** The feature specs, with `auto` representations chosen from the training rows and the choice recorded. */
+function featureSpecsFor(raw: Float64Array, rows: number, options: ForestOptions): FeatureSpec[] {
+  const column = (j: number): Float64Array => {
+    const values = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) values[i] = raw[i * FEATURE_COUNT + j];
+    return values;
+  };
+  const amount = options.amountTransform === 'auto' ? chooseAmountTransform(column(0)) : null;
+  const hour = options.dayStartHour === 'auto' ? chooseDayStartHour(column(1)) : null;
+  const specs = defaultFeatureSpecs(
+    amount?.transform ?? (options.amountTransform as 'none' | 'log1p'),
+    hour?.hour ?? (options.dayStartHour as number | null),
+  );
+  if (amount) specs[0].chosen = amount.chosen;
+  if (hour) specs[1].chosen = hour.chosen;
+  return specs;
 }
 
 function featureStats(specs: readonly FeatureSpec[], raw: Float64Array, rows: number): FeatureStats[] {

@@ -43,6 +43,22 @@ describe('secureflow train and evaluate', () => {
     expect(m.tp + m.fp + m.tn + m.fn).toBe(1100);
   });
 
+  it('--amount-transform auto and --day-start-hour auto choose from the training rows and record it', () => {
+    const model = join(dir, 'auto.json');
+    const args = ['train', fixture('labelled.csv'), '--label-column', 'label', '--out', model];
+    expect(cli([...args, '--amount-transform', 'auto', '--day-start-hour', 'auto']).code).toBe(0);
+    const [amount, hour] = JSON.parse(readFileSync(model, 'utf8')).features;
+    // Heavy-tailed amounts; one training row of 1,100 at 07:00.
+    expect(amount).toMatchObject({ transform: 'log1p', chosen: { rule: 'quantile-skewness' } });
+    expect(hour).toMatchObject({
+      transform: 'hours-since',
+      origin: 7,
+      chosen: { rule: 'quietest-hour', rows: 1, of: 1100 },
+    });
+    expect(cli([...args, '--day-start-hour', 'dawn']).stderr).toContain('"auto" or "none"');
+    expect(cli([...args, '--amount-transform', 'sqrt']).code).toBe(2);
+  });
+
   it('the bundled model meets the quality targets on the reference data', () => {
     const m = JSON.parse(
       cli(['evaluate', fixture('labelled.csv'), '--label-column', 'label', '--format', 'json']).stdout,

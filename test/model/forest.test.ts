@@ -74,7 +74,7 @@ describe('isolation forest training', () => {
     model.scoreRows(data.raw, 500, scores);
     for (let r = 0; r < 500; r++) {
       const x = Float64Array.from(data.raw.subarray(r * 5, r * 5 + 5));
-      x[1] = (x[1] + 24 - 6) % 24; // the default hours-since-06:00 transform
+      x[1] = (x[1] + 24 - (doc.features[1].origin ?? 0)) % 24; // the hours-since transform (origin: auto)
       let sum = 0;
       for (const tree of doc.forest.trees) sum += walk(tree, x);
       expect(scores[r]).toBe(Math.pow(2, -(sum / doc.forest.trees.length) / doc.forest.normaliser));

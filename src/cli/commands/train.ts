@@ -20,7 +20,7 @@ export interface TrainOptions {
   contamination: string;
   threshold?: number;
   labelColumn?: string;
-  amountTransform: 'none' | 'log1p';
+  amountTransform: 'none' | 'log1p' | 'auto';
   dayStartHour: string;
   format?: 'text' | 'json';
   register?: boolean;
@@ -42,11 +42,12 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
       `--contamination must be in (0, 0.5] or "auto", got ${JSON.stringify(opts.contamination)}`,
     );
   }
-  const dayStart = opts.dayStartHour === 'none' ? null : Number(opts.dayStartHour);
-  if (dayStart !== null && !(Number.isInteger(dayStart) && dayStart >= 0 && dayStart <= 23)) {
+  const dayStart =
+    opts.dayStartHour === 'none' ? null : opts.dayStartHour === 'auto' ? 'auto' : Number(opts.dayStartHour);
+  if (dayStart !== null && dayStart !== 'auto' && !(Number.isInteger(dayStart) && dayStart >= 0 && dayStart <= 23)) {
     throw new SecureflowError(
       'usage',
-      `--day-start-hour must be an integer in 0..23 or "none", got ${JSON.stringify(opts.dayStartHour)}`,
+      `--day-start-hour must be an integer in 0..23, "auto" or "none", got ${JSON.stringify(opts.dayStartHour)}`,
     );
   }
   const started = performance.now();
