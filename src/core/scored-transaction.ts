@@ -38,8 +38,11 @@ export interface ScoredTransaction {
 /** Decimal places every face shows (and the database keeps): one place, so all faces agree. */
 export const DIGITS = { anomaly_score: 6, risk_score: 2, confidence: 4, shap: 6 } as const;
 
+const POWERS = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+
+/** `value` rounded to `digits` decimal places (0..8), as every face shows it. */
 export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
+  const f = POWERS[digits] ?? 10 ** digits; // a table: 10 ** digits was a power call per number (1M rows: 0.2 s)
   return Math.round(value * f) / f;
 }
 
