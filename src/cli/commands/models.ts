@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { SecureflowError } from '../../core/errors.js';
 import type { ModelVersion } from '../../db/store.js';
 import { readModelText } from '../../core/model-source.js';
+import { parseModel, type ModelDocument } from '../../model/model-file.js';
 import { withStore } from '../database.js';
 import { renderTable } from '../table.js';
 import { resolveFormat, type IOStreams } from '../io.js';
@@ -71,12 +72,13 @@ export async function runModelsShow(
       }
       if (!model) throw new SecureflowError('not_found', `model ${version} not found (see secureflow models list)`);
       if (opts.export) writeFileSync(opts.export, model.model);
-      const { model: _text, ...meta } = model;
-      if (wantsJson(opts.format, io)) io.stdout.write(`${JSON.stringify(meta)}\n`);
+      const { model: text, ...meta } = model;
+      const lineage = lineageOf(parseModel(text));
+      if (wantsJson(opts.format, io)) io.stdout.write(`${JSON.stringify({ ...meta, ...lineage })}\n`);
       else {
         io.stdout.write(renderTable(['id', 'version', 'active', 'rows', 'trained_at', 'metrics'], rows([meta])));
         io.stdout.write(
-          `options: ${JSON.stringify(meta.options)}\n${opts.export ? `model written to ${opts.export}\n` : ''}`,
+          `options: ${JSON.stringify(meta.options)}\n${describeLineage(lineage)}${opts.export ? `model written to ${opts.export}\n` : ''}`,
         );
       }
     },
@@ -116,4 +118,36 @@ export async function runModelsActivate(version: string, opts: ModelsOptions, io
     },
     { mustExist: true },
   );
+}
+
+/** Where a registered model came from, as its file records it: threshold, calibration, training rows, choices. */
+function lineageOf(doc: ModelDocument) {
+  const chosen = doc.features.flatMap((f) => (f.chosen ? [{ feature: f.name, ...f.chosen }] : []));
+  return {
+    threshold: doc.threshold,
+    calibration: doc.calibration ?? null,
+    provenance: doc.provenance ?? null,
+    chosen_representations: chosen,
+  };
+}
+
+function describeLineage(l: ReturnType<typeof lineageOf>): string {
+  const lines = [`threshold: ${l.threshold}`];
+  const c = l.calibration;
+  if (c) {
+    const target = `${(c.target * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+    const on = c.source === 'feedback' ? "analysts' verdicts" : c.files.map((f) => f.name).join(', ');
+    lines.push(
+      `calibrated: ${c.method} ${target} on ${c.rows.toLocaleString('en-US')} rows (${on}); flags ` +
+        `${c.flagged.toLocaleString('en-US')}; from model ${c.fromVersion} (threshold ${c.fromThreshold})`,
+    );
+  }
+  const p = l.provenance;
+  if (p)
+    lines.push(
+      `trained from the database: ${p.rows.toLocaleString('en-US')} rows, ids ${p.firstId}..${p.lastId}` +
+        `${p.since ? ` since ${p.since}` : ''}, ${p.leftOut.toLocaleString('en-US')} confirmed fraud left out; rows sha256 ${p.sha256}`,
+    );
+  for (const c of l.chosen_representations) lines.push(`${c.feature}: chosen from the data (${JSON.stringify(c)})`);
+  return `${lines.join('\n')}\n`;
 }
