@@ -3,8 +3,7 @@ import { alertRateView, dashboardData, transactionDetail, type AlertRateView } f
 import { SecureflowError } from '../../core/errors.js';
 import { StoredDriftCache } from '../../core/drift-cache.js';
 import { readModelText, resolveScoringModel } from '../../core/model-source.js';
-import { parseModel } from '../../model/model-file.js';
-import { IsolationForestModel } from '../../model/model.js';
+import type { IsolationForestModel } from '../../model/model.js';
 import { openStore, resolveDatabase } from '../../db/open-store.js';
 import type { Store } from '../../db/store.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
@@ -17,21 +16,6 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
   const resolved = resolveDatabase(flag);
   let store: Store | null = null;
   let bundledVersion: string | undefined;
-  // The model's alert rate, read from its document once per version (not on every refresh).
-  let alertRate: { version: string; view: AlertRateView | null } | null = null;
-  const alertRateOf = async (s: Store, version: string, registered: boolean): Promise<AlertRateView | null> => {
-    if (alertRate?.version !== version) {
-      let view: AlertRateView | null = null;
-      try {
-        const text = registered ? (await s.getModel(version))?.model : readModelText().text;
-        if (text) view = alertRateView(new IsolationForestModel(parseModel(text)));
-      } catch (e) {
-        if (!(e instanceof SecureflowError && e.kind === 'model')) throw e; // a damaged model: no rate shown
-      }
-      alertRate = { version, view };
-    }
-    return alertRate.view;
-  };
   const open = async (): Promise<Store> => {
     if (!store) {
       // Read-only: a database that does not exist is named, not created empty.
@@ -63,13 +47,14 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
     }
   };
   const driftCache = new StoredDriftCache();
-  // The scoring model's document, read again only when the active version changes (it is ~200 KB).
-  let loaded: IsolationForestModel | null = null;
-  const scoringModel = async (s: Store, version: string, active: boolean): Promise<IsolationForestModel> => {
-    if (loaded?.version !== version)
-      loaded = active
-        ? (await resolveScoringModel(undefined, undefined, s)).model
-        : (await resolveScoringModel(undefined, undefined, null)).model;
+  // The scoring model (for drift) and its alert rate, read again only when the active version changes (the
+  // document is ~200 KB).
+  let loaded: { model: IsolationForestModel; alertRate: AlertRateView } | null = null;
+  const scoringModel = async (s: Store, version: string, active: boolean) => {
+    if (loaded?.model.version !== version) {
+      const { model } = await resolveScoringModel(undefined, undefined, active ? s : null);
+      loaded = { model, alertRate: alertRateView(model) };
+    }
     return loaded;
   };
   return {
@@ -81,10 +66,9 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
         const active = (await s.listModels()).find((m) => m.active);
         bundledVersion ??= readModelText().doc.id;
         const modelVersion = active?.version ?? bundledVersion;
-        const rate = await alertRateOf(s, modelVersion, active !== undefined);
-        const data = await dashboardData(s, { days, buckets: 48, flagged, modelVersion, alertRate: rate });
+        const { model, alertRate } = await scoringModel(s, modelVersion, active !== undefined);
+        const data = await dashboardData(s, { days, buckets: 48, flagged, modelVersion, alertRate });
         // Drift over the window against the model that scores (the daemon's panel computes the same).
-        const model = await scoringModel(s, modelVersion, active !== undefined);
         const figures = await driftCache.latest((fn) => fn(s), model, days);
         return {
           source: `${resolved.kind} ${resolved.display}`,
