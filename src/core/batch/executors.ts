@@ -39,11 +39,22 @@ export type ToWorker =
   | { kind: 'ids'; seq: number; ids: Float64Array | null };
 export type FromWorker = { kind: 'scored'; batch: ScoredBatch } | { kind: 'done'; result: ChunkResult };
 
+/** How a pool is sized beyond its worker count (see runBatch for the figures behind each). */
+export interface PoolTuning {
+  /** Jobs in flight beyond two per worker. */
+  extraInFlight: number;
+  /** Each worker's young generation. */
+  youngGenerationMb: number;
+}
+
+export const DEFAULT_POOL_TUNING: PoolTuning = { extraInFlight: 0, youngGenerationMb: 8 };
+
 export function workerPool(
   size: number,
   modelText: string,
   threshold: number | undefined,
   settings: ChunkSettings,
+  tuning: PoolTuning = DEFAULT_POOL_TUNING,
 ): ChunkExecutor {
   const url = new URL('./worker.js', import.meta.url);
   const idle: Worker[] = [];
@@ -68,7 +79,7 @@ export function workerPool(
     // (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
     const w = new Worker(url, {
       workerData: { modelText, threshold, settings },
-      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
+      resourceLimits: { maxYoungGenerationSizeMb: tuning.youngGenerationMb, maxOldGenerationSizeMb: 64 },
       stdout: true,
       stderr: true,
     });
@@ -106,7 +117,7 @@ export function workerPool(
     return w ? Promise.resolve(w) : new Promise((resolve) => waiting.push(resolve));
   };
   return {
-    capacity: size * 2,
+    capacity: size * 2 + tuning.extraInFlight,
     async run(job, store) {
       const w = await acquire();
       return new Promise<ChunkResult>((resolve, reject) => {
