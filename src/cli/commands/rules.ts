@@ -2,7 +2,8 @@ import { userInfo } from 'node:os';
 import { SecureflowError } from '../../core/errors.js';
 import { backtestFiles, backtestStored, type BacktestResult } from '../../core/rules/backtest.js';
 import { checkRuleAction, checkRuleName } from '../../core/rules/decide.js';
-import { compileExpression, LEGACY_VARIABLES } from '../../core/rules/rule-expression.js';
+import { compileExpression } from '../../core/rules/rule-expression.js';
+import { backtestReport, type BacktestReport } from '../../core/rules/backtest-report.js';
 import type { RiskRule, RiskRuleHistoryEntry } from '../../db/store.js';
 import { parseSince } from '../arguments.js';
 import { withStore } from '../database.js';
@@ -162,35 +163,20 @@ export async function runRulesTest(args: string[], opts: RulesTestOptions, io: I
     modelVersion = model.version;
     result = await backtestFiles(expression, model, files);
   }
-  const legacy = LEGACY_VARIABLES.filter((v) => expression.variables.has(v));
-  const note =
-    since && legacy.length > 0
-      ? `stored transactions do not keep ${legacy.join(', ')}: ${legacy.length === 1 ? 'it reads' : 'they read'} as "" here`
-      : null;
-  const report = {
-    rule: rule
-      ? { name: rule.name, action: rule.action, enabled: rule.enabled, expression: rule.expression }
-      : { name: null, action: null, enabled: null, expression: opts.when },
-    tested_on: since ? { stored_since: since.toISOString() } : { files: files.map((f) => (f === '-' ? 'stdin' : f)) },
-    model_version: modelVersion,
-    ...result,
-    note,
-  };
+  const report = backtestReport({
+    rule,
+    expression,
+    testedOn: since ? { stored_since: since.toISOString() } : { files: files.map((f) => (f === '-' ? 'stdin' : f)) },
+    modelVersion,
+    result,
+  });
   if (resolveFormat(opts.format, io, 'table', 'json') === 'json') return void json(io, report);
   io.stdout.write(formatBacktest(report, result));
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? 'n/a' : `${((100 * part) / whole).toFixed(2)}%`);
 
-function formatBacktest(
-  report: {
-    rule: { name: string | null; action: string | null; enabled: boolean | null; expression?: string };
-    tested_on: { stored_since: string } | { files: string[] };
-    model_version: string | null;
-    note: string | null;
-  },
-  r: BacktestResult,
-): string {
+function formatBacktest(report: BacktestReport, r: BacktestResult): string {
   const { rule } = report;
   const lines = [
     rule.name
