@@ -100,17 +100,29 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
     },
   );
 
-  app.delete(
-    '/api/rules/:name',
-    { schema: routeSchemas.ruleRemove, config: { permission: 'admin' } },
-    async (request) => {
-      const name = nameParam(request);
-      schemaCheck(request);
-      const rule = await db.run((s) => s.removeRule(name, changedBy(request)));
-      if (!rule) notFound(name);
-      return rule;
-    },
-  );
+  // DELETE has no body, but some clients send `Content-Type: application/json` with every request: here (an
+  // encapsulated plugin, as for /api/warmup) an empty JSON body is taken as none; a non-empty one is still parsed.
+  untyped.register(async (scoped) => {
+    const json = scoped.getDefaultJsonParser('error', 'error');
+    scoped.removeContentTypeParser('application/json');
+    scoped.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+      if (body === '') done(null, undefined);
+      else json(request, body, done);
+    });
+    scoped
+      .withTypeProvider<ContractTypes>()
+      .delete(
+        '/api/rules/:name',
+        { schema: routeSchemas.ruleRemove, config: { permission: 'admin' } },
+        async (request) => {
+          const name = nameParam(request);
+          schemaCheck(request);
+          const rule = await db.run((s) => s.removeRule(name, changedBy(request)));
+          if (!rule) notFound(name);
+          return rule;
+        },
+      );
+  });
 
   app.post('/api/rules/test', { schema: routeSchemas.rulesTest, config: { permission: 'read' } }, async (request) => {
     const b = objectBody(request.body, 'a JSON object {name} or {expression}, and since', [
