@@ -127,5 +127,67 @@ for (const backend of backends) {
       expect(logs).toContain('"url":"/api/rules/night-cash"');
       for (const key of [adminKey, viewerKey]) expect(logs).not.toContain(key.replace(/^sf_\d+_/, ''));
     });
+
+    it('works through the daemon with --remote: the same output as local, changes made as the key', async () => {
+      const remote = (key: string, args: string[]) =>
+        cli(['rules', ...args, '--remote', daemon.url], { env: { SECUREFLOW_API_KEY: key } });
+      const local = (args: string[]) => cli(['rules', ...args, '--db', db]);
+      const add = remote(adminKey, [
+        'add',
+        'remote-big',
+        '--when',
+        'amount > 1000',
+        '--action',
+        'review',
+        '-f',
+        'json',
+      ]);
+      expect(add.code, add.stderr).toBe(0);
+      expect(JSON.parse(add.stdout)).toMatchObject({ name: 'remote-big', created_by: 'ops-admin' });
+      expect(remote(adminKey, ['add', 'remote-big', '--when', 'true', '--action', 'allow'])).toMatchObject({
+        code: 3,
+        stderr: expect.stringMatching(/a rule named remote-big already exists/),
+      });
+      const bad = remote(adminKey, ['add', 'remote-bad', '--when', 'amount >', '--action', 'allow']);
+      expect(bad.code).toBe(3); // refused before any request, as locally
+      expect(bad.stderr).toMatch(/line 1, column \d+/);
+      expect(remote(viewerKey, ['disable', 'remote-big'])).toMatchObject({
+        code: 7,
+        stderr: expect.stringMatching(/viewer role may not admin/),
+      });
+      expect(remote(adminKey, ['disable', 'remote-big']).code).toBe(0);
+
+      for (const args of [['list'], ['show', 'remote-big']]) {
+        const there = remote(viewerKey, [...args, '-f', 'json']);
+        expect(there.code, there.stderr).toBe(0);
+        expect(JSON.parse(there.stdout)).toStrictEqual(JSON.parse(local([...args, '-f', 'json']).stdout));
+      }
+      const table = remote(viewerKey, ['list', '-f', 'table']);
+      expect(table.stdout).toBe(local(['list', '-f', 'table']).stdout);
+      const testThere = JSON.parse(remote(viewerKey, ['test', 'remote-big', '--since', '1d', '-f', 'json']).stdout);
+      const testHere = JSON.parse(local(['test', 'remote-big', '--since', '1d', '-f', 'json']).stdout);
+      expect({ ...testThere, tested_on: null }).toStrictEqual({ ...testHere, tested_on: null });
+      expect(testThere).toMatchObject({ rows: 10, rule: { name: 'remote-big', enabled: false } });
+      const expression = remote(viewerKey, ['test', '--when', 'hour < 5', '--since', '1d', '-f', 'json']);
+      expect(JSON.parse(expression.stdout)).toMatchObject({ rule: { name: null, expression: 'hour < 5' }, rows: 10 });
+      expect(remote(viewerKey, ['test', 'remote-big', fixture('transactions.csv')])).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/--since/),
+      });
+
+      expect(remote(adminKey, ['remove', 'remote-big']).code).toBe(0);
+      expect(remote(adminKey, ['remove', 'remote-big'])).toMatchObject({ code: 4, stderr: /no rule named/ });
+      expect(remote(viewerKey, ['show', 'nothing-here']).code).toBe(4);
+      const history = JSON.parse(local(['show', 'remote-big', '-f', 'json']).stdout).history;
+      expect(history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
+        ['added', 'ops-admin'],
+        ['disabled', 'ops-admin'],
+        ['removed', 'ops-admin'],
+      ]);
+      expect(cli(['rules', 'list', '--remote', daemon.url])).toMatchObject({ code: 7 });
+      const logs = daemon.logs.join('\n');
+      expect(logs).toContain('"url":"/api/rules/night-cash"');
+      for (const key of [adminKey, viewerKey]) expect(logs).not.toContain(key.replace(/^sf_\d+_/, ''));
+    });
   });
 }

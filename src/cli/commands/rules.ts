@@ -6,6 +6,15 @@ import { compileExpression } from '../../core/rules/rule-expression.js';
 import { backtestReport, type BacktestReport } from '../../core/rules/backtest-report.js';
 import type { RiskRule, RiskRuleHistoryEntry } from '../../db/store.js';
 import { parseSince } from '../arguments.js';
+import { RemoteClient, remoteTarget } from '../remote-client.js';
+import {
+  remoteRuleAdd,
+  remoteRuleList,
+  remoteRuleRemove,
+  remoteRuleSetEnabled,
+  remoteRuleShow,
+  remoteRuleTest,
+} from '../remote-rules.js';
 import { withStore } from '../database.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 import { renderTable } from '../table.js';
@@ -15,6 +24,15 @@ import { readOnlyModel } from '../read-only-model.js';
 interface RulesOptions {
   db?: string;
   format?: 'table' | 'json' | 'text';
+  /** A daemon to work through (its /api/rules routes) instead of the database; changes are made as its key. */
+  remote?: string;
+  apiKey?: string;
+}
+
+/** The daemon named by --remote (or SECUREFLOW_REMOTE), or null for the local database. */
+function remoteOf(opts: RulesOptions): RemoteClient | null {
+  const target = remoteTarget(opts);
+  return target ? new RemoteClient(target.url, target.apiKey) : null;
 }
 
 /** Who makes a change from the CLI: the operating system's user. */
@@ -41,18 +59,20 @@ export async function runRulesAdd(
   checkRuleName(name);
   checkRuleAction(opts.action);
   compileExpression(opts.when); // refused here, with line, column and reason: nothing is opened or stored
-  const rule = await withStore(opts.db, (store) =>
-    store.addRule(
-      { name, expression: opts.when, action: opts.action as RiskRule['action'], description: opts.description ?? null },
-      cliUser(),
-    ),
-  );
+  const added = { name, expression: opts.when, action: opts.action, description: opts.description ?? null };
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleAdd(remote, added)
+    : await withStore(opts.db, (store) => store.addRule(added, cliUser()));
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${rule.name} added (${rule.action}, enabled): ${rule.expression}\n`);
 }
 
 export async function runRulesList(opts: RulesOptions, io: IOStreams): Promise<void> {
-  const rules = await withStore(opts.db, (store) => store.listRules(), { mustExist: true });
+  const remote = remoteOf(opts);
+  const rules = remote
+    ? await remoteRuleList(remote)
+    : await withStore(opts.db, (store) => store.listRules(), { mustExist: true });
   if (wantsJson(opts, io)) return void json(io, rules);
   io.stdout.write(
     renderTable(
@@ -64,11 +84,14 @@ export async function runRulesList(opts: RulesOptions, io: IOStreams): Promise<v
 }
 
 export async function runRulesShow(name: string, opts: RulesOptions, io: IOStreams): Promise<void> {
-  const { rule, history } = await withStore(
-    opts.db,
-    async (store) => ({ rule: await store.getRule(name), history: await store.ruleHistory(name) }),
-    { mustExist: true },
-  );
+  const remote = remoteOf(opts);
+  const { rule, history } = remote
+    ? await remoteRuleShow(remote, name)
+    : await withStore(
+        opts.db,
+        async (store) => ({ rule: await store.getRule(name), history: await store.ruleHistory(name) }),
+        { mustExist: true },
+      );
   if (!rule && history.length === 0) notFound(name);
   if (wantsJson(opts, io)) return void json(io, { rule, history });
   io.stdout.write(
@@ -101,16 +124,20 @@ export async function runRulesSetEnabled(
   opts: RulesOptions,
   io: IOStreams,
 ): Promise<void> {
-  const rule = await withStore(opts.db, (store) => store.setRuleEnabled(name, enabled, cliUser()), {
-    mustExist: true,
-  });
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleSetEnabled(remote, name, enabled)
+    : await withStore(opts.db, (store) => store.setRuleEnabled(name, enabled, cliUser()), { mustExist: true });
   if (!rule) notFound(name);
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${name} ${enabled ? 'enabled' : 'disabled'}\n`);
 }
 
 export async function runRulesRemove(name: string, opts: RulesOptions, io: IOStreams): Promise<void> {
-  const rule = await withStore(opts.db, (store) => store.removeRule(name, cliUser()), { mustExist: true });
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleRemove(remote, name)
+    : await withStore(opts.db, (store) => store.removeRule(name, cliUser()), { mustExist: true });
   if (!rule) notFound(name);
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${name} removed (its history stays: secureflow rules show ${name})\n`);
@@ -145,6 +172,22 @@ export async function runRulesTest(args: string[], opts: RulesTestOptions, io: I
         'usage',
         `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`,
       );
+  }
+  const remote = remoteOf(opts);
+  if (remote) {
+    if (!since)
+      throw new SecureflowError(
+        'usage',
+        "rules test --remote tests the daemon's stored transactions: give --since (files are tested locally)",
+      );
+    if (opts.when !== undefined) compileExpression(opts.when); // refused here, as locally
+    const report = await remoteRuleTest(
+      remote,
+      opts.when === undefined ? { name: first! } : { expression: opts.when },
+      since,
+    );
+    if (resolveFormat(opts.format, io, 'table', 'json') === 'json') return void json(io, report);
+    return void io.stdout.write(formatBacktest(report, report));
   }
   let rule: Pick<RiskRule, 'name' | 'expression' | 'action' | 'enabled'> | null = null;
   if (opts.when === undefined) {
