@@ -375,6 +375,38 @@ describe('backtests over stored traffic', () => {
   });
 });
 
+describe('backtests at once', () => {
+  it('runs one at a time with four waiting; past those the caller is told to retry (429), not queued', async () => {
+    const own = await startTestServer({ db: tempDb() });
+    try {
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({
+        amount: 10 + (i % 500),
+        hour: i % 24,
+        day_of_week: i % 7,
+        merchant_category: i % 10,
+        transaction_type: i % 3,
+      }));
+      const stored = await call(own.app, 'POST', '/api/predict-batch?explain=false', { body: { transactions: rows } });
+      expect(stored.json.scored).toBe(10_000);
+      const answers = await Promise.all(
+        Array.from({ length: 7 }, () =>
+          call(own.app, 'POST', '/api/rules/test', { body: { expression: 'amount > 400', since: '1h' } }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const refused = answers.find((a) => a.status === 429)!;
+      expect(refused.headers.get('retry-after')).toBe('10');
+      expect(refused.json.error).toMatch(/backtests are running or waiting: retry in 10 s/);
+      for (const a of answers.filter((x) => x.status === 200))
+        expect(a.json).toMatchObject({ rows: 10_000, matched: 2180 });
+      // Once they are done, the next one runs.
+      expect((await call(own.app, 'POST', '/api/rules/test', { body: { expression: 'true' } })).status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('a daemon that takes requests without keys', () => {
   it('records changes as made by "anonymous"', async () => {
     const open = await startTestServer({ db: tempDb() });

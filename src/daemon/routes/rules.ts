@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSince } from '../../cli/arguments.js';
 import { SecureflowError } from '../../core/errors.js';
-import { backtestStored } from '../../core/rules/backtest.js';
+import { backtestStored, type BacktestResult } from '../../core/rules/backtest.js';
 import { backtestReport } from '../../core/rules/backtest-report.js';
 import { checkRuleAction, checkRuleName, RULE_ACTIONS } from '../../core/rules/decide.js';
 import { compileExpression, type CompiledExpression } from '../../core/rules/rule-expression.js';
@@ -9,11 +9,19 @@ import type { RiskRuleUpdate } from '../../db/store.js';
 import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
+import { Semaphore } from '../auth-limits.js';
 import { badRequest } from '../http-error.js';
 
 /** Longest description a rule keeps (the schema says the same). */
 const MAX_DESCRIPTION = 2000;
 const DEFAULT_SINCE = '30d';
+/**
+ * Backtests read every stored row of their window (~30 µs a row: half a minute for 1M rows): one runs at a time,
+ * a few wait their turn, and past those the caller is told to retry (429) rather than queueing work without end.
+ */
+const BACKTESTS_AT_ONCE = 1;
+const BACKTESTS_WAITING = 4;
+const BACKTEST_RETRY_SECONDS = 10;
 
 /**
  * Risk rules over HTTP (issue 15), the CLI's `rules` commands as routes: list and show for any reading role, add,
@@ -22,6 +30,7 @@ const DEFAULT_SINCE = '30d';
  */
 export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void {
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
+  const backtests = new Semaphore(BACKTESTS_AT_ONCE, BACKTESTS_WAITING);
 
   app.get('/api/rules', { schema: routeSchemas.rules, config: { permission: 'read' } }, async (request) => {
     schemaCheck(request);
@@ -154,7 +163,20 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
       if (!rule) notFound(b.name as string);
     }
     const compiled = expression ?? compileExpression(rule!.expression);
-    const result = await db.run((s) => backtestStored(compiled, s, since));
+    const release = await backtests.acquire();
+    if (!release)
+      throw new SecureflowError(
+        'rate_limited',
+        `${BACKTESTS_AT_ONCE + BACKTESTS_WAITING} backtests are running or waiting: retry in ${BACKTEST_RETRY_SECONDS} s`,
+        { retry_after_seconds: BACKTEST_RETRY_SECONDS },
+        { headers: { 'retry-after': String(BACKTEST_RETRY_SECONDS) } },
+      );
+    let result: BacktestResult;
+    try {
+      result = await db.run((s) => backtestStored(compiled, s, since));
+    } finally {
+      release();
+    }
     const report = backtestReport({
       rule,
       expression: compiled,
