@@ -391,7 +391,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
 
   const rules = program
     .command('rules')
-    .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
+    .summary('risk rules (CEL expressions): add, change, list, show, enable, disable, remove, test')
     .description(
       'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n\n' +
         'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
@@ -425,6 +425,22 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesAdd(name, opts, io));
+  rules
+    .command('change')
+    .summary("change a rule's expression, action or description (kept in its history)")
+    .description(
+      "Change a rule's expression (--when), action and/or description (--description '' clears it); recorded in its " +
+        'history as one change. A bad expression is refused as for add (exit 3), and nothing changes.',
+    )
+    .argument('<name>', 'rule name')
+    .option('--when <expr>', 'the new CEL expression')
+    .addOption(new Option('--action <action>', 'what a match does').choices(['allow', 'review', 'block']))
+    .option('--description <text>', "why the rule exists ('' clears it)")
+    .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesChange(name, opts, io));
   rules
     .command('list')
     .description('List rules by name: action, enabled, expression, description.')

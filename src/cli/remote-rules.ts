@@ -4,7 +4,7 @@
  */
 import type { BacktestReport } from '../core/rules/backtest-report.js';
 import type { BacktestReportView, RiskRuleView, RuleDetail, RuleList } from '../daemon/contract/rule-shapes.js';
-import type { NewRiskRule, RiskRule, RiskRuleHistoryEntry } from '../db/store.js';
+import type { NewRiskRule, RiskRule, RiskRuleHistoryEntry, RiskRuleUpdate } from '../db/store.js';
 import type { RemoteClient } from './remote-client.js';
 
 const path = (name: string) => `/api/rules/${encodeURIComponent(name)}`;
@@ -26,6 +26,10 @@ export async function remoteRuleAdd(client: RemoteClient, rule: NewRiskRule): Pr
 
 export async function remoteRuleSetEnabled(client: RemoteClient, name: string, enabled: boolean): Promise<RiskRule> {
   return client.request<RiskRuleView>('PATCH', path(name), { json: { enabled } });
+}
+
+export async function remoteRuleUpdate(client: RemoteClient, name: string, update: RiskRuleUpdate): Promise<RiskRule> {
+  return client.request<RiskRuleView>('PATCH', path(name), { json: update });
 }
 
 export async function remoteRuleRemove(client: RemoteClient, name: string): Promise<RiskRule> {

@@ -156,6 +156,8 @@ for (const backend of backends) {
         stderr: expect.stringMatching(/viewer role may not admin/),
       });
       expect(remote(adminKey, ['disable', 'remote-big']).code).toBe(0);
+      const changed = remote(adminKey, ['change', 'remote-big', '--action', 'block', '--description', 'checked']);
+      expect(changed).toMatchObject({ code: 0, stdout: 'rule remote-big (block, disabled): amount > 1000\n' });
 
       for (const args of [['list'], ['show', 'remote-big']]) {
         const there = remote(viewerKey, [...args, '-f', 'json']);
@@ -167,7 +169,7 @@ for (const backend of backends) {
       const testThere = JSON.parse(remote(viewerKey, ['test', 'remote-big', '--since', '1d', '-f', 'json']).stdout);
       const testHere = JSON.parse(local(['test', 'remote-big', '--since', '1d', '-f', 'json']).stdout);
       expect({ ...testThere, tested_on: null }).toStrictEqual({ ...testHere, tested_on: null });
-      expect(testThere).toMatchObject({ rows: 10, rule: { name: 'remote-big', enabled: false } });
+      expect(testThere).toMatchObject({ rows: 10, rule: { name: 'remote-big', enabled: false, action: 'block' } });
       const expression = remote(viewerKey, ['test', '--when', 'hour < 5', '--since', '1d', '-f', 'json']);
       expect(JSON.parse(expression.stdout)).toMatchObject({ rule: { name: null, expression: 'hour < 5' }, rows: 10 });
       expect(remote(viewerKey, ['test', 'remote-big', fixture('transactions.csv')])).toMatchObject({
@@ -182,6 +184,7 @@ for (const backend of backends) {
       expect(history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
         ['added', 'ops-admin'],
         ['disabled', 'ops-admin'],
+        ['changed', 'ops-admin'],
         ['removed', 'ops-admin'],
       ]);
       expect(cli(['rules', 'list', '--remote', daemon.url])).toMatchObject({ code: 7 });

@@ -4,7 +4,7 @@ import { backtestFiles, backtestStored, type BacktestResult } from '../../core/r
 import { checkRuleAction, checkRuleName } from '../../core/rules/decide.js';
 import { compileExpression } from '../../core/rules/rule-expression.js';
 import { backtestReport, type BacktestReport } from '../../core/rules/backtest-report.js';
-import type { RiskRule, RiskRuleHistoryEntry } from '../../db/store.js';
+import type { RiskRule, RiskRuleHistoryEntry, RiskRuleUpdate } from '../../db/store.js';
 import { parseSince } from '../arguments.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import {
@@ -14,6 +14,7 @@ import {
   remoteRuleSetEnabled,
   remoteRuleShow,
   remoteRuleTest,
+  remoteRuleUpdate,
 } from '../remote-rules.js';
 import { withStore } from '../database.js';
 import { resolveFormat, type IOStreams } from '../io.js';
@@ -66,6 +67,36 @@ export async function runRulesAdd(
     : await withStore(opts.db, (store) => store.addRule(added, cliUser()));
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${rule.name} added (${rule.action}, enabled): ${rule.expression}\n`);
+}
+
+/**
+ * Changes a rule's expression (--when), action and/or description (an empty one clears it), recorded in its
+ * history as one `changed` row; a bad expression is refused before anything is opened.
+ */
+export async function runRulesChange(
+  name: string,
+  opts: RulesOptions & { when?: string; action?: string; description?: string },
+  io: IOStreams,
+): Promise<void> {
+  if (opts.when === undefined && opts.action === undefined && opts.description === undefined)
+    throw new SecureflowError('usage', 'give what to change: --when EXPR, --action ACTION and/or --description TEXT');
+  const update: RiskRuleUpdate = {};
+  if (opts.action !== undefined) {
+    checkRuleAction(opts.action);
+    update.action = opts.action;
+  }
+  if (opts.when !== undefined) update.expression = compileExpression(opts.when).source;
+  if (opts.description !== undefined) update.description = opts.description.trim() === '' ? null : opts.description;
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleUpdate(remote, name, update)
+    : await withStore(opts.db, (store) => store.updateRule(name, update, cliUser()), { mustExist: true });
+  if (!rule) notFound(name);
+  if (opts.format === 'json') json(io, rule);
+  else
+    io.stdout.write(
+      `rule ${rule.name} (${rule.action}, ${rule.enabled ? 'enabled' : 'disabled'}): ${rule.expression}\n`,
+    );
 }
 
 export async function runRulesList(opts: RulesOptions, io: IOStreams): Promise<void> {
