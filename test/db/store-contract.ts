@@ -995,6 +995,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         );
         expect(results.every((r) => r?.enabled === false)).toBe(true);
         expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual(['added', 'disabled']);
+        // Concurrent updates too: each sees the rule as the one before it left it, so one change is one row.
+        const updates = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.updateRule('night-cash', { enabled: true, action: 'review' }, `user${i}`),
+          ),
+        );
+        expect(updates.every((r) => r?.enabled === true && r.action === 'review')).toBe(true);
+        expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual([
+          'added',
+          'disabled',
+          'changed',
+          'enabled',
+        ]);
         const adds = await Promise.allSettled(
           Array.from({ length: 4 }, () => store.addRule({ ...night, name: 'race' }, 'x')),
         );
