@@ -397,7 +397,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
         'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers), ' +
         'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n\n' +
-        'Every change is kept in the history with who made it (the OS user; with --remote, the API key) and when: ' +
+        'Every change is kept in the history with who made it (the OS user; with --remote, key:NAME) and when: ' +
         'rules show NAME. With --remote URL every command works through a daemon (rules test: on its stored ' +
         'transactions, with --since). ' +
         'Rules are not yet applied when scoring; rules test backtests one.',

@@ -60,7 +60,7 @@ for (const backend of backends) {
       };
       const added = await call(daemon.url, 'POST', '/api/rules', { body: rule, headers: as(adminKey) });
       expect(added.status).toBe(201);
-      expect(added.json).toMatchObject({ name: 'night-cash', expression: rule.when, created_by: 'ops-admin' });
+      expect(added.json).toMatchObject({ name: 'night-cash', expression: rule.when, created_by: 'key:ops-admin' });
 
       const taken = await call(daemon.url, 'POST', '/api/rules', { body: rule, headers: as(adminKey) });
       expect(taken.status).toBe(409);
@@ -84,7 +84,7 @@ for (const backend of backends) {
       expect(cli(['rules', 'add', 'tiny', '--when', 'amount < 1', '--action', 'allow', '--db', db]).code).toBe(0);
       const listed = await call(daemon.url, 'GET', '/api/rules', { headers: as(viewerKey) });
       expect(listed.json.rules.map((r: { name: string; created_by: string }) => [r.name, r.created_by])).toEqual([
-        ['night-cash', 'ops-admin'],
+        ['night-cash', 'key:ops-admin'],
         ['tiny', userInfo().username],
       ]);
 
@@ -114,9 +114,9 @@ for (const backend of backends) {
       const shown = JSON.parse(cli(['rules', 'show', 'night-cash', '--db', db, '-f', 'json']).stdout);
       expect(shown.rule).toBeNull();
       expect(shown.history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
-        ['added', 'ops-admin'],
-        ['disabled', 'ops-admin'],
-        ['removed', 'ops-admin'],
+        ['added', 'key:ops-admin'],
+        ['disabled', 'key:ops-admin'],
+        ['removed', 'key:ops-admin'],
       ]);
       expect((await call(daemon.url, 'GET', '/api/rules/night-cash', { headers: as(viewerKey) })).json).toStrictEqual(
         shown,
@@ -143,7 +143,7 @@ for (const backend of backends) {
         'json',
       ]);
       expect(add.code, add.stderr).toBe(0);
-      expect(JSON.parse(add.stdout)).toMatchObject({ name: 'remote-big', created_by: 'ops-admin' });
+      expect(JSON.parse(add.stdout)).toMatchObject({ name: 'remote-big', created_by: 'key:ops-admin' });
       expect(remote(adminKey, ['add', 'remote-big', '--when', 'true', '--action', 'allow'])).toMatchObject({
         code: 3,
         stderr: expect.stringMatching(/a rule named remote-big already exists/),
@@ -182,10 +182,10 @@ for (const backend of backends) {
       expect(remote(viewerKey, ['show', 'nothing-here']).code).toBe(4);
       const history = JSON.parse(local(['show', 'remote-big', '-f', 'json']).stdout).history;
       expect(history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
-        ['added', 'ops-admin'],
-        ['disabled', 'ops-admin'],
-        ['changed', 'ops-admin'],
-        ['removed', 'ops-admin'],
+        ['added', 'key:ops-admin'],
+        ['disabled', 'key:ops-admin'],
+        ['changed', 'key:ops-admin'],
+        ['removed', 'key:ops-admin'],
       ]);
       expect(cli(['rules', 'list', '--remote', daemon.url])).toMatchObject({ code: 7 });
       const logs = daemon.logs.join('\n');

@@ -56,9 +56,9 @@ describe('who may do what', () => {
     // Nothing a refused caller sent was recorded: the history is the admin's alone.
     const history = (await req('admin', 'GET', '/api/rules/matrix')).json.history;
     expect(history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
-      ['added', 'admin key'],
-      ['disabled', 'admin key'],
-      ['removed', 'admin key'],
+      ['added', 'key:admin key'],
+      ['disabled', 'key:admin key'],
+      ['removed', 'key:admin key'],
     ]);
   });
 });
@@ -72,7 +72,7 @@ describe('adding, changing and removing', () => {
       ...night,
       description: 'big at night',
       enabled: true,
-      created_by: 'admin key',
+      created_by: 'key:admin key',
       created_at: expect.any(String),
       updated_at: added.json.created_at,
     });
@@ -102,7 +102,7 @@ describe('adding, changing and removing', () => {
           action: 'block',
           description: 'big at night',
           enabled: true,
-          changed_by: 'admin key',
+          changed_by: 'key:admin key',
           changed_at: added.json.created_at,
         },
       ],
@@ -113,7 +113,7 @@ describe('adding, changing and removing', () => {
     await req('admin', 'POST', '/api/rules', { name: 'hist', expression: 'amount > 100', action: 'review' });
     const off = await req('admin2', 'PATCH', '/api/rules/hist', { enabled: false });
     expect(off.status).toBe(200);
-    expect(off.json).toMatchObject({ name: 'hist', enabled: false, created_by: 'admin key' });
+    expect(off.json).toMatchObject({ name: 'hist', enabled: false, created_by: 'key:admin key' });
     // The same state again: answered as it is, nothing recorded.
     expect((await req('admin2', 'PATCH', '/api/rules/hist', { enabled: false })).json).toStrictEqual(off.json);
     const changed = await req('admin', 'PATCH', '/api/rules/hist', {
@@ -135,11 +135,11 @@ describe('adding, changing and removing', () => {
     expect(
       history.map((h: Record<string, unknown>) => [h.change, h.changed_by, h.expression, h.action, h.enabled]),
     ).toEqual([
-      ['added', 'admin key', 'amount > 100', 'review', true],
-      ['disabled', 'second admin', 'amount > 100', 'review', false],
-      ['changed', 'admin key', 'amount > 200 && hour < 6', 'block', false],
-      ['enabled', 'admin key', 'amount > 200 && hour < 6', 'block', true],
-      ['changed', 'second admin', 'amount > 200 && hour < 6', 'block', true],
+      ['added', 'key:admin key', 'amount > 100', 'review', true],
+      ['disabled', 'key:second admin', 'amount > 100', 'review', false],
+      ['changed', 'key:admin key', 'amount > 200 && hour < 6', 'block', false],
+      ['enabled', 'key:admin key', 'amount > 200 && hour < 6', 'block', true],
+      ['changed', 'key:second admin', 'amount > 200 && hour < 6', 'block', true],
     ]);
   });
 
@@ -157,8 +157,8 @@ describe('adding, changing and removing', () => {
     expect(after.status).toBe(200);
     expect(after.json.rule).toBeNull();
     expect(after.json.history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
-      ['added', 'admin key'],
-      ['removed', 'second admin'],
+      ['added', 'key:admin key'],
+      ['removed', 'key:second admin'],
     ]);
     expect((await req('viewer', 'GET', '/api/rules')).json.rules.map((r: { name: string }) => r.name)).not.toContain(
       'gone',

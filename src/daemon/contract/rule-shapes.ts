@@ -15,7 +15,7 @@ export const RiskRule = Type.Object(
     action: RuleAction,
     description: Nullable(Type.String()),
     enabled: Type.Boolean(),
-    created_by: Type.String({ description: "Who added it: an API key's name, or the OS user for the CLI" }),
+    created_by: Type.String({ description: 'Who added it: key:NAME for an API key, the OS user for the CLI' }),
     created_at: Type.String(),
     updated_at: Type.String(),
   },

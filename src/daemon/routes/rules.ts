@@ -189,11 +189,12 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
 }
 
 /**
- * Who made a change, for the rule's history: the caller's API key name; "anonymous" where the daemon takes
- * requests without keys (--no-auth, or a loopback daemon where no key was ever made).
+ * Who made a change, for the rule's history: `key:NAME` for an API key (the form verdicts use, beside users' own
+ * names, which have no `:`); "anonymous" where the daemon takes requests without keys (--no-auth, or a loopback
+ * daemon where no key was ever made).
  */
 function changedBy(request: FastifyRequest): string {
-  return request.principal?.name ?? 'anonymous';
+  return request.principal ? `key:${request.principal.name}` : 'anonymous';
 }
 
 function notFound(name: string): never {
