@@ -4,7 +4,7 @@
  * figures `secureflow rules test --since` gives on the same database.
  */
 import { userInfo } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminPool, freshSchema, pgReachable, pgRequired, PG_URL } from '../support/postgres.js';
 import { call, createKey, tempDb } from '../daemon/server-helpers.js';
 import { spawnDaemon, type DaemonProcess } from './daemon-process.js';
@@ -123,10 +123,12 @@ for (const backend of backends) {
       );
       expect((await call(daemon.url, 'GET', '/api/rules/night-cash')).status).toBe(401);
 
+      await vi.waitFor(() => expect(daemon.logs.join('\n')).toContain('"url":"/api/rules/night-cash"'), {
+        timeout: 10_000,
+      });
       const logs = daemon.logs.join('\n');
-      expect(logs).toContain('"url":"/api/rules/night-cash"');
       for (const key of [adminKey, viewerKey]) expect(logs).not.toContain(key.replace(/^sf_\d+_/, ''));
-    });
+    }, 180_000); // a dozen or more CLI processes, on a machine whose Postgres other suites load too
 
     it('works through the daemon with --remote: the same output as local, changes made as the key', async () => {
       const remote = (key: string, args: string[]) =>
@@ -188,9 +190,12 @@ for (const backend of backends) {
         ['removed', 'key:ops-admin'],
       ]);
       expect(cli(['rules', 'list', '--remote', daemon.url])).toMatchObject({ code: 7 });
+      // The CLI ran synchronously: the daemon's log lines are read from its pipe now that this test waits.
+      await vi.waitFor(() => expect(daemon.logs.join('\n')).toContain('"url":"/api/rules/remote-big"'), {
+        timeout: 10_000,
+      });
       const logs = daemon.logs.join('\n');
-      expect(logs).toContain('"url":"/api/rules/night-cash"');
       for (const key of [adminKey, viewerKey]) expect(logs).not.toContain(key.replace(/^sf_\d+_/, ''));
-    });
+    }, 180_000); // a dozen or more CLI processes, on a machine whose Postgres other suites load too
   });
 }
