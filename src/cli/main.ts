@@ -391,13 +391,15 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
 
   const rules = program
     .command('rules')
-    .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
+    .summary('risk rules (CEL expressions): add, change, list, show, enable, disable, remove, test')
     .description(
       'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n\n' +
         'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
         'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers), ' +
         'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n\n' +
-        'Every change is kept in the history with who made it (the OS user) and when: rules show NAME. ' +
+        'Every change is kept in the history with who made it (the OS user; with --remote, key:NAME) and when: ' +
+        'rules show NAME. With --remote URL every command works through a daemon (rules test: on its stored ' +
+        'transactions, with --since). ' +
         'Rules are not yet applied when scoring; rules test backtests one.',
     );
   const rulesFormat = () =>
@@ -419,12 +421,32 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     )
     .option('--description <text>', 'why the rule exists')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesAdd(name, opts, io));
+  rules
+    .command('change')
+    .summary("change a rule's expression, action or description (kept in its history)")
+    .description(
+      "Change a rule's expression (--when), action and/or description (--description '' clears it); recorded in its " +
+        'history as one change. A bad expression is refused as for add (exit 3), and nothing changes.',
+    )
+    .argument('<name>', 'rule name')
+    .option('--when <expr>', 'the new CEL expression')
+    .addOption(new Option('--action <action>', 'what a match does').choices(['allow', 'review', 'block']))
+    .option('--description <text>', "why the rule exists ('' clears it)")
+    .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesChange(name, opts, io));
   rules
     .command('list')
     .description('List rules by name: action, enabled, expression, description.')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(rulesFormat())
     .action(async (opts) => (await import('./commands/rules.js')).runRulesList(opts, io));
   rules
@@ -433,6 +455,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .description("Show a rule and its history (every change, who made it and when; a removed rule's too).")
     .argument('<name>', 'rule name')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesShow(name, opts, io));
   for (const [command, enabled] of [
@@ -444,6 +468,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       .description(`${enabled ? 'Enable' : 'Disable'} a rule (recorded in its history).`)
       .argument('<name>', 'rule name')
       .addOption(dbOption())
+      .addOption(remoteOption())
+      .addOption(apiKeyOption())
       .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
       .action(async (name: string, opts) =>
         (await import('./commands/rules.js')).runRulesSetEnabled(name, enabled, opts, io),
@@ -454,6 +480,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .description('Remove a rule; its history stays (rules show NAME).')
     .argument('<name>', 'rule name')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesRemove(name, opts, io));
   rules
@@ -473,6 +501,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(modelOption())
     .addOption(thresholdOption())
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(rulesFormat())
     .action(async (args: string[], opts) => (await import('./commands/rules.js')).runRulesTest(args, opts, io));
 

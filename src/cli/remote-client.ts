@@ -50,7 +50,7 @@ export class RemoteClient {
 
   /** T: the route's answer, from the contract's schemas (daemon/contract/shapes.ts). */
   async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     body?: { json?: unknown; csv?: string | Uint8Array },
   ): Promise<T> {

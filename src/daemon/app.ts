@@ -26,6 +26,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { ruleRoutes } from './routes/rules.js';
 import { transactionRoutes } from './routes/transactions.js';
 
 declare module 'fastify' {
@@ -134,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id'],
     exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600,
@@ -222,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   feedbackRoutes(app, ctx);
   dashboardRoutes(app, ctx);
   transactionRoutes(app, ctx);
+  ruleRoutes(app, ctx);
   return app;
 }
 

@@ -134,6 +134,18 @@ export interface NewRiskRule {
   description: string | null;
 }
 
+/**
+ * What Store.updateRule changes: the fields given (description null: cleared); the name never changes. A change
+ * of expression, action or description is one `changed` history row, a change of enabled one `enabled` or
+ * `disabled` row after it.
+ */
+export interface RiskRuleUpdate {
+  expression?: string;
+  action?: RiskRuleAction;
+  description?: string | null;
+  enabled?: boolean;
+}
+
 export type RiskRuleChange = 'added' | 'changed' | 'enabled' | 'disabled' | 'removed';
 
 /** One change to a rule, with the rule as it was after it (before it, for `removed`). */
@@ -275,6 +287,12 @@ export interface Store {
    * already in that state is returned as it is, and no history is written.
    */
   setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null>;
+  /**
+   * Changes a rule's expression, action, description and/or enabled state (RiskRuleUpdate), with their history
+   * rows, in one transaction; null when there is no such rule. Fields given with the values the rule already has
+   * change nothing and write no history. Checked as addRule checks (StoreError('invalid') naming the field).
+   */
+  updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null>;
   /** Deletes a rule and writes its `removed` history row, in one transaction; the rule as it was, or null. */
   removeRule(name: string, changedBy: string): Promise<RiskRule | null>;
   /** Every change, oldest first: of one rule name (removed rules included), or of all rules. */

@@ -907,7 +907,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('refuses a taken name, an unknown action and unstorable text, storing nothing', async () => {
         await store.addRule(night, 'alice');
         await expect(store.addRule({ ...night, action: 'allow' }, 'bob')).rejects.toMatchObject({
-          kind: 'invalid',
+          kind: 'conflict',
           field: 'name',
           message: 'a rule named night-cash already exists',
         });
@@ -926,6 +926,68 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(await store.getRule('a\u0000b')).toBeNull();
       });
 
+      it('updates expression, action, description and enabled in one call, a history row for each kind of change', async () => {
+        const added = await store.addRule(night, 'alice');
+        await sleep(5);
+        const changed = await store.updateRule(
+          'night-cash',
+          { expression: 'amount > 5000', action: 'review', description: null },
+          'bob',
+        );
+        expect(changed).toStrictEqual({
+          ...added,
+          expression: 'amount > 5000',
+          action: 'review',
+          description: null,
+          updated_at: expect.stringMatching(ISO),
+        });
+        expect(changed!.updated_at > added.updated_at).toBe(true);
+        expect(await store.getRule('night-cash')).toStrictEqual(changed);
+        // The same values again, or nothing at all: unchanged, no history.
+        expect(await store.updateRule('night-cash', { action: 'review', description: null }, 'bob')).toStrictEqual(
+          changed,
+        );
+        expect(await store.updateRule('night-cash', {}, 'bob')).toStrictEqual(changed);
+        // Content and state at once: `changed`, then `disabled`, in one transaction.
+        const both = await store.updateRule(
+          'night-cash',
+          { description: 'raised', enabled: false, expression: 'amount > 6000' },
+          'carol',
+        );
+        expect(both).toMatchObject({ description: 'raised', enabled: false, expression: 'amount > 6000' });
+        expect(await store.updateRule('night-cash', { enabled: true }, 'dave')).toMatchObject({ enabled: true });
+        expect(await store.updateRule('nope', { action: 'block' }, 'dave')).toBeNull();
+
+        const history = await store.ruleHistory('night-cash');
+        expect(history.map((h) => [h.change, h.changed_by, h.expression, h.action, h.description, h.enabled])).toEqual([
+          ['added', 'alice', night.expression, 'block', 'big at night', true],
+          ['changed', 'bob', 'amount > 5000', 'review', null, true],
+          ['changed', 'carol', 'amount > 6000', 'review', 'raised', true],
+          ['disabled', 'carol', 'amount > 6000', 'review', 'raised', false],
+          ['enabled', 'dave', 'amount > 6000', 'review', 'raised', true],
+        ]);
+        expect(history[2].changed_at).toBe(history[3].changed_at);
+      });
+
+      it('refuses an update with an unknown action, an empty expression or unstorable text, changing nothing', async () => {
+        const added = await store.addRule(night, 'alice');
+        await expect(
+          store.updateRule('night-cash', { action: 'deny' as 'allow', enabled: false }, 'bob'),
+        ).rejects.toMatchObject({ kind: 'invalid', field: 'action' });
+        await expect(store.updateRule('night-cash', { expression: '' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'expression',
+        });
+        await expect(store.updateRule('night-cash', { description: 'a\u0000b' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'description',
+        });
+        await expect(store.updateRule('night-cash', { action: 'allow' }, 'x\u0000')).rejects.toBeInstanceOf(StoreError);
+        expect(await store.getRule('night-cash')).toStrictEqual(added);
+        expect((await store.ruleHistory('night-cash')).length).toBe(1);
+        expect(await store.updateRule('a\u0000b', { action: 'allow' }, 'bob')).toBeNull();
+      });
+
       it('writes each change and its history row together: of concurrent disables exactly one is recorded', async () => {
         await store.addRule(night, 'alice');
         const results = await Promise.all(
@@ -933,6 +995,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         );
         expect(results.every((r) => r?.enabled === false)).toBe(true);
         expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual(['added', 'disabled']);
+        // Concurrent updates too: each sees the rule as the one before it left it, so one change is one row.
+        const updates = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.updateRule('night-cash', { enabled: true, action: 'review' }, `user${i}`),
+          ),
+        );
+        expect(updates.every((r) => r?.enabled === true && r.action === 'review')).toBe(true);
+        expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual([
+          'added',
+          'disabled',
+          'changed',
+          'enabled',
+        ]);
         const adds = await Promise.allSettled(
           Array.from({ length: 4 }, () => store.addRule({ ...night, name: 'race' }, 'x')),
         );

@@ -1,6 +1,7 @@
 import type { FastifyTypeProvider } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import * as S from './shapes.js';
+import { ruleRouteSchemas } from './rule-routes.js';
 
 /**
  * Each route's schema: what @fastify/swagger publishes at /api/openapi.json, what Fastify validates requests
@@ -154,7 +155,7 @@ const schemas = {
   },
 };
 
-export const routeSchemas = schemas;
+export const routeSchemas = { ...schemas, ...ruleRouteSchemas };
 
 /**
  * Types each handler's answer from its response schema. Request parts stay unknown: the validator checks a copy

@@ -10,6 +10,7 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  RiskRuleUpdate,
   ReviewedTransaction,
   Role,
   Store,
@@ -27,6 +28,7 @@ import {
   checkIdList,
   checkPage,
   checkRiskRule,
+  updatedRule,
   checkText,
   checkTransactions,
   describeError as reason,
@@ -661,7 +663,7 @@ export class PostgresStore implements Store {
          ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
         [rule.name, rule.expression, rule.action, rule.description, changedBy, at],
       );
-      if (!rows[0]) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      if (!rows[0]) throw new StoreError('conflict', `a rule named ${rule.name} already exists`, { field: 'name' });
       const added = rows[0] as RiskRule;
       await ruleChanged(c, added, 'added', changedBy, at);
       return added;
@@ -685,6 +687,26 @@ export class PostgresStore implements Store {
       const changed = rows[0] as RiskRule;
       await ruleChanged(c, changed, enabled ? 'enabled' : 'disabled', changedBy, at);
       return changed;
+    });
+  }
+
+  async updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null> {
+    if (unstorableText(name) !== null) return null;
+    return this.tx(async (c) => {
+      const { rows } = await c.query(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = $1 FOR UPDATE`, [name]);
+      if (!rows[0]) return null;
+      const current = rows[0] as RiskRule;
+      const { rule, changes } = updatedRule(current, update, changedBy);
+      if (changes.length === 0) return current;
+      const at = now();
+      const updated = await c.query(
+        `UPDATE risk_rules SET expression = $2, action = $3, description = $4, enabled = $5,
+           updated_at = greatest($6::timestamptz, updated_at)
+         WHERE name = $1 RETURNING ${RISK_RULE_COLUMNS}`,
+        [name, rule.expression, rule.action, rule.description, rule.enabled, at],
+      );
+      for (const ch of changes) await ruleChanged(c, ch.rule, ch.change, changedBy, at);
+      return updated.rows[0] as RiskRule;
     });
   }
 

@@ -9,6 +9,7 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  RiskRuleUpdate,
   ReviewedTransaction,
   Role,
   Store,
@@ -26,6 +27,7 @@ import {
   checkIdList,
   checkPage,
   checkRiskRule,
+  updatedRule,
   checkText,
   checkTransaction,
   isoOf,
@@ -649,7 +651,7 @@ export class SqliteStore implements Store {
         `INSERT INTO risk_rules (name, expression, action, description, enabled, created_by, created_at, updated_at)
          VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
       ).get(rule.name, rule.expression, rule.action, rule.description, changedBy, at, at) as Row | undefined;
-      if (!row) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      if (!row) throw new StoreError('conflict', `a rule named ${rule.name} already exists`, { field: 'name' });
       const added = toRule(row);
       this.ruleChanged(added, 'added', changedBy, at);
       return added;
@@ -672,6 +674,25 @@ export class SqliteStore implements Store {
       const changed = toRule(row);
       this.ruleChanged(changed, enabled ? 'enabled' : 'disabled', changedBy, at);
       return changed;
+    });
+  }
+
+  async updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null> {
+    return this.write(() => {
+      const row = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as Row | undefined;
+      if (!row) return null;
+      const current = toRule(row);
+      const { rule, changes } = updatedRule(current, update, changedBy);
+      if (changes.length === 0) return current;
+      const at = now();
+      const updated = toRule(
+        this.stmt(
+          `UPDATE risk_rules SET expression = ?, action = ?, description = ?, enabled = ?, updated_at = max(?, updated_at)
+           WHERE name = ? RETURNING ${RISK_RULE_COLUMNS}`,
+        ).get(rule.expression, rule.action, rule.description, rule.enabled ? 1 : 0, at, name) as Row,
+      );
+      for (const c of changes) this.ruleChanged(c.rule, c.change, changedBy, at);
+      return updated;
     });
   }
 
