@@ -222,7 +222,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'also split on how odd amount, hour, type and day are for the merchant category ("auto": those that depend on it)',
       )
         .choices(['none', 'all', 'auto'])
-        .default('none'),
+        .default('auto'),
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')

@@ -43,10 +43,15 @@ export interface CategoryShareFeature {
 }
 
 /**
- * `--conditional-features auto`: a conditional feature is kept when its field depends on the category in the
- * training rows: Pearson's chi-square test of independence on the field (amount by decile of log1p(amount))
- * against the category, kept at p < 0.001 (the Wilson-Hilferty normal approximation, z > 3.09). On data where
- * the fields are independent of the category (the reference sample) such a feature only adds noise splits.
+ * `--conditional-features auto` asks two things of the training rows, by Pearson's chi-square test of independence
+ * of a field (amount by decile of log1p(amount)) and the category:
+ * 1. Are the categories different populations? Only if the amount depends on the category with a bias-corrected
+ *    Cramér's V >= SEGMENT_V (0.2): the scenario suite's merchant categories give 0.36, the reference sample 0.10
+ *    and the bundled model's data 0.07, where the only dependence is the anomalies' own (weekend-night transfers
+ *    all in category 9), and conditional features cost them ROC-AUC (0.992 -> 0.983 on the reference sample).
+ *    Otherwise none is kept.
+ * 2. Then each feature whose field depends on the category at p < 0.001 (Wilson-Hilferty z > 3.09) is kept: a
+ *    field independent of the category gives its conditional feature nothing but noise splits.
  */
 export interface IndependenceTest {
   rule: 'chi-square-independence';
@@ -54,6 +59,8 @@ export interface IndependenceTest {
   df: number;
   /** Wilson-Hilferty z of the statistic; kept when z > KEEP_Z. */
   z: number;
+  /** Cramér's V with Bergsma's (2013) small-sample bias correction: 0 (independent) to 1. */
+  cramersV: number;
 }
 
 export type ConditionalName = ConditionalFeature['name'];
@@ -72,6 +79,8 @@ const MIN_CATEGORY_ROWS = 10;
 const MIN_SCALE = 0.01;
 /** p < 0.001, one-sided. */
 const KEEP_Z = 3.09;
+/** Bias-corrected Cramér's V of amount and category from which the categories count as different populations. */
+const SEGMENT_V = 0.2;
 const SHARE_FIELDS: Record<CategoryShareFeature['name'], { field: number; values: number }> = {
   hour_for_category: { field: 1, values: 24 },
   day_for_category: { field: 2, values: 7 },
@@ -93,7 +102,8 @@ export function readsMask(feature: ConditionalFeature): number {
 
 /**
  * Learns conditional features from `rows` raw training rows (row-major, FEATURES order). `names`: which ones;
- * with `auto`, each is kept only if its field depends on the category (IndependenceTest).
+ * with `auto`, none unless the categories are different populations, then those whose field depends on the
+ * category (IndependenceTest).
  */
 export function learnConditionalFeatures(
   raw: Float64Array,
@@ -102,6 +112,7 @@ export function learnConditionalFeatures(
   auto: boolean,
 ): ConditionalFeature[] {
   const out: ConditionalFeature[] = [];
+  if (auto && !(independenceTest(raw, rows, 'amount_for_category').cramersV >= SEGMENT_V)) return out;
   for (const name of names) {
     const feature = name === 'amount_for_category' ? learnAmount(raw, rows) : learnShare(raw, rows, name);
     if (auto) {
@@ -172,7 +183,7 @@ function learnShare(raw: Float64Array, rows: number, name: CategoryShareFeature[
 }
 
 /** Chi-square test of independence between the feature's field (amount by decile) and the category. */
-function independenceTest(raw: Float64Array, rows: number, name: ConditionalName): IndependenceTest {
+export function independenceTest(raw: Float64Array, rows: number, name: ConditionalName): IndependenceTest {
   const field = name === 'amount_for_category' ? AMOUNT : SHARE_FIELDS[name].field;
   const value = new Float64Array(rows);
   for (let i = 0; i < rows; i++) value[i] = raw[i * FEATURE_COUNT + field];
@@ -206,7 +217,14 @@ function independenceTest(raw: Float64Array, rows: number, name: ConditionalName
   const df = Math.max(1, (rowKeys.size - 1) * (colKeys.size - 1));
   const k = 2 / (9 * df);
   const z = ((chi / df) ** (1 / 3) - (1 - k)) / Math.sqrt(k);
-  return { rule: 'chi-square-independence', chiSquare: round6(chi), df, z: round6(z) };
+  // Bergsma's correction: without it V is biased upward on small samples (0.2 on 1,100 independent rows).
+  const r = rowKeys.size;
+  const c = colKeys.size;
+  const phi2 = Math.max(0, chi / rows - ((r - 1) * (c - 1)) / (rows - 1));
+  const rc = r - (r - 1) ** 2 / (rows - 1);
+  const cc = c - (c - 1) ** 2 / (rows - 1);
+  const v = Math.min(rc, cc) > 1 ? Math.sqrt(phi2 / (Math.min(rc, cc) - 1)) : 0;
+  return { rule: 'chi-square-independence', chiSquare: round6(chi), df, z: round6(z), cramersV: round6(v) };
 }
 
 function round6(x: number): number {

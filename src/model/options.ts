@@ -35,7 +35,7 @@ export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
   threshold: null,
   amountTransform: 'none',
   dayStartHour: 6,
-  conditionalFeatures: 'none',
+  conditionalFeatures: 'auto',
 });
 
 /** Fills defaults and checks ranges; throws a RangeError naming the option. */

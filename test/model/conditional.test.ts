@@ -99,6 +99,11 @@ describe('conditional features', () => {
     expect(plain.formatVersion).toBe(1);
     expect(plain.conditional).toBeUndefined();
     expect(plain.options.conditionalFeatures).toBe('auto');
+    // auto is the default.
+    const byDefault = trainModel(data.raw, 3000, { seed: 5, trees: 5 });
+    expect(byDefault.options.conditionalFeatures).toBe('auto');
+    expect(byDefault.conditional!.map((c) => c.name)).toEqual(kept);
+    expect(byDefault.conditional![0].chosen).toMatchObject({ rule: 'chi-square-independence' });
   });
 
   it('find what is odd only for the category better than the five fields alone', () => {
@@ -117,7 +122,7 @@ describe('conditional features', () => {
             }
       return wins / pairs;
     };
-    const plain = auc(new IsolationForestModel(trainModel(data.raw, 3000, { seed: 5 })));
+    const plain = auc(new IsolationForestModel(trainModel(data.raw, 3000, { seed: 5, conditionalFeatures: 'none' })));
     const conditional = auc(
       new IsolationForestModel(trainModel(data.raw, 3000, { seed: 5, conditionalFeatures: 'all' })),
     );
@@ -163,7 +168,7 @@ describe('exact Shapley values over the five fields with conditional features', 
   });
 
   it('on a plain model equals TreeSHAP (Algorithm 2) and brute force', () => {
-    const plain = trainModel(data.raw, 3000, { seed: 5, trees: 20 });
+    const plain = trainModel(data.raw, 3000, { seed: 5, trees: 20, conditionalFeatures: 'none' });
     const plainTrees = plain.forest.trees.map(prepareShapTree);
     const d = Math.max(...plainTrees.map((t) => t.depth));
     const coalitions = new CoalitionExplainer([1, 2, 4, 8, 16], d);

@@ -68,7 +68,7 @@ describe('isolation forest training', () => {
   });
 
   it('scores with the dense branch-free layout exactly as walking the trees does', () => {
-    const doc = trainModel(data.raw, data.rows, { seed: 3 });
+    const doc = trainModel(data.raw, data.rows, { seed: 3, conditionalFeatures: 'none' });
     const model = new IsolationForestModel(doc);
     const scores = new Float64Array(500);
     model.scoreRows(data.raw, 500, scores);
@@ -106,7 +106,7 @@ describe('isolation forest training', () => {
 });
 
 describe('model file', () => {
-  const doc = trainModel(data.raw, data.rows, { seed: 5 });
+  const doc = trainModel(data.raw, data.rows, { seed: 5, conditionalFeatures: 'none' });
   const text = serializeModel(doc);
 
   it('round-trips through the checked loader to the same document and scores', () => {
