@@ -22,8 +22,9 @@ function evaluate(model: string): { roc_auc: number; pr_auc: number } {
 
 describe('secureflow train: conditional features', () => {
   beforeAll(() => {
-    const mixed = SCENARIOS.find((s: { name: string }) => s.name === 'mixed');
-    const rows: (number | string)[][] = generateScenario(mixed, 120_000, 7).rows;
+    const mixed = SCENARIOS.find((s) => s.name === 'mixed');
+    if (!mixed) throw new Error('no mixed scenario');
+    const rows = generateScenario(mixed, 120_000, 7).rows;
     const text = (part: (number | string)[][]) => `${[HEADER, ...part.map((r) => r.join(','))].join('\n')}\n`;
     writeFileSync(train, text(rows.slice(0, 40_000)));
     writeFileSync(test, text(rows.slice(40_000)));
@@ -49,6 +50,20 @@ describe('secureflow train: conditional features', () => {
     expect(cli(args).code).toBe(0);
     expect(json(none).formatVersion).toBe(1);
     expect(json(none).conditional).toBeUndefined();
+    // models show lists them with what they read and why auto kept them.
+    const db = join(dir, 'models.db');
+    expect(cli(['train', train, '--label-column', 'is_fraud', '--out', b, '--db', db, '--register']).code).toBe(0);
+    const shown = cli(['models', 'show', String(doc.id), '--db', db, '--format', 'json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const lineage = JSON.parse(shown.stdout).conditional_features;
+    expect(lineage.map((c: { name: string }) => c.name)).toEqual(doc.conditional!.map((c) => c.name));
+    expect(lineage[0]).toMatchObject({
+      reads: ['amount', 'merchant_category'],
+      chosen: { rule: 'chi-square-independence' },
+    });
+    expect(lineage[0].chosen.cramersV).toBeGreaterThanOrEqual(0.2);
+    const text = cli(['models', 'show', String(doc.id), '--db', db, '--format', 'table']).stdout;
+    expect(text).toMatch(/conditional feature hour_for_category \(reads hour, merchant_category\): kept/);
     // What they are for: fraud that is odd only for its category.
     const withThem = evaluate(a);
     const without = evaluate(none);
