@@ -216,6 +216,14 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'hour the forest\'s clock starts at, "auto" for the quietest training hour, or "none" for the raw hour',
       ).default('6'),
     )
+    .addOption(
+      new Option(
+        '--conditional-features <c>',
+        'also split on how odd amount, hour, type and day are for the merchant category ("auto": those that depend on it)',
+      )
+        .choices(['none', 'all', 'auto'])
+        .default('auto'),
+    )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')
     .addOption(dbOption())
