@@ -430,6 +430,27 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(usersFormat())
     .action(async (name: string, opts) => (await import('./commands/users.js')).runUsersPasswd(name, opts, io));
 
+  program
+    .command('login')
+    .summary('log in to a daemon as a user; remote commands and the dashboard then use the token')
+    .description(
+      'Log in to a daemon (POST /api/auth/login) and keep the token in the config folder ($XDG_CONFIG_HOME/secureflow/logins.json, else ~/.config/secureflow/logins.json; mode 0600). --remote commands and the dashboard use it for that URL when no API key is given. The password is typed without echo, or read from standard input with --password-stdin.',
+    )
+    .option('--remote <url>', 'the daemon (default: SECUREFLOW_REMOTE)')
+    .requiredOption('--username <name>', 'your username')
+    .option('--password-stdin', 'read the password from standard input')
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (opts) => (await import('./commands/login.js')).runLogin(opts, io));
+  program
+    .command('logout')
+    .summary("forget a daemon's login token")
+    .description(
+      'Forget the token kept for a daemon (the token stays valid on the daemon until it expires; `secureflow users passwd` or `users disable` revoke it there).',
+    )
+    .option('--remote <url>', 'the daemon (default: SECUREFLOW_REMOTE)')
+    .option('--all', 'forget every kept login')
+    .action(async (opts) => (await import('./commands/login.js')).runLogout(opts, io));
+
   const rules = program
     .command('rules')
     .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
