@@ -21,7 +21,6 @@ export async function readPassword(io: IOStreams, opts: { stdin?: boolean; promp
       'usage',
       'no terminal to type the password in: pipe it with --password-stdin (e.g. printf %s "$PASSWORD" | secureflow ... --password-stdin)',
     );
-  io.stderr.write(opts.prompt);
   return new Promise<string>((resolve, reject) => {
     let typed = '';
     const done = (error?: SecureflowError) => {
@@ -40,8 +39,10 @@ export async function readPassword(io: IOStreams, opts: { stdin?: boolean; promp
         else if (ch >= ' ') typed += ch;
       }
     };
+    // Echo off before the prompt shows: whatever is typed from then on never appears.
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
+    io.stderr.write(opts.prompt);
   });
 }

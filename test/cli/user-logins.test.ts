@@ -229,10 +229,9 @@ describe('logins (built daemon, SQLite)', () => {
     } finally {
       await first.stop();
     }
-    const stored = new Database(db, { readonly: true })
-      .prepare("SELECT value FROM daemon_secrets WHERE name = 'jwt_secret'")
-      .pluck()
-      .get() as string;
+    const raw = new Database(db, { readonly: true });
+    const stored = raw.prepare("SELECT value FROM daemon_secrets WHERE name = 'jwt_secret'").pluck().get() as string;
+    raw.close();
     expect(stored.length).toBeGreaterThanOrEqual(48);
     const second = await spawnDaemon(['--db', db], { JWT_SECRET: '' });
     try {
