@@ -16,7 +16,6 @@ import {
   algNone,
   call,
   login,
-  median,
   PASSWORD,
   SECRET,
   tokenOf,
@@ -132,40 +131,6 @@ describe('logins (built daemon, SQLite)', () => {
       await other.stop();
     }
   }, 60_000);
-
-  it('takes as long for a wrong username as for a wrong password, with the same 401 (timing parity)', async () => {
-    const db = freshDb();
-    addUser(db, 'alice', 'analyst');
-    const d = await spawnDaemon(['--db', db, '--login-limit', '1000', '--login-ip-limit', '1000'], ENV);
-    try {
-      await login(d.url, 'alice'); // warm up
-      const N = 25;
-      const wrongUser: number[] = [];
-      const wrongPassword: number[] = [];
-      const good: number[] = [];
-      for (let i = 0; i < N; i++) {
-        const u = await login(d.url, `nobody-${i}`);
-        const p = await login(d.url, 'alice', `${PASSWORD}-wrong`);
-        const g = await login(d.url, 'alice');
-        expect([u.status, p.status, g.status]).toEqual([401, 401, 200]);
-        expect(u.body).toEqual(p.body);
-        expect(u.body).toEqual({ error: 'wrong username or password', details: {} });
-        wrongUser.push(u.ms);
-        wrongPassword.push(p.ms);
-        good.push(g.ms);
-      }
-      const [mu, mp, mg] = [median(wrongUser), median(wrongPassword), median(good)];
-      console.log(
-        `login timing over ${N} each (median ms): wrong username ${mu.toFixed(1)}, wrong password ${mp.toFixed(1)}, good ${mg.toFixed(1)}; ratio ${(mu / mp).toFixed(3)}`,
-      );
-      // scrypt runs in every case (a dummy hash for unknown names): without it a wrong username would take ~1 ms.
-      expect(Math.min(mu, mp)).toBeGreaterThan(10);
-      expect(mu / mp).toBeGreaterThan(0.75);
-      expect(mu / mp).toBeLessThan(1.33);
-    } finally {
-      await d.stop();
-    }
-  }, 120_000);
 
   it('limits login attempts per username and per address (429 with Retry-After), wrong or right', async () => {
     const db = freshDb();
