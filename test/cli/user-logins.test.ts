@@ -158,10 +158,16 @@ describe('logins (built daemon, SQLite)', () => {
     const db = freshDb();
     const key = createKeyCli(db, 'admin').key;
     addUser(db, 'alice', 'admin');
-    const refused = cli(['serve', '--db', db, '--host', '0.0.0.0', '--port', '0'], { env: { JWT_SECRET: '' } });
+    const refused = cli(['serve', '--db', db, '--host', '0.0.0.0', '--port', '0'], {
+      env: { JWT_SECRET: '' },
+      timeoutMs: 20_000,
+    });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/user accounts exist, so JWT_SECRET must be set/);
-    const short = cli(['serve', '--db', db, '--port', '0'], { env: { JWT_SECRET: 'tooshort-s3cret' } });
+    const short = cli(['serve', '--db', db, '--port', '0'], {
+      env: { JWT_SECRET: 'tooshort-s3cret' },
+      timeoutMs: 20_000,
+    });
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/JWT_SECRET is too short: at least 32 characters/);
     expect(short.stderr).not.toContain('tooshort-s3cret');
