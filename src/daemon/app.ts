@@ -180,27 +180,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Always registered: logins are limited per username and address (routes/auth.ts) even with --rate-limit 0.
-  {
-    await app.register(rateLimit, {
-      global: options.rateLimit > 0,
-      hook: 'preHandler', // after auth: counted per key
-      max: options.rateLimit,
-      timeWindow: 1000,
-      redis: deps.redis,
-      nameSpace: options.rateLimitNamespace,
-      skipOnError: true, // Redis down: serve rather than refuse everyone
-      keyGenerator: (req) => (req.principal ? `${req.principal.kind}:${req.principal.id}` : `ip:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) =>
-        new SecureflowError(
-          'rate_limited',
-          `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
-          {
-            limit: ctx.max,
-            retry_after_seconds: Math.ceil(ctx.ttl / 1000),
-          },
-        ),
-    });
-  }
+  await app.register(rateLimit, {
+    global: options.rateLimit > 0,
+    hook: 'preHandler', // after auth: counted per key
+    max: options.rateLimit,
+    timeWindow: 1000,
+    redis: deps.redis,
+    nameSpace: options.rateLimitNamespace,
+    skipOnError: true, // Redis down: serve rather than refuse everyone
+    keyGenerator: (req) => (req.principal ? `${req.principal.kind}:${req.principal.id}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new SecureflowError(
+        'rate_limited',
+        `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        {
+          limit: ctx.max,
+          retry_after_seconds: Math.ceil(ctx.ttl / 1000),
+        },
+      ),
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
