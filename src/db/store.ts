@@ -45,6 +45,17 @@ export interface Feedback {
   notes: string | null;
   created_at: string;
   updated_at: string;
+  /** Who gave the verdict: a user's name, `key:NAME` for an API key, the OS user for the local CLI; null if unknown. */
+  recorded_by: string | null;
+}
+
+/** An earlier verdict on a transaction, kept when a newer one replaced it. */
+export interface FeedbackHistoryEntry {
+  is_correct: boolean;
+  notes: string | null;
+  recorded_by: string | null;
+  recorded_at: string;
+  replaced_at: string;
 }
 
 /** A stored transaction with its analyst's verdict. Fraud = flagged and right, or passed and wrong. */
@@ -61,7 +72,7 @@ export interface ReviewedTransaction {
 
 /** What a verdict call did: recorded the first verdict, or replaced `previous` (which is kept as history). */
 export interface RecordedFeedback extends Feedback {
-  previous: { is_correct: boolean; notes: string | null; recorded_at: string } | null;
+  previous: { is_correct: boolean; notes: string | null; recorded_by: string | null; recorded_at: string } | null;
 }
 
 export interface TransactionQuery {
@@ -109,6 +120,24 @@ export interface ApiKey {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+}
+
+/** A person who logs in (POST /api/auth/login) for a token with their role. Never the password. */
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+  disabled_at: string | null;
+}
+
+/** A user with what checking a password and a token needs. */
+export interface UserCredentials extends User {
+  /** `scrypt$N$r$p$salt$hash` (src/core/passwords.ts). */
+  password_hash: string;
+  /** Grows when the user is disabled or given a new password: tokens issued under an older one are refused. */
+  token_generation: number;
 }
 
 /** What a matching risk rule does (src/core/rules/decide.ts has the precedence). */
@@ -216,7 +245,14 @@ export interface Store {
    * Atomic: of concurrent calls exactly one finds no verdict (previous null), each other one gets the verdict it
    * replaced. Null when the transaction is unknown.
    */
-  upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
+  upsertFeedback(
+    transactionId: number,
+    isCorrect: boolean,
+    notes: string | null,
+    recordedBy?: string | null,
+  ): Promise<RecordedFeedback | null>;
+  /** The verdicts a transaction's current one replaced, oldest first (empty for an unknown transaction). */
+  feedbackHistory(transactionId: number): Promise<FeedbackHistoryEntry[]>;
   /** The current verdicts of these transactions (at most 1,000 ids), by transaction id; none for the others. */
   feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]>;
   /**
@@ -273,6 +309,24 @@ export interface Store {
   countKeysEver(): Promise<number>;
   /** Replaces a key's stored hash if it is still `oldHash` (upgrading a legacy scrypt hash on first use). */
   rehashKey(id: number, oldHash: string, newHash: string): Promise<void>;
+
+  /** Adds a user (username already checked and lower-cased); a name already taken is StoreError('invalid', field username). */
+  createUser(username: string, role: Role, passwordHash: string): Promise<User>;
+  listUsers(): Promise<User[]>;
+  getUser(username: string): Promise<UserCredentials | null>;
+  getUserById(id: number): Promise<UserCredentials | null>;
+  /** Sets disabled_at (the first time only) and moves token_generation on; null when there is no such user. */
+  disableUser(username: string): Promise<User | null>;
+  /** Replaces the password hash and moves token_generation on; null when there is no such user. */
+  setUserPassword(username: string, passwordHash: string): Promise<User | null>;
+  /** Every user row, disabled ones included: once a user has existed, a loopback daemon never runs open again. */
+  countUsers(): Promise<number>;
+  countActiveUsers(): Promise<number>;
+  /**
+   * A secret the daemon keeps in the database (the generated JWT secret): the stored value, or `value` stored now
+   * when there is none. Concurrent callers all get the one value stored first.
+   */
+  keepSecret(name: string, value: string): Promise<string>;
 
   /** Risk rules, by name. */
   listRules(): Promise<RiskRule[]>;
