@@ -1,3 +1,4 @@
+import { actorName } from '../auth.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSince } from '../../cli/arguments.js';
 import { SecureflowError } from '../../core/errors.js';
@@ -193,8 +194,9 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
  * names, which have no `:`); "anonymous" where the daemon takes requests without keys (--no-auth, or a loopback
  * daemon where no key was ever made).
  */
+/** Who made a change: the user, `key:NAME` for an API key, or `anonymous` on a daemon without keys or users. */
 function changedBy(request: FastifyRequest): string {
-  return request.principal ? `key:${request.principal.name}` : 'anonymous';
+  return actorName(request.principal) ?? 'anonymous';
 }
 
 function notFound(name: string): never {
