@@ -104,7 +104,7 @@ describe('lean SQLite storage', () => {
     }
     const upgraded = new Database(oldPath, { readonly: true });
     expect(upgraded.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').pluck().get()).toBe(
-      '009_risk_rules',
+      '010_transaction_decisions',
     );
     expect(upgraded.prepare('SELECT count(*) FROM transactions').pluck().get()).toBe(rows.length);
     upgraded.close();

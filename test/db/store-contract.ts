@@ -32,6 +32,8 @@ export function newTransaction(over: Partial<NewTransaction> = {}): NewTransacti
     model_version: 'm1',
     source: 'test',
     batch_id: null,
+    decision: 'allow',
+    matched_rules: [],
     ...over,
   };
 }
@@ -61,6 +63,16 @@ function variedRows(n: number): NewTransaction[] {
     model_version: `model-${i % 2}`,
     source: i % 2 ? 'cli' : 'api',
     batch_id: 'big',
+    decision: (['allow', 'review', 'block'] as const)[i % 3],
+    matched_rules:
+      i % 4 === 0
+        ? []
+        : i % 4 === 1
+          ? [{ name: 'high_amount', action: 'block' as const }]
+          : [
+              { name: 'vip.allow-list_2', action: 'allow' as const },
+              { name: `night-${i % 9}`, action: 'review' as const },
+            ],
   }));
 }
 

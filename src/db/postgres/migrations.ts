@@ -211,4 +211,15 @@ export const migrations: Migration[] = [
       CREATE INDEX risk_rule_history_name ON risk_rule_history (rule_name, id);
     `,
   },
+  {
+    name: '010_transaction_decisions',
+    // Every scored transaction's decision (0 allow, 1 review, 2 block) and the rules that matched it (as
+    // "action:name" pairs joined by ";", NULL when none did). Rows stored before 010 have NULL decisions and read as
+    // the model's flag, the decision they would have had without rules; nothing is rewritten.
+    sql: `
+      ALTER TABLE transactions
+        ADD COLUMN decision smallint CHECK (decision IN (0, 1, 2)),
+        ADD COLUMN matched_rules text;
+    `,
+  },
 ];

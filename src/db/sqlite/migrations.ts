@@ -238,4 +238,15 @@ export const migrations: Migration[] = [
       CREATE INDEX risk_rule_history_name ON risk_rule_history (rule_name, id);
     `,
   },
+  {
+    name: '010_transaction_decisions',
+    // Every scored transaction's decision (0 allow, 1 review, 2 block: SQLite stores 0 and 1 in the record header
+    // alone) and the rules that matched it ("action:name" pairs joined by ";", NULL when none did: one header byte).
+    // Rows stored before 010 keep NULL decisions and read as the model's flag (COALESCE with is_fraudulent), the
+    // decision they would have had without rules: nothing is rewritten.
+    sql: `
+      ALTER TABLE transactions ADD COLUMN decision INTEGER CHECK (decision IN (0, 1, 2));
+      ALTER TABLE transactions ADD COLUMN matched_rules TEXT;
+    `,
+  },
 ];

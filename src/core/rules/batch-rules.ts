@@ -1,0 +1,132 @@
+/**
+ * The enabled rules applied to a scored block of rows (a ScoredBatch), the one step every scoring path shares:
+ * a CSV chunk in a worker, a predict-batch body, `/api/predict`'s micro-batch, a single CLI transaction. The
+ * outcome is kept on the batch column by column (a decision code per row, and the matched rules and run-time
+ * errors of the rows that have any), so that it crosses threads with the scores and every view reads it there.
+ */
+import { riskLevel } from '../../model/explain.js';
+import { FEATURE_COUNT } from '../../model/features.js';
+import type { ScoredBatch } from '../batch/score-chunk.js';
+import { DIGITS, round } from '../scored-transaction.js';
+import type { CompiledRule, RuleErrorOnRow } from './apply-rules.js';
+import { decisionCode, type RuleMatch } from './decide.js';
+import type { RuleInput } from './rule-expression.js';
+
+/** The legacy text fields of an input row, when it had them (null where it did not). */
+export interface LegacyFields {
+  merchant: string | null;
+  category: string | null;
+  type: string | null;
+}
+
+export const LEGACY_FIELDS = ['merchant', 'category', 'type'] as const;
+
+/** Row v's legacy fields, or null when the input had none. */
+export type LegacyOf = (v: number) => LegacyFields | null;
+
+/** A legacy field as a rule sees it: text as given (trimmed), a number as its text; anything else absent. */
+export function legacyText(value: unknown): string | null {
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/** The legacy fields of one input, read through `get` (a JSON object's keys, a CSV row's columns). */
+export function legacyFieldsOf(get: (name: string) => unknown): LegacyFields {
+  return {
+    merchant: legacyText(get('merchant')),
+    category: legacyText(get('category')),
+    type: legacyText(get('type')),
+  };
+}
+
+/** Whether any rule reads a legacy field (when none does, a CSV path need not split rows into cells for them). */
+export function rulesReadLegacy(rules: readonly CompiledRule[]): boolean {
+  return rules.some((r) => LEGACY_FIELDS.some((f) => r.expression.variables.has(f)));
+}
+
+/**
+ * Applies `rules` to every row of `batch` and records the outcome on it: `decisions` (always), and `matchedRules`
+ * and `ruleErrors` (null when there are no rules; per row, null where nothing matched or failed). The variables
+ * hold the values every face shows (scores rounded as printed), so a rule on `risk_score > 95` agrees with what
+ * the user reads. Allocates nothing per row unless a rule matches or fails on it.
+ */
+export function applyRulesToBatch(
+  rules: readonly CompiledRule[],
+  batch: ScoredBatch,
+  thresholdRisk: number,
+  legacyOf: LegacyOf | null,
+): void {
+  const n = batch.count;
+  const decisions = new Uint8Array(n);
+  if (rules.length === 0) {
+    decisions.set(batch.isAnomaly.subarray(0, n)); // no rule: review what the model flags (code 1), allow the rest
+    batch.decisions = decisions;
+    batch.matchedRules = null;
+    batch.ruleErrors = null;
+    return;
+  }
+  const matchedRules: (RuleMatch[] | null)[] = new Array(n).fill(null);
+  const ruleErrors: (RuleErrorOnRow[] | null)[] = new Array(n).fill(null);
+  const x = batch.features;
+  const input: RuleInput = {
+    amount: 0,
+    hour: 0,
+    day_of_week: 0,
+    merchant_category: 0,
+    transaction_type: 0,
+    merchant: null,
+    category: null,
+    type: null,
+    reference: null,
+    anomaly_score: 0,
+    risk_score: 0,
+    risk_level: 'normal',
+    is_anomaly: false,
+  };
+  const codes = rules.map((r) => decisionCode(r.action));
+  for (let v = 0; v < n; v++) {
+    const f = v * FEATURE_COUNT;
+    const flagged = batch.isAnomaly[v] === 1;
+    input.amount = x[f];
+    input.hour = x[f + 1];
+    input.day_of_week = x[f + 2];
+    input.merchant_category = x[f + 3];
+    input.transaction_type = x[f + 4];
+    const legacy = legacyOf ? legacyOf(v) : null;
+    input.merchant = legacy ? legacy.merchant : null;
+    input.category = legacy ? legacy.category : null;
+    input.type = legacy ? legacy.type : null;
+    input.reference = batch.references ? batch.references[v] : null;
+    input.anomaly_score = round(batch.anomalyScore[v], DIGITS.anomaly_score);
+    input.risk_score = round(batch.riskScore[v], DIGITS.risk_score);
+    input.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, flagged);
+    input.is_anomaly = flagged;
+    // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
+    // block 2; `best` ranks them allow 3, block 2, review 1, none 0.
+    let best = 0;
+    let bestCode = flagged ? 1 : 0;
+    let matched: RuleMatch[] | null = null;
+    for (let k = 0; k < rules.length; k++) {
+      const outcome = rules[k].expression.evaluate(input);
+      if (!outcome.ok) {
+        let errors = ruleErrors[v];
+        if (!errors) errors = ruleErrors[v] = [];
+        errors.push({ rule: rules[k].name, error: outcome.error });
+      } else if (outcome.matched) {
+        if (!matched) matched = matchedRules[v] = [];
+        matched.push({ name: rules[k].name, action: rules[k].action });
+        const code = codes[k];
+        const rank = code === 0 ? 3 : code === 2 ? 2 : 1;
+        if (rank > best) {
+          best = rank;
+          bestCode = code;
+        }
+      }
+    }
+    decisions[v] = bestCode;
+  }
+  batch.decisions = decisions;
+  batch.matchedRules = matchedRules;
+  batch.ruleErrors = ruleErrors;
+}
