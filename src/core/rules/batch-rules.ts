@@ -40,6 +40,18 @@ export function legacyFieldsOf(get: (name: string) => unknown): LegacyFields {
   };
 }
 
+/** Which groups of variables the rules read: the others are not filled in per row. */
+function variablesRead(rules: readonly CompiledRule[]) {
+  const reads = (names: readonly string[]) =>
+    rules.some((r) => names.some((name) => r.expression.variables.has(name as never)));
+  return {
+    legacy: reads(LEGACY_FIELDS),
+    reference: reads(['reference']),
+    scores: reads(['anomaly_score', 'risk_score']),
+    level: reads(['risk_level']),
+  };
+}
+
 /** Whether any rule reads a legacy field (when none does, a CSV path need not split rows into cells for them). */
 export function rulesReadLegacy(rules: readonly CompiledRule[]): boolean {
   return rules.some((r) => LEGACY_FIELDS.some((f) => r.expression.variables.has(f)));
@@ -85,6 +97,14 @@ export function applyRulesToBatch(
     is_anomaly: false,
   };
   const codes = rules.map((r) => decisionCode(r.action));
+  // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
+  // block 2; ranks: allow 3, block 2, review 1.
+  const ranks = codes.map((c) => (c === 0 ? 3 : c === 2 ? 2 : 1));
+  // One {name, action} per rule, shared by every row it matches (read-only): no object per match.
+  const matches: RuleMatch[] = rules.map((r) => Object.freeze({ name: r.name, action: r.action }));
+  const tests = rules.map((r) => r.expression.test);
+  const count = rules.length;
+  const read = variablesRead(rules);
   for (let v = 0; v < n; v++) {
     const f = v * FEATURE_COUNT;
     const flagged = batch.isAnomaly[v] === 1;
@@ -93,35 +113,42 @@ export function applyRulesToBatch(
     input.day_of_week = x[f + 2];
     input.merchant_category = x[f + 3];
     input.transaction_type = x[f + 4];
-    const legacy = legacyOf ? legacyOf(v) : null;
-    input.merchant = legacy ? legacy.merchant : null;
-    input.category = legacy ? legacy.category : null;
-    input.type = legacy ? legacy.type : null;
-    input.reference = batch.references ? batch.references[v] : null;
-    input.anomaly_score = round(batch.anomalyScore[v], DIGITS.anomaly_score);
-    input.risk_score = round(batch.riskScore[v], DIGITS.risk_score);
-    input.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, flagged);
+    if (read.legacy) {
+      const legacy = legacyOf ? legacyOf(v) : null;
+      input.merchant = legacy ? legacy.merchant : null;
+      input.category = legacy ? legacy.category : null;
+      input.type = legacy ? legacy.type : null;
+    }
+    if (read.reference) input.reference = batch.references ? batch.references[v] : null;
+    if (read.scores) {
+      input.anomaly_score = round(batch.anomalyScore[v], DIGITS.anomaly_score);
+      input.risk_score = round(batch.riskScore[v], DIGITS.risk_score);
+    }
+    if (read.level) input.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, flagged);
     input.is_anomaly = flagged;
-    // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
-    // block 2; `best` ranks them allow 3, block 2, review 1, none 0.
     let best = 0;
     let bestCode = flagged ? 1 : 0;
     let matched: RuleMatch[] | null = null;
-    for (let k = 0; k < rules.length; k++) {
-      const outcome = rules[k].expression.evaluate(input);
-      if (!outcome.ok) {
-        let errors = ruleErrors[v];
-        if (!errors) errors = ruleErrors[v] = [];
-        errors.push({ rule: rules[k].name, error: outcome.error });
-      } else if (outcome.matched) {
-        if (!matched) matched = matchedRules[v] = [];
-        matched.push({ name: rules[k].name, action: rules[k].action });
-        const code = codes[k];
-        const rank = code === 0 ? 3 : code === 2 ? 2 : 1;
-        if (rank > best) {
-          best = rank;
-          bestCode = code;
+    for (let k = 0; k < count; k++) {
+      const test = tests[k];
+      let hit: boolean;
+      if (test !== null) hit = test(input);
+      else {
+        const outcome = rules[k].expression.evaluate(input);
+        if (!outcome.ok) {
+          let errors = ruleErrors[v];
+          if (!errors) errors = ruleErrors[v] = [];
+          errors.push({ rule: rules[k].name, error: outcome.error });
+          continue;
         }
+        hit = outcome.matched;
+      }
+      if (!hit) continue;
+      if (matched === null) matched = matchedRules[v] = [];
+      matched.push(matches[k]);
+      if (ranks[k] > best) {
+        best = ranks[k];
+        bestCode = codes[k];
       }
     }
     decisions[v] = bestCode;
