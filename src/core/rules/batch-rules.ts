@@ -9,6 +9,7 @@ import { FEATURE_COUNT } from '../../model/features.js';
 import type { ScoredBatch } from '../batch/score-chunk.js';
 import { DIGITS, round } from '../scored-transaction.js';
 import type { CompiledRule, RuleErrorOnRow } from './apply-rules.js';
+import { BLOCK_ROWS, newRuleBlock, type RuleBlock } from './column-expression.js';
 import { decisionCode, type RuleMatch } from './decide.js';
 import type { RuleInput } from './rule-expression.js';
 
@@ -61,7 +62,8 @@ export function rulesReadLegacy(rules: readonly CompiledRule[]): boolean {
  * Applies `rules` to every row of `batch` and records the outcome on it: `decisions` (always), and `matchedRules`
  * and `ruleErrors` (null when there are no rules; per row, null where nothing matched or failed). The variables
  * hold the values every face shows (scores rounded as printed), so a rule on `risk_score > 95` agrees with what
- * the user reads. Allocates nothing per row unless a rule matches or fails on it.
+ * the user reads. Rows go a block at a time: rules that can be evaluated column-wise (./column-expression.ts) run
+ * as tight loops over the block; the others row by row. Allocates nothing per row unless a rule matches or fails.
  */
 export function applyRulesToBatch(
   rules: readonly CompiledRule[],
@@ -80,8 +82,98 @@ export function applyRulesToBatch(
   }
   const matchedRules: (RuleMatch[] | null)[] = new Array(n).fill(null);
   const ruleErrors: (RuleErrorOnRow[] | null)[] = new Array(n).fill(null);
+  const count = rules.length;
+  const codes = rules.map((r) => decisionCode(r.action));
+  // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
+  // block 2; ranks: allow 3, block 2, review 1.
+  const ranks = codes.map((c) => (c === 0 ? 3 : c === 2 ? 2 : 1));
+  // One {name, action} per rule, shared by every row it matches (read-only): no object per match.
+  const matches: RuleMatch[] = rules.map((r) => Object.freeze({ name: r.name, action: r.action }));
+  const columns = rules.map((r) => r.expression.column);
+  const rowWise = columns.some((c) => c === null);
+  const read = variablesRead(rules);
+  const block = sharedBlock();
+  const results: (Uint8Array | null)[] = new Array(count).fill(null);
+  const input = emptyInput();
   const x = batch.features;
-  const input: RuleInput = {
+  const [amount, hour, day, category, type, anomaly, risk] = block.numbers;
+  const [merchantOf, categoryOf, typeOf, referenceOf, levelOf] = block.strings;
+  for (let from = 0; from < n; from += BLOCK_ROWS) {
+    const m = Math.min(BLOCK_ROWS, n - from);
+    block.n = m;
+    // The block's variables, column by column (only those a rule reads, beyond the five features).
+    for (let i = 0; i < m; i++) {
+      const v = from + i;
+      const f = v * FEATURE_COUNT;
+      amount[i] = x[f];
+      hour[i] = x[f + 1];
+      day[i] = x[f + 2];
+      category[i] = x[f + 3];
+      type[i] = x[f + 4];
+      block.isAnomaly[i] = batch.isAnomaly[v];
+      if (read.scores) {
+        anomaly[i] = round(batch.anomalyScore[v], DIGITS.anomaly_score);
+        risk[i] = round(batch.riskScore[v], DIGITS.risk_score);
+      }
+      if (read.level) levelOf[i] = riskLevel(batch.riskScore[v], thresholdRisk, batch.isAnomaly[v] === 1);
+      if (read.reference) referenceOf[i] = (batch.references ? batch.references[v] : null) ?? '';
+      if (read.legacy) {
+        const legacy = legacyOf ? legacyOf(v) : null;
+        merchantOf[i] = legacy?.merchant ?? '';
+        categoryOf[i] = legacy?.category ?? '';
+        typeOf[i] = legacy?.type ?? '';
+      }
+    }
+    for (let k = 0; k < count; k++) {
+      const column = columns[k];
+      results[k] = column ? column(block) : null;
+    }
+    for (let i = 0; i < m; i++) {
+      const v = from + i;
+      const flagged = block.isAnomaly[i] === 1;
+      if (rowWise) fillInput(input, block, i);
+      let best = 0;
+      let bestCode = flagged ? 1 : 0;
+      let matched: RuleMatch[] | null = null;
+      for (let k = 0; k < count; k++) {
+        const result = results[k];
+        let hit: boolean;
+        if (result !== null) hit = result[i] === 1;
+        else {
+          const outcome = rules[k].expression.evaluate(input);
+          if (!outcome.ok) {
+            let errors = ruleErrors[v];
+            if (!errors) errors = ruleErrors[v] = [];
+            errors.push({ rule: rules[k].name, error: outcome.error });
+            continue;
+          }
+          hit = outcome.matched;
+        }
+        if (!hit) continue;
+        if (matched === null) matched = matchedRules[v] = [];
+        matched.push(matches[k]);
+        if (ranks[k] > best) {
+          best = ranks[k];
+          bestCode = codes[k];
+        }
+      }
+      decisions[v] = bestCode;
+    }
+  }
+  batch.decisions = decisions;
+  batch.matchedRules = matchedRules;
+  batch.ruleErrors = ruleErrors;
+}
+
+let block: RuleBlock | null = null;
+/** One block per thread, reused: applyRulesToBatch is synchronous, so no two calls use it at once. */
+function sharedBlock(): RuleBlock {
+  block ??= newRuleBlock();
+  return block;
+}
+
+function emptyInput(): RuleInput {
+  return {
     amount: 0,
     hour: 0,
     day_of_week: 0,
@@ -96,64 +188,22 @@ export function applyRulesToBatch(
     risk_level: 'normal',
     is_anomaly: false,
   };
-  const codes = rules.map((r) => decisionCode(r.action));
-  // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
-  // block 2; ranks: allow 3, block 2, review 1.
-  const ranks = codes.map((c) => (c === 0 ? 3 : c === 2 ? 2 : 1));
-  // One {name, action} per rule, shared by every row it matches (read-only): no object per match.
-  const matches: RuleMatch[] = rules.map((r) => Object.freeze({ name: r.name, action: r.action }));
-  const tests = rules.map((r) => r.expression.test);
-  const count = rules.length;
-  const read = variablesRead(rules);
-  for (let v = 0; v < n; v++) {
-    const f = v * FEATURE_COUNT;
-    const flagged = batch.isAnomaly[v] === 1;
-    input.amount = x[f];
-    input.hour = x[f + 1];
-    input.day_of_week = x[f + 2];
-    input.merchant_category = x[f + 3];
-    input.transaction_type = x[f + 4];
-    if (read.legacy) {
-      const legacy = legacyOf ? legacyOf(v) : null;
-      input.merchant = legacy ? legacy.merchant : null;
-      input.category = legacy ? legacy.category : null;
-      input.type = legacy ? legacy.type : null;
-    }
-    if (read.reference) input.reference = batch.references ? batch.references[v] : null;
-    if (read.scores) {
-      input.anomaly_score = round(batch.anomalyScore[v], DIGITS.anomaly_score);
-      input.risk_score = round(batch.riskScore[v], DIGITS.risk_score);
-    }
-    if (read.level) input.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, flagged);
-    input.is_anomaly = flagged;
-    let best = 0;
-    let bestCode = flagged ? 1 : 0;
-    let matched: RuleMatch[] | null = null;
-    for (let k = 0; k < count; k++) {
-      const test = tests[k];
-      let hit: boolean;
-      if (test !== null) hit = test(input);
-      else {
-        const outcome = rules[k].expression.evaluate(input);
-        if (!outcome.ok) {
-          let errors = ruleErrors[v];
-          if (!errors) errors = ruleErrors[v] = [];
-          errors.push({ rule: rules[k].name, error: outcome.error });
-          continue;
-        }
-        hit = outcome.matched;
-      }
-      if (!hit) continue;
-      if (matched === null) matched = matchedRules[v] = [];
-      matched.push(matches[k]);
-      if (ranks[k] > best) {
-        best = ranks[k];
-        bestCode = codes[k];
-      }
-    }
-    decisions[v] = bestCode;
-  }
-  batch.decisions = decisions;
-  batch.matchedRules = matchedRules;
-  batch.ruleErrors = ruleErrors;
+}
+
+/** Row i of the block as one RuleInput, for the rules evaluated row by row. */
+function fillInput(input: RuleInput, b: RuleBlock, i: number): void {
+  const [amount, hour, day, category, type, anomaly, risk] = b.numbers;
+  input.amount = amount[i];
+  input.hour = hour[i];
+  input.day_of_week = day[i];
+  input.merchant_category = category[i];
+  input.transaction_type = type[i];
+  input.anomaly_score = anomaly[i];
+  input.risk_score = risk[i];
+  input.merchant = b.strings[0][i];
+  input.category = b.strings[1][i];
+  input.type = b.strings[2][i];
+  input.reference = b.strings[3][i];
+  input.risk_level = b.strings[4][i];
+  input.is_anomaly = b.isAnomaly[i] === 1;
 }

@@ -12,6 +12,7 @@
  */
 import { CelScalar, celEnv, isCelError, parse, plan, run } from '@bufbuild/cel';
 import { SecureflowError } from '../errors.js';
+import { compileColumns, type RuleBlock } from './column-expression.js';
 import { compileFast } from './fast-expression.js';
 
 type ParsedExpr = ReturnType<typeof parse>;
@@ -101,8 +102,10 @@ export interface CompiledExpression {
   readonly source: string;
   /** Whether it runs as closures (./fast-expression.ts) rather than in the CEL interpreter. */
   readonly fast: boolean;
-  /** The closure itself, when fast: true/false for a transaction, never an error (what batches call per row). */
+  /** The closure itself, when fast: true/false for a transaction, never an error. */
   readonly test: ((input: RuleInput) => boolean) | null;
+  /** When fast, also a block evaluator (./column-expression.ts): what batches use, a block of rows at a time. */
+  readonly column: ((block: RuleBlock) => Uint8Array) | null;
   /** The variables it names (a backtest over stored rows warns when these include legacy fields). */
   readonly variables: ReadonlySet<RuleVariable>;
   /** True/false for this transaction, or why it could not be evaluated on it (never throws). */
@@ -152,6 +155,7 @@ export function compileExpression(source: string, options: { interpreter?: boole
       source,
       fast: true,
       test: fast,
+      column: compileColumns(parsed.expr),
       variables,
       evaluate: (input) => (fast(input) ? MATCHED : NOT_MATCHED),
     };
@@ -160,6 +164,7 @@ export function compileExpression(source: string, options: { interpreter?: boole
     source,
     fast: false,
     test: null,
+    column: null,
     variables,
     evaluate(input: RuleInput): RuleOutcome {
       let result: unknown;

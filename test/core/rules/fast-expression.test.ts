@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyRules, compileRules, type RuleDefinition } from '../../../src/core/rules/apply-rules.js';
 import { applyRulesToBatch } from '../../../src/core/rules/batch-rules.js';
 import { compileExpression, type RuleInput } from '../../../src/core/rules/rule-expression.js';
+import { NUMBER_SLOTS, newRuleBlock, STRING_SLOTS, type RuleBlock } from '../../../src/core/rules/column-expression.js';
 import type { ScoredBatch } from '../../../src/core/batch/score-chunk.js';
 import { riskLevel } from '../../../src/model/explain.js';
 
@@ -41,9 +42,14 @@ function expression(r: ReturnType<typeof random>, depth: number): string {
     return `double(${r.pick(['hour', '2'])})`;
   };
   const str = (): string => (r.next() < 0.6 ? r.pick(STRINGS) : JSON.stringify(r.pick(WORDS)));
+  const op = () => r.pick(['<', '<=', '>', '>=', '==', '!=']);
+  // Constants the inputs often equal (amounts 0, 1, 2.5, 3000; small integer features): boundaries get tested.
+  const hit = () => r.pick(['0', '1', '2', '3', '5', '2.5', '3000', '0.0']);
   const k = r.next();
-  if (depth <= 0 || k < 0.3) return `${num()} ${r.pick(['<', '<=', '>', '>=', '==', '!='])} ${num()}`;
-  if (k < 0.4) return `${r.pick(STRINGS)} ${r.pick(['==', '!='])} ${str()}`;
+  if (k < 0.2) return `${r.pick(NUMBERS)} ${op()} ${hit()}`;
+  if (k < 0.25) return `${hit()} ${op()} ${r.pick(NUMBERS)}`;
+  if (depth <= 0 || k < 0.4) return `${num()} ${op()} ${num()}`;
+  if (k < 0.45) return `${r.pick(STRINGS)} ${r.pick(['==', '!='])} ${str()}`;
   if (k < 0.48) return `${r.pick(STRINGS)}.${r.pick(['contains', 'startsWith', 'endsWith'])}(${str()})`;
   if (k < 0.55) return `${r.pick(['hour', 'merchant_category', 'transaction_type'])} in [1, 2, 3, 22]`;
   if (k < 0.6) return `${r.pick(STRINGS)} in ["vip", "highest", ""]`;
@@ -74,10 +80,27 @@ function input(r: ReturnType<typeof random>): RuleInput {
   };
 }
 
-describe('fast rule expressions (closures) agree with the CEL interpreter', () => {
+/** The inputs as one block of columns (as applyRulesToBatch fills it). */
+function blockOf(inputs: RuleInput[]): RuleBlock {
+  const b = newRuleBlock();
+  b.n = inputs.length;
+  inputs.forEach((x, i) => {
+    NUMBER_SLOTS.forEach((name, s) => {
+      b.numbers[s][i] = x[name];
+    });
+    STRING_SLOTS.forEach((name, s) => {
+      b.strings[s][i] = x[name] ?? '';
+    });
+    b.isAnomaly[i] = x.is_anomaly ? 1 : 0;
+  });
+  return b;
+}
+
+describe('fast rule expressions (closures, columns) agree with the CEL interpreter', () => {
   it('on 400 random expressions, each over 200 random transactions', () => {
     const r = random(15);
     let fast = 0;
+    let columns = 0;
     let compared = 0;
     for (let i = 0; i < 400; i++) {
       const source = expression(r, 3);
@@ -90,14 +113,20 @@ describe('fast rule expressions (closures) agree with the CEL interpreter', () =
       const interpreter = compileExpression(source, { interpreter: true });
       expect(interpreter.fast).toBe(false);
       if (closures.fast) fast++;
-      for (let j = 0; j < 200; j++) {
-        const x = input(r);
-        expect(closures.evaluate(x), `${source} on ${JSON.stringify(x)}`).toEqual(interpreter.evaluate(x));
+      const inputs = Array.from({ length: 200 }, () => input(r));
+      const column = closures.column ? closures.column(blockOf(inputs)) : null;
+      if (column) columns++;
+      inputs.forEach((x, j) => {
+        const expected = interpreter.evaluate(x);
+        expect(closures.evaluate(x), `${source} on ${JSON.stringify(x)}`).toEqual(expected);
+        if (column && expected.ok)
+          expect(column[j] === 1, `${source} (columns) on ${JSON.stringify(x)}`).toBe(expected.matched);
         compared++;
-      }
+      });
     }
     // Most generated expressions take the fast path; the rest prove the fallback gives the same answers too.
     expect(fast).toBeGreaterThan(200);
+    expect(columns).toBeGreaterThan(200);
     expect(compared).toBeGreaterThan(50_000);
   });
 
@@ -109,8 +138,10 @@ describe('fast rule expressions (closures) agree with the CEL interpreter', () =
       'amount * 2 > 100 && !is_anomaly',
       'risk_level == "highest" ? amount > 10 : amount > 1000',
       'amount > -1',
-    ])
+    ]) {
       expect(compileExpression(source).fast, source).toBe(true);
+      expect(compileExpression(source).column, source).not.toBeNull();
+    }
     for (const source of [
       'int(amount) % 2 == 0',
       'size(merchant) > 3',
