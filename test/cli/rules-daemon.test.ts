@@ -6,7 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDb } from '../daemon/server-helpers.js';
 import { spawnDaemon, type DaemonProcess } from './daemon-process.js';
-import { cli } from './run-cli.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, csvTable } from './run-cli.js';
 
 const db = tempDb();
 let daemon: DaemonProcess;
@@ -94,6 +97,23 @@ describe('the daemon applies the database rules', () => {
     const batch = await post('/api/predict-batch?store=false', JSON.stringify({ transactions: [TX, QUIET] }));
     expect(batch.results.map((r: { decision: string }) => r.decision)).toEqual(['review', 'review']);
     expect(daemon.logs.some((l) => l.includes('"rules loaded"'))).toBe(true);
+  });
+
+  it('decides for `secureflow score --remote` (CSV and one transaction): the daemon rules, not the client database', () => {
+    const csv = join(mkdtempSync(join(tmpdir(), 'secureflow-rules-remote-')), 'r.csv');
+    writeFileSync(
+      csv,
+      'amount,hour,day_of_week,merchant_category,transaction_type,merchant\n5000,2,2,3,0,vip\n40,14,2,3,0,\n',
+    );
+    const r = cli(['score', csv, '--remote', daemon.url, '--no-store', '--format', 'csv']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(csvTable(r.stdout).map((row) => [row.decision, row.matched_rules])).toEqual([
+      ['allow', 'vip'], // big is disabled by now; quiet-review does not match 5000
+      ['review', 'quiet-review'],
+    ]);
+    const one = cli(['score', '--remote', daemon.url, '--no-store', '--json', JSON.stringify(TX), '--format', 'json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toMatchObject({ decision: 'review', matched_rules: [] });
   });
 
   it('counts matches per rule and decisions in /metrics', async () => {
