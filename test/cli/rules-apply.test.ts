@@ -202,6 +202,22 @@ describe('rules applied to CSV files (worker threads), stored or not', () => {
     expect(csvTable(none.stdout).every((row) => row.matched_rules === '')).toBe(true);
   });
 
+  it('gives rules the reference of an id column even when no ids are printed (--no-store)', () => {
+    const refDb = dbWithRules([['test-orders', 'reference.startsWith("test-")', 'allow'], ...RULES]);
+    const file = join(dir, 'refs.csv');
+    writeFileSync(
+      file,
+      'id,amount,hour,day_of_week,merchant_category,transaction_type\ntest-1,5000,2,1,1,0\nx,5000,2,1,1,0\n',
+    );
+    for (const workers of ['1', '2']) {
+      const r = cli(['score', file, '--no-store', '--db', refDb, '--workers', workers]);
+      expect(csvTable(r.stdout).map((row) => [row.decision, row.matched_rules])).toEqual([
+        ['allow', 'big;night;test-orders'],
+        ['block', 'big;night'],
+      ]);
+    }
+  });
+
   it('--fail-on-decision block or review exits 10 (after writing the output and the summary)', () => {
     const clean = join(dir, 'clean.csv');
     writeFileSync(clean, 'amount,hour,day_of_week,merchant_category,transaction_type\n40,14,2,3,0\n');

@@ -141,9 +141,10 @@ export function scoreChunkRows(
     if (!index.has(key)) index.set(key, i);
   });
   const referenceAt = REFERENCE_COLUMNS.map((c) => index.get(c)).find((i) => i !== undefined);
-  // Rules see the reference even when the run does not print ids.
+  // A rule that reads the reference sees it even when the run does not print ids.
+  const ruleReadsReference = rules.some((r) => r.expression.variables.has('reference'));
   const references: (string | null)[] | null =
-    (settings.withIds || rules.length > 0) && referenceAt !== undefined ? [] : null;
+    (settings.withIds || ruleReadsReference) && referenceAt !== undefined ? [] : null;
   // Legacy columns are split out of a row only when a rule reads them and the file has them.
   const legacyAt = rulesReadLegacy(rules) ? LEGACY_FIELDS.map((f) => index.get(f)) : [];
   const recordOf = legacyAt.some((i) => i !== undefined) ? new Int32Array(n) : null;
