@@ -1,6 +1,6 @@
 // secureflow benchmark suite: `npm run bench` (builds first) or `node bench/run.mjs` after a build.
 //   BENCH_ROWS=n   rows of the big CSV file (default 1,000,000)
-//   BENCH_ONLY=a,b only these sections (data, kernel, cli, memory, coldStart, baseline, storage, daemon, reference, executable, attacks, scenarios)
+//   BENCH_ONLY=a,b only these sections (data, kernel, cli, memory, coldStart, baseline, storage, daemon, reference, executable, attacks, scenarios, rules)
 //   SECUREFLOW_BENCH_BIN=path  the attacks section measures this build's bin/secureflow (e.g. one before a fix)
 //   BENCH_QUICK=1  100,000 rows (unless BENCH_ROWS is set), single runs, smaller explain and baseline samples
 // Prints a report to stdout and writes bench/results/latest.json. Each section is independent: one that
@@ -23,6 +23,7 @@ import { daemon } from './sections/daemon.mjs';
 import { executable } from './sections/executable.mjs';
 import { attacks } from './sections/attacks.mjs';
 import { scenarios } from './sections/scenarios.mjs';
+import { rules } from './sections/rules.mjs';
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const rowsEnv = process.env.BENCH_ROWS;
@@ -92,6 +93,7 @@ const sections = [
   ['executable', '10. Single executable (npm run package)', executable],
   ['attacks', '11. Daemon under attack (legitimate p99, event-loop lag, RSS, acked vs stored)', attacks],
   ['scenarios', '12. Detection scenarios (ROC-AUC, PR-AUC: ours vs scikit-learn)', scenarios],
+  ['rules', '13. Rules: 0 vs 20 enabled rules on a big CSV file (--no-store)', rules],
 ].filter(([key]) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(key));
 
 const results = {};

@@ -12,6 +12,7 @@ Exit codes:
   6    database or daemon unavailable (cannot open or reach it; the message names it, password masked);
        for the single executable, no folder to unpack its files to
   7    not authorised by the daemon: missing, wrong or revoked API key, or a role that may not do this
-  10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate; drift found, with --fail-on-drift
+  10   anomalies found, with --fail-on-anomaly or over --max-anomaly-rate; a decision hit --fail-on-decision;
+       drift found, with --fail-on-drift
   130  interrupted (Ctrl-C)
   141  the program reading the output closed it early (as with | head); no message`;

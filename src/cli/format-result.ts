@@ -16,6 +16,7 @@ export function formatResultText(r: ScoreResult, p: Painter): string {
         `${DAY_NAMES[t.day_of_week]} · category ${t.merchant_category} · ${TRANSACTION_TYPE_NAMES[t.transaction_type] ?? `type ${t.transaction_type}`}` +
         `${r.reference ? ` · ref ${r.reference}` : ''} · model ${r.model_version}`,
     ),
+    decisionLine(r, p),
     '',
     'Shapley values (+ pushes toward anomaly, in path-length units):',
   ];
@@ -31,4 +32,19 @@ export function formatResultText(r: ScoreResult, p: Painter): string {
     for (const f of r.risk_factors) lines.push(`  - ${f.description}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The decision, and why: the rules that matched (the deciding one first in precedence) or the model's flag. */
+function decisionLine(r: ScoreResult, p: Painter): string {
+  const shown = r.decision === 'block' ? p.bold(p.red('BLOCK')) : r.decision === 'review' ? p.bold('REVIEW') : 'ALLOW';
+  const why =
+    r.matched_rules.length > 0
+      ? `rules matched: ${r.matched_rules.map((m) => `${m.name} (${m.action})`).join(', ')}`
+      : r.is_anomaly
+        ? 'no rule matched: the model flags it'
+        : 'no rule matched';
+  const failed = r.rule_errors?.length
+    ? `; rules failed: ${r.rule_errors.map((e) => `${e.rule}: ${e.error}`).join('; ')}`
+    : '';
+  return `decision ${shown}  ${why}${failed}`;
 }

@@ -111,6 +111,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'exit 10 if the flagged share of scored rows exceeds this (0..1 or N%)',
       ).argParser(rate),
     )
+    .addOption(
+      new Option(
+        '--fail-on-decision <decision>',
+        "exit 10 if any transaction's decision (rules, else the model's flag) is block (or, with review, review or block)",
+      ).choices(['block', 'review']),
+    )
     .addOption(dbOption())
     .option('--no-store', 'do not store results in the database')
     .addOption(remoteOption())

@@ -54,6 +54,10 @@ export function resultOf(view: PredictResult | TransactionDetail): ScoreResult {
     risk_score: view.risk_score,
     risk_level: view.risk_level as RiskLevel, // stored rows type it as a string
     confidence: view.confidence,
+    // A daemon from before rules answers without a decision: its model's flag decided.
+    decision: view.decision ?? (view.is_anomaly ? 'review' : 'allow'),
+    matched_rules: view.matched_rules ?? [],
+    ...('rule_errors' in view && view.rule_errors ? { rule_errors: view.rule_errors } : {}),
     shap_explanation: view.shap_explanation ?? {},
     shap_base_value: view.shap_base_value ?? 0,
     risk_factors: view.risk_factors ?? [],

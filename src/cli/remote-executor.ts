@@ -1,6 +1,7 @@
 import type { ChunkExecutor } from '../core/batch/executors.js';
 import { parseRecords, csvEscape } from '../core/batch/csv-records.js';
 import { formatChunk, type ChunkSettings, type ScoredChunk } from '../core/batch/score-chunk.js';
+import { decisionCode } from '../core/rules/decide.js';
 import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { FieldError } from '../model/transaction.js';
 import type { BatchResult } from '../daemon/contract/shapes.js';
@@ -56,12 +57,19 @@ export function remoteExecutor(client: RemoteClient, settings: ChunkSettings, st
         references: null,
         shap: settings.explain ? new Float64Array(n * FEATURE_COUNT) : null,
         stopped: stopAt < rows.count,
+        // The daemon's rules decided: its answer carries each row's decision and matched rules.
+        decisions: new Uint8Array(n),
+        matchedRules: new Array(n).fill(null),
+        ruleErrors: new Array(n).fill(null),
       };
       valid.forEach((item, v) => {
         batch.anomalyScore[v] = item.anomaly_score;
         batch.riskScore[v] = item.risk_score;
         batch.confidence[v] = item.confidence;
         batch.isAnomaly[v] = item.is_anomaly ? 1 : 0;
+        batch.decisions![v] = decisionCode(item.decision ?? (item.is_anomaly ? 'review' : 'allow'));
+        if (item.matched_rules && item.matched_rules.length > 0) batch.matchedRules![v] = item.matched_rules;
+        if (item.rule_errors && item.rule_errors.length > 0) batch.ruleErrors![v] = item.rule_errors;
         ids[v] = item.transaction_id ?? 0;
         if (batch.shap && item.shap_explanation)
           FEATURES.forEach((f, j) => {

@@ -8,25 +8,48 @@ export interface ScoreReport {
   rows: number;
   scored: number;
   flagged: number;
+  /** Scored transactions by decision (rules, else the model's flag). */
+  decisions: { allow: number; review: number; block: number };
   rejected: number;
   stored: number;
   batch_id: string | null;
   model_version: string | null;
   elapsed_seconds: number;
-  gate: { fail_on_anomaly: boolean; max_anomaly_rate: number | null; passed: boolean; reason: string | null };
+  gate: {
+    fail_on_anomaly: boolean;
+    max_anomaly_rate: number | null;
+    fail_on_decision: FailOnDecision | null;
+    passed: boolean;
+    reason: string | null;
+  };
   interrupted: boolean;
   exit_code: number;
 }
 
+/** `--fail-on-decision block`: fail on any block; `review`: on any review or block. */
+export type FailOnDecision = 'block' | 'review';
+
 export interface GateOptions {
   failOnAnomaly?: boolean;
   maxAnomalyRate?: number;
+  failOnDecision?: FailOnDecision;
 }
 
-/** The CI gates (--fail-on-anomaly, --max-anomaly-rate): why the run fails them, or null. */
-export function gateFailure(opts: GateOptions, flagged: number, scored: number): string | null {
+/** The CI gates (--fail-on-anomaly, --max-anomaly-rate, --fail-on-decision): why the run fails them, or null. */
+export function gateFailure(
+  opts: GateOptions,
+  flagged: number,
+  scored: number,
+  decisions: ScoreReport['decisions'] = { allow: 0, review: 0, block: 0 },
+): string | null {
   if (opts.failOnAnomaly && flagged > 0)
     return `${formatInt(flagged)} transaction${flagged === 1 ? '' : 's'} flagged (--fail-on-anomaly)`;
+  if (opts.failOnDecision) {
+    const n = decisions.block + (opts.failOnDecision === 'review' ? decisions.review : 0);
+    const what = opts.failOnDecision === 'review' ? 'review or block' : 'block';
+    if (n > 0)
+      return `${formatInt(n)} transaction${n === 1 ? '' : 's'} decided ${what} (--fail-on-decision ${opts.failOnDecision})`;
+  }
   if (opts.maxAnomalyRate !== undefined && scored > 0 && flagged / scored > opts.maxAnomalyRate) {
     return `anomaly rate ${((100 * flagged) / scored).toFixed(2)}% exceeds --max-anomaly-rate ${(100 * opts.maxAnomalyRate).toFixed(2)}%`;
   }
@@ -43,7 +66,7 @@ export function finishRun(
   counts: Omit<ScoreReport, 'gate' | 'exit_code' | 'interrupted'>,
   stderr: NodeJS.WritableStream,
 ): void {
-  const reason = gateFailure(opts, counts.flagged, counts.scored);
+  const reason = gateFailure(opts, counts.flagged, counts.scored, counts.decisions);
   const exit = counts.rejected > 0 ? exitCodeOf('invalid') : reason ? exitCodeOf('anomaly') : EXIT_OK;
   if (opts.summaryJson) {
     writeReport(opts.summaryJson, {
@@ -51,6 +74,7 @@ export function finishRun(
       gate: {
         fail_on_anomaly: Boolean(opts.failOnAnomaly),
         max_anomaly_rate: opts.maxAnomalyRate ?? null,
+        fail_on_decision: opts.failOnDecision ?? null,
         passed: reason === null,
         reason,
       },

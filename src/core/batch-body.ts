@@ -14,6 +14,8 @@ import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
 import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
 import { toBatchItem, type BatchItem } from './scored-views.js';
+import type { CompiledRule } from './rules/apply-rules.js';
+import { applyRulesToBatch, LEGACY_FIELDS, legacyFieldsOf, type LegacyFields } from './rules/batch-rules.js';
 import { storeSink } from './store-sink.js';
 
 export interface ReadBatch {
@@ -25,12 +27,15 @@ export interface ReadBatch {
   errors: Map<number, FieldError>;
   /** CSV input: each input's 1-based file line (the header is line 1). */
   lines?: Int32Array;
+  /** Each valid row's legacy merchant/category/type, for rules (null where it had none). */
+  legacy: (LegacyFields | null)[];
 }
 
 /** Reads JSON transactions (canonical or legacy); bad ones are reported by index, the rest kept in order. */
 export function readJsonTransactions(inputs: readonly unknown[]): ReadBatch {
   const features = new Float64Array(inputs.length * FEATURE_COUNT);
   const references: (string | null)[] = [];
+  const legacy: (LegacyFields | null)[] = [];
   const inputIndex = new Int32Array(inputs.length);
   const errors = new Map<number, FieldError>();
   let count = 0;
@@ -45,10 +50,11 @@ export function readJsonTransactions(inputs: readonly unknown[]): ReadBatch {
     if (error) errors.set(i, error);
     else {
       references.push(readReference(get));
+      legacy.push(LEGACY_FIELDS.some((f) => Object.hasOwn(record, f)) ? legacyFieldsOf(get) : null);
       inputIndex[count++] = i;
     }
   });
-  return { features, count, references, inputIndex, errors };
+  return { features, count, references, inputIndex, errors, legacy };
 }
 
 /** More rows than the caller allows: raised while reading, so the rest of the input is never parsed. */
@@ -77,6 +83,7 @@ export async function readCsvTransactions(
   let inputIndex = new Int32Array(1024);
   let lines = new Int32Array(1024);
   const references: (string | null)[] = [];
+  const legacy: (LegacyFields | null)[] = [];
   const errors = new Map<number, FieldError>();
   let count = 0;
   let total = 0;
@@ -96,6 +103,7 @@ export async function readCsvTransactions(
     header.forEach((name, i) => {
       if (!index.has(name.toLowerCase())) index.set(name.toLowerCase(), i);
     });
+    const hasLegacy = LEGACY_FIELDS.some((f) => index.has(f));
     for (let r = 0; r < rows.count; r++) {
       const at = total++;
       const cells = rows.cells(r);
@@ -116,6 +124,7 @@ export async function readCsvTransactions(
         }
       } else {
         references.push(readReference(get));
+        legacy.push(hasLegacy ? legacyFieldsOf(get) : null);
         inputIndex[count++] = at;
       }
     }
@@ -127,6 +136,7 @@ export async function readCsvTransactions(
     inputIndex,
     errors,
     lines: lines.subarray(0, total),
+    legacy,
   };
 }
 
@@ -144,9 +154,11 @@ export async function scoreAndStore(
   model: IsolationForestModel,
   read: ReadBatch,
   total: number,
-  opts: { explain: boolean; store: Store | null; source: string; batchId?: string },
+  opts: { explain: boolean; rules: readonly CompiledRule[]; store: Store | null; source: string; batchId?: string },
 ): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
+  // The rules, once over the whole batch (fast: compiled once, no allocation for rows nothing matched).
+  applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v]);
   // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
   const scored: ScoredTransaction[] = new Array(batch.count);
   for (let v = 0; v < batch.count; v++) {
@@ -200,6 +212,9 @@ async function scoreInSlices(
     references: read.references,
     shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
     stopped: false,
+    decisions: null,
+    matchedRules: null,
+    ruleErrors: null,
   };
   let cpu = 0n;
   for (let from = 0; from < n; from += SLICE_ROWS) {

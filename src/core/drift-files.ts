@@ -50,7 +50,7 @@ export async function driftOfFiles(
     try {
       for await (const chunk of csvChunks(stream as AsyncIterable<Buffer>, file, 1 << 20, [], dialect)) {
         const job = { ...chunk, seq: seq++, columns: { names: [], positions: null, file } };
-        const scored = scoreChunkRows(model, job, settings);
+        const scored = scoreChunkRows(model, job, settings, []); // drift reads features and scores, not decisions
         counter.add(scored.batch.features, scored.batch.anomalyScore, scored.batch.count);
         out.rejected += scored.errors.size;
         for (const [r, e] of scored.errors) {

@@ -9,6 +9,8 @@ import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import type { CanonicalTransaction } from '../model/transaction.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
+import type { RuleErrorOnRow } from './rules/apply-rules.js';
+import { decisionOf, type Decision, type RuleMatch } from './rules/decide.js';
 
 /** Why the model scored a transaction as it did: exact Shapley values over the five fields, and sentences. */
 export interface TransactionExplanation {
@@ -33,6 +35,12 @@ export interface ScoredTransaction {
   /** Null when explanations were not asked for (CSV runs without --explain). */
   explanation: TransactionExplanation | null;
   model_version: string;
+  /** What happens to it: the rules' decision (rules/decide.ts), else review when the model flags it, else allow. */
+  decision: Decision;
+  /** The enabled rules that matched it, in rule order. */
+  matched_rules: RuleMatch[];
+  /** Rules that failed on this transaction at run time (they count as not matched); never stored. */
+  rule_errors: RuleErrorOnRow[];
 }
 
 /** Decimal places every face shows (and the database keeps): one place, so all faces agree. */
@@ -71,6 +79,9 @@ export function scoredTransactionAt(model: IsolationForestModel, batch: ScoredBa
     confidence: round(batch.confidence[v], DIGITS.confidence),
     explanation: batch.shap ? explanationOf(model, x, batch.shap, v) : null,
     model_version: model.version,
+    decision: decisionOf(batch.decisions ? batch.decisions[v] : batch.isAnomaly[v]),
+    matched_rules: batch.matchedRules?.[v] ?? [],
+    rule_errors: batch.ruleErrors?.[v] ?? [],
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import type { Feedback, NewTransaction, StoredTransaction } from '../db/store.js';
 import type { RiskFactor, RiskLevel } from '../model/explain.js';
+import type { RuleErrorOnRow } from './rules/apply-rules.js';
+import type { Decision, RuleMatch } from './rules/decide.js';
 import type { ScoredTransaction, TransactionExplanation } from './scored-transaction.js';
 
 /** The row to store: the transaction, its scores, its explanation when it has one, and where it came from. */
@@ -29,6 +31,8 @@ export function toNewTransaction(
     model_version: t.model_version,
     source: origin.source,
     batch_id: origin.batchId,
+    decision: t.decision,
+    matched_rules: t.matched_rules,
   };
 }
 
@@ -60,6 +64,9 @@ export function fromStoredRow(row: StoredTransaction): ScoredTransaction {
           }
         : null,
     model_version: row.model_version,
+    decision: row.decision,
+    matched_rules: row.matched_rules,
+    rule_errors: [], // not stored: reported on the answer that scored it
   };
 }
 
@@ -74,6 +81,10 @@ export interface ScoreResult {
   risk_score: number;
   risk_level: RiskLevel;
   confidence: number;
+  decision: Decision;
+  matched_rules: RuleMatch[];
+  /** Rules that failed on this transaction at run time; present only when one did. */
+  rule_errors?: RuleErrorOnRow[];
   shap_explanation: Record<string, number>;
   shap_base_value: number;
   risk_factors: RiskFactor[];
@@ -93,6 +104,9 @@ export function toScoreResult(t: ScoredTransaction, origin: { dataSource: string
     risk_score: t.risk_score,
     risk_level: t.risk_level,
     confidence: t.confidence,
+    decision: t.decision,
+    matched_rules: t.matched_rules,
+    ...(t.rule_errors.length > 0 ? { rule_errors: t.rule_errors } : {}),
     shap_explanation: t.explanation?.shap_explanation ?? {},
     shap_base_value: t.explanation?.shap_base_value ?? 0,
     risk_factors: t.explanation?.risk_factors ?? [],
@@ -115,6 +129,9 @@ export type BatchItem =
       | 'risk_score'
       | 'risk_level'
       | 'confidence'
+      | 'decision'
+      | 'matched_rules'
+      | 'rule_errors'
     > & { index: number; line?: number } & Partial<Pick<TransactionExplanation, 'shap_explanation' | 'risk_factors'>>)
   | { index: number; error: string; field: string; line?: number };
 
@@ -129,7 +146,10 @@ export function toBatchItem(t: ScoredTransaction, index: number, line: number | 
     risk_score: t.risk_score,
     risk_level: t.risk_level,
     confidence: t.confidence,
+    decision: t.decision,
+    matched_rules: t.matched_rules,
   };
+  if (t.rule_errors.length > 0) item.rule_errors = t.rule_errors;
   if (line !== undefined) item.line = line;
   if (t.explanation) {
     item.shap_explanation = t.explanation.shap_explanation;

@@ -1,4 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ScoredBatch } from '../core/batch/score-chunk.js';
+import { RULE_ACTIONS, type Decision, type RuleMatch } from '../core/rules/decide.js';
 
 /** The daemon's Prometheus metrics, on a registry of its own (one per app, so tests can build many). */
 export class DaemonMetrics {
@@ -14,6 +16,18 @@ export class DaemonMetrics {
     name: 'secureflow_predictions_total',
     help: 'Scored transactions by verdict',
     labelNames: ['verdict'] as const,
+    registers: [this.registry],
+  });
+  readonly ruleMatches = new Counter({
+    name: 'secureflow_rule_matches_total',
+    help: 'Scored transactions each rule matched',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: 'secureflow_decisions_total',
+    help: 'Scored transactions by decision (rules, else the model: review what it flags)',
+    labelNames: ['decision'] as const,
     registers: [this.registry],
   });
   readonly scoringDuration = new Histogram({
@@ -72,6 +86,25 @@ export class DaemonMetrics {
   setModel(version: string): void {
     this.modelInfo.reset();
     this.modelInfo.set({ version }, 1);
+  }
+
+  /** Counts a scored block's decisions and rule matches (rules/batch-rules.ts keeps them on the batch). */
+  countDecisions(batch: Pick<ScoredBatch, 'count' | 'decisions' | 'isAnomaly' | 'matchedRules'>): void {
+    const counts = [0, 0, 0];
+    const codes = batch.decisions ?? batch.isAnomaly;
+    for (let v = 0; v < batch.count; v++) counts[codes[v]]++;
+    for (let c = 0; c < 3; c++) if (counts[c] > 0) this.decisions.inc({ decision: RULE_ACTIONS[c] }, counts[c]);
+    if (!batch.matchedRules) return;
+    const byRule = new Map<string, number>();
+    for (let v = 0; v < batch.count; v++)
+      for (const m of batch.matchedRules[v] ?? []) byRule.set(m.name, (byRule.get(m.name) ?? 0) + 1);
+    for (const [rule, n] of byRule) this.ruleMatches.inc({ rule }, n);
+  }
+
+  /** One scored transaction's decision and matched rules. */
+  countDecision(t: { decision: Decision; matched_rules: readonly RuleMatch[] }): void {
+    this.decisions.inc({ decision: t.decision });
+    for (const m of t.matched_rules) this.ruleMatches.inc({ rule: m.name });
   }
 
   countVerdicts(flagged: number, total: number): void {

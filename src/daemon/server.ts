@@ -38,6 +38,10 @@ export async function startServer(
       if (status === 'connected') log.info({ database: resolved.display }, 'database connected');
       else log.warn({ database: resolved.display, reason }, 'database unavailable; writes answer 503 until it returns');
     },
+    onRules: (enabled, error) => {
+      if (error) log.error({ reason: error }, 'rules not reloaded: scoring keeps the rules loaded before');
+      else log.info({ enabled }, 'rules loaded');
+    },
   });
 
   const loopback = isLoopback(options.host);

@@ -10,6 +10,8 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleUpdate,
+  RiskRuleAction,
+  RuleMatchRecord,
   TrafficSlice,
   TrainingPage,
 } from './store.js';
@@ -70,8 +72,51 @@ export const TRANSACTION_COLUMNS = [
   'model_version',
   'source',
   'batch_id',
+  'decision',
+  'matched_rules',
   'created_at',
 ] as const;
+
+/** A decision as stored (migration 010): a small integer. Rows stored before 010 read as the model's flag. */
+const DECISION_CODES: Readonly<Record<string, number>> = { allow: 0, review: 1, block: 2 };
+const DECISIONS: readonly RiskRuleAction[] = ['allow', 'review', 'block'];
+
+export function decisionToCode(decision: RiskRuleAction): number {
+  return DECISION_CODES[decision];
+}
+
+export function decisionFromCode(code: unknown): RiskRuleAction {
+  return DECISIONS[Number(code)] ?? 'allow';
+}
+
+/**
+ * Matched rules as stored: `action:name` pairs joined by `;` (rule names are letters, digits, `_`, `-`, `.`), NULL
+ * when none matched, which is most rows: a few bytes where a rule fired, nothing where none did.
+ */
+export function matchedRulesText(rules: readonly RuleMatchRecord[]): string | null {
+  if (rules.length === 0) return null;
+  let out = '';
+  for (let i = 0; i < rules.length; i++) out += `${i > 0 ? ';' : ''}${rules[i].action}:${rules[i].name}`;
+  return out;
+}
+
+export function matchedRulesOf(text: unknown): RuleMatchRecord[] {
+  if (typeof text !== 'string' || text === '') return [];
+  return text.split(';').map((pair) => {
+    const at = pair.indexOf(':');
+    return { name: pair.slice(at + 1), action: pair.slice(0, at) as RiskRuleAction };
+  });
+}
+
+const MATCHED_RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A stored row's columns from the database's decision code and matched-rules text (both backends). */
+export function withDecision<T extends object>(row: T): T {
+  const r = row as Record<string, unknown>;
+  r.decision = decisionFromCode(r.decision);
+  r.matched_rules = matchedRulesOf(r.matched_rules);
+  return row;
+}
 
 const finiteNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 // 32-bit: the Postgres columns are integer, and SQLite must refuse what Postgres refuses.
@@ -112,6 +157,14 @@ export function checkTransaction(row: NewTransaction, i: number, count: number):
   if (r.reference !== null && typeof r.reference !== 'string') throw bad('reference', 'a string or null');
   if (r.batch_id !== null && typeof r.batch_id !== 'string') throw bad('batch_id', 'a string or null');
   if (typeof r.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+  if (r.decision !== 'allow' && r.decision !== 'review' && r.decision !== 'block')
+    throw bad('decision', 'one of allow, review, block');
+  if (!Array.isArray(r.matched_rules)) throw bad('matched_rules', 'an array of {name, action}');
+  for (const m of r.matched_rules) {
+    if (!MATCHED_RULE_NAME.test(m?.name)) throw bad('matched_rules', 'rules named by letters, digits, _, - or .');
+    if (!Object.hasOwn(DECISION_CODES, m.action))
+      throw bad('matched_rules', 'rules whose action is allow, review or block');
+  }
   for (let k = 0; k < TEXT_FIELDS.length; k++) {
     const value = row[TEXT_FIELDS[k]];
     if (value === null || value === lastStorable[k]) continue;

@@ -22,6 +22,16 @@ export interface NewTransaction {
   /** Where it came from: cli, api, ... */
   source: string;
   batch_id: string | null;
+  /** What the rules (else the model's flag) decided: stored as a small integer (0 allow, 1 review, 2 block). */
+  decision: RiskRuleAction;
+  /** The rules that matched, in rule order (stored compactly as text, NULL when none). */
+  matched_rules: RuleMatchRecord[];
+}
+
+/** A rule that matched a stored transaction, and the action it had then. */
+export interface RuleMatchRecord {
+  name: string;
+  action: RiskRuleAction;
 }
 
 /**
@@ -351,6 +361,11 @@ export interface Store {
   removeRule(name: string, changedBy: string): Promise<RiskRule | null>;
   /** Every change, oldest first: of one rule name (removed rules included), or of all rules. */
   ruleHistory(name?: string): Promise<RiskRuleHistoryEntry[]>;
+  /**
+   * A number that changes whenever the rules do (the last history row's id; every change writes one): one cheap
+   * query, so that a daemon can check it often and reload its rules only when they changed.
+   */
+  rulesVersion(): Promise<number>;
 
   /** One round trip to the database; throws StoreError('unavailable') when it cannot be reached. */
   ping(): Promise<void>;

@@ -95,7 +95,7 @@ describe('secureflow drift', () => {
     expect(lines.slice(1, 7).map((l) => l.split(/\s+/)[0])).toEqual([...FEATURES, 'anomaly_score']);
     // Aligned: every row's psi starts in the header's psi column.
     const at = lines[0].indexOf('psi');
-    for (const line of lines.slice(1, 7)) expect(line.slice(at)).toMatch(/^\d+\.\d{4}  /);
+    for (const line of lines.slice(1, 7)) expect(line.slice(at)).toMatch(/^\d+\.\d{4} {2}/);
     expect(lines[2]).toMatch(/^hour\s+\d+\.\d{4}\s+drifted\s+<= 9: 17\.5% -> 100\.0%$/);
     expect(lines[3]).toMatch(/^day_of_week\s+0\.\d{4}\s+stable/);
     expect(lines.at(-1)).toBe('drifted (1,100 rows; PSI < 0.1 stable, 0.1-0.25 watch, >= 0.25 drifted)');

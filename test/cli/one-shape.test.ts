@@ -1,7 +1,8 @@
 /**
  * Issue 13 item 1: one scored transaction, whichever way it comes in. The same transaction scored by the CLI (flags,
  * a CSV file with --explain) and by the built daemon (/api/predict, /api/predict-batch as JSON and as CSV) into one
- * SQLite file reads back identically: through GET /api/transactions/:id, the list, and `transactions show`.
+ * SQLite file reads back identically: through GET /api/transactions/:id, the list, and `transactions show`. The
+ * database's rules apply on every way in (issue 15): each answer and stored row has the same decision and rules.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,20 @@ let daemon: DaemonProcess;
 const db = tempDb();
 const dir = mkdtempSync(join(tmpdir(), 'secureflow-shape-'));
 
+// Rules of the database apply on every way in: the decision and matched rules are part of the one shape.
+const RULES = [
+  ['night-big', 'amount > 3000 && hour < 5', 'block'],
+  ['weekend', 'day_of_week >= 5', 'review'],
+  ['vip', 'reference == "vip"', 'allow'],
+];
+const MATCHED = [
+  { name: 'night-big', action: 'block' },
+  { name: 'weekend', action: 'review' },
+];
+
 beforeAll(async () => {
+  for (const [name, when, action] of RULES)
+    expect(cli(['rules', 'add', name, '--when', when, '--action', action, '--db', db]).code).toBe(0);
   daemon = await spawnDaemon(['--db', db]);
 }, 30_000);
 afterAll(async () => {
@@ -41,14 +55,18 @@ describe('one scored transaction across the ways in', () => {
     const single = cli(['score', ...flags, '--transaction-type', '2', '--db', db, '--format', 'json']);
     expect(single.code, single.stderr).toBe(0);
     ids.cliSingle = JSON.parse(single.stdout).transaction_id;
+    expect(JSON.parse(single.stdout)).toMatchObject({ decision: 'block', matched_rules: MATCHED });
 
     const csv = join(dir, 'one.csv');
     writeFileSync(csv, `amount,hour,day_of_week,merchant_category,transaction_type\n4800,3,6,9,2\n`);
     const file = cli(['score', csv, '--explain', '--db', db, '--format', 'ndjson']);
     expect(file.code, file.stderr).toBe(0);
     ids.cliCsv = JSON.parse(file.stdout.trim()).transaction_id;
+    expect(JSON.parse(file.stdout.trim())).toMatchObject({ decision: 'block', matched_rules: MATCHED });
 
-    ids.predict = (await post('/api/predict', JSON.stringify(TX))).transaction_id as number;
+    const predicted = await post('/api/predict', JSON.stringify(TX));
+    expect(predicted).toMatchObject({ decision: 'block', matched_rules: MATCHED });
+    ids.predict = predicted.transaction_id as number;
     const batch = await post('/api/predict-batch', JSON.stringify({ transactions: [TX] }));
     ids.batchJson = (batch.results as { transaction_id: number }[])[0].transaction_id;
     const batchCsv = await post(
@@ -57,6 +75,8 @@ describe('one scored transaction across the ways in', () => {
       'text/csv',
     );
     ids.batchCsv = (batchCsv.results as { transaction_id: number }[])[0].transaction_id;
+    for (const answer of [batch, batchCsv])
+      expect((answer.results as unknown[])[0]).toMatchObject({ decision: 'block', matched_rules: MATCHED });
     expect(new Set(Object.values(ids)).size).toBe(5);
 
     // GET /api/transactions/:id: every way in reads back the same, with its whole explanation.
@@ -68,7 +88,13 @@ describe('one scored transaction across the ways in', () => {
       }),
     );
     for (const d of details.slice(1)) expect(d).toEqual(details[0]);
-    expect(details[0]).toMatchObject({ ...TX, is_anomaly: true, risk_level: 'highest' });
+    expect(details[0]).toMatchObject({
+      ...TX,
+      is_anomaly: true,
+      risk_level: 'highest',
+      decision: 'block',
+      matched_rules: MATCHED,
+    });
     const explanation = details[0].explanation as Record<string, unknown>;
     expect(Object.keys(explanation).sort()).toEqual(['risk_factors', 'shap_base_value', 'shap_explanation']);
     expect((details[0].risk_factors as unknown[]).length).toBeGreaterThan(0);
@@ -86,5 +112,6 @@ describe('one scored transaction across the ways in', () => {
       return withoutOrigin(JSON.parse(r.stdout));
     });
     for (const s of shown.slice(1)) expect(s).toEqual(shown[0]);
+    expect(shown[0]).toMatchObject({ decision: 'block', matched_rules: MATCHED });
   }, 60_000);
 });

@@ -25,6 +25,9 @@ describe('secureflow score: CSV files', () => {
       'risk_level',
       'is_anomaly',
       'confidence',
+      'decision',
+      'matched_rules',
+      'rule_errors',
       'error',
     ]);
     expect(rows.map((x) => x.line)).toEqual(['2', '3', '4', '5', '6', '7', '8', '9', '10', '11']);
@@ -35,7 +38,11 @@ describe('secureflow score: CSV files', () => {
       '2100.75',
       '5000.00',
     ]);
-    expect(r.stderr).toMatch(/^10 rows in [\d.]+ s: 10 scored, 4 flagged \(40\.00%\), 0 errors\n$/);
+    // No rules in reach: the model's flag decides (review what it flags).
+    expect(rows.map((x) => x.decision)).toEqual(rows.map((x) => (x.is_anomaly === 'true' ? 'review' : 'allow')));
+    expect(r.stderr).toMatch(
+      /^10 rows in [\d.]+ s: 10 scored, 4 flagged \(40\.00%\), 0 errors\ndecisions: 6 allow, 4 review, 0 block\n$/,
+    );
   });
 
   it('writes json (one array, input order), ndjson and table', () => {
@@ -50,7 +57,7 @@ describe('secureflow score: CSV files', () => {
     expect(nd.map((l) => JSON.parse(l))).toEqual(json);
     const table = cli(['score', '--no-store', fixture('transactions.csv'), '-f', 'table', '-q']).stdout.split('\n');
     expect(table[0]).toMatch(/line\s+amount/);
-    expect(table[2]).toMatch(/^\s+3 1250\.00.*highest\s+YES$/);
+    expect(table[2]).toMatch(/^\s+3 1250\.00.*highest\s+YES\s+review$/);
   });
 
   it('reads CSV from stdin with -', () => {

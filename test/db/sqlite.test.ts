@@ -97,6 +97,7 @@ describe('sqlite specifics', () => {
       '006_stats_elevated',
       '008_lean_transactions',
       '009_risk_rules',
+      '010_transaction_decisions',
       '011_user_accounts',
     ]);
     const { rows, total } = await store.listTransactions({ limit: 10 });
@@ -154,6 +155,12 @@ describe('sqlite specifics', () => {
       feedback: { total_feedback: 1 },
     });
     expect((await store.getTransaction(2))?.feedback).toMatchObject({ is_correct: true, notes: 'ok' });
+    // Rows stored before 010 have no decision of their own: they read as the model's flag decided them.
+    expect(rows.map((r) => [r.id, r.decision, r.matched_rules])).toEqual([
+      [3, 'allow', []],
+      [2, 'review', []],
+      [1, 'allow', []],
+    ]);
     const db = new Database(path);
     expect(db.prepare('SELECT transaction_created_at FROM feedback').pluck().get()).toBe('2024-05-01T12:00:59.999Z');
     db.exec('DELETE FROM transactions WHERE id = 1'); // the trigger keeps the rollups true (an elevated row)
@@ -247,6 +254,7 @@ describe('sqlite specifics', () => {
         const rows = Array.from({ length: 500 }, (_, i) => ({
           reference: String(i), amount: i, hour: i % 24, day_of_week: i % 7, merchant_category: 1, transaction_type: 0, is_fraudulent: false,
           anomaly_score: 0.5, risk_score: 50, risk_level: 'normal', confidence: 0.5, explanation: { i }, model_version: 'm', source: 'test', batch_id: batch,
+          decision: 'allow', matched_rules: [],
         }));
         await store.insertTransactions(rows);
         await new Promise((r) => setTimeout(r, 3)); // let the other process take the lock in between

@@ -32,6 +32,8 @@ export function newTransaction(over: Partial<NewTransaction> = {}): NewTransacti
     model_version: 'm1',
     source: 'test',
     batch_id: null,
+    decision: 'allow',
+    matched_rules: [],
     ...over,
   };
 }
@@ -61,6 +63,16 @@ function variedRows(n: number): NewTransaction[] {
     model_version: `model-${i % 2}`,
     source: i % 2 ? 'cli' : 'api',
     batch_id: 'big',
+    decision: (['allow', 'review', 'block'] as const)[i % 3],
+    matched_rules:
+      i % 4 === 0
+        ? []
+        : i % 4 === 1
+          ? [{ name: 'high_amount', action: 'block' as const }]
+          : [
+              { name: 'vip.allow-list_2', action: 'allow' as const },
+              { name: `night-${i % 9}`, action: 'review' as const },
+            ],
   }));
 }
 
@@ -918,6 +930,93 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         await expect(store.feedbackOf(Array.from({ length: 1001 }, (_, i) => i + 1))).rejects.toMatchObject({
           kind: 'invalid',
         });
+      });
+    });
+
+    describe('decisions (migration 010)', () => {
+      it('stores each row decision and matched rules and reads them back, through every reader', async () => {
+        const rows = [
+          newTransaction({ decision: 'block', matched_rules: [{ name: 'night-big', action: 'block' }] }),
+          newTransaction({
+            is_fraudulent: true,
+            decision: 'allow',
+            matched_rules: [
+              { name: 'night-big', action: 'block' },
+              { name: 'vip.list_2', action: 'allow' },
+            ],
+          }),
+          newTransaction({ is_fraudulent: true, decision: 'review' }),
+          newTransaction({ decision: 'review', matched_rules: [{ name: 'z', action: 'review' }] }),
+        ];
+        const ids = await store.insertTransactions(rows);
+        for (const [i, id] of ids.entries()) {
+          const got = await store.getTransaction(id);
+          expect({ decision: got!.decision, matched_rules: got!.matched_rules }).toEqual({
+            decision: rows[i].decision,
+            matched_rules: rows[i].matched_rules,
+          });
+        }
+        const listed = (await store.listTransactions({ limit: 10 })).rows.reverse();
+        expect(listed.map((r) => [r.decision, r.matched_rules])).toEqual(
+          rows.map((r) => [r.decision, r.matched_rules]),
+        );
+        const flagged = (await store.recentFlagged(new Date(Date.now() - 60_000), 10)).reverse();
+        expect(flagged.map((r) => r.decision)).toEqual(['allow', 'review']);
+      });
+
+      it('stores a bulk insert (Postgres: COPY) with its decisions intact', async () => {
+        const rows = Array.from({ length: 2500 }, (_, i) =>
+          newTransaction({
+            batch_id: 'bulk',
+            decision: (['allow', 'review', 'block'] as const)[i % 3],
+            matched_rules:
+              i % 2 ? [] : [{ name: `r-${i % 7}`, action: (['allow', 'review', 'block'] as const)[i % 3] }],
+          }),
+        );
+        const ids = await store.insertTransactions(rows);
+        const { rows: stored } = await store.listTransactions({ batchId: 'bulk', limit: 3000 });
+        const byId = new Map(stored.map((r) => [r.id, r]));
+        ids.forEach((id, i) => {
+          expect([byId.get(id)!.decision, byId.get(id)!.matched_rules]).toEqual([
+            rows[i].decision,
+            rows[i].matched_rules,
+          ]);
+        });
+      });
+
+      it('refuses an unknown decision or a matched rule it could not read back, storing nothing', async () => {
+        const bad: Partial<NewTransaction>[] = [
+          { decision: 'deny' as never },
+          { decision: undefined as never },
+          { matched_rules: null as never },
+          { matched_rules: [{ name: 'a;b', action: 'block' }] },
+          { matched_rules: [{ name: 'ok', action: 'maybe' as never }] },
+        ];
+        for (const over of bad) {
+          const error = await store.insertTransactions([newTransaction(), newTransaction(over)]).catch((e) => e);
+          expect(error, JSON.stringify(over)).toBeInstanceOf(StoreError);
+          expect((error as StoreError).kind).toBe('invalid');
+        }
+        expect((await store.listTransactions({ limit: 10 })).total).toBe(0);
+      });
+    });
+
+    describe('rules version', () => {
+      it('changes with every change to the rules, and only then', async () => {
+        const v0 = await store.rulesVersion();
+        expect(await store.rulesVersion()).toBe(v0);
+        await store.addRule({ name: 'r1', expression: 'amount > 1', action: 'block', description: null }, 'me');
+        const v1 = await store.rulesVersion();
+        expect(v1).not.toBe(v0);
+        await store.insertTransactions([newTransaction()]);
+        expect(await store.rulesVersion()).toBe(v1);
+        await store.setRuleEnabled('r1', false, 'me');
+        const v2 = await store.rulesVersion();
+        expect(v2).not.toBe(v1);
+        await store.setRuleEnabled('r1', false, 'me'); // already disabled: nothing changed
+        expect(await store.rulesVersion()).toBe(v2);
+        await store.removeRule('r1', 'me');
+        expect(await store.rulesVersion()).not.toBe(v2);
       });
     });
 

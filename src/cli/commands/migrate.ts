@@ -1,5 +1,5 @@
 import { withStore } from '../database.js';
-import { type IOStreams } from '../io.js';
+import type { IOStreams } from '../io.js';
 
 /** Applies pending migrations (opening a store applies them too; this is the deploy's release step). */
 export async function runMigrate(opts: { db?: string }, io: IOStreams): Promise<void> {

@@ -18,9 +18,11 @@ import { storeSink } from '../../core/store-sink.js';
 import type { Store } from '../../db/store.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { withStore } from '../database.js';
-import { readOnlyModel } from '../read-only-model.js';
+import { readOnlyScoring } from '../read-only-model.js';
+import { compileRules, type RuleDefinition } from '../../core/rules/apply-rules.js';
+import { enabledRules } from '../../core/rules/stored-rules.js';
 import { openOutputFile } from '../output-file.js';
-import { finishRun, writeReport } from '../score-report.js';
+import { finishRun, writeReport, type FailOnDecision } from '../score-report.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteExecutor } from '../remote-executor.js';
 import type { PredictResult } from '../../daemon/contract/shapes.js';
@@ -50,6 +52,7 @@ export interface ScoreOptions {
   strict?: boolean;
   failOnAnomaly?: boolean;
   maxAnomalyRate?: number;
+  failOnDecision?: FailOnDecision;
   store: boolean;
   db?: string;
   remote?: string;
@@ -123,10 +126,14 @@ export async function runScore(files: string[], opts: ScoreOptions, io: IOStream
   try {
     if (remote) await run({ client: new RemoteClient(remote.url, remote.apiKey) }, null);
     else if (opts.store)
-      await withStore(opts.db, async (store) =>
-        run(await resolveScoringModel(opts.model, opts.threshold, store), store),
-      );
-    else await run(await readOnlyModel(opts, io), null);
+      await withStore(opts.db, async (store) => {
+        const model = await resolveScoringModel(opts.model, opts.threshold, store);
+        return run({ ...model, rules: await enabledRules(store) }, store);
+      });
+    else {
+      const { model, rules } = await readOnlyScoring(opts, io);
+      await run({ ...model, rules }, null);
+    }
   } catch (e) {
     // Outcomes the output describes (gates, --strict stops, interruptions) keep what was written; anything
     // else leaves -o FILE as it was.
@@ -154,10 +161,13 @@ async function singleInput(
   return parseJson(await readStdin(io), 'stdin');
 }
 
-/** Scores here with a model, or on a daemon (`--remote`), which also stores unless --no-store. */
+/**
+ * Scores here with a model and the database's enabled rules, or on a daemon (`--remote`), which applies its own
+ * rules and also stores unless --no-store.
+ */
 type Scorer =
-  | { model: IsolationForestModel; text?: string; client?: undefined }
-  | { client: RemoteClient; model?: undefined; text?: undefined };
+  | { model: IsolationForestModel; text?: string; rules: RuleDefinition[]; client?: undefined }
+  | { client: RemoteClient; model?: undefined; text?: undefined; rules?: undefined };
 
 async function scoreSingle(
   input: unknown,
@@ -172,6 +182,7 @@ async function scoreSingle(
   const started = performance.now();
   const results: ScoreResult[] = [];
   const scored: ScoredTransaction[] = []; // scored here (not by a daemon): what is stored
+  const rules = compileRules(scorer.rules ?? []);
   for (const [i, item] of inputs.entries()) {
     try {
       if (scorer.client)
@@ -180,7 +191,7 @@ async function scoreSingle(
             await scorer.client.request<PredictResult>('POST', `/api/predict?store=${opts.store}`, { json: item }),
           ),
         );
-      else scored.push(scoreTransaction(scorer.model, item));
+      else scored.push(scoreTransaction(scorer.model, item, rules));
     } catch (e) {
       if (e instanceof SecureflowError && many)
         throw new SecureflowError(e.kind, `transaction ${i}: ${e.message}`, e.details);
@@ -202,12 +213,15 @@ async function scoreSingle(
   else if (format === 'ndjson') out.write(results.map((r) => `${JSON.stringify(r)}\n`).join(''));
   else out.write(results.map((r) => formatResultText(r, painter(!opts.output && colorEnabled(io.stdout)))).join('\n'));
   const flagged = results.filter((r) => r.is_anomaly).length;
+  const decisions = { allow: 0, review: 0, block: 0 };
+  for (const r of results) decisions[r.decision]++;
   finishRun(
     opts,
     {
       rows: results.length,
       scored: results.length,
       flagged,
+      decisions,
       rejected: 0,
       stored: store ? results.length : 0,
       batch_id: null,
@@ -258,6 +272,7 @@ async function scoreFiles(
       model,
       modelText: scorer.text ?? '',
       threshold: opts.threshold,
+      rules: scorer.rules ?? [],
       executor: scorer.client ? (settings) => remoteExecutor(scorer.client, settings, opts.store) : undefined,
       withIds: scorer.client ? opts.store : undefined,
       output: out,
@@ -283,6 +298,7 @@ async function scoreFiles(
     rows: summary.rows,
     scored,
     flagged: summary.flagged,
+    decisions: summary.decisions,
     rejected: summary.errors,
     stored: summary.stored,
     batch_id: sink?.batchId ?? null,
@@ -294,6 +310,7 @@ async function scoreFiles(
     const gate = {
       fail_on_anomaly: Boolean(opts.failOnAnomaly),
       max_anomaly_rate: opts.maxAnomalyRate ?? null,
+      fail_on_decision: opts.failOnDecision ?? null,
       passed: false,
       reason: null,
     };
@@ -341,6 +358,10 @@ function printSummary(s: BatchSummary, scored: number, batchId: string | null, i
   io.stderr.write(
     `${formatInt(s.rows)} rows in ${(s.elapsedMs / 1000).toFixed(2)} s: ${formatInt(scored)} scored, ` +
       `${p.bold(formatInt(s.flagged))} flagged (${rate.toFixed(2)}%), ${errors}\n`,
+  );
+  const d = s.decisions;
+  io.stderr.write(
+    `decisions: ${formatInt(d.allow)} allow, ${formatInt(d.review)} review, ${d.block > 0 ? p.red(`${formatInt(d.block)} block`) : '0 block'}\n`,
   );
   if (s.warned > 0)
     io.stderr.write(

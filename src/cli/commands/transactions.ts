@@ -1,3 +1,4 @@
+import { matchedRulesCell } from '../../core/batch/output-format.js';
 import { SecureflowError } from '../../core/errors.js';
 import { storedResult } from '../../core/stored-result.js';
 import type { Feedback } from '../../db/store.js';
@@ -41,6 +42,8 @@ const COLUMNS = [
   'risk_score',
   'risk_level',
   'is_fraudulent',
+  'decision',
+  'matched_rules',
   'reference',
   'batch_id',
 ] as const;
@@ -67,7 +70,12 @@ export async function runTransactionsList(opts: ListOptions, io: IOStreams): Pro
       io.stdout.write(`${JSON.stringify({ transactions: rows, total, limit: opts.limit, offset: opts.offset })}\n`);
       return;
     }
-    const data = rows.map((r) => COLUMNS.map((c) => r[c] as string | number | boolean | null));
+    // Matched rules in one cell as CSV output has them: names joined by ;
+    const data = rows.map((r) =>
+      COLUMNS.map((c) =>
+        c === 'matched_rules' ? matchedRulesCell(r.matched_rules) : (r[c] as string | number | boolean | null),
+      ),
+    );
     if (format === 'csv') io.stdout.write(renderCsv([...COLUMNS], data));
     else {
       io.stdout.write(renderTable([...COLUMNS], data));

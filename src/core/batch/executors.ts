@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { IsolationForestModel } from '../../model/model.js';
+import { compileRules, type RuleDefinition } from '../rules/apply-rules.js';
 import {
   formatChunk,
   scoreChunkRows,
@@ -21,16 +22,29 @@ export interface ChunkExecutor {
   close(): Promise<void>;
 }
 
-export function inlineExecutor(model: IsolationForestModel, settings: ChunkSettings): ChunkExecutor {
+export function inlineExecutor(
+  model: IsolationForestModel,
+  settings: ChunkSettings,
+  rules: readonly RuleDefinition[],
+): ChunkExecutor {
+  const compiled = compileRules(rules); // once per run, then evaluated per row
   return {
     capacity: 1,
     async run(job, store) {
-      const chunk = scoreChunkRows(model, job, settings);
+      const chunk = scoreChunkRows(model, job, settings, compiled);
       const ids = store ? await store(chunk.batch) : null;
       return formatChunk(model, chunk, settings, ids);
     },
     close: async () => {},
   };
+}
+
+/** What a worker starts with: the model's text, the run's settings and the rules' definitions (it compiles them). */
+export interface WorkerInit {
+  modelText: string;
+  threshold?: number;
+  settings: ChunkSettings;
+  rules: readonly RuleDefinition[];
 }
 
 /** Messages to a worker, and back (see worker.ts). */
@@ -54,6 +68,7 @@ export function workerPool(
   modelText: string,
   threshold: number | undefined,
   settings: ChunkSettings,
+  rules: readonly RuleDefinition[],
   tuning: PoolTuning = DEFAULT_POOL_TUNING,
 ): ChunkExecutor {
   const url = new URL('./worker.js', import.meta.url);
@@ -78,7 +93,7 @@ export function workerPool(
     // stdout/stderr not piped into ours: Node adds listeners to process.stdout per piped worker, which warned
     // (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
     const w = new Worker(url, {
-      workerData: { modelText, threshold, settings },
+      workerData: { modelText, threshold, settings, rules } satisfies WorkerInit,
       resourceLimits: { maxYoungGenerationSizeMb: tuning.youngGenerationMb, maxOldGenerationSizeMb: 64 },
       stdout: true,
       stderr: true,

@@ -1,4 +1,6 @@
 import { FEATURES } from '../../model/features.js';
+import type { RuleErrorOnRow } from '../rules/apply-rules.js';
+import type { RuleMatch } from '../rules/decide.js';
 import { csvEscape } from './csv-records.js';
 
 export type BatchFormat = 'csv' | 'ndjson' | 'json' | 'table';
@@ -29,6 +31,9 @@ const RESERVED = new Set([
   'risk_level',
   'is_anomaly',
   'confidence',
+  'decision',
+  'matched_rules',
+  'rule_errors',
   ...FEATURES.map((f) => `shap_${f}`),
   'shap_explanation',
   'top_factor',
@@ -58,10 +63,12 @@ export function resultColumns(shape: RowShape): string[] {
     'risk_level',
     'is_anomaly',
     'confidence',
+    'decision',
+    'matched_rules',
   ];
   if (shape.explain) cols.push(...FEATURES.map((f) => `shap_${f}`), 'top_factor');
   if (shape.warnings) cols.push('warning');
-  cols.push('error');
+  cols.push('rule_errors', 'error');
   return cols;
 }
 
@@ -77,6 +84,12 @@ export interface ResultCells {
   risk_level: string;
   is_anomaly: boolean | null;
   confidence: string;
+  /** allow, review or block; empty for a row in error. */
+  decision: string;
+  /** The rules that matched (null: none). */
+  matched_rules: readonly RuleMatch[] | null;
+  /** Rules that failed on this row at run time (null: none). */
+  rule_errors: readonly RuleErrorOnRow[] | null;
   shap: string[] | null;
   top_factor: string;
   /** What was derived rather than read (--derived warn); empty when nothing was. */
@@ -89,10 +102,24 @@ export function csvHeader(names: string[], shape: RowShape): string {
   return `${[...names, ...resultColumns(shape)].map(csvEscape).join(',')}\n`;
 }
 
+/** The matched rules in one CSV cell: their names joined by `;` (names hold no `;` or `,`). */
+export function matchedRulesCell(matched: readonly RuleMatch[] | null): string {
+  if (!matched) return '';
+  let out = '';
+  for (let i = 0; i < matched.length; i++) out += i > 0 ? `;${matched[i].name}` : matched[i].name;
+  return out;
+}
+
+/** Rules that failed on a row, in one CSV cell: `rule: error` joined by `; `. */
+export function ruleErrorsCell(errors: readonly RuleErrorOnRow[] | null): string {
+  return errors ? errors.map((e) => `${e.rule}: ${e.error}`).join('; ') : '';
+}
+
 export function csvRow(inputText: string, r: ResultCells, shape: RowShape): string {
-  let out = `${inputText},${shape.withIds ? `${r.transaction_id},` : ''}${shape.withFile ? `${csvEscape(r.file)},` : ''}${r.line},${r.anomaly_score},${r.risk_score},${r.risk_level},${r.is_anomaly === null ? '' : r.is_anomaly},${r.confidence}`;
+  let out = `${inputText},${shape.withIds ? `${r.transaction_id},` : ''}${shape.withFile ? `${csvEscape(r.file)},` : ''}${r.line},${r.anomaly_score},${r.risk_score},${r.risk_level},${r.is_anomaly === null ? '' : r.is_anomaly},${r.confidence},${r.decision},${matchedRulesCell(r.matched_rules)}`;
   if (shape.explain) out += `,${r.shap ? r.shap.join(',') : ',,,,'},${r.top_factor}`;
   if (shape.warnings) out += `,${r.warning === '' ? '' : csvEscape(r.warning)}`;
+  out += `,${r.rule_errors ? csvEscape(ruleErrorsCell(r.rule_errors)) : ''}`;
   return `${out},${r.error === '' ? '' : csvEscape(r.error)}\n`;
 }
 
@@ -114,6 +141,8 @@ export function jsonRow(
   out += `"line":${r.line}`;
   if (r.error !== '') return `${out},"error":${JSON.stringify(r.error)}}`;
   out += `,"anomaly_score":${r.anomaly_score},"risk_score":${r.risk_score},"risk_level":"${r.risk_level}","is_anomaly":${r.is_anomaly},"confidence":${r.confidence}`;
+  out += `,"decision":"${r.decision}","matched_rules":${r.matched_rules ? JSON.stringify(r.matched_rules) : '[]'}`;
+  if (r.rule_errors) out += `,"rule_errors":${JSON.stringify(r.rule_errors)}`;
   if (shape.explain && r.shap) {
     out += `,"shap_explanation":{${FEATURES.map((f, j) => `"${f}":${r.shap![j]}`).join(',')}}`;
     out += `,"top_factor":${r.top_factor === '' ? 'null' : `"${r.top_factor}"`}`;
@@ -139,6 +168,7 @@ export function tableHeader(names: string[], shape: RowShape): string {
     fit('risk', 6, true),
     fit('level', 8, false),
     fit('flag', 4, false),
+    fit('decision', 8, false),
   ];
   if (shape.explain) cols.push(fit('top_factor', 17, false));
   return `${cols.join(' ')}  error\n`;
@@ -166,9 +196,11 @@ export function tableRow(
     fit(r.risk_score, 6, true),
     fit(r.risk_level, 8, false),
     fit(r.is_anomaly ? 'YES' : r.is_anomaly === null ? '' : 'no', 4, false),
+    fit(r.decision, 8, false),
   );
   if (shape.explain) cols.push(fit(r.top_factor, 17, false));
-  const text = `${cols.join(' ')}  ${r.error || (r.warning && `warning: ${r.warning}`)}`.trimEnd();
+  const note = r.error || (r.warning && `warning: ${r.warning}`) || (r.rule_errors && ruleErrorsCell(r.rule_errors));
+  const text = `${cols.join(' ')}  ${note || ''}`.trimEnd();
   if (!color) return `${text}\n`;
   if (r.error !== '') return `${DIM}${text}${RESET}\n`;
   return r.is_anomaly ? `${RED}${text}${RESET}\n` : `${text}\n`;

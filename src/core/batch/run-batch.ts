@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { IsolationForestModel } from '../../model/model.js';
 import { SecureflowError } from '../errors.js';
+import type { RuleDefinition } from '../rules/apply-rules.js';
 import { batchInputs } from './batch-inputs.js';
 import { BatchOutput } from './batch-output.js';
 import type { CsvDialect } from './dialect.js';
@@ -30,6 +31,8 @@ export interface BatchOptions {
   model: IsolationForestModel | null;
   modelText: string;
   threshold?: number;
+  /** The enabled rules of the database in reach (definitions: each thread compiles them once); [] for none. */
+  rules: readonly RuleDefinition[];
   output: Writable;
   stdin?: Readable;
   /** Stores each chunk's rows (whole chunks, in input order) and returns their ids; null: store nothing. */
@@ -55,11 +58,19 @@ export interface BatchSummary {
   /** Rows scored with a warning (--derived warn). */
   warned: number;
   stored: number;
+  /** Scored rows by decision. */
+  decisions: DecisionCounts;
   elapsedMs: number;
   sampleErrors: (RowError & { file: string })[];
   /** Where --strict stopped, if it did. */
   stoppedAt: (RowError & { file: string }) | null;
   interrupted: boolean;
+}
+
+export interface DecisionCounts {
+  allow: number;
+  review: number;
+  block: number;
 }
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -110,8 +121,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : pooled
-      ? workerPool(workers, o.modelText, o.threshold, settings, blocking ? BLOCKING_STORE_TUNING : DEFAULT_POOL_TUNING)
-      : inlineExecutor(o.model!, settings);
+      ? workerPool(
+          workers,
+          o.modelText,
+          o.threshold,
+          settings,
+          o.rules,
+          blocking ? BLOCKING_STORE_TUNING : DEFAULT_POOL_TUNING,
+        )
+      : inlineExecutor(o.model!, settings, o.rules);
   const store = o.store ? storeInOrder(o.store) : null;
   const output = new BatchOutput(o.output, o.format, settings);
   const totals = new BatchTotals(total, o.onProgress);
@@ -172,6 +190,7 @@ class BatchTotals {
     errors: 0,
     warned: 0,
     stored: 0,
+    decisions: { allow: 0, review: 0, block: 0 },
     elapsedMs: 0,
     sampleErrors: [],
     stoppedAt: null,
@@ -193,6 +212,9 @@ class BatchTotals {
     s.warned += result.warned;
     s.errors += result.errors;
     s.stored += result.stored;
+    s.decisions.allow += result.decisions[0];
+    s.decisions.review += result.decisions[1];
+    s.decisions.block += result.decisions[2];
     for (const e of result.sampleErrors) if (s.sampleErrors.length < 5) s.sampleErrors.push({ ...e, file });
     this.onProgress?.(this.bytes, this.totalBytes, s.rows);
     if (!result.stoppedAt) return true;

@@ -9,6 +9,9 @@ import { formatFixed } from '../../model/number-format.js';
 import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
 import { OutputBuffer } from './output-buffer.js';
+import type { CompiledRule, RuleErrorOnRow } from '../rules/apply-rules.js';
+import { applyRulesToBatch, LEGACY_FIELDS, legacyFieldsOf, rulesReadLegacy } from '../rules/batch-rules.js';
+import { RULE_ACTIONS, type RuleMatch } from '../rules/decide.js';
 import { csvRow, jsonRow, tableRow, type BatchFormat, type ResultCells, type RowShape } from './output-format.js';
 
 export interface ChunkJob {
@@ -56,6 +59,8 @@ export interface ChunkResult {
   warned: number;
   /** Rows stored (0 without storage). */
   stored: number;
+  /** Scored rows by decision: allow, review, block. */
+  decisions: [number, number, number];
   /** Set when --strict stopped at this row; `output` then holds only the rows before it. */
   stoppedAt: RowError | null;
   /** The first few row errors, for the summary. */
@@ -94,6 +99,14 @@ export interface ScoredBatch {
   shap: Float64Array | null;
   /** --strict stopped in this chunk: nothing after it may be stored. */
   stopped: boolean;
+  /**
+   * What the rules decided (rules/batch-rules.ts): a decision code per row (0 allow, 1 review, 2 block), and per
+   * row the rules that matched and those that failed on it (null where none; the arrays null without rules).
+   * `decisions` null: no rules were applied, and each row's decision is the model's (review what it flags).
+   */
+  decisions: Uint8Array | null;
+  matchedRules: (RuleMatch[] | null)[] | null;
+  ruleErrors: (RuleErrorOnRow[] | null)[] | null;
 }
 
 /** A chunk between scoring and formatting: what formatting needs, kept in the thread that scored it. */
@@ -109,8 +122,16 @@ export interface ScoredChunk {
 
 const REFERENCE_COLUMNS = ['id', 'transaction_id', 'reference'];
 
-/** Phase 1: parses, validates, scores (and explains) one chunk of records. */
-export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, settings: ChunkSettings): ScoredChunk {
+/**
+ * Phase 1: parses, validates, scores (and explains) one chunk of records, and applies the rules (compiled once per
+ * thread; none: the model's flag decides).
+ */
+export function scoreChunkRows(
+  model: IsolationForestModel,
+  job: ChunkJob,
+  settings: ChunkSettings,
+  rules: readonly CompiledRule[],
+): ScoredChunk {
   const text = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength).toString('utf8');
   const rows = parseRecords(text, job.firstLine, job.delimiter);
   const n = rows.count;
@@ -120,7 +141,13 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
     if (!index.has(key)) index.set(key, i);
   });
   const referenceAt = REFERENCE_COLUMNS.map((c) => index.get(c)).find((i) => i !== undefined);
-  const references: (string | null)[] | null = settings.withIds && referenceAt !== undefined ? [] : null;
+  // A rule that reads the reference sees it even when the run does not print ids.
+  const ruleReadsReference = rules.some((r) => r.expression.variables.has('reference'));
+  const references: (string | null)[] | null =
+    (settings.withIds || ruleReadsReference) && referenceAt !== undefined ? [] : null;
+  // Legacy columns are split out of a row only when a rule reads them and the file has them.
+  const legacyAt = rulesReadLegacy(rules) ? LEGACY_FIELDS.map((f) => index.get(f)) : [];
+  const recordOf = legacyAt.some((i) => i !== undefined) ? new Int32Array(n) : null;
 
   // Read every record's features; only the features and the errors are kept.
   const raw = new Float64Array(n * FEATURE_COUNT);
@@ -150,6 +177,7 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
   for (let r = 0; r < n; r++) {
     // Quoted records never take the fast path: a delimiter inside quotes would shift its fields.
     if (fast && !(quoted && quoted[r]) && fast.read(chunkText, starts[r], ends[r], raw, validCount * FEATURE_COUNT)) {
+      if (recordOf) recordOf[validCount] = r;
       validCount++;
       if (references) references.push(rows.cells(r)[referenceAt!].trim() || null);
       continue;
@@ -164,6 +192,7 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
           ? amount
           : readTransaction(get, raw, validCount * FEATURE_COUNT, derived);
     if (!error) {
+      if (recordOf) recordOf[validCount] = r;
       validCount++;
       if (rowWarnings.length > 0) warnings.set(r, rowWarnings.join('; '));
       if (references) references.push(cells[referenceAt!].trim() || null);
@@ -178,6 +207,16 @@ export function scoreChunkRows(model: IsolationForestModel, job: ChunkJob, setti
 
   // Score (and explain) the valid rows together: the kernels want blocks.
   const batch = scoreFeatureRows(model, job.seq, raw, validCount, references, settings.explain, stopAt < n);
+  const legacyOf = recordOf
+    ? (v: number) => {
+        const c = rows.cells(recordOf[v]);
+        return legacyFieldsOf((name) => {
+          const i = legacyAt[LEGACY_FIELDS.indexOf(name as (typeof LEGACY_FIELDS)[number])];
+          return i === undefined ? undefined : c[i];
+        });
+      }
+    : null;
+  applyRulesToBatch(rules, batch, model.thresholdRisk, legacyOf);
   return { job, rows, errors, warnings, stopAt, batch };
 }
 
@@ -207,12 +246,16 @@ export function formatChunk(
     risk_level: '',
     is_anomaly: null,
     confidence: '',
+    decision: '',
+    matched_rules: null,
+    rule_errors: null,
     shap: null,
     top_factor: '',
     error: '',
     warning: '',
   };
   let flagged = 0;
+  const decisions: [number, number, number] = [0, 0, 0];
   let warned = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
@@ -222,6 +265,8 @@ export function formatChunk(
     if (error) {
       if (sampleErrors.length < 5) sampleErrors.push({ line: row.line, field: error.field, reason: error.reason });
       row.transaction_id = row.anomaly_score = row.risk_score = row.risk_level = row.confidence = row.top_factor = '';
+      row.decision = '';
+      row.matched_rules = row.rule_errors = null;
       row.is_anomaly = null;
       row.shap = null;
       row.error = `${error.field} ${error.reason}`;
@@ -235,6 +280,11 @@ export function formatChunk(
       row.risk_level = riskLevel(batch.riskScore[v], thresholdRisk, isAnomaly);
       row.is_anomaly = isAnomaly;
       row.confidence = formatFixed(batch.confidence[v], 4);
+      const code = batch.decisions ? batch.decisions[v] : batch.isAnomaly[v];
+      decisions[code]++;
+      row.decision = RULE_ACTIONS[code];
+      row.matched_rules = batch.matchedRules ? batch.matchedRules[v] : null;
+      row.rule_errors = batch.ruleErrors ? batch.ruleErrors[v] : null;
       row.error = '';
       row.warning = warnings.get(r) ?? '';
       if (row.warning !== '') warned++;
@@ -254,6 +304,7 @@ export function formatChunk(
     warned,
     errors: errors.size - (stoppedError ? 1 : 0),
     stored: ids ? batch.count : 0,
+    decisions,
     stoppedAt: stoppedError
       ? { line: rows.line(stopAt), field: stoppedError.field, reason: stoppedError.reason }
       : null,

@@ -45,5 +45,8 @@ export function scoreFeatureRows(
     references,
     shap,
     stopped,
+    decisions: null,
+    matchedRules: null,
+    ruleErrors: null,
   };
 }

@@ -1,15 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseModel } from '../../model/model-file.js';
 import { IsolationForestModel } from '../../model/model.js';
-import type { FromWorker, ToWorker } from './executors.js';
-import { formatChunk, scoreChunkRows, type ChunkSettings, type ScoredChunk } from './score-chunk.js';
+import { compileRules } from '../rules/apply-rules.js';
+import type { FromWorker, ToWorker, WorkerInit } from './executors.js';
+import { formatChunk, scoreChunkRows, type ScoredChunk } from './score-chunk.js';
 
 /**
- * Worker thread: loads the model once, then scores chunks. A chunk to be stored is scored, sent back for
+ * Worker thread: loads the model and compiles the rules once, then scores chunks. A chunk to be stored is scored, sent back for
  * storing, and kept here until its ids arrive; then it is formatted with them.
  */
-const data = workerData as { modelText: string; threshold?: number; settings: ChunkSettings };
+const data = workerData as WorkerInit;
 const model = new IsolationForestModel(parseModel(data.modelText), data.threshold);
+const rules = compileRules(data.rules); // once per worker, then evaluated per row
 const awaitingIds = new Map<number, ScoredChunk>();
 
 const send = (msg: FromWorker): void => {
@@ -19,7 +21,7 @@ const send = (msg: FromWorker): void => {
 
 parentPort!.on('message', (msg: ToWorker) => {
   if (msg.kind === 'score') {
-    const chunk = scoreChunkRows(model, msg.job, data.settings);
+    const chunk = scoreChunkRows(model, msg.job, data.settings, rules);
     if (!msg.store) send({ kind: 'done', result: formatChunk(model, chunk, data.settings, null) });
     else {
       awaitingIds.set(msg.job.seq, chunk);

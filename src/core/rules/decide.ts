@@ -30,6 +30,19 @@ export function decide(matched: readonly RuleMatch[], modelFlagged: boolean): De
   return { decision: modelFlagged ? 'review' : 'allow', decided_by: null };
 }
 
+/** A decision as stored: its index in RULE_ACTIONS (0 allow, 1 review, 2 block); with no rule, the model's flag. */
+export type DecisionCode = 0 | 1 | 2;
+
+export function decisionCode(decision: Decision): DecisionCode {
+  return RULE_ACTIONS.indexOf(decision) as DecisionCode;
+}
+
+export function decisionOf(code: number): Decision {
+  const decision = RULE_ACTIONS[code];
+  if (decision === undefined) throw new Error(`no decision has code ${code}`);
+  return decision;
+}
+
 export function isRuleAction(value: unknown): value is RuleAction {
   return typeof value === 'string' && (RULE_ACTIONS as readonly string[]).includes(value);
 }

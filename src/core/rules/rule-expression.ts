@@ -12,6 +12,8 @@
  */
 import { CelScalar, celEnv, isCelError, parse, plan, run } from '@bufbuild/cel';
 import { SecureflowError } from '../errors.js';
+import { compileColumns, type RuleBlock } from './column-expression.js';
+import { compileFast } from './fast-expression.js';
 
 type ParsedExpr = ReturnType<typeof parse>;
 type Expr = ParsedExpr['expr'];
@@ -92,8 +94,18 @@ function positionOf(source: string, offset: number): ExpressionPosition {
 
 export type RuleOutcome = { ok: true; matched: boolean } | { ok: false; error: string };
 
+// Shared answers: evaluating a rule on a row allocates nothing.
+const MATCHED: RuleOutcome = Object.freeze({ ok: true, matched: true });
+const NOT_MATCHED: RuleOutcome = Object.freeze({ ok: true, matched: false });
+
 export interface CompiledExpression {
   readonly source: string;
+  /** Whether it runs as closures (./fast-expression.ts) rather than in the CEL interpreter. */
+  readonly fast: boolean;
+  /** The closure itself, when fast: true/false for a transaction, never an error. */
+  readonly test: ((input: RuleInput) => boolean) | null;
+  /** When fast, also a block evaluator (./column-expression.ts): what batches use, a block of rows at a time. */
+  readonly column: ((block: RuleBlock) => Uint8Array) | null;
   /** The variables it names (a backtest over stored rows warns when these include legacy fields). */
   readonly variables: ReadonlySet<RuleVariable>;
   /** True/false for this transaction, or why it could not be evaluated on it (never throws). */
@@ -104,7 +116,7 @@ export interface CompiledExpression {
  * Parses and checks an expression; throws SecureflowError('invalid') naming line, column and reason when it
  * does not parse, names an unknown variable or function, applies one to the wrong types, or is not a bool.
  */
-export function compileExpression(source: string): CompiledExpression {
+export function compileExpression(source: string, options: { interpreter?: boolean } = {}): CompiledExpression {
   if (typeof source !== 'string' || source.trim() === '')
     throw new SecureflowError('invalid', 'expression: must not be empty', { field: 'expression', reason: 'empty' });
   if (source.length > MAX_EXPRESSION_LENGTH)
@@ -135,10 +147,24 @@ export function compileExpression(source: string): CompiledExpression {
       checker.offsetOf(parsed.expr),
       `a rule must be true or false, but this expression is ${article(type.t)} (compare it: e.g. amount > 3000)`,
     );
-  const program = plan(env, parsed);
   const variables = checker.variables;
+  // The checked tree (literals retyped) as closures when it can be; `interpreter` forces CEL's (for tests).
+  const fast = options.interpreter ? null : compileFast(parsed.expr);
+  if (fast)
+    return {
+      source,
+      fast: true,
+      test: fast,
+      column: compileColumns(parsed.expr),
+      variables,
+      evaluate: (input) => (fast(input) ? MATCHED : NOT_MATCHED),
+    };
+  const program = plan(env, parsed);
   return {
     source,
+    fast: false,
+    test: null,
+    column: null,
     variables,
     evaluate(input: RuleInput): RuleOutcome {
       let result: unknown;
@@ -149,7 +175,7 @@ export function compileExpression(source: string): CompiledExpression {
       }
       if (isCelError(result)) return { ok: false, error: result.message };
       if (typeof result !== 'boolean') return { ok: false, error: `gave ${typeof result}, not true or false` };
-      return { ok: true, matched: result };
+      return result ? MATCHED : NOT_MATCHED;
     },
   };
 }

@@ -35,6 +35,22 @@ export const RiskFactor = Type.Object(
   open,
 );
 
+export const Decision = Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('block')], {
+  description:
+    'What happens to the transaction: a matching allow rule wins, then block, then review; with no rule matching, ' +
+    'review when the model flags it (is_anomaly), else allow',
+});
+export const RuleMatch = Type.Object(
+  { name: Type.String(), action: Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('block')]) },
+  open,
+);
+/** Rules that failed on one transaction at run time (they count as not matched); only present when one did. */
+export const RuleErrors = Type.Optional(
+  Type.Array(Type.Object({ rule: Type.String(), error: Type.String() }, open), {
+    description: 'Rules that could not be evaluated on this transaction (counted as not matched)',
+  }),
+);
+
 /** The scores every face shows for one transaction. */
 const Scores = {
   is_anomaly: Type.Boolean(),
@@ -43,6 +59,8 @@ const Scores = {
   risk_score: Type.Number(),
   risk_level: RiskLevel,
   confidence: Type.Number(),
+  decision: Decision,
+  matched_rules: Type.Array(RuleMatch, { description: 'The enabled rules that matched, in rule order' }),
 };
 
 export const PredictResult = Type.Object(
@@ -50,6 +68,7 @@ export const PredictResult = Type.Object(
     transaction_id: Nullable(Type.Integer({ description: 'null with ?store=false' })),
     reference: Nullable(Type.String()),
     ...Scores,
+    rule_errors: RuleErrors,
     shap_explanation: ShapExplanation,
     shap_base_value: Type.Number(),
     risk_factors: Type.Array(RiskFactor),
@@ -69,6 +88,7 @@ export const BatchItem = Type.Union([
       transaction_id: Nullable(Type.Integer()),
       reference: Nullable(Type.String()),
       ...Scores,
+      rule_errors: RuleErrors,
       shap_explanation: Type.Optional(ShapExplanation),
       risk_factors: Type.Optional(Type.Array(RiskFactor)),
     },

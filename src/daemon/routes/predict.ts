@@ -18,7 +18,7 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const scorer = new MicroBatcher((items: ValidTransaction[]) => {
     const start = process.hrtime.bigint();
-    const results = scoreValid(db.model, items);
+    const results = scoreValid(db.model, items, db.rules);
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
@@ -39,6 +39,7 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
     if (store) checkTransactions([row]); // what the database would refuse never joins (and fails) a group
     scored.transaction_id = store ? await writes.add(row) : null;
     metrics.countVerdicts(scored.is_anomaly ? 1 : 0, 1);
+    metrics.countDecision(scored);
     const { transaction, ...rest } = toScoreResult(scored, { dataSource: 'api', timestamp: new Date().toISOString() });
     return { ...rest, ...transaction };
   });
@@ -73,13 +74,15 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
       const total = read.count + read.errors.size;
       if (total > options.batchLimit) throw tooMany(total);
       metrics.batchSize.observe(total);
+      const rules = db.rules;
       const { items, batch, batchId, scoringSeconds } = await (store
-        ? db.run((s) => scoreAndStore(db.model, read, total, { explain, store: s, source: 'api' }))
-        : scoreAndStore(db.model, read, total, { explain, store: null, source: 'api' }));
+        ? db.run((s) => scoreAndStore(db.model, read, total, { explain, rules, store: s, source: 'api' }))
+        : scoreAndStore(db.model, read, total, { explain, rules, store: null, source: 'api' }));
       metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
       let flagged = 0;
       for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
       metrics.countVerdicts(flagged, batch.count);
+      metrics.countDecisions(batch);
       const summary = {
         total_processed: total,
         scored: batch.count,

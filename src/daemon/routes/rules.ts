@@ -33,6 +33,10 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const backtests = new Semaphore(BACKTESTS_AT_ONCE, BACKTESTS_WAITING);
 
+  // A change made here applies to this daemon's next score at once (others see it within their 1 s check). A
+  // failed reload is left to that timer: the change itself is stored.
+  const reloaded = (): Promise<void> => db.reloadRules().catch(() => undefined);
+
   app.get('/api/rules', { schema: routeSchemas.rules, config: { permission: 'read' } }, async (request) => {
     schemaCheck(request);
     const rules = await db.run((s) => s.listRules());
@@ -59,6 +63,7 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
     const rule = await db.run((s) =>
       s.addRule({ name: b.name as string, expression: expression.source, action, description }, changedBy(request)),
     );
+    await reloaded();
     reply.status(201);
     return rule;
   });
@@ -106,6 +111,7 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
       schemaCheck(request);
       const rule = await db.run((s) => s.updateRule(name, update, changedBy(request)));
       if (!rule) notFound(name);
+      await reloaded();
       return rule;
     },
   );
@@ -129,6 +135,7 @@ export function ruleRoutes(untyped: FastifyInstance, { db }: RouteContext): void
           schemaCheck(request);
           const rule = await db.run((s) => s.removeRule(name, changedBy(request)));
           if (!rule) notFound(name);
+          await reloaded();
           return rule;
         },
       );

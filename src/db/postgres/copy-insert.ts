@@ -3,7 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { NewTransaction, TransactionRows } from '../store.js';
-import { checkTransaction, HourTally, jsonOrNull, TRANSACTION_COLUMNS, type HourSums } from '../shared.js';
+import {
+  checkTransaction,
+  decisionToCode,
+  HourTally,
+  jsonOrNull,
+  matchedRulesText,
+  TRANSACTION_COLUMNS,
+  type HourSums,
+} from '../shared.js';
 
 /**
  * Bulk inserts (a CLI chunk: tens of thousands of rows) go through COPY: one byte stream instead of one array
@@ -82,6 +90,11 @@ class TupleWriter {
     this.at = this.buf.writeInt32BE(Math.floor(v / 2 ** 32), this.at);
     this.at = this.buf.writeUInt32BE(v >>> 0, this.at);
   }
+  int16Field(v: number): void {
+    this.room(6);
+    this.at = this.buf.writeInt32BE(2, this.at);
+    this.at = this.buf.writeInt16BE(v, this.at);
+  }
   int32Field(v: number): void {
     this.room(8);
     this.at = this.buf.writeInt32BE(4, this.at);
@@ -158,6 +171,8 @@ function writeRow(w: TupleWriter, texts: TextCache, r: NewTransaction, id: numbe
   w.encodedField(texts.get(r.model_version));
   w.encodedField(texts.get(r.source));
   w.encodedField(texts.get(r.batch_id));
+  w.int16Field(decisionToCode(r.decision));
+  w.textField(matchedRulesText(r.matched_rules));
   w.int64Field(createdUs);
 }
 

@@ -212,6 +212,17 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    name: '010_transaction_decisions',
+    // Every scored transaction's decision (0 allow, 1 review, 2 block) and the rules that matched it (as
+    // "action:name" pairs joined by ";", NULL when none did). Rows stored before 010 have NULL decisions and read as
+    // the model's flag, the decision they would have had without rules; nothing is rewritten.
+    sql: `
+      ALTER TABLE transactions
+        ADD COLUMN decision smallint CHECK (decision IN (0, 1, 2)),
+        ADD COLUMN matched_rules text;
+      `,
+  },
+  {
     name: '011_user_accounts',
     // User accounts, a generated JWT secret and who gave each verdict (SQLite's 011 has the same tables).
     sql: `

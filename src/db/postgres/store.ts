@@ -37,6 +37,9 @@ import {
   describeError as reason,
   isoOf,
   jsonOrNull,
+  decisionToCode,
+  matchedRulesText,
+  withDecision,
   minuteOf,
   modelRef,
   nowIso as now,
@@ -73,7 +76,10 @@ export interface PostgresOptions {
   queryTimeoutMs?: number;
 }
 
-const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
+// Decisions are stored as codes, NULL before migration 010 (read as the model's flag); withDecision names them.
+const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) =>
+  c === 'decision' ? 'COALESCE(t.decision, t.is_fraudulent::int) AS decision' : `t.${c}`,
+).join(', ');
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
 const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at, recorded_by';
@@ -99,6 +105,8 @@ const INSERT_TYPES = [
   'jsonb',
   'text',
   'text',
+  'text',
+  'int2',
   'text',
 ];
 // One statement for any number of rows (15 parameters, one array per column). ORDER BY ord makes the identity
@@ -266,7 +274,11 @@ export class PostgresStore implements Store {
     const columns = INSERT_COLUMNS.map((name) =>
       name === 'explanation'
         ? rows.map((r) => jsonOrNull(r.explanation))
-        : rows.map((r) => (r as unknown as Row)[name]),
+        : name === 'decision'
+          ? rows.map((r) => decisionToCode(r.decision))
+          : name === 'matched_rules'
+            ? rows.map((r) => matchedRulesText(r.matched_rules))
+            : rows.map((r) => (r as unknown as Row)[name]),
     );
     const createdAt = now();
     const stats = statsParams(sumByHour(rows), createdAt);
@@ -354,7 +366,7 @@ export class PostgresStore implements Store {
       ),
       this.count(query, clause, params, since),
     ]);
-    return { rows, total };
+    return { rows: rows.map(withDecision), total };
   }
 
   /** A batch is counted row by row (its index is small); everything else mostly from transaction_stats. */
@@ -829,6 +841,11 @@ export class PostgresStore implements Store {
     return rows as unknown as RiskRuleHistoryEntry[];
   }
 
+  async rulesVersion(): Promise<number> {
+    const [row] = await this.query('SELECT COALESCE(MAX(id), 0) AS version FROM risk_rule_history');
+    return Number(row.version);
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1');
   }
@@ -939,5 +956,5 @@ function withFeedback(row: Row): StoredTransaction & { feedback: Feedback | null
           updated_at: f_updated_at,
           recorded_by: f_recorded_by,
         } as Feedback);
-  return { ...(transaction as unknown as StoredTransaction), feedback };
+  return { ...(withDecision(transaction) as unknown as StoredTransaction), feedback };
 }

@@ -239,11 +239,21 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    name: '010_transaction_decisions',
+    // Every scored transaction's decision (0 allow, 1 review, 2 block: SQLite stores 0 and 1 in the record header
+    // alone) and the rules that matched it ("action:name" pairs joined by ";", NULL when none did: one header byte).
+    // Rows stored before 010 keep NULL decisions and read as the model's flag (COALESCE with is_fraudulent), the
+    // decision they would have had without rules: nothing is rewritten.
+    sql: `
+      ALTER TABLE transactions ADD COLUMN decision INTEGER CHECK (decision IN (0, 1, 2));
+      ALTER TABLE transactions ADD COLUMN matched_rules TEXT;
+      `,
+  },
+  {
     name: '011_user_accounts',
     // People (issue 15): user accounts that log in for a JWT, the secret a loopback daemon generates when JWT_SECRET
     // is not set, and who gave each verdict. token_generation grows when a user is disabled or given a new password:
     // tokens carry the generation they were issued under, so older ones stop working. Never the password itself.
-    // (Independent of 010, which another change adds: migrations are applied by name.)
     sql: `
       CREATE TABLE users (
         id INTEGER PRIMARY KEY,

@@ -33,7 +33,10 @@ import {
   updatedRule,
   checkText,
   checkTransaction,
+  decisionToCode,
   isoOf,
+  matchedRulesText,
+  withDecision,
   jsonOrNull,
   minuteOf,
   modelRef,
@@ -54,7 +57,7 @@ import {
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
-/** Rows per multi-row INSERT (16 columns: 1,024 parameters, well under SQLite's limit). */
+/** Rows per multi-row INSERT (18 columns: 1,152 parameters, well under SQLite's limit of 32,766). */
 const ROWS_PER_INSERT = 64;
 
 type Row = Record<string, unknown>;
@@ -71,6 +74,7 @@ const TEXT_OF = (ref: string) => `(SELECT value FROM text_values WHERE id = t.${
 const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => {
   const ref = TEXT_REFS[c];
   if (ref) return `${TEXT_OF(ref)} AS ${c}`;
+  if (c === 'decision') return 'COALESCE(t.decision, t.is_fraudulent) AS decision'; // before 010: the model's flag
   return c === 'created_at' ? 't.created_ms AS created_at' : `t.${c}`;
 }).join(', ');
 /** The row's columns as written by insertTransactions. */
@@ -258,7 +262,9 @@ export class SqliteStore implements Store {
         p[o + 12] = ref(r.model_version);
         p[o + 13] = ref(r.source);
         p[o + 14] = ref(r.batch_id);
-        p[o + 15] = createdMs;
+        p[o + 15] = decisionToCode(r.decision);
+        p[o + 16] = r.matched_rules.length === 0 ? null : matchedRulesText(r.matched_rules);
+        p[o + 17] = createdMs;
         return p;
       };
       const values = (i: number) => fill(i, new Array(columns.length), 0);
@@ -817,6 +823,10 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, enabled: r.enabled === 1 }) as unknown as RiskRuleHistoryEntry);
   }
 
+  async rulesVersion(): Promise<number> {
+    return this.stmt('SELECT COALESCE(MAX(id), 0) FROM risk_rule_history').pluck().get() as number;
+  }
+
   /** The history row of a change (inside the change's transaction). */
   private ruleChanged(rule: RiskRule, change: RiskRuleChange, changedBy: string, at: string): void {
     this.stmt(
@@ -855,6 +865,7 @@ function toTransaction(row: Row): StoredTransaction {
   row.is_fraudulent = row.is_fraudulent === 1;
   row.explanation = row.explanation === null ? null : JSON.parse(row.explanation as string);
   row.created_at = new Date(row.created_at as number).toISOString();
+  withDecision(row);
   return row as unknown as StoredTransaction;
 }
 
