@@ -47,6 +47,34 @@ function storeOne(db: string): number {
 }
 
 describe('logins (built daemon, SQLite)', () => {
+  it("records a user's rule changes under the user's name, a key's as key:NAME; an analyst may not change rules", async () => {
+    const db = freshDb();
+    addUser(db, 'alice', 'admin');
+    addUser(db, 'bob', 'analyst');
+    const key = createKeyCli(db, 'admin', 'ops').key;
+    const d = await spawnDaemon(['--db', db], ENV);
+    try {
+      const alice = await tokenOf(d.url, 'alice');
+      const rule = { name: 'night', expression: 'hour < 5', action: 'review' };
+      expect((await call(d.url, 'POST', '/api/rules', { token: alice, json: rule })).status).toBe(201);
+      const refused = await call(d.url, 'POST', '/api/rules', {
+        token: await tokenOf(d.url, 'bob'),
+        json: { ...rule, name: 'other' },
+      });
+      expect(refused.status).toBe(403);
+      const off = await call(d.url, 'PATCH', '/api/rules/night', { token: key, json: { enabled: false } });
+      expect(off.status).toBe(200);
+      const shown = await call(d.url, 'GET', '/api/rules/night', { token: alice });
+      expect(shown.body.rule.created_by).toBe('alice');
+      expect(shown.body.history.map((h: { change: string; changed_by: string }) => [h.change, h.changed_by])).toEqual([
+        ['added', 'alice'],
+        ['disabled', 'key:ops'],
+      ]);
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('gives users exactly their role, as keys get theirs, through the same Bearer header', async () => {
     const db = freshDb();
     const id = storeOne(db);
