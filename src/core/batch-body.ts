@@ -10,6 +10,7 @@ import { readReference, readTransaction, type FieldError } from '../model/transa
 import { Readable } from 'node:stream';
 import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
+import type { RowScorer } from './batch/executors.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
 import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
@@ -144,15 +145,27 @@ export async function scoreAndStore(
   model: IsolationForestModel,
   read: ReadBatch,
   total: number,
-  opts: { explain: boolean; store: Store | null; source: string; batchId?: string },
+  opts: {
+    explain: boolean;
+    store: Store | null;
+    source: string;
+    batchId?: string;
+    /** Worker threads for the scoring and explaining (the same numbers); without them, this thread in slices. */
+    workers?: RowScorer | null;
+  },
 ): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
-  const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
   // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
-  const scored: ScoredTransaction[] = new Array(batch.count);
-  for (let v = 0; v < batch.count; v++) {
-    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
-    scored[v] = scoredTransactionAt(model, batch, v);
-  }
+  const scored: ScoredTransaction[] = new Array(read.count);
+  const made = (batch: ScoredBatch, from: number, to: number): void => {
+    for (let v = from; v < to; v++) scored[v] = scoredTransactionAt(model, batch, v);
+  };
+  const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
+  // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
+  const { batch, scoringSeconds } = onWorkers
+    ? await scoreOnWorkers(onWorkers, read, opts.explain, made).catch(() =>
+        scoreInSlices(model, read, opts.explain, made),
+      )
+    : await scoreInSlices(model, read, opts.explain, made);
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
     const sink = storeSink(opts.store, model, opts.source, opts.batchId);
@@ -175,8 +188,40 @@ export async function scoreAndStore(
 
 /** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
 const SLICE_ROWS = 512;
+/** Fewer rows are scored in this thread: a worker's round trip is not worth it. */
+const WORKER_MIN_ROWS = 1024;
+/** Rows per worker job: a few jobs per worker, so this thread makes the first rows while the last are explained. */
+const WORKER_JOB_ROWS = 1280;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile. */
+type OnSlice = (batch: ScoredBatch, from: number, to: number) => void;
+
+function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
+  const n = read.count;
+  return {
+    seq: 0,
+    count: n,
+    features: read.features.subarray(0, n * FEATURE_COUNT),
+    anomalyScore: new Float64Array(n),
+    riskScore: new Float64Array(n),
+    confidence: new Float64Array(n),
+    isAnomaly: new Uint8Array(n),
+    references: read.references,
+    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
+    stopped: false,
+  };
+}
+
+/** Copies a scored slice into the whole batch's columns from row `from`. */
+function place(batch: ScoredBatch, part: ScoredBatch, from: number): void {
+  batch.anomalyScore.set(part.anomalyScore, from);
+  batch.riskScore.set(part.riskScore, from);
+  batch.confidence.set(part.confidence, from);
+  batch.isAnomaly.set(part.isAnomaly, from);
+  if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+}
 
 /**
  * Scores a read batch a slice at a time, yielding to the event loop between slices: explaining 10,000 rows takes
@@ -186,33 +231,49 @@ async function scoreInSlices(
   model: IsolationForestModel,
   read: ReadBatch,
   explain: boolean,
+  onSlice: OnSlice,
 ): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
   const n = read.count;
-  const features = read.features.subarray(0, n * FEATURE_COUNT);
-  const batch: ScoredBatch = {
-    seq: 0,
-    count: n,
-    features,
-    anomalyScore: new Float64Array(n),
-    riskScore: new Float64Array(n),
-    confidence: new Float64Array(n),
-    isAnomaly: new Uint8Array(n),
-    references: read.references,
-    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
-    stopped: false,
-  };
+  const batch = emptyBatch(read, explain);
   let cpu = 0n;
   for (let from = 0; from < n; from += SLICE_ROWS) {
     if (from > 0) await yieldToEventLoop();
     const start = process.hrtime.bigint();
     const m = Math.min(SLICE_ROWS, n - from);
-    const part = scoreFeatureRows(model, 0, features.subarray(from * FEATURE_COUNT), m, null, explain);
-    batch.anomalyScore.set(part.anomalyScore, from);
-    batch.riskScore.set(part.riskScore, from);
-    batch.confidence.set(part.confidence, from);
-    batch.isAnomaly.set(part.isAnomaly, from);
-    if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+    place(batch, scoreFeatureRows(model, 0, batch.features.subarray(from * FEATURE_COUNT), m, null, explain), from);
     cpu += process.hrtime.bigint() - start;
+    onSlice(batch, from, from + m);
   }
   return { batch, scoringSeconds: Number(cpu) / 1e9 };
+}
+
+/**
+ * Scores a read batch on worker threads, every slice handed out at once: the explanations (most of a batch's CPU)
+ * run on the other cores while this thread makes each slice's rows as it comes back, in order. This thread stays
+ * free between slices, as with scoreInSlices. scoringSeconds is the wall time until the last slice was back.
+ */
+async function scoreOnWorkers(
+  workers: RowScorer,
+  read: ReadBatch,
+  explain: boolean,
+  onSlice: OnSlice,
+): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+  const n = read.count;
+  const batch = emptyBatch(read, explain);
+  const start = process.hrtime.bigint();
+  const jobs: { from: number; part: Promise<ScoredBatch> }[] = [];
+  for (let from = 0; from < n; from += WORKER_JOB_ROWS) {
+    const m = Math.min(WORKER_JOB_ROWS, n - from);
+    jobs.push({ from, part: workers.score(batch.features.subarray(from * FEATURE_COUNT), m, explain) });
+  }
+  // A failed job fails the request; the others' rejections are handled here too (never unhandled).
+  for (const job of jobs) job.part.catch(() => {});
+  let end = start;
+  for (const { from, part } of jobs) {
+    const scored = await part;
+    end = process.hrtime.bigint();
+    place(batch, scored, from);
+    onSlice(batch, from, from + scored.count);
+  }
+  return { batch, scoringSeconds: Number(end - start) / 1e9 };
 }

@@ -11,6 +11,7 @@ import { schemaCheck } from '../contract/validation.js';
 import { isCsvBody } from '../csv-body.js';
 import { badRequest } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
+import { ScoringWorkers } from '../scoring-workers.js';
 import { boolParam, queryOf } from './params.js';
 
 /** Scoring: one transaction, or a batch as JSON or CSV. Every scored transaction is stored before the answer. */
@@ -22,6 +23,8 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
+  const workers = new ScoringWorkers();
+  untyped.addHook('onClose', () => workers.close());
   // A row the database refuses fails its group's transaction: the group is split until only that row fails.
   const writes = new MicroBatcher(
     (rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)),
@@ -73,9 +76,10 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
       const total = read.count + read.errors.size;
       if (total > options.batchLimit) throw tooMany(total);
       metrics.batchSize.observe(total);
+      const scoring = { explain, source: 'api', workers: workers.for(db.model) };
       const { items, batch, batchId, scoringSeconds } = await (store
-        ? db.run((s) => scoreAndStore(db.model, read, total, { explain, store: s, source: 'api' }))
-        : scoreAndStore(db.model, read, total, { explain, store: null, source: 'api' }));
+        ? db.run((s) => scoreAndStore(db.model, read, total, { ...scoring, store: s }))
+        : scoreAndStore(db.model, read, total, { ...scoring, store: null }));
       metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
       let flagged = 0;
       for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];

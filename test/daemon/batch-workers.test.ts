@@ -1,0 +1,89 @@
+/**
+ * Large predict-batch requests are scored and explained on worker threads in the built daemon (issue 13 item 7):
+ * the answer is the one this thread computes (scoreAndStore without workers), byte for byte but for where the
+ * rows were stored, and every row is stored in one go with consecutive ids.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJsonTransactions, scoreAndStore } from '../../src/core/batch-body.js';
+import { loadModel } from '../../src/core/model-source.js';
+import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
+import { tempDb } from './server-helpers.js';
+
+const ROWS = 3001; // several worker jobs, the last one short
+const transactions: unknown[] = Array.from({ length: ROWS }, (_, i) => ({
+  amount: (i * 7.31) % 5000,
+  hour: i % 24,
+  day_of_week: i % 7,
+  merchant_category: i % 10,
+  transaction_type: i % 3,
+  reference: `r${i}`,
+}));
+transactions[17] = { amount: 'lots', hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 1 }; // bad
+
+let daemon: DaemonProcess;
+beforeAll(async () => {
+  daemon = await spawnDaemon(['--db', tempDb()]);
+}, 30_000);
+afterAll(async () => {
+  await daemon?.stop();
+});
+
+/** The process's thread count (Linux). */
+const threads = (pid: number): number =>
+  Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+/** The answer as this thread computes it, with nothing stored. */
+async function inThread(explain: boolean): Promise<unknown[]> {
+  const { model } = loadModel();
+  const read = readJsonTransactions(transactions);
+  const { items } = await scoreAndStore(model, read, ROWS, { explain, store: null, source: 'api' });
+  return items;
+}
+
+async function batch(query: string): Promise<{ results: Record<string, unknown>[] } & Record<string, unknown>> {
+  const r = await fetch(`${daemon.url}/api/predict-batch${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ transactions }),
+  });
+  expect(r.status).toBe(200);
+  return r.json();
+}
+
+describe('predict-batch on worker threads', () => {
+  it('answers, unstored, exactly what this thread computes, explained or not', async () => {
+    const before = threads(daemon.proc.pid!);
+    for (const explain of [true, false]) {
+      const answer = await batch(`?store=false&explain=${explain}`);
+      expect(JSON.stringify(answer.results)).toBe(JSON.stringify(await inThread(explain)));
+      expect(answer).toMatchObject({ total_processed: ROWS, scored: ROWS - 1, errors: 1, batch_id: null });
+    }
+    // The workers were started (one per core) and are still there for the next batch.
+    if (availableParallelism() > 1) expect(threads(daemon.proc.pid!)).toBeGreaterThanOrEqual(before + 2);
+  }, 60_000);
+
+  it('stores every row once, ids in input order, and reads them back as answered', async () => {
+    const answer = await batch('');
+    const expected = (await inThread(true)) as Record<string, unknown>[];
+    const ids = answer.results.filter((r) => !('error' in r)).map((r) => r.transaction_id as number);
+    expect(ids).toHaveLength(ROWS - 1);
+    ids.forEach((id, k) => {
+      expect(id).toBe(ids[0] + k);
+    });
+    // Stored, the answer is the unstored one with ids filled in.
+    const withoutIds = answer.results.map((r) => ('error' in r ? r : { ...r, transaction_id: null }));
+    expect(JSON.stringify(withoutIds)).toBe(JSON.stringify(expected));
+    const last = answer.results[ROWS - 1];
+    const r = await fetch(`${daemon.url}/api/transactions/${last.transaction_id}`);
+    const stored = await r.json();
+    expect(stored).toMatchObject({
+      reference: `r${ROWS - 1}`,
+      batch_id: answer.batch_id,
+      anomaly_score: last.anomaly_score,
+      shap_explanation: last.shap_explanation,
+      risk_factors: last.risk_factors,
+    });
+  }, 60_000);
+});
