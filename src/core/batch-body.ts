@@ -139,7 +139,12 @@ function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
 
 /**
  * Scores a read batch and, with a store, stores its valid rows in one database transaction (the same
- * path as `secureflow score`). Returns one item per input, in input order.
+ * path as `secureflow score`). Returns one answer item per input, in input order, as JSON text.
+ *
+ * Each row is made as its slice comes back from scoring, while the rest of the batch is still being explained (on
+ * worker threads): the scored transaction, its answer item serialised (without its id) and its explanation
+ * serialised for the store. What is left once the last slice is in is storing the rows and putting their ids into
+ * the answer text: the same bytes as JSON.stringify(toBatchItem(...)) of each stored row.
  */
 export async function scoreAndStore(
   model: IsolationForestModel,
@@ -153,11 +158,19 @@ export async function scoreAndStore(
     /** Worker threads for the scoring and explaining (the same numbers); without them, this thread in slices. */
     workers?: RowScorer | null;
   },
-): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
-  // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
+): Promise<{ items: string[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const scored: ScoredTransaction[] = new Array(read.count);
+  const storedExplanations: (string | undefined)[] = new Array(read.count);
+  const items: string[] = new Array(total);
   const made = (batch: ScoredBatch, from: number, to: number): void => {
-    for (let v = from; v < to; v++) scored[v] = scoredTransactionAt(model, batch, v);
+    for (let v = from; v < to; v++) {
+      // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
+      const t = scoredTransactionAt(model, batch, v);
+      scored[v] = t;
+      const index = read.inputIndex[v];
+      items[index] = JSON.stringify(toBatchItem(t, index, read.lines?.[index]));
+      if (opts.store && t.explanation) storedExplanations[v] = JSON.stringify(t.explanation);
+    }
   };
   const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
   // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
@@ -169,21 +182,32 @@ export async function scoreAndStore(
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
     const sink = storeSink(opts.store, model, opts.source, opts.batchId);
-    const ids = await sink.store(batch, (v) => scored[v]);
-    for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
+    const ids = await sink.store(
+      batch,
+      (v) => scored[v],
+      (v) => storedExplanations[v],
+    );
+    for (let v = 0; v < batch.count; v++) {
+      scored[v].transaction_id = ids[v];
+      const index = read.inputIndex[v];
+      items[index] = withId(items[index], index, ids[v]);
+    }
     batchId = sink.batchId;
   }
-  const items: BatchItem[] = new Array(total);
   for (const [i, e] of read.errors) {
-    items[i] = read.lines
+    const error: BatchItem = read.lines
       ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field }
       : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
-  }
-  for (let v = 0; v < batch.count; v++) {
-    const index = read.inputIndex[v];
-    items[index] = toBatchItem(scored[v], index, read.lines?.[index]);
+    items[i] = JSON.stringify(error);
   }
   return { items, batch, batchId, scoringSeconds };
+}
+
+/** An answer item serialised before its row was stored (transaction_id null, the second key), with its id. */
+function withId(item: string, index: number, id: number): string {
+  const head = `{"index":${index},"transaction_id":`;
+  if (!item.startsWith(`${head}null,`)) throw new Error(`predict-batch item ${index} is not as serialised`);
+  return `${head}${id}${item.slice(head.length + 4)}`;
 }
 
 /** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */

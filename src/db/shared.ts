@@ -103,6 +103,8 @@ export function checkTransaction(row: NewTransaction, i: number, count: number):
   if (r.reference !== null && typeof r.reference !== 'string') throw bad('reference', 'a string or null');
   if (r.batch_id !== null && typeof r.batch_id !== 'string') throw bad('batch_id', 'a string or null');
   if (typeof r.is_fraudulent !== 'boolean') throw bad('is_fraudulent', 'a boolean');
+  if (r.explanation_json !== undefined && typeof r.explanation_json !== 'string')
+    throw bad('explanation_json', 'a string (JSON text)');
   for (let k = 0; k < TEXT_FIELDS.length; k++) {
     const value = row[TEXT_FIELDS[k]];
     if (value === null || value === lastStorable[k]) continue;
@@ -120,6 +122,11 @@ const where = (i: number, count: number): string => (count > 1 ? `transaction ${
 /** A JSON column's text, or SQL NULL for null (an unexplained row, a model without metrics). */
 export function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** A row's explanation column: as the caller serialised it, or serialised here. */
+export function explanationText(row: NewTransaction): string | null {
+  return row.explanation_json ?? jsonOrNull(row.explanation);
 }
 
 /** A positive integer id, or null for anything else (which can match no row). */

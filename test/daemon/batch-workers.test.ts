@@ -1,13 +1,14 @@
 /**
  * Large predict-batch requests are scored and explained on worker threads in the built daemon (issue 13 item 7):
- * the answer is the one this thread computes (scoreAndStore without workers), byte for byte but for where the
+ * the answer is the one this thread computes from the one scored-transaction type, byte for byte but for where the
  * rows were stored, and every row is stored in one go with consecutive ids.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readJsonTransactions, scoreAndStore } from '../../src/core/batch-body.js';
 import { loadModel } from '../../src/core/model-source.js';
+import { scoreValid, validateTransaction } from '../../src/core/score-transaction.js';
+import { toBatchItem } from '../../src/core/scored-views.js';
 import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { tempDb } from './server-helpers.js';
 
@@ -20,7 +21,8 @@ const transactions: unknown[] = Array.from({ length: ROWS }, (_, i) => ({
   transaction_type: i % 3,
   reference: `r${i}`,
 }));
-transactions[17] = { amount: 'lots', hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 1 }; // bad
+const BAD = 17;
+transactions[BAD] = { amount: 'lots', hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 1 }; // bad
 
 let daemon: DaemonProcess;
 beforeAll(async () => {
@@ -34,11 +36,26 @@ afterAll(async () => {
 const threads = (pid: number): number =>
   Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
-/** The answer as this thread computes it, with nothing stored. */
-async function inThread(explain: boolean): Promise<unknown[]> {
+/**
+ * The answer as this thread computes it, item by item from the one scored-transaction type (not through
+ * scoreAndStore, which the daemon runs): the valid rows scored and explained in one block, each one's answer item.
+ */
+function inThread(explain: boolean, errorItem: unknown): unknown[] {
   const { model } = loadModel();
-  const read = readJsonTransactions(transactions);
-  const { items } = await scoreAndStore(model, read, ROWS, { explain, store: null, source: 'api' });
+  const valid = transactions.flatMap((t, index) => (index === BAD ? [] : [{ index, tx: validateTransaction(t) }]));
+  const scored = scoreValid(
+    model,
+    valid.map((v) => v.tx),
+  );
+  const items: unknown[] = scored.map((t, k) => {
+    const item: Record<string, unknown> = toBatchItem(t, valid[k].index, undefined);
+    if (!explain) {
+      delete item.shap_explanation;
+      delete item.risk_factors;
+    }
+    return item;
+  });
+  items.splice(BAD, 0, errorItem);
   return items;
 }
 
@@ -57,7 +74,8 @@ describe('predict-batch on worker threads', () => {
     const before = threads(daemon.proc.pid!);
     for (const explain of [true, false]) {
       const answer = await batch(`?store=false&explain=${explain}`);
-      expect(JSON.stringify(answer.results)).toBe(JSON.stringify(await inThread(explain)));
+      expect(answer.results[BAD]).toEqual({ index: BAD, error: expect.stringMatching(/^amount /), field: 'amount' });
+      expect(JSON.stringify(answer.results)).toBe(JSON.stringify(inThread(explain, answer.results[BAD])));
       expect(answer).toMatchObject({ total_processed: ROWS, scored: ROWS - 1, errors: 1, batch_id: null });
     }
     // The workers were started (one per core) and are still there for the next batch.
@@ -66,7 +84,7 @@ describe('predict-batch on worker threads', () => {
 
   it('stores every row once, ids in input order, and reads them back as answered', async () => {
     const answer = await batch('');
-    const expected = (await inThread(true)) as Record<string, unknown>[];
+    const expected = inThread(true, answer.results[BAD]);
     const ids = answer.results.filter((r) => !('error' in r)).map((r) => r.transaction_id as number);
     expect(ids).toHaveLength(ROWS - 1);
     ids.forEach((id, k) => {

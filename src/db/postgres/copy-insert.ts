@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { NewTransaction, TransactionRows } from '../store.js';
-import { checkTransaction, HourTally, jsonOrNull, TRANSACTION_COLUMNS, type HourSums } from '../shared.js';
+import { checkTransaction, explanationText, HourTally, TRANSACTION_COLUMNS, type HourSums } from '../shared.js';
 
 /**
  * Bulk inserts (a CLI chunk: tens of thousands of rows) go through COPY: one byte stream instead of one array
@@ -154,7 +154,7 @@ function writeRow(w: TupleWriter, texts: TextCache, r: NewTransaction, id: numbe
   w.float64Field(r.risk_score);
   w.encodedField(texts.get(r.risk_level));
   w.float64Field(r.confidence);
-  w.textField(jsonOrNull(r.explanation), 1);
+  w.textField(explanationText(r), 1);
   w.encodedField(texts.get(r.model_version));
   w.encodedField(texts.get(r.source));
   w.encodedField(texts.get(r.batch_id));

@@ -30,6 +30,7 @@ import {
   checkText,
   checkTransactions,
   describeError as reason,
+  explanationText,
   isoOf,
   jsonOrNull,
   minuteOf,
@@ -258,9 +259,7 @@ export class PostgresStore implements Store {
     checkTransactions(rows);
     // One array per column; pg serialises them as array literals.
     const columns = INSERT_COLUMNS.map((name) =>
-      name === 'explanation'
-        ? rows.map((r) => jsonOrNull(r.explanation))
-        : rows.map((r) => (r as unknown as Row)[name]),
+      name === 'explanation' ? rows.map(explanationText) : rows.map((r) => (r as unknown as Row)[name]),
     );
     const createdAt = now();
     const stats = statsParams(sumByHour(rows), createdAt);

@@ -28,6 +28,7 @@ import {
   checkRiskRule,
   checkText,
   checkTransaction,
+  explanationText,
   isoOf,
   jsonOrNull,
   minuteOf,
@@ -247,7 +248,7 @@ export class SqliteStore implements Store {
         p[o + 8] = r.risk_score;
         p[o + 9] = ref(r.risk_level);
         p[o + 10] = r.confidence;
-        p[o + 11] = jsonOrNull(r.explanation);
+        p[o + 11] = explanationText(r);
         p[o + 12] = ref(r.model_version);
         p[o + 13] = ref(r.source);
         p[o + 14] = ref(r.batch_id);
