@@ -26,6 +26,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { ScoringWorkers } from './scoring-workers.js';
 import { transactionRoutes } from './routes/transactions.js';
 
 declare module 'fastify' {
@@ -65,6 +66,8 @@ export interface RouteContext {
   metrics: DaemonMetrics;
   /** Drift of the stored traffic, shared by /metrics and /api/dashboard (recomputed at most once a minute). */
   drift: StoredDriftCache;
+  /** Worker threads that score and explain large predict-batch requests. */
+  workers: ScoringWorkers;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -216,7 +219,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
-  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache() };
+  const workers = new ScoringWorkers();
+  app.addHook('onClose', () => workers.close());
+  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache(), workers };
   healthRoutes(app, ctx);
   predictRoutes(app, ctx);
   feedbackRoutes(app, ctx);

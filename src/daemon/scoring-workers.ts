@@ -25,6 +25,14 @@ export class ScoringWorkers {
     return this.pool;
   }
 
+  /** Starts the pool for `model` and has each worker build its explanation tables (64 rows each). */
+  async warm(model: IsolationForestModel): Promise<void> {
+    const pool = this.for(model);
+    if (!pool) return;
+    const rows = 64; // explainRows builds the tables from 64 rows on
+    await Promise.all(Array.from({ length: this.size }, () => pool.score(new Float64Array(rows * 5), rows, true)));
+  }
+
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = null;

@@ -71,14 +71,17 @@ async function batch(query: string): Promise<{ results: Record<string, unknown>[
 
 describe('predict-batch on worker threads', () => {
   it('answers, unstored, exactly what this thread computes, explained or not', async () => {
+    // POST /api/warmup starts the workers (one per core) and has them build their explanation tables.
     const before = threads(daemon.proc.pid!);
+    expect((await fetch(`${daemon.url}/api/warmup`, { method: 'POST' })).status).toBe(200);
+    if (availableParallelism() > 1) expect(threads(daemon.proc.pid!)).toBeGreaterThanOrEqual(before + 2);
     for (const explain of [true, false]) {
       const answer = await batch(`?store=false&explain=${explain}`);
       expect(answer.results[BAD]).toEqual({ index: BAD, error: expect.stringMatching(/^amount /), field: 'amount' });
       expect(JSON.stringify(answer.results)).toBe(JSON.stringify(inThread(explain, answer.results[BAD])));
       expect(answer).toMatchObject({ total_processed: ROWS, scored: ROWS - 1, errors: 1, batch_id: null });
     }
-    // The workers were started (one per core) and are still there for the next batch.
+    // The same workers served both batches and are still there for the next one.
     if (availableParallelism() > 1) expect(threads(daemon.proc.pid!)).toBeGreaterThanOrEqual(before + 2);
   }, 60_000);
 

@@ -11,11 +11,10 @@ import { schemaCheck } from '../contract/validation.js';
 import { isCsvBody } from '../csv-body.js';
 import { badRequest } from '../http-error.js';
 import { MicroBatcher } from '../micro-batcher.js';
-import { ScoringWorkers } from '../scoring-workers.js';
 import { boolParam, queryOf } from './params.js';
 
 /** Scoring: one transaction, or a batch as JSON or CSV. Every scored transaction is stored before the answer. */
-export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }: RouteContext): void {
+export function predictRoutes(untyped: FastifyInstance, { db, options, metrics, workers }: RouteContext): void {
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const scorer = new MicroBatcher((items: ValidTransaction[]) => {
     const start = process.hrtime.bigint();
@@ -23,8 +22,6 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
     metrics.scoringDuration.observe({ endpoint: 'predict' }, Number(process.hrtime.bigint() - start) / 1e9);
     return results;
   }, 256);
-  const workers = new ScoringWorkers();
-  untyped.addHook('onClose', () => workers.close());
   // A row the database refuses fails its group's transaction: the group is split until only that row fails.
   const writes = new MicroBatcher(
     (rows: NewTransaction[]) => db.run((s) => s.insertTransactions(rows)),
