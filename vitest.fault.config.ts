@@ -9,6 +9,7 @@ export const SERIAL_TESTS = [
   'test/fault/**/*.test.ts',
   'test/daemon/overload.test.ts',
   'test/cli/auth-flood.test.ts',
+  'test/cli/login-timing.test.ts',
   'test/storage/sqlite-lock.test.ts',
   'test/storage/pg-terminate.test.ts',
   'test/storage/group-commit.test.ts',

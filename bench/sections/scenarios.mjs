@@ -2,6 +2,7 @@
 // train` with our defaults on the train part (labels left out) and `secureflow evaluate` on the test part, next to
 // scikit-learn's numbers on the same files, measured once and recorded in bench/scenarios/sklearn-baseline.json.
 //   SCENARIO_TRAIN_FLAGS="--amount-transform log1p"   extra `train` flags (to compare options against the defaults)
+//   SCENARIO_VARIANTS=0   skip the option columns (VARIANTS below: each is trained and evaluated like the defaults)
 //   SCENARIO_DIR=dir   where the scenario CSVs and models go (default $TMPDIR/secureflow-bench/scenarios)
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,6 +27,29 @@ async function cli(args) {
 function loadBaseline() {
   if (!existsSync(BASELINE)) return null;
   return JSON.parse(readFileSync(BASELINE, 'utf8'));
+}
+
+/** Options shown next to the defaults: the forest before conditional features, and the representations chosen. */
+const VARIANTS = [
+  { key: 'plain', label: '--conditional-features none', flags: ['--conditional-features', 'none'] },
+  {
+    key: 'autoRepr',
+    label: '--amount-transform auto --day-start-hour auto',
+    flags: ['--amount-transform', 'auto', '--day-start-hour', 'auto'],
+  },
+];
+
+/** Trains on the scenario's train part with `flags` and evaluates the test part: the evaluate JSON. */
+async function trainAndEvaluate(dir, s, flags, model) {
+  await cli(['train', join(dir, s.train.path), '--label-column', 'is_fraud', '--out', model, '-f', 'json', ...flags]);
+  const m = JSON.parse(
+    await cli(['evaluate', join(dir, s.test.path), '--label-column', 'is_fraud', '--model', model, '--format', 'json']),
+  );
+  if (m.rows !== s.test.rows || m.tp + m.fn !== s.test.fraud)
+    throw new Error(
+      `${s.name}: evaluate saw ${m.rows} rows, ${m.tp + m.fn} fraud; expected ${s.test.rows}, ${s.test.fraud}`,
+    );
+  return m;
 }
 
 const f4 = (x) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(4));
@@ -72,6 +96,12 @@ export async function scenarios(ctx, out) {
       throw new Error(
         `${s.name}: evaluate saw ${m.rows} rows, ${m.tp + m.fn} fraud; expected ${s.test.rows}, ${s.test.fraud}`,
       );
+    const variants = {};
+    if (process.env.SCENARIO_VARIANTS !== '0')
+      for (const v of VARIANTS) {
+        const vm = await trainAndEvaluate(dir, s, [...extra, ...v.flags], join(dir, `${s.name}-${v.key}-model.json`));
+        variants[v.key] = { roc: vm.roc_auc, pr: vm.pr_auc };
+      }
     const b = baseline?.scenarios?.[s.name];
     // scikit-learn's figures count only if they were measured on these very files.
     const stale = b && (b.train_sha256 !== s.train.sha256 || b.test_sha256 !== s.test.sha256);
@@ -88,13 +118,24 @@ export async function scenarios(ctx, out) {
       skLogRoc: b && !stale ? b.log1p_amount.roc_auc : null,
       skLogPr: b && !stale ? b.log1p_amount.pr_auc : null,
       stale: Boolean(stale),
+      ...Object.fromEntries(
+        Object.entries(variants).flatMap(([k, v]) => [
+          [`${k}Roc`, v.roc],
+          [`${k}Pr`, v.pr],
+        ]),
+      ),
       trainMs,
       evaluateMs,
     });
   }
+  const shown = process.env.SCENARIO_VARIANTS === '0' ? [] : VARIANTS;
   const columns = [
     ['roc', 'ours ROC-AUC'],
     ['pr', 'ours PR-AUC'],
+    ...shown.flatMap((v, i) => [
+      [`${v.key}Roc`, `option ${i + 1} ROC`],
+      [`${v.key}Pr`, `option ${i + 1} PR`],
+    ]),
     ['skRoc', 'sklearn ROC-AUC'],
     ['skPr', 'sklearn PR-AUC'],
     ['skLogRoc', 'sklearn log1p ROC'],
@@ -121,6 +162,7 @@ export async function scenarios(ctx, out) {
     `  ours: \`secureflow train TRAIN --label-column is_fraud${extra.length ? ` ${extra.join(' ')}` : ''}\` (defaults otherwise), ` +
       '`secureflow evaluate TEST --label-column is_fraud --model MODEL`',
   );
+  for (const [i, v] of shown.entries()) out(`  option ${i + 1}: the defaults with ${v.label}`);
   if (baseline) {
     out(
       `  scikit-learn ${baseline.sklearn_version}: ${baseline.estimator}, recorded ${baseline.date} by: ${baseline.command}`,
@@ -137,6 +179,7 @@ export async function scenarios(ctx, out) {
     seed: manifest.seed,
     generatorVersion: manifest.generatorVersion,
     trainFlags: extra,
+    options: shown.map((v, i) => ({ column: `option ${i + 1}`, key: v.key, flags: v.flags })),
     sklearn: baseline ? { version: baseline.sklearn_version, date: baseline.date, command: baseline.command } : null,
     scenarios: rows,
     summary,

@@ -5,7 +5,8 @@ Exit codes:
   0    success
   1    internal error (a bug: please report it)
   2    usage error: unknown command or flag, bad flag value
-  3    invalid input: a transaction, CSV row or file that cannot be read (the message names the line and field)
+  3    invalid input: a transaction, CSV row or file that cannot be read (the message names the line and field),
+       or a name already taken
   4    not found: an input or model file, a transaction, model version or key
   5    model file is not a valid secureflow model
   6    database or daemon unavailable (cannot open or reach it; the message names it, password masked);

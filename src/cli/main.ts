@@ -216,6 +216,14 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'hour the forest\'s clock starts at, "auto" for the quietest training hour, or "none" for the raw hour',
       ).default('6'),
     )
+    .addOption(
+      new Option(
+        '--conditional-features <c>',
+        'also split on how odd amount, hour, type and day are for the merchant category ("auto": those that depend on it)',
+      )
+        .choices(['none', 'all', 'auto'])
+        .default('auto'),
+    )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')
     .addOption(dbOption())
@@ -389,15 +397,79 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (id: string, opts) => (await import('./commands/keys.js')).runKeysRevoke(id, opts, io));
 
+  const users = program.command('users').summary('people who log in to the daemon: add, list, disable, passwd');
+  const usersFormat = () => new Option('-f, --format <format>').choices(['text', 'json']);
+  const passwordStdin = '--password-stdin';
+  users
+    .command('add')
+    .description(
+      `Add a user who logs in (POST /api/auth/login, secureflow login) for a token with a role. The password (${12}+ characters) is typed twice at a terminal, or read from standard input with --password-stdin; only its scrypt hash is stored.\nRoles: admin; analyst (score, feedback, read); scorer (score only); viewer (read only).`,
+    )
+    .argument('<name>', 'username: letters, digits, . _ @ - (case does not matter)')
+    .requiredOption('--role <role>', 'admin, analyst, scorer or viewer')
+    .option(passwordStdin, 'read the password from standard input')
+    .addOption(dbOption())
+    .addOption(usersFormat())
+    .action(async (name: string, opts) => (await import('./commands/users.js')).runUsersAdd(name, opts, io));
+  users
+    .command('list')
+    .description('List users (never their passwords): role, when created, changed and disabled.')
+    .addOption(dbOption())
+    .addOption(
+      new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
+        'table',
+        'json',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/users.js')).runUsersList(opts, io));
+  users
+    .command('disable')
+    .description('Disable a user: logins fail and every token they hold stops working within seconds.')
+    .argument('<name>', 'username')
+    .addOption(dbOption())
+    .addOption(usersFormat())
+    .action(async (name: string, opts) => (await import('./commands/users.js')).runUsersDisable(name, opts, io));
+  users
+    .command('passwd')
+    .description("Set a user's password; the tokens they were given before stop working.")
+    .argument('<name>', 'username')
+    .option(passwordStdin, 'read the password from standard input')
+    .addOption(dbOption())
+    .addOption(usersFormat())
+    .action(async (name: string, opts) => (await import('./commands/users.js')).runUsersPasswd(name, opts, io));
+
+  program
+    .command('login')
+    .summary('log in to a daemon as a user; remote commands and the dashboard then use the token')
+    .description(
+      'Log in to a daemon (POST /api/auth/login) and keep the token in the config folder ($XDG_CONFIG_HOME/secureflow/logins.json, else ~/.config/secureflow/logins.json; mode 0600). --remote commands and the dashboard use it for that URL when no API key is given. The password is typed without echo, or read from standard input with --password-stdin.',
+    )
+    .option('--remote <url>', 'the daemon (default: SECUREFLOW_REMOTE)')
+    .requiredOption('--username <name>', 'your username')
+    .option('--password-stdin', 'read the password from standard input')
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (opts) => (await import('./commands/login.js')).runLogin(opts, io));
+  program
+    .command('logout')
+    .summary("forget a daemon's login token")
+    .description(
+      'Forget the token kept for a daemon (the token stays valid on the daemon until it expires; `secureflow users passwd` or `users disable` revoke it there).',
+    )
+    .option('--remote <url>', 'the daemon (default: SECUREFLOW_REMOTE)')
+    .option('--all', 'forget every kept login')
+    .action(async (opts) => (await import('./commands/login.js')).runLogout(opts, io));
+
   const rules = program
     .command('rules')
-    .summary('risk rules (CEL expressions): add, list, show, enable, disable, remove, test')
+    .summary('risk rules (CEL expressions): add, change, list, show, enable, disable, remove, test')
     .description(
       'Risk rules: a CEL expression over a scored transaction and what to do when it matches (allow, review, block).\n\n' +
         'Variables: amount, hour, day_of_week, merchant_category, transaction_type (numbers: amount > 3000 && hour < 5 ' +
         'works), merchant, category, type, reference (strings, "" when absent), anomaly_score, risk_score (numbers), ' +
         'risk_level ("normal", "elevated", "highest") and is_anomaly (true when the model flags it).\n\n' +
-        'Every change is kept in the history with who made it (the OS user) and when: rules show NAME. ' +
+        'Every change is kept in the history with who made it (the OS user; with --remote, key:NAME) and when: ' +
+        'rules show NAME. With --remote URL every command works through a daemon (rules test: on its stored ' +
+        'transactions, with --since). ' +
         'Rules are not yet applied when scoring; rules test backtests one.',
     );
   const rulesFormat = () =>
@@ -419,12 +491,32 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     )
     .option('--description <text>', 'why the rule exists')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesAdd(name, opts, io));
+  rules
+    .command('change')
+    .summary("change a rule's expression, action or description (kept in its history)")
+    .description(
+      "Change a rule's expression (--when), action and/or description (--description '' clears it); recorded in its " +
+        'history as one change. A bad expression is refused as for add (exit 3), and nothing changes.',
+    )
+    .argument('<name>', 'rule name')
+    .option('--when <expr>', 'the new CEL expression')
+    .addOption(new Option('--action <action>', 'what a match does').choices(['allow', 'review', 'block']))
+    .option('--description <text>', "why the rule exists ('' clears it)")
+    .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
+    .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
+    .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesChange(name, opts, io));
   rules
     .command('list')
     .description('List rules by name: action, enabled, expression, description.')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(rulesFormat())
     .action(async (opts) => (await import('./commands/rules.js')).runRulesList(opts, io));
   rules
@@ -433,6 +525,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .description("Show a rule and its history (every change, who made it and when; a removed rule's too).")
     .argument('<name>', 'rule name')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesShow(name, opts, io));
   for (const [command, enabled] of [
@@ -444,6 +538,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       .description(`${enabled ? 'Enable' : 'Disable'} a rule (recorded in its history).`)
       .argument('<name>', 'rule name')
       .addOption(dbOption())
+      .addOption(remoteOption())
+      .addOption(apiKeyOption())
       .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
       .action(async (name: string, opts) =>
         (await import('./commands/rules.js')).runRulesSetEnabled(name, enabled, opts, io),
@@ -454,6 +550,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .description('Remove a rule; its history stays (rules show NAME).')
     .argument('<name>', 'rule name')
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(new Option('-f, --format <format>').choices(['text', 'json']))
     .action(async (name: string, opts) => (await import('./commands/rules.js')).runRulesRemove(name, opts, io));
   rules
@@ -473,6 +571,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(modelOption())
     .addOption(thresholdOption())
     .addOption(dbOption())
+    .addOption(remoteOption())
+    .addOption(apiKeyOption())
     .addOption(rulesFormat())
     .action(async (args: string[], opts) => (await import('./commands/rules.js')).runRulesTest(args, opts, io));
 
@@ -498,8 +598,9 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .summary('run the HTTP daemon (the API of the system it replaces)')
     .description(
       'Serve the scoring API over HTTP. Flags > environment (PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, ' +
-        'LOG_LEVEL, SECUREFLOW_RATE_LIMIT) > defaults. On an address other than loopback, API keys are required ' +
-        '(secureflow keys create) unless --no-auth is given.',
+        'LOG_LEVEL, SECUREFLOW_RATE_LIMIT, JWT_SECRET) > defaults. On an address other than loopback, API keys ' +
+        'or users are required (secureflow keys create, secureflow users add) unless --no-auth is given; once ' +
+        'users exist, JWT_SECRET (32+ characters) signs their login tokens (on loopback one is generated).',
     )
     .option('--host <host>', 'address to listen on (default: HOST, else 127.0.0.1)')
     .addOption(new Option('--port <port>', 'port (default: PORT, else 5001)').argParser(number('port', 0, 65535, true)))
@@ -556,6 +657,22 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option(
       '--trust-proxy <hops|addresses>',
       "take the caller's address from X-Forwarded-For set by these proxies: a hop count (1 behind Fly's proxy) or addresses/CIDRs (default: SECUREFLOW_TRUST_PROXY, else none)",
+    )
+    .option(
+      '--token-lifetime <duration>',
+      'how long a login token lasts: 90s, 30m, 12h, 7d (default: SECUREFLOW_TOKEN_LIFETIME, else 12h)',
+    )
+    .addOption(
+      new Option(
+        '--login-limit <n>',
+        'login attempts a minute per username (default: SECUREFLOW_LOGIN_LIMIT, else 10)',
+      ).argParser(number('login limit', 1, 1_000_000, true)),
+    )
+    .addOption(
+      new Option(
+        '--login-ip-limit <n>',
+        'login attempts a minute per client address (default: SECUREFLOW_LOGIN_IP_LIMIT, else 30)',
+      ).argParser(number('login ip limit', 1, 1_000_000, true)),
     )
     .addOption(
       new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices([

@@ -4,7 +4,13 @@
 import type { ScoreResult } from '../core/scored-views.js';
 import type { FeedbackResult, PredictResult, TransactionDetail, TransactionPage } from '../daemon/contract/shapes.js';
 import { TRANSACTION_COLUMNS } from '../db/shared.js';
-import type { Feedback, RecordedFeedback, StoredTransaction, TransactionQuery } from '../db/store.js';
+import type {
+  Feedback,
+  FeedbackHistoryEntry,
+  RecordedFeedback,
+  StoredTransaction,
+  TransactionQuery,
+} from '../db/store.js';
 import type { RiskLevel } from '../model/explain.js';
 import type { RemoteClient } from './remote-client.js';
 
@@ -67,9 +73,14 @@ export function resultOf(view: PredictResult | TransactionDetail): ScoreResult {
 export async function remoteShow(
   client: RemoteClient,
   id: number,
-): Promise<{ row: StoredTransaction & { feedback: Feedback | null }; result: ScoreResult }> {
+): Promise<{
+  row: StoredTransaction & { feedback: Feedback | null };
+  result: ScoreResult;
+  history: FeedbackHistoryEntry[];
+}> {
   const view = await client.request<TransactionDetail>('GET', `/api/transactions/${id}`);
-  return { row: { ...storedOf(view), feedback: view.feedback ?? null }, result: resultOf(view) };
+  const feedback = view.feedback ? { ...view.feedback, recorded_by: view.feedback.recorded_by ?? null } : null;
+  return { row: { ...storedOf(view), feedback }, result: resultOf(view), history: view.feedback_history ?? [] };
 }
 
 export async function remoteFeedback(
@@ -88,12 +99,18 @@ export async function remoteFeedback(
     notes: r.notes,
     created_at: r.created_at,
     updated_at: r.updated_at,
+    recorded_by: r.recorded_by ?? null, // daemons before user accounts omit it
   };
   // `previous` (the verdict this one replaced) comes from daemons that keep feedback history; older ones omit it.
   if (!('previous' in r)) return feedback;
   const previous =
     r.previous === null
       ? null
-      : { is_correct: r.previous.feedback, notes: r.previous.notes, recorded_at: r.previous.recorded_at };
+      : {
+          is_correct: r.previous.feedback,
+          notes: r.previous.notes,
+          recorded_by: r.previous.recorded_by ?? null,
+          recorded_at: r.previous.recorded_at,
+        };
   return { ...feedback, previous };
 }

@@ -1,5 +1,6 @@
 import { kindOfStatus, SecureflowError } from '../core/errors.js';
 import { redactUrl } from '../db/shared.js';
+import { storedLogin } from './logins.js';
 
 /** `--remote URL` > SECUREFLOW_REMOTE; `--api-key` > SECUREFLOW_API_KEY. */
 export function remoteTarget(
@@ -17,8 +18,22 @@ export function remoteTarget(
   if (!URL.canParse(url))
     throw new SecureflowError('usage', `--remote is not a valid URL: ${JSON.stringify(redactUrl(url))}`);
   const apiKey = (flags.apiKey ?? env.SECUREFLOW_API_KEY)?.trim() || null;
-  return { url: url.replace(/\/+$/, ''), apiKey };
+  return { url: url.replace(/\/+$/, ''), apiKey: apiKey ?? loginToken(url, env) };
 }
+
+/** Without a key: the token `secureflow login` kept for this daemon, unless it has expired (the 401 then says so). */
+function loginToken(url: string, env: NodeJS.ProcessEnv): string | null {
+  const login = storedLogin(url, env);
+  if (!login) return null;
+  if (Date.parse(login.expires_at) <= Date.now()) {
+    expiredLogins.add(redactUrl(url.replace(/\/+$/, '')));
+    return null;
+  }
+  return login.token;
+}
+
+/** Daemons whose stored login has expired: their 401 says to log in again. */
+const expiredLogins = new Set<string>();
 
 /**
  * A daemon over HTTP (undici). Errors become SecureflowErrors with the daemon's message; the key and any password
@@ -50,7 +65,7 @@ export class RemoteClient {
 
   /** T: the route's answer, from the contract's schemas (daemon/contract/shapes.ts). */
   async request<T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     body?: { json?: unknown; csv?: string | Uint8Array },
   ): Promise<T> {
@@ -94,8 +109,10 @@ export class RemoteClient {
       const message = typeof data?.error === 'string' ? data.error : `HTTP ${res.statusCode}`;
       const retry = res.headers['retry-after'];
       const hint =
-        res.statusCode === 401 && !this.apiKey
-          ? ' (give --api-key or set SECUREFLOW_API_KEY)'
+        res.statusCode === 401 && !this.apiKey && !path.startsWith('/api/auth/')
+          ? expiredLogins.has(this.url)
+            ? ` (your login has expired: secureflow login --remote ${this.url} --username NAME)`
+            : ' (give --api-key or set SECUREFLOW_API_KEY, or secureflow login --remote URL --username NAME)'
           : retry
             ? ` (retry after ${retry} s)`
             : '';

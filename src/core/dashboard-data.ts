@@ -78,7 +78,8 @@ export interface TransactionDetail {
   model_version: string;
   shap_explanation: Record<string, number>;
   risk_factors: RiskFactor[];
-  feedback: { is_correct: boolean; notes: string | null; updated_at: string } | null;
+  /** recorded_by: who gave the verdict (a user, `key:NAME`, the OS user of a local CLI), null before that was kept. */
+  feedback: { is_correct: boolean; notes: string | null; updated_at: string; recorded_by: string | null } | null;
 }
 
 export interface DashboardQuery {
@@ -157,7 +158,12 @@ export async function transactionDetail(store: Store, id: number): Promise<Trans
     shap_explanation: r.shap_explanation,
     risk_factors: r.risk_factors,
     feedback: row.feedback
-      ? { is_correct: row.feedback.is_correct, notes: row.feedback.notes, updated_at: row.feedback.updated_at }
+      ? {
+          is_correct: row.feedback.is_correct,
+          notes: row.feedback.notes,
+          updated_at: row.feedback.updated_at,
+          recorded_by: row.feedback.recorded_by,
+        }
       : null,
   };
 }

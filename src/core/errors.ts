@@ -17,6 +17,8 @@ export const ERROR_KINDS = {
   /** An unknown command or flag, a bad flag value. */
   usage: { exit: 2, status: 400 },
   not_found: { exit: 4, status: 404 },
+  /** A name already taken (a rule, ...): an input error to the CLI, 409 to an HTTP caller. */
+  conflict: { exit: 3, status: 409 },
   /** A model file that is not a valid secureflow model. */
   model: { exit: 5, status: 500 },
   /** A database, daemon or folder that cannot be opened or reached, or a server too busy to answer: retry later. */

@@ -17,15 +17,18 @@ import { csvBodyParser } from './csv-body.js';
 import { kindOfStatus, SecureflowError } from '../core/errors.js';
 import type { DaemonState } from './daemon-state.js';
 import { toHttpError } from './http-error.js';
+import { TokenService } from './tokens.js';
 import { loadShedding } from './load-shedding.js';
 import { DaemonMetrics } from './metrics.js';
 import { StoredDriftCache } from '../core/drift-cache.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { VERSION } from '../cli/version.js';
+import { authRoutes } from './routes/auth.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
+import { ruleRoutes } from './routes/rules.js';
 import { ScoringWorkers } from './scoring-workers.js';
 import { transactionRoutes } from './routes/transactions.js';
 
@@ -57,6 +60,8 @@ export interface AppDeps {
   redis?: Redis;
   /** A pino logger; none: silent. */
   logger?: FastifyBaseLogger;
+  /** Login tokens; default: one from options (JWT_SECRET, or the database's on loopback). */
+  tokens?: TokenService;
 }
 
 /** What route files get: the app's parts, nothing global. */
@@ -66,6 +71,9 @@ export interface RouteContext {
   metrics: DaemonMetrics;
   /** Drift of the stored traffic, shared by /metrics and /api/dashboard (recomputed at most once a minute). */
   drift: StoredDriftCache;
+  /** Checks keys and login tokens (refresh needs it). */
+  keys: KeyChecker;
+  tokens: TokenService;
   /** Worker threads that score and explain large predict-batch requests. */
   workers: ScoringWorkers;
 }
@@ -137,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id'],
     exposedHeaders: ['Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600,
@@ -145,8 +153,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await loadShedding(app, options); // before auth: a lagging process sheds work before checking keys
 
-  const keys = new KeyChecker(db);
   const loopback = isLoopback(options.host);
+  const tokens =
+    deps.tokens ??
+    new TokenService(db, {
+      secret: options.jwtSecret,
+      loopback,
+      lifetimeSeconds: options.tokenLifetimeSeconds,
+      warn: (message) => deps.logger?.warn(message),
+    });
+  const keys = new KeyChecker(db, tokens);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const permission = request.routeOptions.config.permission;
@@ -158,7 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (loopback && !(await keys.keysEverExisted())) return checkLoopbackHost(request.headers.host);
       throw new SecureflowError(
         'auth',
-        'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY',
+        'an API key is required: Authorization: Bearer KEY or X-API-Key: KEY (or a login token: Authorization: Bearer TOKEN)',
         {},
         { headers: { 'www-authenticate': 'Bearer' } },
       );
@@ -167,27 +183,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requirePermission(request.principal, permission);
   });
 
-  if (options.rateLimit > 0) {
-    await app.register(rateLimit, {
-      global: true,
-      hook: 'preHandler', // after auth: counted per key
-      max: options.rateLimit,
-      timeWindow: 1000,
-      redis: deps.redis,
-      nameSpace: options.rateLimitNamespace,
-      skipOnError: true, // Redis down: serve rather than refuse everyone
-      keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) =>
-        new SecureflowError(
-          'rate_limited',
-          `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
-          {
-            limit: ctx.max,
-            retry_after_seconds: Math.ceil(ctx.ttl / 1000),
-          },
-        ),
-    });
-  }
+  // Always registered: logins are limited per username and address (routes/auth.ts) even with --rate-limit 0.
+  await app.register(rateLimit, {
+    global: options.rateLimit > 0,
+    hook: 'preHandler', // after auth: counted per key
+    max: options.rateLimit,
+    timeWindow: 1000,
+    redis: deps.redis,
+    nameSpace: options.rateLimitNamespace,
+    skipOnError: true, // Redis down: serve rather than refuse everyone
+    keyGenerator: (req) => (req.principal ? `${req.principal.kind}:${req.principal.id}` : `ip:${req.ip}`),
+    errorResponseBuilder: (_req, ctx) =>
+      new SecureflowError(
+        'rate_limited',
+        `rate limit exceeded: ${ctx.max} requests per second; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        {
+          limit: ctx.max,
+          retry_after_seconds: Math.ceil(ctx.ttl / 1000),
+        },
+      ),
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -221,12 +236,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
   const workers = new ScoringWorkers();
   app.addHook('onClose', () => workers.close());
-  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache(), workers };
+  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache(), keys, tokens, workers };
   healthRoutes(app, ctx);
+  authRoutes(app, ctx);
   predictRoutes(app, ctx);
   feedbackRoutes(app, ctx);
   dashboardRoutes(app, ctx);
   transactionRoutes(app, ctx);
+  ruleRoutes(app, ctx);
   return app;
 }
 

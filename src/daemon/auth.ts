@@ -4,13 +4,22 @@ import type { Role } from '../db/store.js';
 import { FailureLimiter, Semaphore } from './auth-limits.js';
 import { SecureflowError } from '../core/errors.js';
 import type { DaemonState } from './daemon-state.js';
+import { looksLikeJwt, type TokenService } from './tokens.js';
 
 export type Permission = 'score' | 'feedback' | 'read' | 'admin';
 
+/** Who a request comes from: an API key (by its row id) or a logged-in user (by theirs). */
 export interface Principal {
-  keyId: number;
+  kind: 'key' | 'user';
+  id: number;
   name: string;
   role: Role;
+}
+
+/** Who a verdict (or any change) is recorded as: the user's name, or `key:NAME` for an API key (usernames have no `:`). */
+export function actorName(principal: Principal | null): string | null {
+  if (!principal) return null;
+  return principal.kind === 'user' ? principal.name : `key:${principal.name}`;
 }
 
 /** The key a request carries: `Authorization: Bearer KEY` or `X-API-Key: KEY`. */
@@ -24,8 +33,8 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return typeof key === 'string' && key.trim() !== '' ? key.trim() : null;
 }
 
-const unauthorized = () =>
-  new SecureflowError('auth', 'invalid API key', {}, { headers: { 'www-authenticate': 'Bearer' } });
+const unauthorized = (message = 'invalid API key') =>
+  new SecureflowError('auth', message, {}, { headers: { 'www-authenticate': 'Bearer' } });
 
 /**
  * Checks API keys against their stored hashes (SHA-256: one primary-key lookup, microseconds of CPU, the same
@@ -46,6 +55,8 @@ export class KeyChecker {
 
   constructor(
     private readonly db: DaemonState,
+    /** Login tokens (JWTs), checked here too: the same cache, failure limit and roles as keys. */
+    private readonly tokens: TokenService | null = null,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
     failuresPerSecond = 10,
@@ -54,13 +65,13 @@ export class KeyChecker {
   }
 
   /**
-   * Whether any key, revoked or not, has ever existed (cached 5 s; once true, true for good): a loopback daemon
-   * runs open only while this is false, so revoking the last key never opens it.
+   * Whether any key or user, revoked/disabled or not, has ever existed (cached 5 s; once true, true for good): a
+   * loopback daemon runs open only while this is false, so revoking the last key never opens it.
    */
   async keysEverExisted(): Promise<boolean> {
     const t = this.now();
     if (!this.everHadKeys && this.keysCheckedAt + 5000 <= t) {
-      this.everHadKeys = (await this.db.run((s) => s.countKeysEver())) > 0;
+      this.everHadKeys = (await this.db.run(async (s) => (await s.countKeysEver()) + (await s.countUsers()))) > 0;
       this.keysCheckedAt = t;
     }
     return this.everHadKeys;
@@ -84,18 +95,36 @@ export class KeyChecker {
         { headers: { 'retry-after': String(seconds) } },
       );
     }
-    const principal = await this.verify(key);
+    const jwt = looksLikeJwt(key);
+    const checked = jwt ? await this.verifyToken(key) : { principal: await this.verify(key), until: Infinity };
+    const principal = checked.principal;
     if (!principal) {
       this.recentlyGood.delete(digest);
       this.failures.record(ip);
-      throw unauthorized();
+      throw jwt
+        ? unauthorized(
+            checked.until === -1
+              ? 'the login token has expired: log in again (POST /api/auth/login, or secureflow login)'
+              : 'invalid or revoked login token',
+          )
+        : unauthorized();
     }
     // Bounded (only good keys get here, so this is far off).
     if (this.cache.size > 10_000) this.cache.clear();
     if (this.recentlyGood.size > 10_000) this.recentlyGood.clear();
-    this.cache.set(digest, { principal, expires: t + this.ttlMs });
-    this.recentlyGood.set(digest, t + 10 * 60_000);
+    // A token is never cached past its expiry.
+    this.cache.set(digest, { principal, expires: Math.min(t + this.ttlMs, checked.until) });
+    this.recentlyGood.set(digest, Math.min(t + 10 * 60_000, checked.until));
     return this.touch(principal, t);
+  }
+
+  /** A login token's principal and until when it may be cached (-1: expired). */
+  private async verifyToken(token: string): Promise<{ principal: Principal | null; until: number }> {
+    if (!this.tokens) return { principal: null, until: 0 };
+    const result = await this.tokens.check(token);
+    if (!result.ok) return { principal: null, until: result.reason === 'expired' ? -1 : 0 };
+    const { userId, username, role } = result.claims;
+    return { principal: { kind: 'user', id: userId, name: username, role }, until: result.expiresAt };
   }
 
   private async verify(key: string): Promise<Principal | null> {
@@ -103,7 +132,7 @@ export class KeyChecker {
     if (!parsed) return null;
     const row = await this.db.run((s) => s.getKey(parsed.id));
     if (!row || row.revoked_at !== null) return null;
-    const principal = { keyId: row.id, name: row.name, role: row.role };
+    const principal: Principal = { kind: 'key', id: row.id, name: row.name, role: row.role };
     if (!isLegacyHash(row.key_hash)) return (await verifySecret(parsed.secret, row.key_hash)) ? principal : null;
     const release = await this.scrypt.acquire();
     if (!release)
@@ -126,7 +155,8 @@ export class KeyChecker {
 
   /** last_used_at, at most once a minute per key, off the request's path. */
   private touch(principal: Principal, t: number): Principal {
-    const id = principal.keyId;
+    if (principal.kind !== 'key') return principal;
+    const id = principal.id;
     if ((this.touched.get(id) ?? 0) > t - 60_000) return principal;
     this.touched.set(id, t);
     this.db.run((s) => s.touchKey(id)).catch(() => {});
@@ -142,7 +172,7 @@ export function checkLoopbackHost(host: string | undefined): void {
   if (host === undefined || LOOPBACK_HOST.test(host)) return;
   throw new SecureflowError(
     'forbidden',
-    `this daemon has no API keys, so it answers only requests addressed to localhost, 127.0.0.1 or [::1], not ${JSON.stringify(host.slice(0, 100))} (create a key with \`secureflow keys create\` to serve other names)`,
+    `this daemon has no API keys or users, so it answers only requests addressed to localhost, 127.0.0.1 or [::1], not ${JSON.stringify(host.slice(0, 100))} (create a key with \`secureflow keys create\` to serve other names)`,
     { field: 'host' },
   );
 }

@@ -43,6 +43,14 @@ export interface ServeOptions {
   trustProxy: false | number | string[];
   /** The window of stored traffic /metrics reports drift over, in days (default 7). */
   driftDays?: number;
+  /** JWT_SECRET: signs login tokens. Never logged. Required off loopback once users exist. */
+  jwtSecret?: string;
+  /** How long a login token lasts (--token-lifetime / SECUREFLOW_TOKEN_LIFETIME; default 12 h). */
+  tokenLifetimeSeconds: number;
+  /** Login attempts a minute per username (--login-limit / SECUREFLOW_LOGIN_LIMIT). */
+  loginLimit: number;
+  /** Login attempts a minute per client address (--login-ip-limit / SECUREFLOW_LOGIN_IP_LIMIT). */
+  loginIpLimit: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -63,7 +71,18 @@ export const SERVE_DEFAULTS = {
   maxEventLoopDelayMs: 1000,
   trustProxy: false,
   driftDays: 7,
+  tokenLifetimeSeconds: 12 * 3600,
+  loginLimit: 10,
+  loginIpLimit: 30,
 } as const satisfies Partial<ServeOptions>;
+
+/** "90s", "30m", "12h", "7d" (or plain seconds) → seconds; null for anything else. */
+export function parseDuration(value: string): number | null {
+  const m = /^(\d{1,9})\s*(s|m|h|d)?$/i.exec(value.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  return n > 0 ? n : null;
+}
 
 /** CORS_ORIGINS="https://a.example, https://b.example" → a list. */
 export function parseOrigins(value: string | undefined): string[] | undefined {

@@ -6,6 +6,7 @@ import { DaemonState } from './daemon-state.js';
 import { DaemonMetrics } from './metrics.js';
 import { isLoopback, type ServeOptions } from './options.js';
 import { connectRedis } from './redis.js';
+import { TokenService } from './tokens.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -39,29 +40,55 @@ export async function startServer(
     },
   });
 
+  const loopback = isLoopback(options.host);
+  const connected = db.status === 'connected';
   if (!options.noAuth) {
-    const keys = db.status === 'connected' ? await db.run((s) => s.countActiveKeys()) : null;
-    if (keys === 0 && !isLoopback(options.host)) {
+    // Keys and users both let callers in: a daemon with either never runs open.
+    const credentials = connected
+      ? await db.run(async (s) => (await s.countActiveKeys()) + (await s.countActiveUsers()))
+      : null;
+    if (credentials === 0 && !loopback) {
       await db.close();
       throw new SecureflowError(
         'usage',
-        `refusing to serve on ${options.host} without API keys: create one with \`secureflow keys create --name NAME --role scorer\`, or pass --no-auth to serve without keys`,
+        `refusing to serve on ${options.host} without API keys: create one with \`secureflow keys create --name NAME --role scorer\` (or a user with \`secureflow users add\`), or pass --no-auth to serve without keys`,
       );
     }
-    if (keys === 0) {
-      // Open only if no key has ever existed: revoking the last key must lock the API, not open it.
-      if ((await db.run((s) => s.countKeysEver())) === 0)
+    if (credentials === 0) {
+      // Open only if no key or user has ever existed: revoking the last key must lock the API, not open it.
+      if ((await db.run(async (s) => (await s.countKeysEver()) + (await s.countUsers()))) === 0)
         log.warn(
           'no API keys exist: the API is open to callers on this machine (secureflow keys create ... to require keys)',
         );
-      else log.warn('every API key is revoked: requests are refused until one is created (secureflow keys create ...)');
+      else
+        log.warn(
+          'every API key is revoked and every user disabled: requests are refused until one is created (secureflow keys create ...)',
+        );
     }
   } else log.warn('--no-auth: the API is open to anyone who can reach it');
+
+  // Login tokens: JWT_SECRET, required off loopback once users exist; on loopback one is generated and kept.
+  const tokens = new TokenService(db, {
+    secret: options.jwtSecret,
+    loopback,
+    lifetimeSeconds: options.tokenLifetimeSeconds,
+    warn: (message) => log.warn(message),
+  });
+  if (options.jwtSecret === undefined && connected && (await db.run((s) => s.countUsers())) > 0) {
+    if (!loopback) {
+      await db.close();
+      throw new SecureflowError(
+        'usage',
+        `refusing to serve on ${options.host}: user accounts exist, so JWT_SECRET must be set (32+ random characters, e.g. \`openssl rand -base64 48\`) to sign their login tokens`,
+      );
+    }
+    await tokens.signingKey(); // generated (or read) now, so that the warning comes at start
+  }
 
   let redis: import('ioredis').Redis | undefined;
   if (options.redisUrl && options.rateLimit > 0) redis = await connectRedis(options.redisUrl, log);
 
-  const app = await buildApp({ db, options, metrics, redis, logger: log });
+  const app = await buildApp({ db, options, metrics, redis, logger: log, tokens });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (e) {
@@ -85,7 +112,7 @@ export async function startServer(
       url,
       database: resolved.display,
       model_version: db.model.version,
-      auth: options.noAuth ? 'off' : 'keys',
+      auth: options.noAuth ? 'off' : 'keys and logins',
       rate_limit: options.rateLimit || 'off',
     },
     'secureflow serving',

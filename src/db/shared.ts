@@ -3,9 +3,18 @@
  * Postgres give the same answers from the same rows. Nothing here touches a driver.
  */
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
-import type { DashboardStats, NewRiskRule, NewTransaction, TrafficSlice, TrainingPage } from './store.js';
+import type {
+  DashboardStats,
+  NewRiskRule,
+  NewTransaction,
+  RiskRule,
+  RiskRuleChange,
+  RiskRuleUpdate,
+  TrafficSlice,
+  TrainingPage,
+} from './store.js';
 
-export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid'>;
+export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid' | 'conflict'>;
 
 /**
  * A storage failure the caller can act on: bad input (invalid, with the field in `details`), a database it cannot
@@ -372,6 +381,39 @@ export function checkRiskRule(rule: NewRiskRule, changedBy: string): void {
   checkText('expression', rule.expression);
   checkText('description', rule.description);
   checkText('changed_by', changedBy);
+}
+
+/**
+ * A rule after `update` (checked as checkRiskRule checks), and the history rows it takes, in order: `changed`
+ * when its expression, action or description differ, then `enabled`/`disabled` when its state does. The same
+ * for both backends, so they record the same history for the same call.
+ */
+export function updatedRule(
+  current: RiskRule,
+  update: RiskRuleUpdate,
+  changedBy: string,
+): { rule: RiskRule; changes: { change: RiskRuleChange; rule: RiskRule }[] } {
+  const next: RiskRule = {
+    ...current,
+    expression: update.expression ?? current.expression,
+    action: update.action ?? current.action,
+    description: update.description === undefined ? current.description : update.description,
+  };
+  checkRiskRule(next, changedBy);
+  if (update.enabled !== undefined && typeof update.enabled !== 'boolean')
+    throw new StoreError('invalid', 'enabled must be true or false', { field: 'enabled' });
+  const changes: { change: RiskRuleChange; rule: RiskRule }[] = [];
+  if (
+    next.expression !== current.expression ||
+    next.action !== current.action ||
+    next.description !== current.description
+  )
+    changes.push({ change: 'changed', rule: { ...next } });
+  if (update.enabled !== undefined && update.enabled !== current.enabled) {
+    next.enabled = update.enabled;
+    changes.push({ change: update.enabled ? 'enabled' : 'disabled', rule: { ...next } });
+  }
+  return { rule: next, changes };
 }
 
 /** The ids a batch lookup may take: whole positive numbers, at most `max` of them (else invalid). */

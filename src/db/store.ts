@@ -50,6 +50,17 @@ export interface Feedback {
   notes: string | null;
   created_at: string;
   updated_at: string;
+  /** Who gave the verdict: a user's name, `key:NAME` for an API key, the OS user for the local CLI; null if unknown. */
+  recorded_by: string | null;
+}
+
+/** An earlier verdict on a transaction, kept when a newer one replaced it. */
+export interface FeedbackHistoryEntry {
+  is_correct: boolean;
+  notes: string | null;
+  recorded_by: string | null;
+  recorded_at: string;
+  replaced_at: string;
 }
 
 /** A stored transaction with its analyst's verdict. Fraud = flagged and right, or passed and wrong. */
@@ -66,7 +77,7 @@ export interface ReviewedTransaction {
 
 /** What a verdict call did: recorded the first verdict, or replaced `previous` (which is kept as history). */
 export interface RecordedFeedback extends Feedback {
-  previous: { is_correct: boolean; notes: string | null; recorded_at: string } | null;
+  previous: { is_correct: boolean; notes: string | null; recorded_by: string | null; recorded_at: string } | null;
 }
 
 export interface TransactionQuery {
@@ -116,6 +127,24 @@ export interface ApiKey {
   revoked_at: string | null;
 }
 
+/** A person who logs in (POST /api/auth/login) for a token with their role. Never the password. */
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+  disabled_at: string | null;
+}
+
+/** A user with what checking a password and a token needs. */
+export interface UserCredentials extends User {
+  /** `scrypt$N$r$p$salt$hash` (src/core/passwords.ts). */
+  password_hash: string;
+  /** Grows when the user is disabled or given a new password: tokens issued under an older one are refused. */
+  token_generation: number;
+}
+
 /** What a matching risk rule does (src/core/rules/decide.ts has the precedence). */
 export type RiskRuleAction = 'allow' | 'review' | 'block';
 
@@ -137,6 +166,18 @@ export interface NewRiskRule {
   expression: string;
   action: RiskRuleAction;
   description: string | null;
+}
+
+/**
+ * What Store.updateRule changes: the fields given (description null: cleared); the name never changes. A change
+ * of expression, action or description is one `changed` history row, a change of enabled one `enabled` or
+ * `disabled` row after it.
+ */
+export interface RiskRuleUpdate {
+  expression?: string;
+  action?: RiskRuleAction;
+  description?: string | null;
+  enabled?: boolean;
 }
 
 export type RiskRuleChange = 'added' | 'changed' | 'enabled' | 'disabled' | 'removed';
@@ -209,7 +250,14 @@ export interface Store {
    * Atomic: of concurrent calls exactly one finds no verdict (previous null), each other one gets the verdict it
    * replaced. Null when the transaction is unknown.
    */
-  upsertFeedback(transactionId: number, isCorrect: boolean, notes: string | null): Promise<RecordedFeedback | null>;
+  upsertFeedback(
+    transactionId: number,
+    isCorrect: boolean,
+    notes: string | null,
+    recordedBy?: string | null,
+  ): Promise<RecordedFeedback | null>;
+  /** The verdicts a transaction's current one replaced, oldest first (empty for an unknown transaction). */
+  feedbackHistory(transactionId: number): Promise<FeedbackHistoryEntry[]>;
   /** The current verdicts of these transactions (at most 1,000 ids), by transaction id; none for the others. */
   feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]>;
   /**
@@ -267,6 +315,24 @@ export interface Store {
   /** Replaces a key's stored hash if it is still `oldHash` (upgrading a legacy scrypt hash on first use). */
   rehashKey(id: number, oldHash: string, newHash: string): Promise<void>;
 
+  /** Adds a user (username already checked and lower-cased); a name already taken is StoreError('invalid', field username). */
+  createUser(username: string, role: Role, passwordHash: string): Promise<User>;
+  listUsers(): Promise<User[]>;
+  getUser(username: string): Promise<UserCredentials | null>;
+  getUserById(id: number): Promise<UserCredentials | null>;
+  /** Sets disabled_at (the first time only) and moves token_generation on; null when there is no such user. */
+  disableUser(username: string): Promise<User | null>;
+  /** Replaces the password hash and moves token_generation on; null when there is no such user. */
+  setUserPassword(username: string, passwordHash: string): Promise<User | null>;
+  /** Every user row, disabled ones included: once a user has existed, a loopback daemon never runs open again. */
+  countUsers(): Promise<number>;
+  countActiveUsers(): Promise<number>;
+  /**
+   * A secret the daemon keeps in the database (the generated JWT secret): the stored value, or `value` stored now
+   * when there is none. Concurrent callers all get the one value stored first.
+   */
+  keepSecret(name: string, value: string): Promise<string>;
+
   /** Risk rules, by name. */
   listRules(): Promise<RiskRule[]>;
   getRule(name: string): Promise<RiskRule | null>;
@@ -280,6 +346,12 @@ export interface Store {
    * already in that state is returned as it is, and no history is written.
    */
   setRuleEnabled(name: string, enabled: boolean, changedBy: string): Promise<RiskRule | null>;
+  /**
+   * Changes a rule's expression, action, description and/or enabled state (RiskRuleUpdate), with their history
+   * rows, in one transaction; null when there is no such rule. Fields given with the values the rule already has
+   * change nothing and write no history. Checked as addRule checks (StoreError('invalid') naming the field).
+   */
+  updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null>;
   /** Deletes a rule and writes its `removed` history row, in one transaction; the rule as it was, or null. */
   removeRule(name: string, changedBy: string): Promise<RiskRule | null>;
   /** Every change, oldest first: of one rule name (removed rules included), or of all rules. */

@@ -105,26 +105,41 @@ export function defaultFeatureSpecs(
   ];
 }
 
-/** Applies the specs' transforms to `count` rows of raw features (row-major), into `out`. */
+/**
+ * Applies the specs' transforms to `count` rows of raw features (row-major), into `out`, whose rows are `stride`
+ * values apart (the five features first; a model with conditional features puts those after them).
+ */
 export function transformRows(
   specs: readonly FeatureSpec[],
   raw: Float64Array,
   out: Float64Array,
   count: number,
+  stride = specs.length,
 ): void {
   const m = specs.length;
-  const end = count * m;
+  if (stride === m) {
+    const end = count * m;
+    for (let j = 0; j < m; j++) {
+      const spec = specs[j];
+      if (spec.transform === 'log1p') for (let i = j; i < end; i += m) out[i] = Math.log1p(raw[i]);
+      else if (spec.transform === 'hours-since') {
+        const shift = 24 - (spec.origin ?? 0);
+        for (let i = j; i < end; i += m) out[i] = (raw[i] + shift) % 24;
+      } else for (let i = j; i < end; i += m) out[i] = raw[i];
+    }
+    return;
+  }
   for (let j = 0; j < m; j++) {
     const spec = specs[j];
-    if (spec.transform === 'log1p') for (let i = j; i < end; i += m) out[i] = Math.log1p(raw[i]);
+    if (spec.transform === 'log1p') for (let i = 0; i < count; i++) out[i * stride + j] = Math.log1p(raw[i * m + j]);
     else if (spec.transform === 'hours-since') {
       const shift = 24 - (spec.origin ?? 0);
-      for (let i = j; i < end; i += m) out[i] = (raw[i] + shift) % 24;
-    } else for (let i = j; i < end; i += m) out[i] = raw[i];
+      for (let i = 0; i < count; i++) out[i * stride + j] = (raw[i * m + j] + shift) % 24;
+    } else for (let i = 0; i < count; i++) out[i * stride + j] = raw[i * m + j];
   }
 }
 
 /** Whether transformed values stay integers, so a split between two of them can sit at k + 0.5. */
-export function keepsIntegers(spec: FeatureSpec): boolean {
+export function keepsIntegers(spec: Pick<FeatureSpec, 'kind' | 'transform'>): boolean {
   return spec.kind === 'integer' && spec.transform !== 'log1p';
 }

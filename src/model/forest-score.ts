@@ -21,7 +21,8 @@ export class DenseForest {
   private readonly leafDepth: Float64Array;
 
   constructor(trees: readonly CompactTree[], height: number, features: number) {
-    if (features !== 5) throw new RangeError(`the scoring kernel is laid out for 5 features, got ${features}`);
+    if (!(Number.isInteger(features) && features >= 1 && features <= 16))
+      throw new RangeError(`the scoring kernel takes 1..16 columns, got ${features}`);
     this.trees = trees.length;
     this.height = height;
     this.features = features;
@@ -34,7 +35,10 @@ export class DenseForest {
       const end = this.place(tree, t, 0, 0, 0);
       if (end !== tree.feature.length) throw new Error(`tree ${t} is malformed`);
     });
-    this.sumPathLengths = makeKernel(this.splitFeature, this.splitThreshold, this.leafDepth, this.trees, height);
+    this.sumPathLengths =
+      features === 5
+        ? makeKernel(this.splitFeature, this.splitThreshold, this.leafDepth, this.trees, height)
+        : makeStridedKernel(this.splitFeature, this.splitThreshold, this.leafDepth, this.trees, height, features);
   }
 
   /** Copies compact node `i` (at `level`) to dense node `d`; returns the compact index after its subtree. */
@@ -57,7 +61,7 @@ export class DenseForest {
 
   /**
    * Adds each row's path length summed over all trees to `out[r]` (which the caller zeroes).
-   * `x` is row-major, `count` rows of 5 transformed values.
+   * `x` is row-major, `count` rows of `features` encoded values.
    */
   readonly sumPathLengths: (x: Float64Array, count: number, out: Float64Array) => void;
 }
@@ -129,6 +133,85 @@ function makeKernel(
           for (let level = 0; level < height; level++) {
             const k = fo + node;
             node = 2 * node + 1 + (((x[r * 5 + sf[k]] >= st[k]) as unknown as number) | 0);
+          }
+          out[r] += ld[lo + node];
+        }
+      }
+    }
+  };
+}
+
+/**
+ * The kernel for rows of any width (models with conditional features): makeKernel with the row stride a
+ * variable instead of the literal 5, eight rows side by side as there.
+ */
+function makeStridedKernel(
+  sf: Uint8Array,
+  st: Float64Array,
+  ld: Float64Array,
+  trees: number,
+  height: number,
+  stride: number,
+): (x: Float64Array, count: number, out: Float64Array) => void {
+  const internal = 2 ** height - 1;
+  const leaves = 2 ** height;
+  const s = stride;
+  return (x, count, out) => {
+    for (let b0 = 0; b0 < count; b0 += BLOCK_ROWS) {
+      const b1 = Math.min(count, b0 + BLOCK_ROWS);
+      for (let t = 0; t < trees; t++) {
+        const fo = t * internal;
+        const lo = t * leaves - internal;
+        let r = b0;
+        for (; r + 8 <= b1; r += 8) {
+          const x0 = r * s,
+            x1 = x0 + s,
+            x2 = x1 + s,
+            x3 = x2 + s,
+            x4 = x3 + s,
+            x5 = x4 + s,
+            x6 = x5 + s,
+            x7 = x6 + s;
+          let n0 = 0,
+            n1 = 0,
+            n2 = 0,
+            n3 = 0,
+            n4 = 0,
+            n5 = 0,
+            n6 = 0,
+            n7 = 0;
+          for (let level = 0; level < height; level++) {
+            const k0 = fo + n0,
+              k1 = fo + n1,
+              k2 = fo + n2,
+              k3 = fo + n3,
+              k4 = fo + n4,
+              k5 = fo + n5,
+              k6 = fo + n6,
+              k7 = fo + n7;
+            n0 = 2 * n0 + 1 + (((x[x0 + sf[k0]] >= st[k0]) as unknown as number) | 0);
+            n1 = 2 * n1 + 1 + (((x[x1 + sf[k1]] >= st[k1]) as unknown as number) | 0);
+            n2 = 2 * n2 + 1 + (((x[x2 + sf[k2]] >= st[k2]) as unknown as number) | 0);
+            n3 = 2 * n3 + 1 + (((x[x3 + sf[k3]] >= st[k3]) as unknown as number) | 0);
+            n4 = 2 * n4 + 1 + (((x[x4 + sf[k4]] >= st[k4]) as unknown as number) | 0);
+            n5 = 2 * n5 + 1 + (((x[x5 + sf[k5]] >= st[k5]) as unknown as number) | 0);
+            n6 = 2 * n6 + 1 + (((x[x6 + sf[k6]] >= st[k6]) as unknown as number) | 0);
+            n7 = 2 * n7 + 1 + (((x[x7 + sf[k7]] >= st[k7]) as unknown as number) | 0);
+          }
+          out[r] += ld[lo + n0];
+          out[r + 1] += ld[lo + n1];
+          out[r + 2] += ld[lo + n2];
+          out[r + 3] += ld[lo + n3];
+          out[r + 4] += ld[lo + n4];
+          out[r + 5] += ld[lo + n5];
+          out[r + 6] += ld[lo + n6];
+          out[r + 7] += ld[lo + n7];
+        }
+        for (; r < b1; r++) {
+          let node = 0;
+          for (let level = 0; level < height; level++) {
+            const k = fo + node;
+            node = 2 * node + 1 + (((x[r * s + sf[k]] >= st[k]) as unknown as number) | 0);
           }
           out[r] += ld[lo + node];
         }

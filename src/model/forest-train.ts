@@ -1,4 +1,7 @@
 import { keepsIntegers, type FeatureSpec } from './features.js';
+
+/** What the forest needs to know of a column: whether its values stay integers (see keepsIntegers). */
+export type ColumnKind = Pick<FeatureSpec, 'kind' | 'transform'>;
 import type { Random } from './random.js';
 
 /**
@@ -17,14 +20,14 @@ export function heightLimit(sampleSize: number): number {
 }
 
 /**
- * Grows `trees` isolation trees on `data` (row-major, already transformed, `rows` x specs.length),
+ * Grows `trees` isolation trees on `data` (row-major, already encoded, `rows` x specs.length columns),
  * as Liu et al. and scikit-learn do: a subsample without replacement per tree, a random non-constant
  * feature per node, a threshold uniform between the node's min and max, and a height limit.
  */
 export function growForest(
   data: Float64Array,
   rows: number,
-  specs: readonly FeatureSpec[],
+  specs: readonly ColumnKind[],
   trees: number,
   sampleSize: number,
   rng: Random,
@@ -54,7 +57,7 @@ export function growForest(
 function grow(
   tree: CompactTree,
   data: Float64Array,
-  specs: readonly FeatureSpec[],
+  specs: readonly ColumnKind[],
   idx: Int32Array,
   start: number,
   end: number,
@@ -72,7 +75,7 @@ function grow(
 
   // Features in random order; the first that is not constant in this node is split (scikit-learn skips
   // constant features the same way). A node where every feature is constant stays a leaf.
-  const order = [0, 1, 2, 3, 4].slice(0, m);
+  const order = Array.from({ length: m }, (_, i) => i);
   for (let i = m - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
     [order[i], order[j]] = [order[j], order[i]];

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import { SecureflowError } from '../core/errors.js';
+import { CONDITIONAL_NAMES, conditionalReads, type ConditionalFeature } from './conditional.js';
 import { FEATURES, type FeatureSpec } from './features.js';
 import type { CompactTree } from './forest-train.js';
 
 export const MODEL_FORMAT = 'secureflow-isolation-forest';
-export const MODEL_FORMAT_VERSION = 1;
+/**
+ * Version 2 adds conditional features (`conditional`, columns 5.. of the trees); a model without them is written
+ * as version 1, byte for byte as before, and both load.
+ */
+export const MODEL_FORMAT_VERSION = 2;
+export type ModelFormatVersion = 1 | 2;
 
 /** What the training data looked like, per feature: for the sentences of risk factors. */
 export interface FeatureStats {
@@ -18,16 +24,23 @@ export interface FeatureStats {
 /** The model file: one JSON document, byte-identical for the same data, seed and options. */
 export interface ModelDocument {
   format: typeof MODEL_FORMAT;
-  formatVersion: typeof MODEL_FORMAT_VERSION;
+  formatVersion: ModelFormatVersion;
   /** Content hash: the first 16 hex digits of the SHA-256 of the document without this field. */
   id: string;
   features: FeatureSpec[];
+  /**
+   * Conditional features (conditional.ts), learned from the training rows: the trees' columns 5, 6, ... in this
+   * order. Absent: the trees split on the five features only (format version 1).
+   */
+  conditional?: ConditionalFeature[];
   options: {
     trees: number;
     sampleSize: number;
     seed: number;
     contamination: number | 'auto';
     threshold: number | null;
+    /** `--conditional-features` as given; absent in models from before it existed (none). */
+    conditionalFeatures?: 'none' | 'all' | 'auto';
   };
   /** The anomaly-score threshold in force: is_anomaly = anomaly_score >= threshold. */
   threshold: number;
@@ -120,9 +133,10 @@ export function contentHash(docWithoutId: Omit<ModelDocument, 'id'>): string {
 
 /** Builds the document with its id in a fixed key order, so serialising it is deterministic. */
 export function sealModel(body: Omit<ModelDocument, 'format' | 'formatVersion' | 'id'>): ModelDocument {
-  const unsealed = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, ...body } as const;
+  const formatVersion: ModelFormatVersion = body.conditional ? 2 : 1;
+  const unsealed = { format: MODEL_FORMAT, formatVersion, ...body } as const;
   const id = contentHash(unsealed);
-  return { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, id, ...body };
+  return { format: MODEL_FORMAT, formatVersion, id, ...body };
 }
 
 export function serializeModel(doc: ModelDocument): string {
@@ -157,11 +171,14 @@ export function checkModel(data: unknown, hashVerified = false): ModelDocument {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) fail('expected a JSON object');
   const doc = data as Record<string, unknown>;
   if (doc.format !== MODEL_FORMAT) fail(`format is ${JSON.stringify(doc.format)}, expected "${MODEL_FORMAT}"`);
-  if (doc.formatVersion !== MODEL_FORMAT_VERSION) {
+  if (doc.formatVersion !== 1 && doc.formatVersion !== 2) {
     fail(
-      `format version ${JSON.stringify(doc.formatVersion)} is not supported (this secureflow reads version ${MODEL_FORMAT_VERSION})`,
+      `format version ${JSON.stringify(doc.formatVersion)} is not supported (this secureflow reads versions 1 to ${MODEL_FORMAT_VERSION})`,
     );
   }
+  if (doc.formatVersion === 1 && doc.conditional !== undefined) fail('conditional features need format version 2');
+  if (doc.formatVersion === 2) checkConditional(doc.conditional, fail);
+  const columns = FEATURES.length + (doc.formatVersion === 2 ? (doc.conditional as unknown[]).length : 0);
   const features = doc.features as FeatureSpec[];
   if (
     !Array.isArray(features) ||
@@ -186,7 +203,7 @@ export function checkModel(data: unknown, hashVerified = false): ModelDocument {
       Array.isArray(tree.size) &&
       tree.feature.length === tree.threshold.length &&
       tree.feature.length === tree.size.length &&
-      tree.feature.every((f) => Number.isInteger(f) && f >= -1 && f < FEATURES.length);
+      tree.feature.every((f) => Number.isInteger(f) && f >= -1 && f < columns);
     if (!ok) fail(`tree ${t} is malformed`);
   }
   const { id, ...rest } = doc;
@@ -196,4 +213,48 @@ export function checkModel(data: unknown, hashVerified = false): ModelDocument {
       `content hash mismatch (id ${JSON.stringify(id)}, content hashes to ${expected}): the file was edited or damaged`,
     );
   return doc as unknown as ModelDocument;
+}
+
+/** The conditional features' structure: known names, once each, and well-formed tables (see conditional.ts). */
+function checkConditional(value: unknown, fail: (what: string) => never): void {
+  if (!Array.isArray(value) || value.length === 0 || value.length > CONDITIONAL_NAMES.length)
+    fail('conditional must be a non-empty list of conditional features');
+  const features = value as Record<string, unknown>[];
+  const seen = new Set<unknown>();
+  const isNumber = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const isPair = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && isNumber(x[0]) && x[1] > 0;
+  const isRecord = (x: unknown): x is Record<string, unknown> =>
+    x !== null && typeof x === 'object' && !Array.isArray(x);
+  const isCode = (k: string): boolean => /^(0|[1-9][0-9]{0,8})$/.test(k);
+  for (const [k, f] of features.entries()) {
+    const where = `conditional feature ${k}`;
+    if (!isRecord(f) || !CONDITIONAL_NAMES.includes(f.name as never) || seen.has(f.name))
+      fail(`${where}: name must be one of ${CONDITIONAL_NAMES.join(', ')}, each at most once`);
+    seen.add(f.name);
+    if (JSON.stringify(f.reads) !== JSON.stringify(conditionalReads(f.name as never)))
+      fail(`${where} (${f.name}) must read ${conditionalReads(f.name as never).join(', ')}`);
+    if (f.name === 'amount_for_category') {
+      const cats = f.categories;
+      const ok =
+        f.rule === 'robust-z-log1p' &&
+        isPair(f.overall) &&
+        isRecord(cats) &&
+        Object.entries(cats).every(([c, p]) => isCode(c) && isPair(p));
+      if (!ok) fail(`${where} (${f.name}) is malformed`);
+    } else {
+      const counts = f.counts;
+      const ok =
+        f.rule === 'log-share' &&
+        Number.isInteger(f.values) &&
+        (f.values as number) >= 1 &&
+        isRecord(counts) &&
+        Object.entries(counts).every(
+          ([c, m]) =>
+            isCode(c) &&
+            isRecord(m) &&
+            Object.entries(m).every(([v, n]) => isCode(v) && Number.isInteger(n) && (n as number) > 0),
+        );
+      if (!ok) fail(`${where} (${f.name}) is malformed`);
+    }
+  }
 }

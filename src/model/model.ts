@@ -1,4 +1,6 @@
-import { FEATURE_COUNT, FEATURES, transformRows, type FeatureName } from './features.js';
+import { CoalitionExplainer } from './coalition-shap.js';
+import { RowEncoder } from './conditional.js';
+import { FEATURE_COUNT, FEATURES, type FeatureName } from './features.js';
 import { DenseForest } from './forest-score.js';
 import { riskFactors, type RiskFactor } from './explain.js';
 import type { ModelDocument } from './model-file.js';
@@ -23,6 +25,11 @@ export class IsolationForestModel {
   readonly version: string;
   readonly threshold: number;
   private readonly dense: DenseForest;
+  /** Raw rows to the forest's columns (the five features, then any conditional features). */
+  private readonly encoder: RowEncoder;
+  /** Models with conditional features: explanations by the 32 coalitions (coalition-shap.ts). */
+  private coalitions: CoalitionExplainer | null = null;
+  private encoded = new Float64Array(0);
   private shapTrees: ShapTree[] | null = null;
   private explainer: TreeShapExplainer | null = null;
   private shapTable: ShapTable | null = null;
@@ -32,14 +39,32 @@ export class IsolationForestModel {
     this.doc = doc;
     this.version = doc.id;
     this.threshold = thresholdOverride ?? doc.threshold;
-    this.dense = new DenseForest(doc.forest.trees, doc.forest.heightLimit, FEATURE_COUNT);
+    this.encoder = new RowEncoder(doc.features, doc.conditional ?? []);
+    this.dense = new DenseForest(doc.forest.trees, doc.forest.heightLimit, this.encoder.width);
+  }
+
+  /** Whether the forest also splits on conditional features. */
+  get conditional(): boolean {
+    return this.encoder.width !== FEATURE_COUNT;
+  }
+
+  /** Encodes `count` raw rows into `work` when it is wide enough, else into the model's own buffer. */
+  private encode(raw: Float64Array, count: number, work: Float64Array): Float64Array {
+    const need = count * this.encoder.width;
+    let x = work;
+    if (x.length < need) {
+      if (this.encoded.length < need) this.encoded = new Float64Array(need);
+      x = this.encoded;
+    }
+    this.encoder.encode(raw, count, x);
+    return x;
   }
 
   /** Anomaly scores of `count` raw rows (row-major, FEATURES order) into `out`. `work` is scratch space. */
   scoreRows(raw: Float64Array, count: number, out: Float64Array, work = new Float64Array(count * FEATURE_COUNT)): void {
-    transformRows(this.doc.features, raw, work, count);
+    const x = this.encode(raw, count, work);
     out.fill(0, 0, count);
-    this.dense.sumPathLengths(work, count, out);
+    this.dense.sumPathLengths(x, count, out);
     const trees = this.dense.trees;
     const normaliser = this.doc.forest.normaliser;
     for (let i = 0; i < count; i++) out[i] = anomalyScoreFromDepth(out[i] / trees, normaliser);
@@ -66,7 +91,8 @@ export class IsolationForestModel {
     if (!this.shapTrees) {
       this.shapTrees = this.doc.forest.trees.map(prepareShapTree);
       const depth = Math.max(...this.shapTrees.map((t) => t.depth));
-      this.explainer = new TreeShapExplainer(depth);
+      if (this.conditional) this.coalitions = new CoalitionExplainer(this.encoder.reads, depth);
+      else this.explainer = new TreeShapExplainer(depth);
       this.baseValue = this.shapTrees.reduce((s, t) => s + expectedValue(t), 0) / this.shapTrees.length;
     }
     return this.shapTrees;
@@ -77,7 +103,8 @@ export class IsolationForestModel {
    * megabytes to build, then many times faster per row. Worth it for files, not for one transaction.
    */
   prepareBatchExplanations(): void {
-    this.shapTable ??= new ShapTable(this.prepareShap());
+    // The tables hold one column per field: not for conditional features, which read two.
+    if (!this.conditional) this.shapTable ??= new ShapTable(this.prepareShap());
   }
 
   /**
@@ -88,10 +115,19 @@ export class IsolationForestModel {
     // A few rows (one CLI transaction) go through Algorithm 2 rather than pay ~0.1 s to build the tables.
     const trees = this.prepareShap();
     if (!this.shapTable && count >= 64) this.prepareBatchExplanations();
-    const x = new Float64Array(count * FEATURE_COUNT);
-    transformRows(this.doc.features, raw, x, count);
+    const x = new Float64Array(count * this.encoder.width);
+    this.encoder.encode(raw, count, x);
     phi.fill(0, 0, count * FEATURE_COUNT);
     const scale = 1 / trees.length;
+    if (this.coalitions) {
+      const one = new Float64Array(FEATURE_COUNT);
+      for (let v = 0; v < count; v++) {
+        one.fill(0);
+        this.coalitions.explain(trees, x, v * this.encoder.width, one, scale);
+        phi.set(one, v * FEATURE_COUNT);
+      }
+      return;
+    }
     if (this.shapTable) {
       // Rows four at a time (the tables want blocks, and explainBlock works in lanes of four); the last one to
       // three rows alone, as a short block would pay for four (the daemon's micro-batches are often that small).
@@ -117,11 +153,12 @@ export class IsolationForestModel {
     this.prepareShap();
     const row = new Float64Array(FEATURE_COUNT);
     for (let j = 0; j < FEATURE_COUNT; j++) row[j] = raw[offset + j];
-    const x = new Float64Array(FEATURE_COUNT);
-    transformRows(this.doc.features, row, x, 1);
+    const x = new Float64Array(this.encoder.width);
+    this.encoder.encode(row, 1, x);
     const phi = new Float64Array(FEATURE_COUNT);
     const scale = 1 / this.shapTrees!.length;
-    if (this.shapTable) this.shapTable.explain(x, 0, phi, scale);
+    if (this.coalitions) this.coalitions.explain(this.shapTrees!, x, 0, phi, scale);
+    else if (this.shapTable) this.shapTable.explain(x, 0, phi, scale);
     else for (const tree of this.shapTrees!) this.explainer!.explain(tree, x, 0, phi, scale);
     const depthSum = new Float64Array(1);
     this.dense.sumPathLengths(x, 1, depthSum);

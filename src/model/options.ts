@@ -20,6 +20,11 @@ export interface ForestOptions {
    * the quietest hour of the training data.
    */
   dayStartHour: number | null | 'auto';
+  /**
+   * Conditional features (conditional.ts) as extra split columns: `'all'` of them, `'auto'` those whose field
+   * depends on the merchant category in the training rows, or `'none'`.
+   */
+  conditionalFeatures: 'none' | 'all' | 'auto';
 }
 
 export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
@@ -30,6 +35,7 @@ export const DEFAULT_FOREST_OPTIONS: Readonly<ForestOptions> = Object.freeze({
   threshold: null,
   amountTransform: 'none',
   dayStartHour: 6,
+  conditionalFeatures: 'auto',
 });
 
 /** Fills defaults and checks ranges; throws a RangeError naming the option. */
@@ -57,6 +63,9 @@ export function resolveForestOptions(partial: Partial<ForestOptions> = {}): Fore
     !(Number.isInteger(o.dayStartHour) && o.dayStartHour >= 0 && o.dayStartHour <= 23)
   ) {
     throw new RangeError(`day start hour must be an integer in 0..23 or "auto", got ${o.dayStartHour}`);
+  }
+  if (!['none', 'all', 'auto'].includes(o.conditionalFeatures)) {
+    throw new RangeError(`conditional features must be "none", "all" or "auto", got ${String(o.conditionalFeatures)}`);
   }
   return o;
 }

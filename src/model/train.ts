@@ -3,9 +3,9 @@ import {
   chooseDayStartHour,
   defaultFeatureSpecs,
   FEATURE_COUNT,
-  transformRows,
   type FeatureSpec,
 } from './features.js';
+import { CONDITIONAL_NAMES, learnConditionalFeatures, RowEncoder } from './conditional.js';
 import { growForest, heightLimit } from './forest-train.js';
 import { DenseForest } from './forest-score.js';
 import { sealModel, type FeatureStats, type ModelDocument, type TrainingProvenance } from './model-file.js';
@@ -29,17 +29,22 @@ export function trainModel(
   const options = resolveForestOptions(partial);
   if (rows < 2) throw new RangeError(`training needs at least 2 rows, got ${rows}`);
   const specs = featureSpecsFor(raw, rows, options);
-  const x = new Float64Array(rows * FEATURE_COUNT);
-  transformRows(specs, raw, x, rows);
+  const conditional =
+    options.conditionalFeatures === 'none'
+      ? []
+      : learnConditionalFeatures(raw, rows, CONDITIONAL_NAMES, options.conditionalFeatures === 'auto');
+  const encoder = new RowEncoder(specs, conditional);
+  const x = new Float64Array(rows * encoder.width);
+  encoder.encode(raw, rows, x);
 
   const random = rng ?? createRandom(options.seed);
-  const trees = growForest(x, rows, specs, options.trees, options.sampleSize, random);
+  const trees = growForest(x, rows, encoder.kinds, options.trees, options.sampleSize, random);
   const psi = Math.min(options.sampleSize, rows);
   const height = heightLimit(psi);
   const normaliser = averagePathLength(psi);
 
   const sums = new Float64Array(rows);
-  new DenseForest(trees, height, FEATURE_COUNT).sumPathLengths(x, rows, sums);
+  new DenseForest(trees, height, encoder.width).sumPathLengths(x, rows, sums);
   const scores = new Float64Array(rows);
   for (let i = 0; i < rows; i++) scores[i] = anomalyScoreFromDepth(sums[i] / trees.length, normaliser);
   scores.sort();
@@ -50,14 +55,17 @@ export function trainModel(
   else if (options.contamination === 'auto') threshold = 0.5;
   else threshold = quantile(scores, 1 - options.contamination);
 
+  // Keys only present when used: a model without conditional features is the same file as before they existed.
   return sealModel({
     features: specs,
+    ...(conditional.length === 0 ? {} : { conditional }),
     options: {
       trees: options.trees,
       sampleSize: options.sampleSize,
       seed: options.seed,
       contamination: options.contamination,
       threshold: options.threshold,
+      ...(options.conditionalFeatures === 'none' ? {} : { conditionalFeatures: options.conditionalFeatures }),
     },
     threshold,
     forest: { sampleSize: psi, heightLimit: height, normaliser, trees },

@@ -194,13 +194,22 @@ export class TreeShapExplainer {
 /**
  * The same Shapley values by brute force over every coalition of features, with the same value
  * function (path-dependent: a feature outside the coalition follows both children, weighted by cover).
- * Exponential in the number of features; the reference the fast algorithm is tested against.
+ * Exponential in the number of features; the reference the fast algorithms are tested against.
+ * `reads[c]` (models with conditional features): the features column c is a function of; the column is known
+ * in a coalition holding all of them. Without it, column c is feature c.
  */
-export function bruteForceShap(tree: ShapTree, x: Float64Array, xOffset: number, features: number): Float64Array {
+export function bruteForceShap(
+  tree: ShapTree,
+  x: Float64Array,
+  xOffset: number,
+  features: number,
+  reads?: ArrayLike<number>,
+): Float64Array {
   const value = (mask: number, node: number): number => {
     const f = tree.feature[node];
     if (f < 0) return tree.value[node];
-    if (mask & (1 << f))
+    const needs = reads ? reads[f] : 1 << f;
+    if ((mask & needs) === needs)
       return value(mask, x[xOffset + f] >= tree.threshold[node] ? tree.right[node] : tree.left[node]);
     const l = tree.left[node];
     const r = tree.right[node];

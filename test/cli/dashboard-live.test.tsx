@@ -26,6 +26,7 @@ class FakeSource implements DashboardSource {
   }
   async feedback(id: number, isCorrect: boolean) {
     this.feedbackCalls.push([id, isCorrect]);
+    return 'analyst-1';
   }
   async close() {}
 }

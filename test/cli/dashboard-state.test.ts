@@ -158,7 +158,7 @@ describe('dashboard reducer: feedback', () => {
     expect(reduce(saving, actions.feedbackStarted())).toBe(saving);
     const s = reduce(saving, actions.feedbackSaved(12034, true, T2));
     expect(s.savingFeedback).toBe(false);
-    expect(s.detail?.feedback).toEqual({ is_correct: true, notes: null, updated_at: T2 });
+    expect(s.detail?.feedback).toEqual({ is_correct: true, notes: null, updated_at: T2, recorded_by: null });
     expect(s.snapshot?.recent_flagged[0].feedback).toBe(true);
     expect(s.snapshot?.feedback).toEqual({ total_feedback: 87, positive_feedback: 80, accuracy: 91.95 });
     expect(s.message).toEqual({ text: 'marked #12034 correct', tone: 'info' });
@@ -171,11 +171,14 @@ describe('dashboard reducer: feedback', () => {
       actions.selectNext(),
       actions.openDetail(),
       actions.detailLoaded(
-        fixtureDetail({ id: 12017, feedback: { is_correct: true, notes: 'checked', updated_at: T1 } }),
+        fixtureDetail({
+          id: 12017,
+          feedback: { is_correct: true, notes: 'checked', updated_at: T1, recorded_by: 'alice' },
+        }),
       ),
     );
-    const after = run(s, actions.feedbackStarted(), actions.feedbackSaved(12017, false, T2));
-    expect(after.detail?.feedback).toEqual({ is_correct: false, notes: 'checked', updated_at: T2 });
+    const after = run(s, actions.feedbackStarted(), actions.feedbackSaved(12017, false, T2, 'bob'));
+    expect(after.detail?.feedback).toEqual({ is_correct: false, notes: 'checked', updated_at: T2, recorded_by: 'bob' });
     expect(after.snapshot?.recent_flagged[2].feedback).toBe(false);
     expect(after.snapshot?.feedback).toMatchObject({ total_feedback: 86, positive_feedback: 78 });
     expect(after.message?.text).toBe('marked #12017 incorrect');

@@ -236,6 +236,16 @@ describe('dashboard view: detail and help', () => {
     expect(lines.at(-1)).toMatch(/^marked #12034 correct │ c correct · i incorrect · esc back/);
   });
 
+  it('names who gave the verdict in the detail view', () => {
+    const s = [
+      actions.feedbackStarted(),
+      actions.feedbackSaved(12034, false, '2025-03-14T12:01:00.000Z', 'alice'),
+    ].reduce(reduce, opened());
+    const { text, lines } = frame(s, 120, 30, true);
+    expectFits(lines, 120, 30);
+    expect(text).toContain('Feedback: ✗ incorrect (recorded by alice 03-14 12:01)');
+  });
+
   it('shows loading while the detail is on its way', () => {
     expect(frame(reduce(live(), actions.openDetail()), 80, 24).text).toContain('Loading transaction #12034…');
   });

@@ -68,6 +68,10 @@ describe('lean SQLite storage', () => {
       old.exec(m.sql);
       old.prepare("INSERT INTO schema_migrations VALUES (?, '2024-01-01T00:00:00.000Z')").run(m.name);
     }
+    // Verdicts stored before 011 have no author: the fresh file's are cleared, so that both files hold the same.
+    const writable = new Database(fresh);
+    writable.exec('UPDATE feedback SET recorded_by = NULL; UPDATE feedback_history SET recorded_by = NULL');
+    writable.close();
     const src = new Database(fresh, { readonly: true });
     const rows = src
       .prepare(`SELECT t.*, (SELECT value FROM text_values WHERE id = risk_level_ref) AS risk_level,
@@ -85,6 +89,7 @@ describe('lean SQLite storage', () => {
     }
     for (const table of ['feedback', 'feedback_history', 'model_versions', 'transaction_stats']) {
       for (const r of src.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) {
+        delete r.recorded_by; // added by 011: the old layout has no such column (its verdicts have no author)
         const names = Object.keys(r);
         old
           .prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})`)
@@ -104,7 +109,7 @@ describe('lean SQLite storage', () => {
     }
     const upgraded = new Database(oldPath, { readonly: true });
     expect(upgraded.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').pluck().get()).toBe(
-      '009_risk_rules',
+      '011_user_accounts',
     );
     expect(upgraded.prepare('SELECT count(*) FROM transactions').pluck().get()).toBe(rows.length);
     upgraded.close();

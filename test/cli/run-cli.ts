@@ -28,10 +28,12 @@ export interface CliRun {
 /** Runs the built bin/secureflow as a user would: a real process, stdin piped (not a terminal). */
 export function cli(
   args: string[],
-  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+  options: { input?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): CliRun {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: options.input ?? '',
+    // A command that should stop at once (e.g. `serve` refusing to start) cannot hang the run if it does not.
+    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     encoding: 'utf8',
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', SECUREFLOW_DB: TEST_DB, DATABASE_URL: '', ...options.env },

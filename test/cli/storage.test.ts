@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { csvChunks } from '../../src/core/batch/csv-chunks.js';
 import { parseRecords } from '../../src/core/batch/csv-records.js';
+import { BLOCKING_STORE_CHUNK_BYTES } from '../../src/core/batch/run-batch.js';
 import { createRandom, generateTransactions } from '../../src/model/index.js';
 import { BIN, cli, csvTable, fixture } from './run-cli.js';
 
@@ -191,9 +192,10 @@ describe('storage from the CLI (SQLite)', () => {
       const lines = ['amount,hour,day_of_week,merchant_category,transaction_type'];
       for (let i = 0; i < d.rows; i++) lines.push(Array.from(d.raw.subarray(i * 5, i * 5 + 5)).join(','));
       writeFileSync(big, `${lines.join('\n')}\n`);
-      // Where whole chunks end, in rows, as the CLI cuts this file.
+      // Where whole chunks end, in rows, as the CLI cuts this file when storing into SQLite.
       let total = 0;
-      for await (const c of csvChunks(createReadStream(big, { highWaterMark: 1 << 20 }), big, 1 << 20)) {
+      const size = BLOCKING_STORE_CHUNK_BYTES;
+      for await (const c of csvChunks(createReadStream(big, { highWaterMark: size }), big, size)) {
         total += parseRecords(c.bytes.toString('utf8'), c.firstLine).count;
         chunkEnds.push(total);
       }

@@ -34,6 +34,7 @@ describe('ERROR_KINDS: the one table of exit codes and HTTP statuses', () => {
       usage: [2, 400],
       invalid: [3, 400],
       not_found: [4, 404],
+      conflict: [3, 409],
       model: [5, 500],
       unavailable: [6, 503],
       auth: [7, 401],
@@ -60,7 +61,8 @@ describe('ERROR_KINDS: the one table of exit codes and HTTP statuses', () => {
     expect(kindOfStatus(401)).toBe('auth');
     expect(kindOfStatus(403)).toBe('forbidden');
     expect(kindOfStatus(404)).toBe('not_found');
-    expect(kindOfStatus(409)).toBe('invalid'); // a 4xx not in the table: the caller's request
+    expect(kindOfStatus(409)).toBe('conflict');
+    expect(kindOfStatus(422)).toBe('invalid'); // a 4xx not in the table: the caller's request
     expect(kindOfStatus(429)).toBe('rate_limited');
     expect(kindOfStatus(500)).toBe('internal');
     expect(kindOfStatus(502)).toBe('internal');

@@ -104,13 +104,13 @@ describe('GET /api/openapi.json', () => {
     expect(doc.paths['/api/health'].get.security).toBeUndefined();
   });
 
-  it('describes every route the app registers, each with a 200 answer', () => {
+  it('describes every route the app registers, each with a success answer (201 for a rule added)', () => {
     const routes = appRoutes().filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS');
     expect(routes.length).toBeGreaterThanOrEqual(11);
     for (const { method, path } of routes) {
       const described = doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
       expect(described, `${method} ${path}`).toBeTruthy();
-      expect(described.responses['200'], `${method} ${path}`).toBeTruthy();
+      expect(described.responses['200'] ?? described.responses['201'], `${method} ${path}`).toBeTruthy();
     }
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
       Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`),
@@ -212,6 +212,37 @@ describe('the contract answers validate against their schemas (built daemon)', (
     expect((await expectValid('GET', '/api/transactions/999999', '/api/transactions/{id}')).status).toBe(404);
     expect((await expectValid('GET', '/api/transactions/abc', '/api/transactions/{id}')).json.details.field).toBe('id');
     expect((await expectValid('GET', '/api/transactions', '/api/transactions', {}, keyed.url)).status).toBe(401);
+  });
+
+  it('risk rules: list, add, show, change, backtest, remove and their errors', async () => {
+    const body = { name: 'contract-rule', expression: 'amount > 3000 && hour < 5', action: 'block' };
+    const added = await expectValid('POST', '/api/rules', '/api/rules', { body });
+    expect(added.status).toBe(201);
+    expect((await expectValid('POST', '/api/rules', '/api/rules', { body })).status).toBe(409);
+    const bad = await expectValid('POST', '/api/rules', '/api/rules', { body: { ...body, expression: 'amount >' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toMatchObject({ field: 'expression', position: { line: 1 } });
+    expect((await expectValid('GET', '/api/rules', '/api/rules')).json.total).toBeGreaterThan(0);
+    const changed = await expectValid('PATCH', '/api/rules/contract-rule', '/api/rules/{name}', {
+      body: { enabled: false, description: 'checked' },
+    });
+    expect(changed.json).toMatchObject({ enabled: false, description: 'checked' });
+    const test = await expectValid('POST', '/api/rules/test', '/api/rules/test', {
+      body: { name: 'contract-rule', since: '30d' },
+    });
+    expect(test.json.rows).toBeGreaterThan(0);
+    await expectValid('POST', '/api/rules/test', '/api/rules/test', { body: { when: 'merchant == "x"' } });
+    expect((await expectValid('DELETE', '/api/rules/contract-rule', '/api/rules/{name}')).status).toBe(200);
+    const shown = await expectValid('GET', '/api/rules/contract-rule', '/api/rules/{name}');
+    expect(shown.json.rule).toBeNull();
+    expect(shown.json.history.map((h: { change: string }) => h.change)).toEqual([
+      'added',
+      'changed',
+      'disabled',
+      'removed',
+    ]);
+    expect((await expectValid('GET', '/api/rules/none', '/api/rules/{name}')).status).toBe(404);
+    expect((await expectValid('GET', '/api/rules', '/api/rules', {}, keyed.url)).status).toBe(401);
   });
 
   it('metrics are described as text', async () => {

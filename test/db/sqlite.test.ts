@@ -97,6 +97,7 @@ describe('sqlite specifics', () => {
       '006_stats_elevated',
       '008_lean_transactions',
       '009_risk_rules',
+      '011_user_accounts',
     ]);
     const { rows, total } = await store.listTransactions({ limit: 10 });
     expect(total).toBe(3);

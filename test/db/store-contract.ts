@@ -360,6 +360,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           notes: 'confirmed',
           created_at: expect.stringMatching(ISO),
           updated_at: first!.created_at,
+          recorded_by: null,
           previous: null,
         });
         await sleep(15);
@@ -371,11 +372,52 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           notes: null,
           created_at: first!.created_at,
           updated_at: expect.stringMatching(ISO),
-          previous: { is_correct: true, notes: 'confirmed', recorded_at: first!.updated_at },
+          recorded_by: null,
+          previous: { is_correct: true, notes: 'confirmed', recorded_by: null, recorded_at: first!.updated_at },
         });
         expect(Date.parse(second!.updated_at)).toBeGreaterThan(Date.parse(first!.updated_at));
         const { previous: _, ...current } = second!;
         expect((await store.getTransaction(id))!.feedback).toStrictEqual(current);
+      });
+
+      it('records who gave each verdict and keeps every replaced one, with its author, oldest first', async () => {
+        const [id, other] = await store.insertTransactions([newTransaction(), newTransaction()]);
+        expect(await store.feedbackHistory(id)).toStrictEqual([]);
+        const first = await store.upsertFeedback(id, true, 'looks fraudulent', 'alice');
+        expect(first).toMatchObject({ recorded_by: 'alice', previous: null });
+        await sleep(5);
+        const second = await store.upsertFeedback(id, false, null, 'key:ci-bot');
+        expect(second).toMatchObject({
+          recorded_by: 'key:ci-bot',
+          previous: { is_correct: true, notes: 'looks fraudulent', recorded_by: 'alice' },
+        });
+        await sleep(5);
+        const third = await store.upsertFeedback(id, true, 'confirmed by the bank', 'bob');
+        await store.upsertFeedback(other, true, null, 'carol');
+        expect(await store.feedbackHistory(id)).toStrictEqual([
+          {
+            is_correct: true,
+            notes: 'looks fraudulent',
+            recorded_by: 'alice',
+            recorded_at: first!.updated_at,
+            replaced_at: second!.updated_at,
+          },
+          {
+            is_correct: false,
+            notes: null,
+            recorded_by: 'key:ci-bot',
+            recorded_at: second!.updated_at,
+            replaced_at: third!.updated_at,
+          },
+        ]);
+        expect((await store.getTransaction(id))!.feedback).toMatchObject({ recorded_by: 'bob', is_correct: true });
+        expect((await store.feedbackOf([id, other])).map((f) => f.recorded_by)).toEqual(['bob', 'carol']);
+        expect((await store.recentFlagged(new Date(0), 10)).length).toBe(0);
+        expect(await store.feedbackHistory(999)).toStrictEqual([]);
+        await expect(store.upsertFeedback(id, true, null, 'nul\u0000')).rejects.toMatchObject({
+          kind: 'invalid',
+          details: { field: 'recorded_by' },
+        });
       });
 
       it('records concurrent verdicts one after the other: one first, each other replacing exactly one', async () => {
@@ -795,6 +837,65 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       });
     });
 
+    describe('users', () => {
+      it('adds, lists without hashes, finds by name and id, refuses a taken name', async () => {
+        expect(await store.countUsers()).toBe(0);
+        const bob = await store.createUser('bob', 'viewer', 'scrypt$1$2$3$s$h1');
+        const alice = await store.createUser('alice', 'analyst', 'scrypt$1$2$3$s$h2');
+        expect(alice).toStrictEqual({
+          id: 2,
+          username: 'alice',
+          role: 'analyst',
+          created_at: expect.stringMatching(ISO),
+          updated_at: alice.created_at,
+          disabled_at: null,
+        });
+        expect(await store.listUsers()).toStrictEqual([alice, bob]); // by name
+        expect(await store.getUser('alice')).toStrictEqual({
+          ...alice,
+          password_hash: 'scrypt$1$2$3$s$h2',
+          token_generation: 0,
+        });
+        expect(await store.getUserById(bob.id)).toMatchObject({ username: 'bob', token_generation: 0 });
+        expect(await store.getUser('nobody')).toBeNull();
+        expect(await store.getUser('nul\u0000')).toBeNull();
+        expect(await store.getUserById(0)).toBeNull();
+        await expect(store.createUser('alice', 'admin', 'h')).rejects.toMatchObject({
+          kind: 'invalid',
+          details: { field: 'username' },
+        });
+        await expect(store.createUser('eve', 'root' as 'admin', 'h')).rejects.toMatchObject({ kind: 'invalid' });
+        expect(await store.countUsers()).toBe(2);
+        expect(await store.countActiveUsers()).toBe(2);
+      });
+
+      it('disabling and a new password move the token generation on; disabling keeps its first time', async () => {
+        await store.createUser('alice', 'analyst', 'old');
+        await sleep(5);
+        const changed = await store.setUserPassword('alice', 'new');
+        expect(changed).toMatchObject({ username: 'alice', disabled_at: null });
+        expect(Date.parse(changed!.updated_at)).toBeGreaterThan(Date.parse(changed!.created_at));
+        expect(await store.getUser('alice')).toMatchObject({ password_hash: 'new', token_generation: 1 });
+        const disabled = await store.disableUser('alice');
+        expect(disabled!.disabled_at).toMatch(ISO);
+        await sleep(5);
+        expect((await store.disableUser('alice'))!.disabled_at).toBe(disabled!.disabled_at);
+        expect(await store.getUser('alice')).toMatchObject({ token_generation: 3 });
+        expect(await store.countUsers()).toBe(1);
+        expect(await store.countActiveUsers()).toBe(0);
+        expect(await store.disableUser('nobody')).toBeNull();
+        expect(await store.setUserPassword('nobody', 'x')).toBeNull();
+      });
+
+      it('keeps a generated secret: the first value stored wins, also under concurrent callers', async () => {
+        const values = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.keepSecret('jwt_secret', v)));
+        expect(new Set(values).size).toBe(1);
+        expect(['a', 'b', 'c', 'd']).toContain(values[0]);
+        expect(await store.keepSecret('jwt_secret', 'later')).toBe(values[0]);
+        expect(await store.keepSecret('other', 'x')).toBe('x');
+      });
+    });
+
     describe('keyset paging', () => {
       it('pages with before = the last row of the previous page, as offsets do, whatever is stored meanwhile', async () => {
         for (let i = 0; i < 4; i++) {
@@ -923,7 +1024,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       it('refuses a taken name, an unknown action and unstorable text, storing nothing', async () => {
         await store.addRule(night, 'alice');
         await expect(store.addRule({ ...night, action: 'allow' }, 'bob')).rejects.toMatchObject({
-          kind: 'invalid',
+          kind: 'conflict',
           field: 'name',
           message: 'a rule named night-cash already exists',
         });
@@ -942,6 +1043,68 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(await store.getRule('a\u0000b')).toBeNull();
       });
 
+      it('updates expression, action, description and enabled in one call, a history row for each kind of change', async () => {
+        const added = await store.addRule(night, 'alice');
+        await sleep(5);
+        const changed = await store.updateRule(
+          'night-cash',
+          { expression: 'amount > 5000', action: 'review', description: null },
+          'bob',
+        );
+        expect(changed).toStrictEqual({
+          ...added,
+          expression: 'amount > 5000',
+          action: 'review',
+          description: null,
+          updated_at: expect.stringMatching(ISO),
+        });
+        expect(changed!.updated_at > added.updated_at).toBe(true);
+        expect(await store.getRule('night-cash')).toStrictEqual(changed);
+        // The same values again, or nothing at all: unchanged, no history.
+        expect(await store.updateRule('night-cash', { action: 'review', description: null }, 'bob')).toStrictEqual(
+          changed,
+        );
+        expect(await store.updateRule('night-cash', {}, 'bob')).toStrictEqual(changed);
+        // Content and state at once: `changed`, then `disabled`, in one transaction.
+        const both = await store.updateRule(
+          'night-cash',
+          { description: 'raised', enabled: false, expression: 'amount > 6000' },
+          'carol',
+        );
+        expect(both).toMatchObject({ description: 'raised', enabled: false, expression: 'amount > 6000' });
+        expect(await store.updateRule('night-cash', { enabled: true }, 'dave')).toMatchObject({ enabled: true });
+        expect(await store.updateRule('nope', { action: 'block' }, 'dave')).toBeNull();
+
+        const history = await store.ruleHistory('night-cash');
+        expect(history.map((h) => [h.change, h.changed_by, h.expression, h.action, h.description, h.enabled])).toEqual([
+          ['added', 'alice', night.expression, 'block', 'big at night', true],
+          ['changed', 'bob', 'amount > 5000', 'review', null, true],
+          ['changed', 'carol', 'amount > 6000', 'review', 'raised', true],
+          ['disabled', 'carol', 'amount > 6000', 'review', 'raised', false],
+          ['enabled', 'dave', 'amount > 6000', 'review', 'raised', true],
+        ]);
+        expect(history[2].changed_at).toBe(history[3].changed_at);
+      });
+
+      it('refuses an update with an unknown action, an empty expression or unstorable text, changing nothing', async () => {
+        const added = await store.addRule(night, 'alice');
+        await expect(
+          store.updateRule('night-cash', { action: 'deny' as 'allow', enabled: false }, 'bob'),
+        ).rejects.toMatchObject({ kind: 'invalid', field: 'action' });
+        await expect(store.updateRule('night-cash', { expression: '' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'expression',
+        });
+        await expect(store.updateRule('night-cash', { description: 'a\u0000b' }, 'bob')).rejects.toMatchObject({
+          kind: 'invalid',
+          field: 'description',
+        });
+        await expect(store.updateRule('night-cash', { action: 'allow' }, 'x\u0000')).rejects.toBeInstanceOf(StoreError);
+        expect(await store.getRule('night-cash')).toStrictEqual(added);
+        expect((await store.ruleHistory('night-cash')).length).toBe(1);
+        expect(await store.updateRule('a\u0000b', { action: 'allow' }, 'bob')).toBeNull();
+      });
+
       it('writes each change and its history row together: of concurrent disables exactly one is recorded', async () => {
         await store.addRule(night, 'alice');
         const results = await Promise.all(
@@ -949,6 +1112,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         );
         expect(results.every((r) => r?.enabled === false)).toBe(true);
         expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual(['added', 'disabled']);
+        // Concurrent updates too: each sees the rule as the one before it left it, so one change is one row.
+        const updates = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.updateRule('night-cash', { enabled: true, action: 'review' }, `user${i}`),
+          ),
+        );
+        expect(updates.every((r) => r?.enabled === true && r.action === 'review')).toBe(true);
+        expect((await store.ruleHistory('night-cash')).map((h) => h.change)).toEqual([
+          'added',
+          'disabled',
+          'changed',
+          'enabled',
+        ]);
         const adds = await Promise.allSettled(
           Array.from({ length: 4 }, () => store.addRule({ ...night, name: 'race' }, 'x')),
         );

@@ -68,7 +68,7 @@ describe('isolation forest training', () => {
   });
 
   it('scores with the dense branch-free layout exactly as walking the trees does', () => {
-    const doc = trainModel(data.raw, data.rows, { seed: 3 });
+    const doc = trainModel(data.raw, data.rows, { seed: 3, conditionalFeatures: 'none' });
     const model = new IsolationForestModel(doc);
     const scores = new Float64Array(500);
     model.scoreRows(data.raw, 500, scores);
@@ -106,7 +106,7 @@ describe('isolation forest training', () => {
 });
 
 describe('model file', () => {
-  const doc = trainModel(data.raw, data.rows, { seed: 5 });
+  const doc = trainModel(data.raw, data.rows, { seed: 5, conditionalFeatures: 'none' });
   const text = serializeModel(doc);
 
   it('round-trips through the checked loader to the same document and scores', () => {
@@ -136,7 +136,9 @@ describe('model file', () => {
     const obj = JSON.parse(text);
     expect(() => parseModel('{oops')).toThrow(ModelFormatError);
     expect(() => checkModel({ ...obj, format: 'sklearn' })).toThrow(/format is "sklearn"/);
-    expect(() => checkModel({ ...obj, formatVersion: 2 })).toThrow(/version 2 is not supported/);
+    expect(() => checkModel({ ...obj, formatVersion: 3 })).toThrow(/version 3 is not supported/);
+    // Version 2 is a model with conditional features (test/model/conditional.test.ts): this one has none.
+    expect(() => checkModel({ ...obj, formatVersion: 2 })).toThrow(/conditional must be a non-empty list/);
     const damaged = JSON.parse(text);
     damaged.forest.trees[0].threshold[0] += 1;
     expect(() => checkModel(damaged)).toThrow(/content hash mismatch/);

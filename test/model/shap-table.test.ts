@@ -4,7 +4,8 @@ import { BLOCK_ROWS, ShapTable } from '../../src/model/shap-table.js';
 import { bruteForceShap, prepareShapTree, TreeShapExplainer, type ShapTree } from '../../src/model/tree-shap.js';
 
 const data = generateTransactions(BLOCK_ROWS + 40, 0.05, createRandom(5));
-const doc = trainModel(data.raw, data.rows, { seed: 3, trees: 20 });
+// The tables explain plain models (five columns); conditional ones go through coalition-shap.ts.
+const doc = trainModel(data.raw, data.rows, { seed: 3, trees: 20, conditionalFeatures: 'none' });
 const trees = doc.forest.trees.map(prepareShapTree);
 const table = new ShapTable(trees);
 
@@ -70,7 +71,7 @@ describe('ShapTable.explainBlock (many rows, tree by tree)', () => {
 
   it('handles trees of every shape: a single leaf, trees smaller than one unit, and deep trees', () => {
     for (const sampleSize of [2, 3, 5, 2048]) {
-      const d = trainModel(data.raw, data.rows, { seed: 8, trees: 6, sampleSize });
+      const d = trainModel(data.raw, data.rows, { seed: 8, trees: 6, sampleSize, conditionalFeatures: 'none' });
       const forest = d.forest.trees.map(prepareShapTree);
       const xs = new Float64Array(40 * 5);
       transformRows(d.features, data.raw, xs, 40);

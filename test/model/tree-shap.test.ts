@@ -3,7 +3,8 @@ import { createRandom, generateTransactions, IsolationForestModel, trainModel, t
 import { bruteForceShap, expectedValue, prepareShapTree, TreeShapExplainer } from '../../src/model/tree-shap.js';
 
 const data = generateTransactions(2000, 0.05, createRandom(21));
-const doc = trainModel(data.raw, data.rows, { seed: 9, trees: 30 });
+// A plain model (five columns): Algorithm 2 and the tables; conditional models: test/model/conditional.test.ts.
+const doc = trainModel(data.raw, data.rows, { seed: 9, trees: 30, conditionalFeatures: 'none' });
 const trees = doc.forest.trees.map(prepareShapTree);
 const explainer = new TreeShapExplainer(Math.max(...trees.map((t) => t.depth)));
 

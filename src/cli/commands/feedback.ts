@@ -1,4 +1,5 @@
 import { SecureflowError } from '../../core/errors.js';
+import { osUser } from '../os-user.js';
 import { withStore } from '../database.js';
 import { RemoteClient, remoteTarget } from '../remote-client.js';
 import { remoteFeedback } from '../remote-api.js';
@@ -24,7 +25,7 @@ export async function runFeedback(idText: string, opts: FeedbackOptions, io: IOS
   const save = remote
     ? () => remoteFeedback(new RemoteClient(remote.url, remote.apiKey), id, Boolean(opts.correct), opts.notes ?? null)
     : () =>
-        withStore(opts.db, (store) => store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null), {
+        withStore(opts.db, (store) => store.upsertFeedback(id, Boolean(opts.correct), opts.notes ?? null, osUser()), {
           mustExist: true,
         });
   {

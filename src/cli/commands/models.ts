@@ -128,6 +128,12 @@ function lineageOf(doc: ModelDocument) {
     calibration: doc.calibration ?? null,
     provenance: doc.provenance ?? null,
     chosen_representations: chosen,
+    /** The conditional features the forest also splits on (none: []), with what each reads and why it was kept. */
+    conditional_features: (doc.conditional ?? []).map((c) => ({
+      name: c.name,
+      reads: c.reads,
+      chosen: c.chosen ?? null,
+    })),
   };
 }
 
@@ -149,5 +155,10 @@ function describeLineage(l: ReturnType<typeof lineageOf>): string {
         `${p.since ? ` since ${p.since}` : ''}, ${p.leftOut.toLocaleString('en-US')} confirmed fraud left out; rows sha256 ${p.sha256}`,
     );
   for (const c of l.chosen_representations) lines.push(`${c.feature}: chosen from the data (${JSON.stringify(c)})`);
+  for (const c of l.conditional_features)
+    lines.push(
+      `conditional feature ${c.name} (reads ${c.reads.join(', ')})` +
+        (c.chosen ? `: kept, category dependence z ${c.chosen.z}, V ${c.chosen.cramersV}` : ''),
+    );
   return `${lines.join('\n')}\n`;
 }

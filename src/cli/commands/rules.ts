@@ -2,9 +2,20 @@ import { userInfo } from 'node:os';
 import { SecureflowError } from '../../core/errors.js';
 import { backtestFiles, backtestStored, type BacktestResult } from '../../core/rules/backtest.js';
 import { checkRuleAction, checkRuleName } from '../../core/rules/decide.js';
-import { compileExpression, LEGACY_VARIABLES } from '../../core/rules/rule-expression.js';
-import type { RiskRule, RiskRuleHistoryEntry } from '../../db/store.js';
+import { compileExpression } from '../../core/rules/rule-expression.js';
+import { backtestReport, type BacktestReport } from '../../core/rules/backtest-report.js';
+import type { RiskRule, RiskRuleHistoryEntry, RiskRuleUpdate } from '../../db/store.js';
 import { parseSince } from '../arguments.js';
+import { RemoteClient, remoteTarget } from '../remote-client.js';
+import {
+  remoteRuleAdd,
+  remoteRuleList,
+  remoteRuleRemove,
+  remoteRuleSetEnabled,
+  remoteRuleShow,
+  remoteRuleTest,
+  remoteRuleUpdate,
+} from '../remote-rules.js';
 import { withStore } from '../database.js';
 import { resolveFormat, type IOStreams } from '../io.js';
 import { renderTable } from '../table.js';
@@ -14,6 +25,15 @@ import { readOnlyModel } from '../read-only-model.js';
 interface RulesOptions {
   db?: string;
   format?: 'table' | 'json' | 'text';
+  /** A daemon to work through (its /api/rules routes) instead of the database; changes are made as its key. */
+  remote?: string;
+  apiKey?: string;
+}
+
+/** The daemon named by --remote (or SECUREFLOW_REMOTE), or null for the local database. */
+function remoteOf(opts: RulesOptions): RemoteClient | null {
+  const target = remoteTarget(opts);
+  return target ? new RemoteClient(target.url, target.apiKey) : null;
 }
 
 /** Who makes a change from the CLI: the operating system's user. */
@@ -40,18 +60,50 @@ export async function runRulesAdd(
   checkRuleName(name);
   checkRuleAction(opts.action);
   compileExpression(opts.when); // refused here, with line, column and reason: nothing is opened or stored
-  const rule = await withStore(opts.db, (store) =>
-    store.addRule(
-      { name, expression: opts.when, action: opts.action as RiskRule['action'], description: opts.description ?? null },
-      cliUser(),
-    ),
-  );
+  const added = { name, expression: opts.when, action: opts.action, description: opts.description ?? null };
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleAdd(remote, added)
+    : await withStore(opts.db, (store) => store.addRule(added, cliUser()));
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${rule.name} added (${rule.action}, enabled): ${rule.expression}\n`);
 }
 
+/**
+ * Changes a rule's expression (--when), action and/or description (an empty one clears it), recorded in its
+ * history as one `changed` row; a bad expression is refused before anything is opened.
+ */
+export async function runRulesChange(
+  name: string,
+  opts: RulesOptions & { when?: string; action?: string; description?: string },
+  io: IOStreams,
+): Promise<void> {
+  if (opts.when === undefined && opts.action === undefined && opts.description === undefined)
+    throw new SecureflowError('usage', 'give what to change: --when EXPR, --action ACTION and/or --description TEXT');
+  const update: RiskRuleUpdate = {};
+  if (opts.action !== undefined) {
+    checkRuleAction(opts.action);
+    update.action = opts.action;
+  }
+  if (opts.when !== undefined) update.expression = compileExpression(opts.when).source;
+  if (opts.description !== undefined) update.description = opts.description.trim() === '' ? null : opts.description;
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleUpdate(remote, name, update)
+    : await withStore(opts.db, (store) => store.updateRule(name, update, cliUser()), { mustExist: true });
+  if (!rule) notFound(name);
+  if (opts.format === 'json') json(io, rule);
+  else
+    io.stdout.write(
+      `rule ${rule.name} (${rule.action}, ${rule.enabled ? 'enabled' : 'disabled'}): ${rule.expression}\n`,
+    );
+}
+
 export async function runRulesList(opts: RulesOptions, io: IOStreams): Promise<void> {
-  const rules = await withStore(opts.db, (store) => store.listRules(), { mustExist: true });
+  const remote = remoteOf(opts);
+  const rules = remote
+    ? await remoteRuleList(remote)
+    : await withStore(opts.db, (store) => store.listRules(), { mustExist: true });
   if (wantsJson(opts, io)) return void json(io, rules);
   io.stdout.write(
     renderTable(
@@ -63,11 +115,14 @@ export async function runRulesList(opts: RulesOptions, io: IOStreams): Promise<v
 }
 
 export async function runRulesShow(name: string, opts: RulesOptions, io: IOStreams): Promise<void> {
-  const { rule, history } = await withStore(
-    opts.db,
-    async (store) => ({ rule: await store.getRule(name), history: await store.ruleHistory(name) }),
-    { mustExist: true },
-  );
+  const remote = remoteOf(opts);
+  const { rule, history } = remote
+    ? await remoteRuleShow(remote, name)
+    : await withStore(
+        opts.db,
+        async (store) => ({ rule: await store.getRule(name), history: await store.ruleHistory(name) }),
+        { mustExist: true },
+      );
   if (!rule && history.length === 0) notFound(name);
   if (wantsJson(opts, io)) return void json(io, { rule, history });
   io.stdout.write(
@@ -100,16 +155,20 @@ export async function runRulesSetEnabled(
   opts: RulesOptions,
   io: IOStreams,
 ): Promise<void> {
-  const rule = await withStore(opts.db, (store) => store.setRuleEnabled(name, enabled, cliUser()), {
-    mustExist: true,
-  });
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleSetEnabled(remote, name, enabled)
+    : await withStore(opts.db, (store) => store.setRuleEnabled(name, enabled, cliUser()), { mustExist: true });
   if (!rule) notFound(name);
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${name} ${enabled ? 'enabled' : 'disabled'}\n`);
 }
 
 export async function runRulesRemove(name: string, opts: RulesOptions, io: IOStreams): Promise<void> {
-  const rule = await withStore(opts.db, (store) => store.removeRule(name, cliUser()), { mustExist: true });
+  const remote = remoteOf(opts);
+  const rule = remote
+    ? await remoteRuleRemove(remote, name)
+    : await withStore(opts.db, (store) => store.removeRule(name, cliUser()), { mustExist: true });
   if (!rule) notFound(name);
   if (opts.format === 'json') json(io, rule);
   else io.stdout.write(`rule ${name} removed (its history stays: secureflow rules show ${name})\n`);
@@ -145,6 +204,22 @@ export async function runRulesTest(args: string[], opts: RulesTestOptions, io: I
         `--since must be like 7d, 24h, 30m or an ISO-8601 date (years 1 to 9999), got ${JSON.stringify(opts.since)}`,
       );
   }
+  const remote = remoteOf(opts);
+  if (remote) {
+    if (!since)
+      throw new SecureflowError(
+        'usage',
+        "rules test --remote tests the daemon's stored transactions: give --since (files are tested locally)",
+      );
+    if (opts.when !== undefined) compileExpression(opts.when); // refused here, as locally
+    const report = await remoteRuleTest(
+      remote,
+      opts.when === undefined ? { name: first! } : { expression: opts.when },
+      since,
+    );
+    if (resolveFormat(opts.format, io, 'table', 'json') === 'json') return void json(io, report);
+    return void io.stdout.write(formatBacktest(report, report));
+  }
   let rule: Pick<RiskRule, 'name' | 'expression' | 'action' | 'enabled'> | null = null;
   if (opts.when === undefined) {
     rule = await withStore(opts.db, (store) => store.getRule(first!), { mustExist: true });
@@ -162,35 +237,20 @@ export async function runRulesTest(args: string[], opts: RulesTestOptions, io: I
     modelVersion = model.version;
     result = await backtestFiles(expression, model, files);
   }
-  const legacy = LEGACY_VARIABLES.filter((v) => expression.variables.has(v));
-  const note =
-    since && legacy.length > 0
-      ? `stored transactions do not keep ${legacy.join(', ')}: ${legacy.length === 1 ? 'it reads' : 'they read'} as "" here`
-      : null;
-  const report = {
-    rule: rule
-      ? { name: rule.name, action: rule.action, enabled: rule.enabled, expression: rule.expression }
-      : { name: null, action: null, enabled: null, expression: opts.when },
-    tested_on: since ? { stored_since: since.toISOString() } : { files: files.map((f) => (f === '-' ? 'stdin' : f)) },
-    model_version: modelVersion,
-    ...result,
-    note,
-  };
+  const report = backtestReport({
+    rule,
+    expression,
+    testedOn: since ? { stored_since: since.toISOString() } : { files: files.map((f) => (f === '-' ? 'stdin' : f)) },
+    modelVersion,
+    result,
+  });
   if (resolveFormat(opts.format, io, 'table', 'json') === 'json') return void json(io, report);
   io.stdout.write(formatBacktest(report, result));
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? 'n/a' : `${((100 * part) / whole).toFixed(2)}%`);
 
-function formatBacktest(
-  report: {
-    rule: { name: string | null; action: string | null; enabled: boolean | null; expression?: string };
-    tested_on: { stored_since: string } | { files: string[] };
-    model_version: string | null;
-    note: string | null;
-  },
-  r: BacktestResult,
-): string {
+function formatBacktest(report: BacktestReport, r: BacktestResult): string {
   const { rule } = report;
   const lines = [
     rule.name

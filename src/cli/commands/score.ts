@@ -263,6 +263,7 @@ async function scoreFiles(
       output: out,
       stdin: io.stdin,
       store: sink ? (batch) => sink.store(batch) : null,
+      storeBlocksThread: store?.kind === 'sqlite',
       signal: stop.signal,
       onProgress: progress.update,
       dialect,

@@ -1,5 +1,12 @@
 import { SecureflowError } from '../../core/errors.js';
-import { SERVE_DEFAULTS, parseOrigins, parseTrustProxy, type ServeOptions } from '../../daemon/options.js';
+import {
+  SERVE_DEFAULTS,
+  parseDuration,
+  parseOrigins,
+  parseTrustProxy,
+  type ServeOptions,
+} from '../../daemon/options.js';
+import { jwtSecretProblem } from '../../daemon/tokens.js';
 import { serveUntilSignalled } from '../../daemon/server.js';
 
 export interface ServeFlags {
@@ -20,6 +27,9 @@ export interface ServeFlags {
   maxEventLoopDelay?: number;
   driftDays?: number;
   trustProxy?: string;
+  tokenLifetime?: string;
+  loginLimit?: number;
+  loginIpLimit?: number;
 }
 
 /** Flags > environment (as on Fly: PORT, HOST, DATABASE_URL, REDIS_URL, CORS_ORIGINS, LOG_LEVEL) > defaults. */
@@ -51,7 +61,31 @@ export function serveOptions(flags: ServeFlags, env: NodeJS.ProcessEnv = process
       flags.maxEventLoopDelay ?? envInt('SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS') ?? SERVE_DEFAULTS.maxEventLoopDelayMs,
     trustProxy: trustProxyOption(flags.trustProxy, env.SECUREFLOW_TRUST_PROXY),
     driftDays: flags.driftDays ?? envInt('SECUREFLOW_DRIFT_DAYS') ?? SERVE_DEFAULTS.driftDays,
+    jwtSecret: jwtSecretOption(env.JWT_SECRET),
+    tokenLifetimeSeconds: tokenLifetimeOption(flags.tokenLifetime, env.SECUREFLOW_TOKEN_LIFETIME),
+    loginLimit: flags.loginLimit ?? envInt('SECUREFLOW_LOGIN_LIMIT') ?? SERVE_DEFAULTS.loginLimit,
+    loginIpLimit: flags.loginIpLimit ?? envInt('SECUREFLOW_LOGIN_IP_LIMIT') ?? SERVE_DEFAULTS.loginIpLimit,
   };
+}
+
+/** JWT_SECRET, checked (its value never appears in the message). Empty: not set. */
+function jwtSecretOption(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const problem = jwtSecretProblem(value);
+  if (problem) throw new SecureflowError('usage', problem);
+  return value;
+}
+
+function tokenLifetimeOption(flag: string | undefined, env: string | undefined): number {
+  const [name, value] = flag !== undefined ? ['--token-lifetime', flag] : ['SECUREFLOW_TOKEN_LIFETIME', env];
+  if (value === undefined || value.trim() === '') return SERVE_DEFAULTS.tokenLifetimeSeconds;
+  const seconds = parseDuration(value);
+  if (seconds === null || seconds > 366 * 86400)
+    throw new SecureflowError(
+      'usage',
+      `${name} must be a duration such as 90s, 30m, 12h or 7d (at most 366d), got ${JSON.stringify(value)}`,
+    );
+  return seconds;
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {

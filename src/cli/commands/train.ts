@@ -22,6 +22,7 @@ export interface TrainOptions {
   labelColumn?: string;
   amountTransform: 'none' | 'log1p' | 'auto';
   dayStartHour: string;
+  conditionalFeatures: 'none' | 'all' | 'auto';
   format?: 'text' | 'json';
   register?: boolean;
   activate?: boolean;
@@ -65,6 +66,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     threshold: opts.threshold ?? null,
     amountTransform: opts.amountTransform,
     dayStartHour: dayStart,
+    conditionalFeatures: opts.conditionalFeatures,
   });
   const doc = provenance ? withProvenance(trained, provenance) : trained;
   writeModelFile(opts.out, doc);

@@ -81,20 +81,21 @@ export async function runTransactionsList(opts: ListOptions, io: IOStreams): Pro
 export async function runTransactionsShow(idText: string, opts: ShowOptions, io: IOStreams): Promise<void> {
   const id = parseTransactionId(idText);
   const remote = remoteTarget(opts);
-  const { row, result } = remote
+  const { row, result, history } = remote
     ? await remoteShow(new RemoteClient(remote.url, remote.apiKey), id)
     : await withStore(
         opts.db,
         async (store) => {
           const row = await store.getTransaction(id);
           if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`);
-          return { row, result: await storedResult(store, row) };
+          const history = row.feedback ? await store.feedbackHistory(id) : [];
+          return { row, result: await storedResult(store, row), history };
         },
         { mustExist: true },
       );
   if (resolveFormat(opts.format, io, 'text', 'json') === 'json') {
     io.stdout.write(
-      `${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback }, null, 2)}\n`,
+      `${JSON.stringify({ ...result, created_at: row.created_at, batch_id: row.batch_id, feedback: row.feedback, feedback_history: history }, null, 2)}\n`,
     );
     return;
   }
@@ -103,9 +104,14 @@ export async function runTransactionsShow(idText: string, opts: ShowOptions, io:
   );
   io.stdout.write(formatResultText(result, painter(colorEnabled(io.stdout))));
   io.stdout.write(`\n${describeFeedback(row.feedback)}\n`);
+  // Earlier verdicts, newest first under the current one: a verdict is replaced, never lost.
+  for (const h of [...history].reverse())
+    io.stdout.write(
+      `  before: ${h.is_correct ? 'correct' : 'incorrect'}${h.notes ? ` — ${h.notes}` : ''} (${h.recorded_at}${h.recorded_by ? ` by ${h.recorded_by}` : ''}, replaced ${h.replaced_at})\n`,
+    );
 }
 
 function describeFeedback(f: Feedback | null): string {
   if (!f) return 'Feedback: none yet (secureflow feedback ID --correct|--incorrect)';
-  return `Feedback: ${f.is_correct ? 'correct' : 'incorrect'}${f.notes ? ` — ${f.notes}` : ''} (${f.updated_at})`;
+  return `Feedback: ${f.is_correct ? 'correct' : 'incorrect'}${f.notes ? ` — ${f.notes}` : ''} (${f.updated_at}${f.recorded_by ? ` by ${f.recorded_by}` : ''})`;
 }

@@ -103,7 +103,7 @@ export function DashboardContainer({ source, days, intervalMs, color, size, now 
         if (id === null || state.savingFeedback) return;
         dispatch(actions.feedbackStarted());
         source.feedback(id, intent.isCorrect).then(
-          () => dispatch(actions.feedbackSaved(id, intent.isCorrect, iso(now()))),
+          (by) => dispatch(actions.feedbackSaved(id, intent.isCorrect, iso(now()), by ?? null)),
           (e) => dispatch(actions.feedbackFailed(e)),
         );
         return;

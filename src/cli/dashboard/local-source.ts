@@ -7,6 +7,7 @@ import type { IsolationForestModel } from '../../model/model.js';
 import { openStore, resolveDatabase } from '../../db/open-store.js';
 import type { Store } from '../../db/store.js';
 import type { DashboardSnapshot, DashboardSource, TransactionDetail } from './snapshot.js';
+import { osUser } from '../os-user.js';
 
 /**
  * The dashboard over the local database (--db, SECUREFLOW_DB, DATABASE_URL or the default file). The store
@@ -82,10 +83,11 @@ export function localSource(flag: string | undefined, flagged = 20): DashboardSo
       if (!detail) throw new SecureflowError('not_found', `transaction ${id} not found`);
       return detail;
     },
-    async feedback(id: number, isCorrect: boolean): Promise<void> {
+    async feedback(id: number, isCorrect: boolean): Promise<string | null> {
       // The same store call as `secureflow feedback ID --correct|--incorrect`.
-      const saved = await use((s) => s.upsertFeedback(id, isCorrect, null));
+      const saved = await use((s) => s.upsertFeedback(id, isCorrect, null, osUser()));
       if (!saved) throw new SecureflowError('not_found', `transaction ${id} not found`);
+      return saved.recorded_by;
     },
     async close(): Promise<void> {
       const s = store;

@@ -34,13 +34,18 @@ export function remoteSource(url: string, apiKey: string | null, flagged = 20): 
         shap_explanation: v.shap_explanation ?? {},
         risk_factors: v.risk_factors ?? [],
         feedback: v.feedback
-          ? { is_correct: v.feedback.is_correct, notes: v.feedback.notes, updated_at: v.feedback.updated_at }
+          ? {
+              is_correct: v.feedback.is_correct,
+              notes: v.feedback.notes,
+              updated_at: v.feedback.updated_at,
+              recorded_by: v.feedback.recorded_by ?? null,
+            }
           : null,
       };
     },
-    async feedback(id: number, isCorrect: boolean): Promise<void> {
+    async feedback(id: number, isCorrect: boolean): Promise<string | null> {
       // The same request as `secureflow feedback ID --remote URL`.
-      await remoteFeedback(client, id, isCorrect, null);
+      return (await remoteFeedback(client, id, isCorrect, null)).recorded_by;
     },
     close: async () => {},
   };

@@ -16,7 +16,7 @@ export interface DashboardSource {
   readonly description: string;
   snapshot(days: number): Promise<DashboardSnapshot>;
   transaction(id: number): Promise<TransactionDetail>;
-  /** Records the analyst's verdict, through the same path as `secureflow feedback`. */
-  feedback(id: number, isCorrect: boolean): Promise<void>;
+  /** Records the analyst's verdict, through the same path as `secureflow feedback`; who it was recorded as (if told). */
+  feedback(id: number, isCorrect: boolean): Promise<string | null | undefined>;
   close(): Promise<void>;
 }

@@ -66,7 +66,7 @@ export type DashboardAction =
   | { type: 'closeDetail' }
   | { type: 'toggleHelp' }
   | { type: 'feedbackStarted' }
-  | { type: 'feedbackSaved'; id: number; isCorrect: boolean; at: string }
+  | { type: 'feedbackSaved'; id: number; isCorrect: boolean; at: string; by: string | null }
   | { type: 'feedbackFailed'; error: unknown }
   | { type: 'clearMessage' }
   | { type: 'resize'; columns: number; rows: number };
@@ -89,11 +89,12 @@ export const actions = {
   closeDetail: (): DashboardAction => ({ type: 'closeDetail' }),
   toggleHelp: (): DashboardAction => ({ type: 'toggleHelp' }),
   feedbackStarted: (): DashboardAction => ({ type: 'feedbackStarted' }),
-  feedbackSaved: (id: number, isCorrect: boolean, at: string): DashboardAction => ({
+  feedbackSaved: (id: number, isCorrect: boolean, at: string, by: string | null = null): DashboardAction => ({
     type: 'feedbackSaved',
     id,
     isCorrect,
     at,
+    by,
   }),
   feedbackFailed: (error: unknown): DashboardAction => ({ type: 'feedbackFailed', error }),
   clearMessage: (): DashboardAction => ({ type: 'clearMessage' }),
@@ -234,11 +235,14 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
       if (state.detailId === null || state.savingFeedback) return state;
       return { ...state, savingFeedback: true, message: { text: 'saving feedback…', tone: 'info' } };
     case 'feedbackSaved': {
-      const { id, isCorrect, at } = action;
+      const { id, isCorrect, at, by } = action;
       const d = state.detail;
       const ownDetail = d !== null && d.id === id;
       const detail = ownDetail
-        ? { ...d, feedback: { is_correct: isCorrect, notes: d.feedback?.notes ?? null, updated_at: at } }
+        ? {
+            ...d,
+            feedback: { is_correct: isCorrect, notes: d.feedback?.notes ?? null, updated_at: at, recorded_by: by },
+          }
         : d;
       const prior = ownDetail ? (d.feedback ? d.feedback.is_correct : null) : undefined;
       const snapshot = state.snapshot ? applyFeedback(state.snapshot, id, isCorrect, prior) : null;

@@ -80,7 +80,8 @@ function Feedback({ d, columns, p }: { d: TransactionDetail; columns: number; p:
   const f = d.feedback;
   if (!f) return <Line>{fit('Feedback: none yet', columns)}</Line>;
   const verdict = f.is_correct ? '✓ correct' : '✗ incorrect';
-  const rest = ` (recorded ${fmtStamp(f.updated_at)})${f.notes ? ` · ${f.notes}` : ''}`;
+  const by = f.recorded_by ? ` by ${f.recorded_by}` : '';
+  const rest = ` (recorded${by} ${fmtStamp(f.updated_at)})${f.notes ? ` · ${f.notes}` : ''}`;
   return (
     <Line>
       {'Feedback: '}

@@ -50,7 +50,9 @@ export async function batchInputs(
       const file = path === '-' ? 'stdin' : path;
       const early = opened.get(path);
       if (early) return { file, chunks: early, stream: null };
-      const stream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+      // Reads of at most a chunk: a chunk is all whole records read so far once past chunkBytes, so bigger reads
+      // would make bigger chunks.
+      const stream = path === '-' ? stdin : createReadStream(path, { highWaterMark: Math.min(chunkBytes, 1 << 20) });
       return { file, chunks: csvChunks(stream, file, chunkBytes, [], dialect), stream };
     },
     layoutOf(header, file) {

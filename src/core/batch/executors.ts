@@ -63,10 +63,10 @@ export const workersAvailable = (): boolean => existsSync(WORKER_SCRIPT);
  * 400 MB for nothing. stdout/stderr not piped into ours: Node adds listeners to process.stdout per piped worker,
  * which warned (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
  */
-function startWorker(data: WorkerData): Worker {
+function startWorker(data: WorkerData, youngGenerationMb: number): Worker {
   const w = new Worker(WORKER_SCRIPT, {
     workerData: data,
-    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
+    resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb, maxOldGenerationSizeMb: 64 },
     stdout: true,
     stderr: true,
   });
@@ -75,11 +75,22 @@ function startWorker(data: WorkerData): Worker {
   return w;
 }
 
+/** How a pool is sized beyond its worker count (see runBatch for the figures behind each). */
+export interface PoolTuning {
+  /** Jobs in flight beyond two per worker. */
+  extraInFlight: number;
+  /** Each worker's young generation. */
+  youngGenerationMb: number;
+}
+
+export const DEFAULT_POOL_TUNING: PoolTuning = { extraInFlight: 0, youngGenerationMb: 8 };
+
 export function workerPool(
   size: number,
   modelText: string,
   threshold: number | undefined,
   settings: ChunkSettings,
+  tuning: PoolTuning = DEFAULT_POOL_TUNING,
 ): ChunkExecutor {
   const idle: Worker[] = [];
   const waiting: ((w: Worker) => void)[] = [];
@@ -98,7 +109,7 @@ export function workerPool(
     jobs.clear();
   };
   for (let i = 0; i < size; i++) {
-    const w = startWorker({ modelText, threshold, settings });
+    const w = startWorker({ modelText, threshold, settings }, tuning.youngGenerationMb);
     w.on('message', (msg: FromWorker) => {
       if (msg.kind === 'rows') return;
       if (msg.kind === 'scored') {
@@ -132,7 +143,7 @@ export function workerPool(
     return w ? Promise.resolve(w) : new Promise((resolve) => waiting.push(resolve));
   };
   return {
-    capacity: size * 2,
+    capacity: size * 2 + tuning.extraInFlight,
     async run(job, store) {
       const w = await acquire();
       return new Promise<ChunkResult>((resolve, reject) => {
@@ -176,7 +187,7 @@ export function rowScorerPool(size: number, modelText: string, threshold: number
     w.postMessage({ kind: 'rows', ...job } satisfies ToWorker, [job.features.buffer as ArrayBuffer]);
   };
   for (let i = 0; i < size; i++) {
-    const w = startWorker({ modelText, threshold });
+    const w = startWorker({ modelText, threshold }, DEFAULT_POOL_TUNING.youngGenerationMb);
     w.unref(); // an idle pool never keeps the process alive (the daemon closes it on shutdown)
     w.on('message', (msg: FromWorker) => {
       if (msg.kind !== 'rows') return;

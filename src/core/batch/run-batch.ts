@@ -6,7 +6,14 @@ import { SecureflowError } from '../errors.js';
 import { batchInputs } from './batch-inputs.js';
 import { BatchOutput } from './batch-output.js';
 import type { CsvDialect } from './dialect.js';
-import { inlineExecutor, workerPool, type ChunkExecutor, type StoreBatch } from './executors.js';
+import {
+  DEFAULT_POOL_TUNING,
+  inlineExecutor,
+  workerPool,
+  type ChunkExecutor,
+  type PoolTuning,
+  type StoreBatch,
+} from './executors.js';
 import { carriedNames, type BatchFormat } from './output-format.js';
 import type { ChunkJob, ChunkResult, ChunkSettings, ColumnLayout, RowError, ScoredBatch } from './score-chunk.js';
 
@@ -27,6 +34,8 @@ export interface BatchOptions {
   stdin?: Readable;
   /** Stores each chunk's rows (whole chunks, in input order) and returns their ids; null: store nothing. */
   store: ((batch: ScoredBatch) => Promise<Float64Array>) | null;
+  /** The store writes synchronously on this thread (SQLite), blocking it for each chunk it stores. */
+  storeBlocksThread?: boolean;
   /** Stops reading when aborted; chunks already read are finished, stored and written. */
   signal?: AbortSignal;
   /** Called as input is consumed: bytes so far, total bytes (0 when unknown), rows so far. */
@@ -54,6 +63,15 @@ export interface BatchSummary {
 }
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
+/**
+ * Storing on this thread (SQLite): while it writes a chunk it cannot hand the worker its next one (the worker
+ * idled ~20% of the run), so one more job in flight keeps the worker busy; half-size chunks and a smaller young
+ * generation per worker pay for that job's memory. 1M rows on 2 cores with other processes stopped: ~1.97x ->
+ * ~1.7x the --no-store time, peak RSS 188-197 -> 169-177 MB (bench/sections/storage.mjs). Postgres writes on
+ * its server, not here: left as it was.
+ */
+export const BLOCKING_STORE_CHUNK_BYTES = 512 << 10;
+const BLOCKING_STORE_TUNING: PoolTuning = { extraInFlight: 1, youngGenerationMb: 4 };
 /** Below this, worker threads cost more to start than they save. */
 const WORKER_MIN_BYTES = 4 << 20;
 
@@ -77,20 +95,22 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     derived,
     warnings: derived === 'warn',
   };
-  const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, dialect);
+  const blocking = o.store !== null && Boolean(o.storeBlocksThread);
+  const chunkBytes = o.chunkBytes ?? (blocking ? BLOCKING_STORE_CHUNK_BYTES : DEFAULT_CHUNK_BYTES);
+  const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, chunkBytes, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
   // Storing takes a core: SQLite writes synchronously on this thread, and a Postgres server on this machine works
   // on the COPY as hard as we score. So cores - 1 scoring workers, at least one, so that scoring overlaps writing
-  // (on 2 cores: one worker scores and formats while the rows are written). 1M rows here: SQLite 1.97x the
-  // --no-store time at 187 MB, Postgres ~2.4x at ~180 MB, where a worker per core took 250-300 MB for little gain
-  // (bench/sections/storage.mjs). --workers still decides when given (1: everything on this thread).
+  // (on 2 cores: one worker scores and formats while the rows are written). A worker per core took 250-300 MB for
+  // little gain; this thread scoring a share of the chunks while SQLite left it time was no faster and took
+  // ~20 MB more (bench/sections/storage.mjs; figures in the README). --workers still decides when given (1: everything on this thread).
   const busy = o.store !== null && !o.executor;
   const workers = o.workers ?? (big ? Math.max(1, availableParallelism() - (busy ? 1 : 0)) : 1);
   const pooled = o.workers === undefined ? big && (workers > 1 || busy) : workers > 1;
   const executor: ChunkExecutor = o.executor
     ? o.executor(settings)
     : pooled
-      ? workerPool(workers, o.modelText, o.threshold, settings)
+      ? workerPool(workers, o.modelText, o.threshold, settings, blocking ? BLOCKING_STORE_TUNING : DEFAULT_POOL_TUNING)
       : inlineExecutor(o.model!, settings);
   const store = o.store ? storeInOrder(o.store) : null;
   const output = new BatchOutput(o.output, o.format, settings);

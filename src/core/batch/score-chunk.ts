@@ -197,7 +197,7 @@ export function formatChunk(
 ): ChunkResult {
   const thresholdRisk = model.thresholdRisk;
   const { job, rows, errors, warnings, stopAt, batch } = chunk;
-  const out = new OutputBuffer(job.bytes.byteLength * 2 + 1024);
+  const out = new OutputBuffer(outputEstimate(job.bytes.byteLength, rows.count, settings));
   const row: ResultCells = {
     transaction_id: '',
     file: job.columns.file,
@@ -301,6 +301,16 @@ function formatRow(
     case 'table':
       return tableRow(carried(), columns.names.length, cells, s, s.color);
   }
+}
+
+/**
+ * About how many bytes a chunk's output takes: its input plus the result columns per row. A buffer sized from the
+ * input alone (2x) grew twice per CSV chunk (rows of ~15 bytes gain ~50), leaving 6 MB of garbage and an 8 MB
+ * buffer for 5 MB of text on both threads, per chunk in flight.
+ */
+function outputEstimate(inputBytes: number, rows: number, s: ChunkSettings): number {
+  const perRow = (s.format === 'csv' ? 64 : 256) + (s.explain ? 128 : 0) + (s.withFile ? 32 : 0);
+  return inputBytes + rows * perRow + 1024;
 }
 
 function padded<T>(cells: readonly T[], width: number): (T | undefined)[] {

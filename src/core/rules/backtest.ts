@@ -193,6 +193,8 @@ export async function backtestStored(rule: CompiledExpression, store: Store, sin
     if (rows.length < PAGE_ROWS) break;
     const last = rows[rows.length - 1];
     before = { created_at: last.created_at, id: last.id };
+    // SQLite's driver is synchronous: in a daemon (POST /api/rules/test) the event loop serves between pages.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return tally.result(verdicts);
 }

@@ -45,7 +45,12 @@ export async function openapi(app: FastifyInstance, version: string): Promise<vo
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer KEY' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "Authorization: Bearer KEY (an API key) or Bearer TOKEN (a user's login token, POST /api/auth/login)",
+          },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         },
       },

@@ -1,6 +1,7 @@
 import type { FastifyTypeProvider } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import * as S from './shapes.js';
+import { ruleRouteSchemas } from './rule-routes.js';
 
 /**
  * Each route's schema: what @fastify/swagger publishes at /api/openapi.json, what Fastify validates requests
@@ -87,6 +88,23 @@ const schemas = {
     },
     response: { 200: S.BatchResult, ...errors },
   },
+  login: {
+    summary:
+      'Logs a user in: a token for Authorization: Bearer, with their role. A wrong username or password is the same 401; limited per username and address (429)',
+    body: Type.Object(
+      {
+        username: Type.String({ description: 'As given to `secureflow users add` (case does not matter)' }),
+        password: Type.String(),
+      },
+      S.open,
+    ),
+    response: { 200: S.LoginResult, ...errors },
+  },
+  refresh: {
+    summary: "A new token for the bearer of a user's valid token (same user and role, a fresh lifetime)",
+    security: [{ bearer: [] }],
+    response: { 200: S.LoginResult, ...errors },
+  },
   feedback: {
     summary: "An analyst's verdict on a scored transaction; a second one replaces the first (kept as history)",
     security: keyed,
@@ -154,7 +172,7 @@ const schemas = {
   },
 };
 
-export const routeSchemas = schemas;
+export const routeSchemas = { ...schemas, ...ruleRouteSchemas };
 
 /**
  * Types each handler's answer from its response schema. Request parts stay unknown: the validator checks a copy

@@ -103,6 +103,31 @@ export const Feedback = Type.Object(
     notes: Nullable(Type.String()),
     created_at: Type.String(),
     updated_at: Type.String(),
+    recorded_by: Nullable(Type.String({ description: "Who gave it: a user's name, key:NAME for an API key" })),
+  },
+  open,
+);
+
+/** A login token (POST /api/auth/login, /api/auth/refresh). */
+export const LoginResult = Type.Object(
+  {
+    token: Type.String({ description: 'A JWT (HS256): send it as Authorization: Bearer TOKEN' }),
+    token_type: Type.Literal('Bearer'),
+    expires_at: Type.String({ description: 'ISO-8601 time the token stops working' }),
+    username: Type.String(),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('analyst'), Type.Literal('scorer'), Type.Literal('viewer')]),
+  },
+  open,
+);
+
+/** A verdict that a later one replaced. */
+export const FeedbackHistoryEntry = Type.Object(
+  {
+    is_correct: Type.Boolean(),
+    notes: Nullable(Type.String()),
+    recorded_by: Nullable(Type.String()),
+    recorded_at: Type.String(),
+    replaced_at: Type.String(),
   },
   open,
 );
@@ -117,8 +142,17 @@ export const FeedbackResult = Type.Object(
     notes: Nullable(Type.String()),
     created_at: Type.String(),
     updated_at: Type.String(),
+    recorded_by: Nullable(Type.String()),
     previous: Nullable(
-      Type.Object({ feedback: Type.Boolean(), notes: Nullable(Type.String()), recorded_at: Type.String() }, open),
+      Type.Object(
+        {
+          feedback: Type.Boolean(),
+          notes: Nullable(Type.String()),
+          recorded_by: Nullable(Type.String()),
+          recorded_at: Type.String(),
+        },
+        open,
+      ),
     ),
   },
   open,
@@ -157,7 +191,13 @@ export const TransactionPage = Type.Object(
 );
 
 export const TransactionDetail = Type.Object(
-  { ...StoredTransaction.properties, shap_base_value: Nullable(Type.Number()) },
+  {
+    ...StoredTransaction.properties,
+    shap_base_value: Nullable(Type.Number()),
+    feedback_history: Type.Optional(
+      Type.Array(FeedbackHistoryEntry, { description: 'Verdicts replaced, oldest first' }),
+    ),
+  },
   open,
 );
 
@@ -273,6 +313,7 @@ export const Warmup = Type.Object(
 export type PredictResult = Static<typeof PredictResult>;
 export type BatchResult = Static<typeof BatchResult>;
 export type FeedbackResult = Static<typeof FeedbackResult>;
+export type LoginResult = Static<typeof LoginResult>;
 export type TransactionPage = Static<typeof TransactionPage>;
 export type TransactionDetail = Static<typeof TransactionDetail>;
 export type Dashboard = Static<typeof Dashboard>;

@@ -3,6 +3,7 @@ import type { RouteContext } from '../app.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 import { schemaCheck } from '../contract/validation.js';
 import { SecureflowError } from '../../core/errors.js';
+import { actorName } from '../auth.js';
 import { badRequest } from '../http-error.js';
 import { positiveId } from './params.js';
 
@@ -26,7 +27,8 @@ export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): 
     }
     schemaCheck(request);
     const notes = typeof notesRaw === 'string' && notesRaw.trim() !== '' ? notesRaw.slice(0, 2000) : null;
-    const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes));
+    const by = actorName(request.principal);
+    const saved = await db.run((s) => s.upsertFeedback(id, verdict, notes, by));
     if (!saved) throw new SecureflowError('not_found', `transaction ${id} not found`, { field: 'transaction_id' });
     return {
       // Told apart by the store under its lock, not by timestamps: of concurrent verdicts one is recorded, the
@@ -39,9 +41,11 @@ export function feedbackRoutes(untyped: FastifyInstance, { db }: RouteContext): 
       notes: saved.notes,
       created_at: saved.created_at,
       updated_at: saved.updated_at,
+      recorded_by: saved.recorded_by,
       previous: saved.previous && {
         feedback: saved.previous.is_correct,
         notes: saved.previous.notes,
+        recorded_by: saved.previous.recorded_by,
         recorded_at: saved.previous.recorded_at,
       },
     };

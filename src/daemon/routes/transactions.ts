@@ -51,11 +51,13 @@ export function transactionRoutes(untyped: FastifyInstance, { db }: RouteContext
       const row = await db.run((s) => s.getTransaction(id));
       if (!row) throw new SecureflowError('not_found', `transaction ${id} not found`, { field: 'id' });
       const result = await db.run((s) => storedResult(s, row));
+      const history = row.feedback ? await db.run((s) => s.feedbackHistory(id)) : [];
       return {
         ...transactionView(row),
         shap_explanation: result.shap_explanation,
         shap_base_value: result.shap_base_value,
         risk_factors: result.risk_factors,
+        feedback_history: history,
       };
     },
   );

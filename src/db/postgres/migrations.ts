@@ -211,4 +211,27 @@ export const migrations: Migration[] = [
       CREATE INDEX risk_rule_history_name ON risk_rule_history (rule_name, id);
     `,
   },
+  {
+    name: '011_user_accounts',
+    // User accounts, a generated JWT secret and who gave each verdict (SQLite's 011 has the same tables).
+    sql: `
+      CREATE TABLE users (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username text NOT NULL UNIQUE,
+        role text NOT NULL CHECK (role IN ('admin', 'analyst', 'scorer', 'viewer')),
+        password_hash text NOT NULL,
+        token_generation integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        disabled_at timestamptz
+      );
+      CREATE TABLE daemon_secrets (
+        name text PRIMARY KEY,
+        value text NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      ALTER TABLE feedback ADD COLUMN recorded_by text;
+      ALTER TABLE feedback_history ADD COLUMN recorded_by text;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import type {
   ApiKey,
   DashboardStats,
   Feedback,
+  FeedbackHistoryEntry,
   ModelVersion,
   NewRiskRule,
   NewTransaction,
@@ -10,6 +11,7 @@ import type {
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  RiskRuleUpdate,
   ReviewedTransaction,
   Role,
   Store,
@@ -19,6 +21,8 @@ import type {
   TrafficSlice,
   TrainingPage,
   TrainingQuery,
+  User,
+  UserCredentials,
 } from '../store.js';
 import {
   asId,
@@ -27,6 +31,7 @@ import {
   checkIdList,
   checkPage,
   checkRiskRule,
+  updatedRule,
   checkText,
   checkTransactions,
   describeError as reason,
@@ -72,10 +77,11 @@ export interface PostgresOptions {
 const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => `t.${c}`).join(', ');
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
-const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at, recorded_by';
+const USER_COLUMNS = 'id, username, role, created_at, updated_at, disabled_at';
 /** A transaction's verdict beside its columns (`LEFT JOIN feedback f`), split off again by withFeedback. */
 const FEEDBACK_JOINED =
-  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at';
+  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at, f.recorded_by AS f_recorded_by';
 
 // The columns from unnest (all but id and created_at, which is one value for the batch) and their array types.
 const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1, -1);
@@ -372,18 +378,20 @@ export class PostgresStore implements Store {
     transactionId: number,
     isCorrect: boolean,
     notes: string | null,
+    recordedBy: string | null = null,
   ): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
+    checkText('recorded_by', recordedBy);
     const at = now();
     return this.tx(async (c) => {
       // The first verdict: inserted only when the transaction exists. A concurrent first verdict makes this wait
       // for it and then do nothing, so that exactly one caller records and the others replace.
       const inserted = await c.query(
-        `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-         SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz FROM transactions WHERE id = $1
+        `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at, recorded_by)
+         SELECT id, created_at, $2, $3, $4::timestamptz, $4::timestamptz, $5 FROM transactions WHERE id = $1
          ON CONFLICT (transaction_id) DO NOTHING RETURNING ${FEEDBACK_COLUMNS}`,
-        [transactionId, isCorrect, notes, at],
+        [transactionId, isCorrect, notes, at, recordedBy],
       );
       if (inserted.rows[0]) return { ...(inserted.rows[0] as Feedback), previous: null };
       // Locked: concurrent replacements queue here, each keeping (as history) exactly the verdict it replaced.
@@ -392,19 +400,32 @@ export class PostgresStore implements Store {
       ).rows[0] as Feedback | undefined;
       if (!current) return null; // no such transaction
       await c.query(
-        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES ($1, $2, $3, $4::timestamptz, $5::timestamptz)',
-        [transactionId, current.is_correct, current.notes, current.updated_at, at],
+        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_by, recorded_at, replaced_at) VALUES ($1, $2, $3, $4, $5::timestamptz, $6::timestamptz)',
+        [transactionId, current.is_correct, current.notes, current.recorded_by, current.updated_at, at],
       );
       // greatest(): a later replacement never gets an earlier time than the verdict it replaced.
       const updated = await c.query(
-        `UPDATE feedback SET is_correct = $2, notes = $3, updated_at = greatest($4::timestamptz, updated_at) WHERE transaction_id = $1 RETURNING ${FEEDBACK_COLUMNS}`,
-        [transactionId, isCorrect, notes, at],
+        `UPDATE feedback SET is_correct = $2, notes = $3, recorded_by = $5, updated_at = greatest($4::timestamptz, updated_at) WHERE transaction_id = $1 RETURNING ${FEEDBACK_COLUMNS}`,
+        [transactionId, isCorrect, notes, at, recordedBy],
       );
       return {
         ...(updated.rows[0] as Feedback),
-        previous: { is_correct: current.is_correct, notes: current.notes, recorded_at: current.updated_at },
+        previous: {
+          is_correct: current.is_correct,
+          notes: current.notes,
+          recorded_by: current.recorded_by,
+          recorded_at: current.updated_at,
+        },
       };
     });
+  }
+
+  async feedbackHistory(transactionId: number): Promise<FeedbackHistoryEntry[]> {
+    if (asId(transactionId) === null) return [];
+    return await this.query<FeedbackHistoryEntry>(
+      'SELECT is_correct, notes, recorded_by, recorded_at, replaced_at FROM feedback_history WHERE transaction_id = $1 ORDER BY id',
+      [transactionId],
+    );
   }
 
   async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
@@ -623,6 +644,81 @@ export class PostgresStore implements Store {
     await this.query('UPDATE api_keys SET last_used_at = $2::timestamptz WHERE id = $1', [id, now()]);
   }
 
+  async createUser(username: string, role: Role, passwordHash: string): Promise<User> {
+    checkText('username', username);
+    const at = now();
+    const [row] = await this.query<User>(
+      `INSERT INTO users (username, role, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4::timestamptz, $4::timestamptz)
+       ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
+      [username, role, passwordHash, at],
+    );
+    if (!row) throw new StoreError('invalid', `a user named ${username} already exists`, { field: 'username' });
+    return row;
+  }
+
+  async listUsers(): Promise<User[]> {
+    return await this.query<User>(`SELECT ${USER_COLUMNS} FROM users ORDER BY username COLLATE "C"`);
+  }
+
+  async getUser(username: string): Promise<UserCredentials | null> {
+    if (unstorableText(username) !== null) return null;
+    const [row] = await this.query<UserCredentials>(
+      `SELECT ${USER_COLUMNS}, password_hash, token_generation FROM users WHERE username = $1`,
+      [username],
+    );
+    return row ?? null;
+  }
+
+  async getUserById(id: number): Promise<UserCredentials | null> {
+    if (asId(id) === null) return null;
+    const [row] = await this.query<UserCredentials>(
+      `SELECT ${USER_COLUMNS}, password_hash, token_generation FROM users WHERE id = $1`,
+      [id],
+    );
+    return row ?? null;
+  }
+
+  async disableUser(username: string): Promise<User | null> {
+    if (unstorableText(username) !== null) return null;
+    const [row] = await this.query<User>(
+      `UPDATE users SET disabled_at = coalesce(disabled_at, $2::timestamptz), updated_at = greatest($2::timestamptz, updated_at),
+       token_generation = token_generation + 1 WHERE username = $1 RETURNING ${USER_COLUMNS}`,
+      [username, now()],
+    );
+    return row ?? null;
+  }
+
+  async setUserPassword(username: string, passwordHash: string): Promise<User | null> {
+    if (unstorableText(username) !== null) return null;
+    const [row] = await this.query<User>(
+      `UPDATE users SET password_hash = $2, updated_at = greatest($3::timestamptz, updated_at),
+       token_generation = token_generation + 1 WHERE username = $1 RETURNING ${USER_COLUMNS}`,
+      [username, passwordHash, now()],
+    );
+    return row ?? null;
+  }
+
+  async countUsers(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM users');
+    return Number(row.n);
+  }
+
+  async countActiveUsers(): Promise<number> {
+    const [row] = await this.query('SELECT count(*) AS n FROM users WHERE disabled_at IS NULL');
+    return Number(row.n);
+  }
+
+  async keepSecret(name: string, value: string): Promise<string> {
+    // One statement: the row inserted now, or the one a concurrent caller stored first.
+    const [row] = await this.query(
+      `WITH added AS (INSERT INTO daemon_secrets (name, value, created_at) VALUES ($1, $2, $3::timestamptz)
+         ON CONFLICT (name) DO NOTHING RETURNING value)
+       SELECT value FROM added UNION ALL SELECT value FROM daemon_secrets WHERE name = $1 LIMIT 1`,
+      [name, value, now()],
+    );
+    return row.value as string;
+  }
+
   async countActiveKeys(): Promise<number> {
     const [row] = await this.query('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL');
     return row.n as number;
@@ -660,7 +756,7 @@ export class PostgresStore implements Store {
          ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
         [rule.name, rule.expression, rule.action, rule.description, changedBy, at],
       );
-      if (!rows[0]) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      if (!rows[0]) throw new StoreError('conflict', `a rule named ${rule.name} already exists`, { field: 'name' });
       const added = rows[0] as RiskRule;
       await ruleChanged(c, added, 'added', changedBy, at);
       return added;
@@ -684,6 +780,26 @@ export class PostgresStore implements Store {
       const changed = rows[0] as RiskRule;
       await ruleChanged(c, changed, enabled ? 'enabled' : 'disabled', changedBy, at);
       return changed;
+    });
+  }
+
+  async updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null> {
+    if (unstorableText(name) !== null) return null;
+    return this.tx(async (c) => {
+      const { rows } = await c.query(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = $1 FOR UPDATE`, [name]);
+      if (!rows[0]) return null;
+      const current = rows[0] as RiskRule;
+      const { rule, changes } = updatedRule(current, update, changedBy);
+      if (changes.length === 0) return current;
+      const at = now();
+      const updated = await c.query(
+        `UPDATE risk_rules SET expression = $2, action = $3, description = $4, enabled = $5,
+           updated_at = greatest($6::timestamptz, updated_at)
+         WHERE name = $1 RETURNING ${RISK_RULE_COLUMNS}`,
+        [name, rule.expression, rule.action, rule.description, rule.enabled, at],
+      );
+      for (const ch of changes) await ruleChanged(c, ch.rule, ch.change, changedBy, at);
+      return updated.rows[0] as RiskRule;
     });
   }
 
@@ -809,7 +925,7 @@ function statsParams(hours: HourSums[], createdAt: string): unknown[] {
 
 /** A row read with FEEDBACK_JOINED: the transaction and its verdict (null without one). */
 function withFeedback(row: Row): StoredTransaction & { feedback: Feedback | null } {
-  const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
+  const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, f_recorded_by, ...transaction } = row;
   const feedback =
     f_id === null
       ? null
@@ -820,6 +936,7 @@ function withFeedback(row: Row): StoredTransaction & { feedback: Feedback | null
           notes: f_notes,
           created_at: f_created_at,
           updated_at: f_updated_at,
+          recorded_by: f_recorded_by,
         } as Feedback);
   return { ...(transaction as unknown as StoredTransaction), feedback };
 }

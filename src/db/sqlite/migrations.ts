@@ -238,4 +238,30 @@ export const migrations: Migration[] = [
       CREATE INDEX risk_rule_history_name ON risk_rule_history (rule_name, id);
     `,
   },
+  {
+    name: '011_user_accounts',
+    // People (issue 15): user accounts that log in for a JWT, the secret a loopback daemon generates when JWT_SECRET
+    // is not set, and who gave each verdict. token_generation grows when a user is disabled or given a new password:
+    // tokens carry the generation they were issued under, so older ones stop working. Never the password itself.
+    // (Independent of 010, which another change adds: migrations are applied by name.)
+    sql: `
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'scorer', 'viewer')),
+        password_hash TEXT NOT NULL,
+        token_generation INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        disabled_at TEXT
+      ) STRICT;
+      CREATE TABLE daemon_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      ALTER TABLE feedback ADD COLUMN recorded_by TEXT;
+      ALTER TABLE feedback_history ADD COLUMN recorded_by TEXT;
+    `,
+  },
 ];

@@ -3,12 +3,14 @@ import type {
   ApiKey,
   DashboardStats,
   Feedback,
+  FeedbackHistoryEntry,
   ModelVersion,
   NewRiskRule,
   RecordedFeedback,
   RiskRule,
   RiskRuleChange,
   RiskRuleHistoryEntry,
+  RiskRuleUpdate,
   ReviewedTransaction,
   Role,
   Store,
@@ -18,6 +20,8 @@ import type {
   TrafficSlice,
   TrainingPage,
   TrainingQuery,
+  User,
+  UserCredentials,
 } from '../store.js';
 import {
   asId,
@@ -26,6 +30,7 @@ import {
   checkIdList,
   checkPage,
   checkRiskRule,
+  updatedRule,
   checkText,
   checkTransaction,
   explanationText,
@@ -46,6 +51,7 @@ import {
   checkTrainingQuery,
   TRAINING_PAGE_ROWS,
   trainingPage,
+  unstorableText,
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
@@ -85,10 +91,11 @@ const ISO_OF_MS =
   "strftime('%Y-%m-%dT%H:%M:%S', created_ms / 1000, 'unixepoch') || printf('.%03dZ', created_ms % 1000)";
 const MODEL_COLUMNS = 'id, version, format, options, trained_at, rows, metrics, active';
 const KEY_COLUMNS = 'id, name, role, created_at, last_used_at, revoked_at';
-const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at';
+const FEEDBACK_COLUMNS = 'id, transaction_id, is_correct, notes, created_at, updated_at, recorded_by';
+const USER_COLUMNS = 'id, username, role, created_at, updated_at, disabled_at';
 /** A transaction's verdict beside its columns (`LEFT JOIN feedback f`), under f_ names. */
 const FEEDBACK_JOINED =
-  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at';
+  'f.id AS f_id, f.is_correct AS f_is_correct, f.notes AS f_notes, f.created_at AS f_created_at, f.updated_at AS f_updated_at, f.recorded_by AS f_recorded_by';
 
 /**
  * The Store over one SQLite file (better-sqlite3, synchronous; the async methods just wrap it).
@@ -310,7 +317,7 @@ export class SqliteStore implements Store {
        WHERE t.is_fraudulent = 1 AND t.created_ms >= ? ORDER BY t.created_ms DESC, t.id DESC LIMIT ?`,
     ).all(sinceMs, limit) as Row[];
     return rows.map((row) => {
-      const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, ...transaction } = row;
+      const { f_id, f_is_correct, f_notes, f_created_at, f_updated_at, f_recorded_by, ...transaction } = row;
       const feedback =
         f_id === null
           ? null
@@ -321,6 +328,7 @@ export class SqliteStore implements Store {
               notes: f_notes,
               created_at: f_created_at,
               updated_at: f_updated_at,
+              recorded_by: f_recorded_by,
             });
       return { ...toTransaction(transaction), feedback };
     });
@@ -376,9 +384,11 @@ export class SqliteStore implements Store {
     transactionId: number,
     isCorrect: boolean,
     notes: string | null,
+    recordedBy: string | null = null,
   ): Promise<RecordedFeedback | null> {
     if (asId(transactionId) === null) return null;
     checkText('notes', notes);
+    checkText('recorded_by', recordedBy);
     // Under the write lock: read the current verdict, keep it as history, replace it (or insert the first).
     return this.write(() => {
       const at = now();
@@ -387,23 +397,36 @@ export class SqliteStore implements Store {
       ) as Row | undefined;
       if (!current) {
         const row = this.stmt(
-          `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at)
-           SELECT id, ${ISO_OF_MS}, ?, ?, ?, ? FROM transactions WHERE id = ? RETURNING ${FEEDBACK_COLUMNS}`,
-        ).get(isCorrect ? 1 : 0, notes, at, at, transactionId) as Row | undefined;
+          `INSERT INTO feedback (transaction_id, transaction_created_at, is_correct, notes, created_at, updated_at, recorded_by)
+           SELECT id, ${ISO_OF_MS}, ?, ?, ?, ?, ? FROM transactions WHERE id = ? RETURNING ${FEEDBACK_COLUMNS}`,
+        ).get(isCorrect ? 1 : 0, notes, at, at, recordedBy, transactionId) as Row | undefined;
         return row ? { ...toFeedback(row), previous: null } : null;
       }
       const previous = toFeedback(current);
       this.stmt(
-        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.updated_at, at);
+        'INSERT INTO feedback_history (transaction_id, is_correct, notes, recorded_by, recorded_at, replaced_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(transactionId, previous.is_correct ? 1 : 0, previous.notes, previous.recorded_by, previous.updated_at, at);
       const row = this.stmt(
-        `UPDATE feedback SET is_correct = ?, notes = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`,
-      ).get(isCorrect ? 1 : 0, notes, at, transactionId) as Row;
+        `UPDATE feedback SET is_correct = ?, notes = ?, recorded_by = ?, updated_at = max(?, updated_at) WHERE transaction_id = ? RETURNING ${FEEDBACK_COLUMNS}`,
+      ).get(isCorrect ? 1 : 0, notes, recordedBy, at, transactionId) as Row;
       return {
         ...toFeedback(row),
-        previous: { is_correct: previous.is_correct, notes: previous.notes, recorded_at: previous.updated_at },
+        previous: {
+          is_correct: previous.is_correct,
+          notes: previous.notes,
+          recorded_by: previous.recorded_by,
+          recorded_at: previous.updated_at,
+        },
       };
     });
+  }
+
+  async feedbackHistory(transactionId: number): Promise<FeedbackHistoryEntry[]> {
+    if (asId(transactionId) === null) return [];
+    const rows = this.stmt(
+      'SELECT is_correct, notes, recorded_by, recorded_at, replaced_at FROM feedback_history WHERE transaction_id = ? ORDER BY id',
+    ).all(transactionId) as Row[];
+    return rows.map((r) => ({ ...r, is_correct: r.is_correct === 1 }) as unknown as FeedbackHistoryEntry);
   }
 
   async feedbackOf(transactionIds: readonly number[]): Promise<Feedback[]> {
@@ -628,6 +651,82 @@ export class SqliteStore implements Store {
     await this.write(() => this.stmt('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now(), id));
   }
 
+  async createUser(username: string, role: Role, passwordHash: string): Promise<User> {
+    checkText('username', username);
+    return this.write(() => {
+      const at = now();
+      const row = this.stmt(
+        `INSERT INTO users (username, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
+      ).get(username, role, passwordHash, at, at) as User | undefined;
+      if (!row) throw new StoreError('invalid', `a user named ${username} already exists`, { field: 'username' });
+      return row;
+    });
+  }
+
+  async listUsers(): Promise<User[]> {
+    return this.stmt(`SELECT ${USER_COLUMNS} FROM users ORDER BY username`).all() as User[];
+  }
+
+  async getUser(username: string): Promise<UserCredentials | null> {
+    if (unstorableText(username) !== null) return null;
+    return (
+      (this.stmt(`SELECT ${USER_COLUMNS}, password_hash, token_generation FROM users WHERE username = ?`).get(
+        username,
+      ) as UserCredentials | undefined) ?? null
+    );
+  }
+
+  async getUserById(id: number): Promise<UserCredentials | null> {
+    if (asId(id) === null) return null;
+    return (
+      (this.stmt(`SELECT ${USER_COLUMNS}, password_hash, token_generation FROM users WHERE id = ?`).get(id) as
+        | UserCredentials
+        | undefined) ?? null
+    );
+  }
+
+  async disableUser(username: string): Promise<User | null> {
+    if (unstorableText(username) !== null) return null;
+    const row = await this.write(() => {
+      const at = now();
+      return this.stmt(
+        `UPDATE users SET disabled_at = coalesce(disabled_at, ?), updated_at = max(?, updated_at),
+         token_generation = token_generation + 1 WHERE username = ? RETURNING ${USER_COLUMNS}`,
+      ).get(at, at, username);
+    });
+    return (row as User | undefined) ?? null;
+  }
+
+  async setUserPassword(username: string, passwordHash: string): Promise<User | null> {
+    if (unstorableText(username) !== null) return null;
+    const row = await this.write(() => {
+      const at = now();
+      return this.stmt(
+        `UPDATE users SET password_hash = ?, updated_at = max(?, updated_at), token_generation = token_generation + 1
+         WHERE username = ? RETURNING ${USER_COLUMNS}`,
+      ).get(passwordHash, at, username);
+    });
+    return (row as User | undefined) ?? null;
+  }
+
+  async countUsers(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM users').pluck().get() as number;
+  }
+
+  async countActiveUsers(): Promise<number> {
+    return this.stmt('SELECT count(*) FROM users WHERE disabled_at IS NULL').pluck().get() as number;
+  }
+
+  async keepSecret(name: string, value: string): Promise<string> {
+    return this.write(() => {
+      this.stmt(
+        'INSERT INTO daemon_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      ).run(name, value, now());
+      return this.stmt('SELECT value FROM daemon_secrets WHERE name = ?').pluck().get(name) as string;
+    });
+  }
+
   async countActiveKeys(): Promise<number> {
     return this.stmt('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number;
   }
@@ -660,7 +759,7 @@ export class SqliteStore implements Store {
         `INSERT INTO risk_rules (name, expression, action, description, enabled, created_by, created_at, updated_at)
          VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING ${RISK_RULE_COLUMNS}`,
       ).get(rule.name, rule.expression, rule.action, rule.description, changedBy, at, at) as Row | undefined;
-      if (!row) throw new StoreError('invalid', `a rule named ${rule.name} already exists`, { field: 'name' });
+      if (!row) throw new StoreError('conflict', `a rule named ${rule.name} already exists`, { field: 'name' });
       const added = toRule(row);
       this.ruleChanged(added, 'added', changedBy, at);
       return added;
@@ -683,6 +782,25 @@ export class SqliteStore implements Store {
       const changed = toRule(row);
       this.ruleChanged(changed, enabled ? 'enabled' : 'disabled', changedBy, at);
       return changed;
+    });
+  }
+
+  async updateRule(name: string, update: RiskRuleUpdate, changedBy: string): Promise<RiskRule | null> {
+    return this.write(() => {
+      const row = this.stmt(`SELECT ${RISK_RULE_COLUMNS} FROM risk_rules WHERE name = ?`).get(name) as Row | undefined;
+      if (!row) return null;
+      const current = toRule(row);
+      const { rule, changes } = updatedRule(current, update, changedBy);
+      if (changes.length === 0) return current;
+      const at = now();
+      const updated = toRule(
+        this.stmt(
+          `UPDATE risk_rules SET expression = ?, action = ?, description = ?, enabled = ?, updated_at = max(?, updated_at)
+           WHERE name = ? RETURNING ${RISK_RULE_COLUMNS}`,
+        ).get(rule.expression, rule.action, rule.description, rule.enabled ? 1 : 0, at, name) as Row,
+      );
+      for (const c of changes) this.ruleChanged(c.rule, c.change, changedBy, at);
+      return updated;
     });
   }
 
