@@ -10,6 +10,7 @@ import { readReference, readTransaction, type FieldError } from '../model/transa
 import { Readable } from 'node:stream';
 import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
+import type { RowScorer } from './batch/executors.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
 import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
@@ -148,47 +149,159 @@ function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
 
 /**
  * Scores a read batch and, with a store, stores its valid rows in one database transaction (the same
- * path as `secureflow score`). Returns one item per input, in input order.
+ * path as `secureflow score`). Returns one answer item per input, in input order, as JSON text.
+ *
+ * Each row is made as its slice comes back from scoring, while the rest of the batch is still being explained (on
+ * worker threads): the scored transaction, its answer item serialised (without its id) and its explanation
+ * serialised for the store. What is left once the last slice is in is storing the rows and putting their ids into
+ * the answer text: the same bytes as JSON.stringify(toBatchItem(...)) of each stored row.
  */
 export async function scoreAndStore(
   model: IsolationForestModel,
   read: ReadBatch,
   total: number,
-  opts: { explain: boolean; rules: readonly CompiledRule[]; store: Store | null; source: string; batchId?: string },
-): Promise<{ items: BatchItem[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
-  const { batch, scoringSeconds } = await scoreInSlices(model, read, opts.explain);
-  // The rules, once over the whole batch (fast: compiled once, no allocation for rows nothing matched).
-  applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v]);
-  // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
-  const scored: ScoredTransaction[] = new Array(batch.count);
-  for (let v = 0; v < batch.count; v++) {
-    if (v % SLICE_ROWS === SLICE_ROWS - 1) await yieldToEventLoop();
-    scored[v] = scoredTransactionAt(model, batch, v);
-  }
+  opts: {
+    explain: boolean;
+    /** The daemon's enabled rules, applied to each slice as it comes back (before its rows are made). */
+    rules: readonly CompiledRule[];
+    store: Store | null;
+    source: string;
+    batchId?: string;
+    /** Worker threads for the scoring and explaining (the same numbers); without them, this thread in slices. */
+    workers?: RowScorer | null;
+  },
+): Promise<{ items: string[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
+  const scored: ScoredTransaction[] = new Array(read.count);
+  const storedExplanations: (string | undefined)[] = new Array(read.count);
+  const items: string[] = new Array(total);
+  const made = (batch: ScoredBatch, from: number, to: number): void => {
+    applyRulesToSlice(opts.rules, batch, from, to, model.thresholdRisk, read.legacy);
+    for (let v = from; v < to; v++) {
+      // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
+      const t = scoredTransactionAt(model, batch, v);
+      scored[v] = t;
+      const index = read.inputIndex[v];
+      items[index] = JSON.stringify(toBatchItem(t, index, read.lines?.[index]));
+      if (opts.store && t.explanation) storedExplanations[v] = JSON.stringify(t.explanation);
+    }
+  };
+  const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
+  // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
+  const { batch, scoringSeconds } = onWorkers
+    ? await scoreOnWorkers(onWorkers, read, opts.explain, made).catch(() =>
+        scoreInSlices(model, read, opts.explain, made),
+      )
+    : await scoreInSlices(model, read, opts.explain, made);
   let batchId: string | null = null;
   if (opts.store && batch.count > 0) {
     const sink = storeSink(opts.store, model, opts.source, opts.batchId);
-    const ids = await sink.store(batch, (v) => scored[v]);
-    for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
+    const ids = await sink.store(
+      batch,
+      (v) => scored[v],
+      (v) => storedExplanations[v],
+    );
+    for (let v = 0; v < batch.count; v++) {
+      scored[v].transaction_id = ids[v];
+      const index = read.inputIndex[v];
+      items[index] = withId(items[index], index, ids[v]);
+    }
     batchId = sink.batchId;
   }
-  const items: BatchItem[] = new Array(total);
   for (const [i, e] of read.errors) {
-    items[i] = read.lines
+    const error: BatchItem = read.lines
       ? { index: i, line: read.lines[i], error: `${e.field} ${e.reason}`, field: e.field }
       : { index: i, error: `${e.field} ${e.reason}`, field: e.field };
-  }
-  for (let v = 0; v < batch.count; v++) {
-    const index = read.inputIndex[v];
-    items[index] = toBatchItem(scored[v], index, read.lines?.[index]);
+    items[i] = JSON.stringify(error);
   }
   return { items, batch, batchId, scoringSeconds };
 }
 
+/** An answer item serialised before its row was stored (transaction_id null, the second key), with its id. */
+function withId(item: string, index: number, id: number): string {
+  const head = `{"index":${index},"transaction_id":`;
+  if (!item.startsWith(`${head}null,`)) throw new Error(`predict-batch item ${index} is not as serialised`);
+  return `${head}${id}${item.slice(head.length + 4)}`;
+}
+
 /** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
 const SLICE_ROWS = 512;
+/** Fewer rows are scored in this thread: a worker's round trip is not worth it. */
+const WORKER_MIN_ROWS = 1024;
+/** Rows per worker job: a few jobs per worker, so this thread makes the first rows while the last are explained. */
+const WORKER_JOB_ROWS = 1280;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile. */
+type OnSlice = (batch: ScoredBatch, from: number, to: number) => void;
+
+function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
+  const n = read.count;
+  return {
+    seq: 0,
+    count: n,
+    features: read.features.subarray(0, n * FEATURE_COUNT),
+    anomalyScore: new Float64Array(n),
+    riskScore: new Float64Array(n),
+    confidence: new Float64Array(n),
+    isAnomaly: new Uint8Array(n),
+    references: read.references,
+    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
+    stopped: false,
+    decisions: new Uint8Array(n),
+    matchedRules: null,
+    ruleErrors: null,
+  };
+}
+
+/**
+ * The rules applied to rows [from, to) of `batch` (a slice just scored), their outcome written into the batch's
+ * columns: the same as applyRulesToBatch over the whole batch, a slice at a time so that rows are made as their
+ * slice comes back.
+ */
+function applyRulesToSlice(
+  rules: readonly CompiledRule[],
+  batch: ScoredBatch,
+  from: number,
+  to: number,
+  thresholdRisk: number,
+  legacy: readonly (LegacyFields | null)[],
+): void {
+  const part: ScoredBatch = {
+    seq: batch.seq,
+    count: to - from,
+    features: batch.features.subarray(from * FEATURE_COUNT, to * FEATURE_COUNT),
+    anomalyScore: batch.anomalyScore.subarray(from, to),
+    riskScore: batch.riskScore.subarray(from, to),
+    confidence: batch.confidence.subarray(from, to),
+    isAnomaly: batch.isAnomaly.subarray(from, to),
+    references: batch.references ? batch.references.slice(from, to) : null,
+    shap: null,
+    stopped: false,
+    decisions: null,
+    matchedRules: null,
+    ruleErrors: null,
+  };
+  applyRulesToBatch(rules, part, thresholdRisk, (v) => legacy[from + v] ?? null);
+  batch.decisions!.set(part.decisions!, from);
+  if (part.matchedRules) {
+    batch.matchedRules ??= new Array(batch.count).fill(null);
+    batch.ruleErrors ??= new Array(batch.count).fill(null);
+    for (let i = 0; i < part.count; i++) {
+      batch.matchedRules[from + i] = part.matchedRules[i];
+      batch.ruleErrors[from + i] = part.ruleErrors![i];
+    }
+  }
+}
+
+/** Copies a scored slice into the whole batch's columns from row `from`. */
+function place(batch: ScoredBatch, part: ScoredBatch, from: number): void {
+  batch.anomalyScore.set(part.anomalyScore, from);
+  batch.riskScore.set(part.riskScore, from);
+  batch.confidence.set(part.confidence, from);
+  batch.isAnomaly.set(part.isAnomaly, from);
+  if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+}
 
 /**
  * Scores a read batch a slice at a time, yielding to the event loop between slices: explaining 10,000 rows takes
@@ -198,36 +311,49 @@ async function scoreInSlices(
   model: IsolationForestModel,
   read: ReadBatch,
   explain: boolean,
+  onSlice: OnSlice,
 ): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
   const n = read.count;
-  const features = read.features.subarray(0, n * FEATURE_COUNT);
-  const batch: ScoredBatch = {
-    seq: 0,
-    count: n,
-    features,
-    anomalyScore: new Float64Array(n),
-    riskScore: new Float64Array(n),
-    confidence: new Float64Array(n),
-    isAnomaly: new Uint8Array(n),
-    references: read.references,
-    shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
-    stopped: false,
-    decisions: null,
-    matchedRules: null,
-    ruleErrors: null,
-  };
+  const batch = emptyBatch(read, explain);
   let cpu = 0n;
   for (let from = 0; from < n; from += SLICE_ROWS) {
     if (from > 0) await yieldToEventLoop();
     const start = process.hrtime.bigint();
     const m = Math.min(SLICE_ROWS, n - from);
-    const part = scoreFeatureRows(model, 0, features.subarray(from * FEATURE_COUNT), m, null, explain);
-    batch.anomalyScore.set(part.anomalyScore, from);
-    batch.riskScore.set(part.riskScore, from);
-    batch.confidence.set(part.confidence, from);
-    batch.isAnomaly.set(part.isAnomaly, from);
-    if (part.shap) batch.shap!.set(part.shap, from * FEATURE_COUNT);
+    place(batch, scoreFeatureRows(model, 0, batch.features.subarray(from * FEATURE_COUNT), m, null, explain), from);
     cpu += process.hrtime.bigint() - start;
+    onSlice(batch, from, from + m);
   }
   return { batch, scoringSeconds: Number(cpu) / 1e9 };
+}
+
+/**
+ * Scores a read batch on worker threads, every slice handed out at once: the explanations (most of a batch's CPU)
+ * run on the other cores while this thread makes each slice's rows as it comes back, in order. This thread stays
+ * free between slices, as with scoreInSlices. scoringSeconds is the wall time until the last slice was back.
+ */
+async function scoreOnWorkers(
+  workers: RowScorer,
+  read: ReadBatch,
+  explain: boolean,
+  onSlice: OnSlice,
+): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+  const n = read.count;
+  const batch = emptyBatch(read, explain);
+  const start = process.hrtime.bigint();
+  const jobs: { from: number; part: Promise<ScoredBatch> }[] = [];
+  for (let from = 0; from < n; from += WORKER_JOB_ROWS) {
+    const m = Math.min(WORKER_JOB_ROWS, n - from);
+    jobs.push({ from, part: workers.score(batch.features.subarray(from * FEATURE_COUNT), m, explain) });
+  }
+  // A failed job fails the request; the others' rejections are handled here too (never unhandled).
+  for (const job of jobs) job.part.catch(() => {});
+  let end = start;
+  for (const { from, part } of jobs) {
+    const scored = await part;
+    end = process.hrtime.bigint();
+    place(batch, scored, from);
+    onSlice(batch, from, from + scored.count);
+  }
+  return { batch, scoringSeconds: Number(end - start) / 1e9 };
 }

@@ -9,8 +9,15 @@ import { toNewTransaction } from './scored-views.js';
 export interface StoreSink {
   readonly batchId: string;
   stored: number;
-  /** Stores a block's rows; `scored` gives row v as a scored transaction when the caller already made them. */
-  store(batch: ScoredBatch, scored?: (v: number) => ScoredTransaction): Promise<Float64Array>;
+  /**
+   * Stores a block's rows; `scored` gives row v as a scored transaction when the caller already made them, and
+   * `explanationJson` its explanation as JSON text when the caller serialised it already.
+   */
+  store(
+    batch: ScoredBatch,
+    scored?: (v: number) => ScoredTransaction,
+    explanationJson?: (v: number) => string | undefined,
+  ): Promise<Float64Array>;
 }
 
 export function newBatchId(): string {
@@ -27,9 +34,10 @@ export function storeSink(
   const sink: StoreSink = {
     batchId,
     stored: 0,
-    async store(batch, scored = (v) => scoredTransactionAt(model, batch, v)) {
+    async store(batch, scored = (v) => scoredTransactionAt(model, batch, v), explanationJson = () => undefined) {
       // Made one at a time as the store reads them (see TransactionRows): short-lived, never a whole chunk at once.
-      const at = (v: number) => (v < 0 || v >= batch.count ? undefined : toNewTransaction(scored(v), origin));
+      const at = (v: number) =>
+        v < 0 || v >= batch.count ? undefined : toNewTransaction(scored(v), origin, explanationJson(v));
       const ids = await store.insertTransactions({ length: batch.count, at });
       sink.stored += ids.length;
       return Float64Array.from(ids);

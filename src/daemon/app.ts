@@ -29,6 +29,7 @@ import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { predictRoutes } from './routes/predict.js';
 import { ruleRoutes } from './routes/rules.js';
+import { ScoringWorkers } from './scoring-workers.js';
 import { transactionRoutes } from './routes/transactions.js';
 
 declare module 'fastify' {
@@ -73,6 +74,8 @@ export interface RouteContext {
   /** Checks keys and login tokens (refresh needs it). */
   keys: KeyChecker;
   tokens: TokenService;
+  /** Worker threads that score and explain large predict-batch requests. */
+  workers: ScoringWorkers;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -231,7 +234,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await openapi(app, VERSION); // before the routes: it checks and publishes each one's schema
-  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache(), keys, tokens };
+  const workers = new ScoringWorkers();
+  app.addHook('onClose', () => workers.close());
+  const ctx: RouteContext = { db, options, metrics, drift: new StoredDriftCache(), keys, tokens, workers };
   healthRoutes(app, ctx);
   authRoutes(app, ctx);
   predictRoutes(app, ctx);

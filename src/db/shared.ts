@@ -165,6 +165,8 @@ export function checkTransaction(row: NewTransaction, i: number, count: number):
     if (!Object.hasOwn(DECISION_CODES, m.action))
       throw bad('matched_rules', 'rules whose action is allow, review or block');
   }
+  if (r.explanation_json !== undefined && typeof r.explanation_json !== 'string')
+    throw bad('explanation_json', 'a string (JSON text)');
   for (let k = 0; k < TEXT_FIELDS.length; k++) {
     const value = row[TEXT_FIELDS[k]];
     if (value === null || value === lastStorable[k]) continue;
@@ -182,6 +184,11 @@ const where = (i: number, count: number): string => (count > 1 ? `transaction ${
 /** A JSON column's text, or SQL NULL for null (an unexplained row, a model without metrics). */
 export function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** A row's explanation column: as the caller serialised it, or serialised here. */
+export function explanationText(row: NewTransaction): string | null {
+  return row.explanation_json ?? jsonOrNull(row.explanation);
 }
 
 /** A positive integer id, or null for anything else (which can match no row). */

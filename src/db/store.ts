@@ -18,6 +18,11 @@ export interface NewTransaction {
   confidence: number;
   /** Shapley values and risk factors, or null when the row was not explained. */
   explanation: unknown | null;
+  /**
+   * JSON.stringify(explanation), when the caller made it already (predict-batch makes it while the rest of the batch
+   * is explained): the stores write it as it is instead of serialising the explanation again.
+   */
+  explanation_json?: string;
   model_version: string;
   /** Where it came from: cli, api, ... */
   source: string;

@@ -137,6 +137,22 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         });
       });
 
+      it('writes an explanation the caller serialised already as it is, in a small insert and a bulk one', async () => {
+        // The text wins over the object (it is the object serialised; different here to see which was written).
+        const row = (i: number) =>
+          newTransaction({
+            explanation: { risk_factors: [] },
+            explanation_json: JSON.stringify({ shap_explanation: { amount: i / 8 }, risk_factors: [] }),
+            batch_id: 'serialised',
+          });
+        for (const n of [1, 2500]) {
+          const ids = await store.insertTransactions(Array.from({ length: n }, (_, i) => row(i)));
+          const last = await store.getTransaction(ids[n - 1]);
+          expect(last!.explanation).toEqual({ shap_explanation: { amount: (n - 1) / 8 }, risk_factors: [] });
+          expect(last).not.toHaveProperty('explanation_json');
+        }
+      });
+
       it('stores nothing of a batch with an invalid row', async () => {
         await store.insertTransactions([newTransaction()]);
         const bad: Partial<NewTransaction>[] = [

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { FEATURE_COUNT } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { compileRules, type RuleDefinition } from '../rules/apply-rules.js';
 import {
@@ -39,19 +41,49 @@ export function inlineExecutor(
   };
 }
 
-/** What a worker starts with: the model's text, the run's settings and the rules' definitions (it compiles them). */
-export interface WorkerInit {
-  modelText: string;
-  threshold?: number;
-  settings: ChunkSettings;
-  rules: readonly RuleDefinition[];
-}
-
 /** Messages to a worker, and back (see worker.ts). */
 export type ToWorker =
   | { kind: 'score'; job: ChunkJob; store: boolean }
-  | { kind: 'ids'; seq: number; ids: Float64Array | null };
-export type FromWorker = { kind: 'scored'; batch: ScoredBatch } | { kind: 'done'; result: ChunkResult };
+  | { kind: 'ids'; seq: number; ids: Float64Array | null }
+  | { kind: 'rows'; seq: number; features: Float64Array; count: number; explain: boolean };
+export type FromWorker =
+  | { kind: 'scored'; batch: ScoredBatch }
+  | { kind: 'done'; result: ChunkResult }
+  | { kind: 'rows'; batch: ScoredBatch };
+
+/**
+ * What a worker is started with: the model as text (parsed there), and for the CLI's chunk jobs the run's settings
+ * and the rules' definitions (compiled there once). The daemon's row jobs need neither: it applies rules itself.
+ */
+export interface WorkerData {
+  modelText: string;
+  threshold: number | undefined;
+  settings?: ChunkSettings;
+  rules: readonly RuleDefinition[];
+}
+
+/** The worker's script, beside this module once built (the bundle, or tsc's output). */
+const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);
+
+/** False when running from the TypeScript sources (in-process tests): there is no worker script to start. */
+export const workersAvailable = (): boolean => existsSync(WORKER_SCRIPT);
+
+/**
+ * One worker thread of a pool. Small heaps: the work is streaming, and the default heap sizing let RSS grow past
+ * 400 MB for nothing. stdout/stderr not piped into ours: Node adds listeners to process.stdout per piped worker,
+ * which warned (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
+ */
+function startWorker(data: WorkerData, youngGenerationMb: number): Worker {
+  const w = new Worker(WORKER_SCRIPT, {
+    workerData: data,
+    resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb, maxOldGenerationSizeMb: 64 },
+    stdout: true,
+    stderr: true,
+  });
+  w.stdout.resume();
+  w.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  return w;
+}
 
 /** How a pool is sized beyond its worker count (see runBatch for the figures behind each). */
 export interface PoolTuning {
@@ -71,7 +103,6 @@ export function workerPool(
   rules: readonly RuleDefinition[],
   tuning: PoolTuning = DEFAULT_POOL_TUNING,
 ): ChunkExecutor {
-  const url = new URL('./worker.js', import.meta.url);
   const idle: Worker[] = [];
   const waiting: ((w: Worker) => void)[] = [];
   const jobs = new Map<
@@ -89,18 +120,9 @@ export function workerPool(
     jobs.clear();
   };
   for (let i = 0; i < size; i++) {
-    // Small heaps: the work is streaming, and the default heap sizing let RSS grow past 400 MB for nothing.
-    // stdout/stderr not piped into ours: Node adds listeners to process.stdout per piped worker, which warned
-    // (MaxListenersExceeded) with 9+ workers. Workers print nothing; anything on their stderr is passed on.
-    const w = new Worker(url, {
-      workerData: { modelText, threshold, settings, rules } satisfies WorkerInit,
-      resourceLimits: { maxYoungGenerationSizeMb: tuning.youngGenerationMb, maxOldGenerationSizeMb: 64 },
-      stdout: true,
-      stderr: true,
-    });
-    w.stdout.resume();
-    w.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    const w = startWorker({ modelText, threshold, settings, rules }, tuning.youngGenerationMb);
     w.on('message', (msg: FromWorker) => {
+      if (msg.kind === 'rows') return;
       if (msg.kind === 'scored') {
         // The worker is free for another chunk while this one is stored; it formats this one when the ids come.
         release(w);
@@ -140,6 +162,72 @@ export function workerPool(
         w.postMessage({ kind: 'score', job, store: store !== null } satisfies ToWorker, [
           job.bytes.buffer as ArrayBuffer,
         ]);
+      });
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** Scores (and explains) rows already read, on worker threads: the daemon's large batches (predict-batch). */
+export interface RowScorer {
+  /**
+   * Rows `features` (raw, FEATURES order, `count` of them) scored on a free worker: the same numbers as
+   * scoreFeatureRows in this thread, to the bit. The features are copied; the caller keeps its array.
+   */
+  score(features: Float64Array, count: number, explain: boolean): Promise<ScoredBatch>;
+  /** A worker failed (out of memory, say): its jobs were rejected, and the pool takes no more. */
+  readonly failed: boolean;
+  close(): Promise<void>;
+}
+
+export function rowScorerPool(size: number, modelText: string, threshold: number | undefined): RowScorer {
+  const queue: { seq: number; features: Float64Array; count: number; explain: boolean }[] = [];
+  const pending = new Map<number, { resolve: (b: ScoredBatch) => void; reject: (e: Error) => void }>();
+  const idle: Worker[] = [];
+  const workers: Worker[] = [];
+  let seq = 0;
+  let failed = false;
+  const next = (w: Worker): void => {
+    const job = queue.shift();
+    if (!job) {
+      idle.push(w);
+      return;
+    }
+    w.postMessage({ kind: 'rows', ...job } satisfies ToWorker, [job.features.buffer as ArrayBuffer]);
+  };
+  for (let i = 0; i < size; i++) {
+    const w = startWorker({ modelText, threshold, rules: [] }, DEFAULT_POOL_TUNING.youngGenerationMb);
+    w.unref(); // an idle pool never keeps the process alive (the daemon closes it on shutdown)
+    w.on('message', (msg: FromWorker) => {
+      if (msg.kind !== 'rows') return;
+      const job = pending.get(msg.batch.seq)!;
+      pending.delete(msg.batch.seq);
+      next(w);
+      job.resolve(msg.batch);
+    });
+    w.on('error', (err: Error) => {
+      failed = true;
+      for (const job of pending.values()) job.reject(err);
+      pending.clear();
+      queue.length = 0;
+    });
+    workers.push(w);
+    idle.push(w);
+  }
+  return {
+    get failed() {
+      return failed;
+    },
+    score(features, count, explain) {
+      if (failed) return Promise.reject(new Error('the scoring workers have failed'));
+      return new Promise<ScoredBatch>((resolve, reject) => {
+        const job = { seq: seq++, features: features.slice(0, count * FEATURE_COUNT), count, explain };
+        pending.set(job.seq, { resolve, reject });
+        queue.push(job);
+        const w = idle.pop();
+        if (w) next(w);
       });
     },
     async close() {

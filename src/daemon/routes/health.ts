@@ -6,10 +6,8 @@ import { SERVE_DEFAULTS } from '../options.js';
 import { routeSchemas, type ContractTypes } from '../contract/routes.js';
 
 /** Liveness, readiness, warm-up and metrics: what probes and platforms call. */
-export function healthRoutes(
-  untyped: FastifyInstance,
-  { db, metrics, options, drift: driftCache }: RouteContext,
-): void {
+export function healthRoutes(untyped: FastifyInstance, ctx: RouteContext): void {
+  const { db, metrics, options, drift: driftCache } = ctx;
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const open = { rateLimit: false } as const;
 
@@ -51,7 +49,7 @@ export function healthRoutes(
       if (body === '') done(null, undefined);
       else json(request, body, done);
     });
-    warmupRoute(scoped, db);
+    warmupRoute(scoped, ctx);
   });
 
   const drift = new DriftGauges(metrics, db, options.driftDays ?? SERVE_DEFAULTS.driftDays, driftCache);
@@ -63,14 +61,15 @@ export function healthRoutes(
   });
 }
 
-function warmupRoute(untyped: FastifyInstance, db: RouteContext['db']): void {
+function warmupRoute(untyped: FastifyInstance, { db, workers }: RouteContext): void {
   const app = untyped.withTypeProvider<ContractTypes>();
   // The original loaded its model lazily; here it is loaded at start, so warming builds the explanation
-  // tables and checks the database.
+  // tables (here and in the batch workers, which it starts) and checks the database.
   app.post('/api/warmup', { schema: routeSchemas.warmup, config: { permission: 'score' } }, async () => {
     const start = process.hrtime.bigint();
     db.model.prepareBatchExplanations();
     db.model.explain([100, 12, 2, 1, 0]);
+    await workers.warm(db.model);
     await db.check();
     return {
       status: 'warmed_up' as const,

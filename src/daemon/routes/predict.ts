@@ -14,7 +14,7 @@ import { MicroBatcher } from '../micro-batcher.js';
 import { boolParam, queryOf } from './params.js';
 
 /** Scoring: one transaction, or a batch as JSON or CSV. Every scored transaction is stored before the answer. */
-export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }: RouteContext): void {
+export function predictRoutes(untyped: FastifyInstance, { db, options, metrics, workers }: RouteContext): void {
   const app = untyped.withTypeProvider<ContractTypes>(); // handlers' answers are checked against the schemas
   const scorer = new MicroBatcher((items: ValidTransaction[]) => {
     const start = process.hrtime.bigint();
@@ -74,10 +74,10 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
       const total = read.count + read.errors.size;
       if (total > options.batchLimit) throw tooMany(total);
       metrics.batchSize.observe(total);
-      const rules = db.rules;
+      const scoring = { explain, rules: db.rules, source: 'api', workers: workers.for(db.model) };
       const { items, batch, batchId, scoringSeconds } = await (store
-        ? db.run((s) => scoreAndStore(db.model, read, total, { explain, rules, store: s, source: 'api' }))
-        : scoreAndStore(db.model, read, total, { explain, rules, store: null, source: 'api' }));
+        ? db.run((s) => scoreAndStore(db.model, read, total, { ...scoring, store: s }))
+        : scoreAndStore(db.model, read, total, { ...scoring, store: null }));
       metrics.scoringDuration.observe({ endpoint: 'predict-batch' }, scoringSeconds);
       let flagged = 0;
       for (let v = 0; v < batch.count; v++) flagged += batch.isAnomaly[v];
@@ -93,21 +93,11 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics }
         threshold_risk: db.model.thresholdRisk, // where risk_level's bands start, for clients formatting rows
         timestamp: new Date().toISOString(),
       };
-      // Ten thousand explained results are megabytes of JSON: serialised a slice at a time, not in one blocking call.
+      // Each item was serialised as its row was made (scoreAndStore): megabytes of JSON, never in one blocking call.
       reply.type('application/json; charset=utf-8');
-      return `{"results":${await stringifyInSlices(items)},${JSON.stringify(summary).slice(1)}`;
+      return `{"results":[${items.join(',')}],${JSON.stringify(summary).slice(1)}`;
     },
   );
-}
-
-/** JSON.stringify(items), yielding to the event loop between slices of 500. */
-async function stringifyInSlices(items: readonly unknown[]): Promise<string> {
-  const parts: string[] = [];
-  for (let i = 0; i < items.length; i += 500) {
-    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    parts.push(JSON.stringify(items.slice(i, i + 500)).slice(1, -1));
-  }
-  return `[${parts.filter((p) => p !== '').join(',')}]`;
 }
 
 /** `{transactions: [...]}` as the original took it; a bare array is accepted too. */

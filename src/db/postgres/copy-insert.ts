@@ -6,8 +6,8 @@ import type { NewTransaction, TransactionRows } from '../store.js';
 import {
   checkTransaction,
   decisionToCode,
+  explanationText,
   HourTally,
-  jsonOrNull,
   matchedRulesText,
   TRANSACTION_COLUMNS,
   type HourSums,
@@ -167,7 +167,7 @@ function writeRow(w: TupleWriter, texts: TextCache, r: NewTransaction, id: numbe
   w.float64Field(r.risk_score);
   w.encodedField(texts.get(r.risk_level));
   w.float64Field(r.confidence);
-  w.textField(jsonOrNull(r.explanation), 1);
+  w.textField(explanationText(r), 1);
   w.encodedField(texts.get(r.model_version));
   w.encodedField(texts.get(r.source));
   w.encodedField(texts.get(r.batch_id));

@@ -35,6 +35,7 @@ import {
   checkText,
   checkTransactions,
   describeError as reason,
+  explanationText,
   isoOf,
   jsonOrNull,
   decisionToCode,
@@ -273,7 +274,7 @@ export class PostgresStore implements Store {
     // One array per column; pg serialises them as array literals.
     const columns = INSERT_COLUMNS.map((name) =>
       name === 'explanation'
-        ? rows.map((r) => jsonOrNull(r.explanation))
+        ? rows.map(explanationText)
         : name === 'decision'
           ? rows.map((r) => decisionToCode(r.decision))
           : name === 'matched_rules'

@@ -34,6 +34,7 @@ import {
   checkText,
   checkTransaction,
   decisionToCode,
+  explanationText,
   isoOf,
   matchedRulesText,
   withDecision,
@@ -57,8 +58,11 @@ import {
 } from '../shared.js';
 import { migrations } from './migrations.js';
 
-/** Rows per multi-row INSERT (18 columns: 1,152 parameters, well under SQLite's limit of 32,766). */
-const ROWS_PER_INSERT = 64;
+/**
+ * Rows per multi-row INSERT, largest first (18 columns: at most 1,152 parameters, well under SQLite's limit). The
+ * smaller ones take what is left: the daemon's group commits are tens of rows, which went one statement a row.
+ */
+const ROWS_PER_INSERT = [64, 16, 4, 1];
 
 type Row = Record<string, unknown>;
 
@@ -79,6 +83,13 @@ const TX_COLUMNS = TRANSACTION_COLUMNS.map((c) => {
 }).join(', ');
 /** The row's columns as written by insertTransactions. */
 const INSERT_COLUMNS = TRANSACTION_COLUMNS.slice(1).map((c) => TEXT_REFS[c] ?? (c === 'created_at' ? 'created_ms' : c));
+/** INSERTs of 64, 16, 4 and 1 rows, made once (not per call: the daemon inserts thousands of small groups). */
+const INSERT_SQL = ROWS_PER_INSERT.map(
+  (k) =>
+    `INSERT INTO transactions (${INSERT_COLUMNS.join(', ')}) VALUES ${Array(k)
+      .fill(`(${INSERT_COLUMNS.map(() => '?').join(', ')})`)
+      .join(', ')}`,
+);
 /** feedback.transaction_created_at keeps the ISO text: the transaction's created_ms formatted like nowIso. */
 const ISO_OF_MS =
   "strftime('%Y-%m-%dT%H:%M:%S', created_ms / 1000, 'unixepoch') || printf('.%03dZ', created_ms % 1000)";
@@ -206,13 +217,7 @@ export class SqliteStore implements Store {
   async insertTransactions(rows: TransactionRows): Promise<number[]> {
     if (rows.length === 0) return [];
     const columns = INSERT_COLUMNS;
-    const one = `(${columns.map(() => '?').join(', ')})`;
-    const insertOne = this.stmt(`INSERT INTO transactions (${columns.join(', ')}) VALUES ${one}`);
-    // Many rows per statement: a quarter less time per row than one statement each (bench/). Under the
-    // write lock, a statement's rows get consecutive rowids, so the ids follow from the last one.
-    const insertMany = this.stmt(
-      `INSERT INTO transactions (${columns.join(', ')}) VALUES ${Array(ROWS_PER_INSERT).fill(one).join(', ')}`,
-    );
+    const inserts = INSERT_SQL.map((sql) => this.stmt(sql));
     const addStats = this.stmt(
       `INSERT INTO transaction_stats (bucket, hour, total, anomalies, score_sum, elevated) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (bucket, hour) DO UPDATE SET
@@ -225,21 +230,21 @@ export class SqliteStore implements Store {
       const createdAt = now(); // taken under the write lock, so created_at order follows id order across processes
       const createdMs = Date.parse(createdAt);
       // A few distinct texts per call (levels, model, source, batch): looked up once each, inside this transaction
-      // (an id cached across transactions could belong to one that rolled back).
+      // (an id cached across transactions could belong to one that rolled back); inserted only when missing.
       const refs = new Map<string, number>();
       const ref = (text: string | null): number | null => {
         if (text === null) return null;
         let id = refs.get(text);
         if (id === undefined) {
-          addText.run(text);
-          id = textId.get(text) as number;
+          id = textId.get(text) as number | undefined;
+          if (id === undefined) {
+            addText.run(text);
+            id = textId.get(text) as number;
+          }
           refs.set(text, id);
         }
         return id;
       };
-      // One parameter array, refilled in place for every statement: a million rows otherwise leave tens of
-      // millions of short-lived arrays behind, and the garbage is what drove peak memory (bench/).
-      const params: unknown[] = new Array(ROWS_PER_INSERT * columns.length);
       // Each row is checked, summed into the per-hour rollups and copied into the parameters, then dropped.
       const n = rows.length;
       const hours = new HourTally();
@@ -258,7 +263,7 @@ export class SqliteStore implements Store {
         p[o + 8] = r.risk_score;
         p[o + 9] = ref(r.risk_level);
         p[o + 10] = r.confidence;
-        p[o + 11] = jsonOrNull(r.explanation);
+        p[o + 11] = explanationText(r);
         p[o + 12] = ref(r.model_version);
         p[o + 13] = ref(r.source);
         p[o + 14] = ref(r.batch_id);
@@ -267,15 +272,21 @@ export class SqliteStore implements Store {
         p[o + 17] = createdMs;
         return p;
       };
-      const values = (i: number) => fill(i, new Array(columns.length), 0);
       const ids = new Array<number>(n);
       let i = 0;
-      for (; i + ROWS_PER_INSERT <= n; i += ROWS_PER_INSERT) {
-        for (let k = 0; k < ROWS_PER_INSERT; k++) fill(i + k, params, k * columns.length);
-        const last = Number(insertMany.run(params).lastInsertRowid);
-        for (let k = 0; k < ROWS_PER_INSERT; k++) ids[i + k] = last - ROWS_PER_INSERT + 1 + k;
-      }
-      for (; i < n; i++) ids[i] = Number(insertOne.run(values(i)).lastInsertRowid);
+      // Many rows per statement: a quarter less time per row than one statement each (bench/). Under the write
+      // lock, a statement's rows get consecutive rowids, so the ids follow from the last one. One parameter array
+      // per statement size, refilled in place: a million rows otherwise leave tens of millions of short-lived
+      // arrays behind, and the garbage is what drove peak memory (bench/).
+      ROWS_PER_INSERT.forEach((k, s) => {
+        if (i + k > n) return;
+        const params: unknown[] = new Array(k * columns.length);
+        for (; i + k <= n; i += k) {
+          for (let r = 0; r < k; r++) fill(i + r, params, r * columns.length);
+          const last = Number(inserts[s].run(params).lastInsertRowid);
+          for (let r = 0; r < k; r++) ids[i + r] = last - k + 1 + r;
+        }
+      });
       for (const h of hours.sums())
         addStats.run(minuteOf(createdAt), h.hour, h.total, h.anomalies, h.score_sum, h.elevated);
       return ids;
