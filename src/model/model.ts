@@ -6,8 +6,11 @@ import { riskFactors, type RiskFactor } from './explain.js';
 import type { ModelDocument } from './model-file.js';
 import { anomalyScoreFromDepth } from './path-length.js';
 import { percentileRank } from './quantiles.js';
-import { ShapTable } from './shap-table.js';
+import { ShapTable, shapTableBytes } from './shap-table.js';
 import { expectedValue, prepareShapTree, TreeShapExplainer, type ShapTree } from './tree-shap.js';
+
+/** The most memory explanation tables may take (see prepareBatchExplanations). */
+export const MAX_TABLE_BYTES = 512 * 2 ** 20;
 
 export interface Explanation {
   /** Exact Shapley values of the output, per feature; positive pushes toward anomaly. */
@@ -33,6 +36,8 @@ export class IsolationForestModel {
   private shapTrees: ShapTree[] | null = null;
   private explainer: TreeShapExplainer | null = null;
   private shapTable: ShapTable | null = null;
+  /** The tables would exceed their memory bound: not tried again. */
+  private tablesRefused = false;
   private baseValue = 0;
 
   constructor(doc: ModelDocument, thresholdOverride?: number) {
@@ -102,10 +107,17 @@ export class IsolationForestModel {
    * Switches explanations to the tabulated algorithm (shap-table.ts): some tens of milliseconds and
    * megabytes to build, then many times faster per row. Worth it for files, not for one transaction. Models
    * with conditional features too (their columns read two fields: about 1.5x the build time and 1.3x the memory
-   * of a plain model's tables at the default sample size, then the same cost per row).
+   * of a plain model's tables at the default sample size, then the same cost per row). Tables over `maxBytes`
+   * (deep trees: e.g. 311 MB for a conditional model of sample size 4,096) are not built, and rows go one at a
+   * time by the exact per-row algorithms. Returns whether the tables are there.
    */
-  prepareBatchExplanations(): void {
-    this.shapTable ??= new ShapTable(this.prepareShap(), this.encoder.reads);
+  prepareBatchExplanations(maxBytes = MAX_TABLE_BYTES): boolean {
+    if (!this.shapTable && !this.tablesRefused) {
+      const trees = this.prepareShap();
+      if (shapTableBytes(trees) > maxBytes) this.tablesRefused = true;
+      else this.shapTable = new ShapTable(trees, this.encoder.reads);
+    }
+    return this.shapTable !== null;
   }
 
   /**

@@ -313,6 +313,11 @@ export class ShapTable {
   }
 }
 
+/** Bytes of the tables a ShapTable of these trees would hold (what it costs in memory), without building them. */
+export function shapTableBytes(trees: readonly ShapTree[]): number {
+  return 8 * trees.reduce((n, tree) => n + tableLength(tree, countSplits(tree), 0, 0), 0);
+}
+
 /** The ShapTable's arrays while they are built, tree by tree (see the field comments on ShapTable). */
 interface Layout {
   readonly treeStart: number[];

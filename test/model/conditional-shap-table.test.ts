@@ -4,7 +4,7 @@ import { RowEncoder } from '../../src/model/conditional.js';
 import type { ModelDocument } from '../../src/model/model-file.js';
 import { IsolationForestModel } from '../../src/model/model.js';
 import { createRandom, type Random } from '../../src/model/random.js';
-import { ShapTable } from '../../src/model/shap-table.js';
+import { ShapTable, shapTableBytes } from '../../src/model/shap-table.js';
 import { trainModel } from '../../src/model/train.js';
 import { bruteForceShap, prepareShapTree, type ShapTree } from '../../src/model/tree-shap.js';
 
@@ -202,5 +202,25 @@ describe('ShapTable with conditional features (columns reading two fields)', () 
       batch.explainRows(raw.subarray(7 * 5), n, part);
       expect(Array.from(part)).toEqual(Array.from(phi.subarray(7 * 5, (7 + n) * 5)));
     }
+  });
+});
+
+describe('the memory bound on the tables', () => {
+  it('is known before building them, and a model over it explains row by row, exactly', () => {
+    const f = forest(6, 10);
+    const bytes = shapTableBytes(f.trees);
+    const built = new ShapTable(f.trees, f.reads) as unknown as { table: Float64Array };
+    expect(bytes).toBe(built.table.length * 8);
+    const refused = new IsolationForestModel(f.doc);
+    expect(refused.prepareBatchExplanations(bytes - 1)).toBe(false);
+    const tabled = new IsolationForestModel(f.doc);
+    expect(tabled.prepareBatchExplanations(bytes)).toBe(true);
+    const count = 80;
+    const a = new Float64Array(count * 5);
+    const b = new Float64Array(count * 5);
+    refused.explainRows(raw, count, a); // 80 rows would build the tables, but the bound was given: coalition-shap.ts
+    tabled.explainRows(raw, count, b);
+    expect((refused as unknown as { shapTable: unknown }).shapTable).toBeNull();
+    for (let r = 0; r < count; r++) expectClose(a.subarray(r * 5, r * 5 + 5), b.subarray(r * 5, r * 5 + 5));
   });
 });
