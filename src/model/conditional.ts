@@ -6,7 +6,7 @@ import { quantile } from './quantiles.js';
  * Conditional features: extra split dimensions that say how odd a field is *for the merchant category*, learned
  * from the training rows and stored in the model file. The forest splits on them like on any feature, but the
  * user sees the five transaction fields only: each conditional feature is a function of a subset of the fields
- * (`reads`), and explanations stay Shapley values over the five fields (see coalition-shap.ts).
+ * (`reads`), and explanations stay Shapley values over the five fields (see shap-table.ts and coalition-shap.ts).
  *
  * - amount_for_category: (log1p(amount) - median) / scale of the category's log amounts, scale = IQR / 1.349 (a
  *   robust z-score: a coffee-shop amount the size of a flight, or a burst of cent-sized card tests, sits many

@@ -6,8 +6,11 @@ import { riskFactors, type RiskFactor } from './explain.js';
 import type { ModelDocument } from './model-file.js';
 import { anomalyScoreFromDepth } from './path-length.js';
 import { percentileRank } from './quantiles.js';
-import { ShapTable } from './shap-table.js';
+import { ShapTable, shapTableBytes } from './shap-table.js';
 import { expectedValue, prepareShapTree, TreeShapExplainer, type ShapTree } from './tree-shap.js';
+
+/** The most memory explanation tables may take (see prepareBatchExplanations). */
+export const MAX_TABLE_BYTES = 512 * 2 ** 20;
 
 export interface Explanation {
   /** Exact Shapley values of the output, per feature; positive pushes toward anomaly. */
@@ -27,12 +30,14 @@ export class IsolationForestModel {
   private readonly dense: DenseForest;
   /** Raw rows to the forest's columns (the five features, then any conditional features). */
   private readonly encoder: RowEncoder;
-  /** Models with conditional features: explanations by the 32 coalitions (coalition-shap.ts). */
+  /** Models with conditional features: a few rows, before the tables are built, by the 32 coalitions (coalition-shap.ts). */
   private coalitions: CoalitionExplainer | null = null;
   private encoded = new Float64Array(0);
   private shapTrees: ShapTree[] | null = null;
   private explainer: TreeShapExplainer | null = null;
   private shapTable: ShapTable | null = null;
+  /** The tables would exceed their memory bound: not tried again. */
+  private tablesRefused = false;
   private baseValue = 0;
 
   constructor(doc: ModelDocument, thresholdOverride?: number) {
@@ -100,11 +105,19 @@ export class IsolationForestModel {
 
   /**
    * Switches explanations to the tabulated algorithm (shap-table.ts): some tens of milliseconds and
-   * megabytes to build, then many times faster per row. Worth it for files, not for one transaction.
+   * megabytes to build, then many times faster per row. Worth it for files, not for one transaction. Models
+   * with conditional features too (their columns read two fields: about 1.5x the build time and 1.3x the memory
+   * of a plain model's tables at the default sample size, then the same cost per row). Tables over `maxBytes`
+   * (deep trees: e.g. 311 MB for a conditional model of sample size 4,096) are not built, and rows go one at a
+   * time by the exact per-row algorithms. Returns whether the tables are there.
    */
-  prepareBatchExplanations(): void {
-    // The tables hold one column per field: not for conditional features, which read two.
-    if (!this.conditional) this.shapTable ??= new ShapTable(this.prepareShap());
+  prepareBatchExplanations(maxBytes = MAX_TABLE_BYTES): boolean {
+    if (!this.shapTable && !this.tablesRefused) {
+      const trees = this.prepareShap();
+      if (shapTableBytes(trees) > maxBytes) this.tablesRefused = true;
+      else this.shapTable = new ShapTable(trees, this.encoder.reads);
+    }
+    return this.shapTable !== null;
   }
 
   /**
@@ -119,15 +132,7 @@ export class IsolationForestModel {
     this.encoder.encode(raw, count, x);
     phi.fill(0, 0, count * FEATURE_COUNT);
     const scale = 1 / trees.length;
-    if (this.coalitions) {
-      const one = new Float64Array(FEATURE_COUNT);
-      for (let v = 0; v < count; v++) {
-        one.fill(0);
-        this.coalitions.explain(trees, x, v * this.encoder.width, one, scale);
-        phi.set(one, v * FEATURE_COUNT);
-      }
-      return;
-    }
+    const width = this.encoder.width;
     if (this.shapTable) {
       // Rows four at a time (the tables want blocks, and explainBlock works in lanes of four); the last one to
       // three rows alone, as a short block would pay for four (the daemon's micro-batches are often that small).
@@ -136,7 +141,16 @@ export class IsolationForestModel {
       if (grouped > 0) this.shapTable.explainBlock(x, 0, grouped, phi, scale);
       for (let v = grouped; v < count; v++) {
         const one = phi.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT);
-        this.shapTable.explain(x, v * FEATURE_COUNT, one, scale);
+        this.shapTable.explain(x, v * width, one, scale);
+      }
+      return;
+    }
+    if (this.coalitions) {
+      const one = new Float64Array(FEATURE_COUNT);
+      for (let v = 0; v < count; v++) {
+        one.fill(0);
+        this.coalitions.explain(trees, x, v * width, one, scale);
+        phi.set(one, v * FEATURE_COUNT);
       }
       return;
     }
@@ -157,8 +171,8 @@ export class IsolationForestModel {
     this.encoder.encode(row, 1, x);
     const phi = new Float64Array(FEATURE_COUNT);
     const scale = 1 / this.shapTrees!.length;
-    if (this.coalitions) this.coalitions.explain(this.shapTrees!, x, 0, phi, scale);
-    else if (this.shapTable) this.shapTable.explain(x, 0, phi, scale);
+    if (this.shapTable) this.shapTable.explain(x, 0, phi, scale);
+    else if (this.coalitions) this.coalitions.explain(this.shapTrees!, x, 0, phi, scale);
     else for (const tree of this.shapTrees!) this.explainer!.explain(tree, x, 0, phi, scale);
     const depthSum = new Float64Array(1);
     this.dense.sumPathLengths(x, 1, depthSum);

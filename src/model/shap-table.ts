@@ -2,6 +2,16 @@ import type { ShapTree } from './tree-shap.js';
 
 const M = 5;
 const PATTERNS = 1 << M;
+/** Columns a node may split on (conditional features add four to the five fields): 4 bits of a node's code. */
+const MAX_COLUMNS = 16;
+/**
+ * explainBlock packs four rows' patterns in one int, a byte each: a unit's pattern may span at most 8 columns met
+ * above it. Plain models meet at most 5; conditional ones (9 columns) only with trees deeper than 8 levels
+ * (sample size over 256), which explain row by row (explain()).
+ */
+const PACKED_BITS = 8;
+/** Column j reads field j: a model without conditional features. */
+const PLAIN_READS = [1, 2, 4, 8, 16];
 /** Subtrees with at most this many splits are tabulated whole (3 measured fastest of 1..5). */
 const UNIT_SPLITS = 3;
 /**
@@ -24,26 +34,40 @@ export const BLOCK_ROWS = 4096;
  * Explaining a row is then one pass over the splits above the units, carrying the pattern, and one table
  * row added per unit: about 2,800 for the bundled model instead of one per leaf (8,200).
  * Same numbers as TreeSHAP's Algorithm 2 and brute force, to rounding: see test/model/shap-table.test.ts.
+ *
+ * Conditional features (conditional.ts) are columns that read two fields (`reads`): a column is known in a
+ * coalition of fields holding both. The leaf's game is then v(S) = value_l * prod_{c in C_l} (reads_c in S ? a_c :
+ * R_c) over the columns C_l on its path, still a function of x only through the bits a_c, so the same tables work
+ * with patterns over the path's columns (up to 8 of the 9 for trees of depth 8) and each entry the Shapley values
+ * over the fields that the path's columns read (at most 5 players: 32 coalitions, computed at build time).
+ * See test/model/conditional.test.ts.
  */
 export class ShapTable {
   /** Per tree: its first node, leaf unit and split unit; one more entry marks the end. */
   private readonly treeStart: Int32Array;
-  /** Per node above the units, in pre-order: left child's slot, right child's slot, feature | bit << 3. */
+  /** Per node above the units, in pre-order: left child's slot, right child's slot, column | bit << 4. */
   private readonly nodeLinks: Int32Array;
   private readonly nodeThreshold: Float64Array;
   /** Units without splits (a leaf whose parent is above the units): slot, table offset. */
   private readonly leafUnits: Int32Array;
-  /** Units with 1..3 splits: slot, table offset, (3 - splits) | f1 << 2 | f2 << 5 | f3 << 8. */
+  /** Units with 1..3 splits: slot, table offset, (3 - splits) | f1 << 2 | f2 << 6 | f3 << 10 (columns). */
   private readonly splitUnits: Int32Array;
   /** Three per split unit, in pre-order; unused ones are +Infinity (their bits are shifted out). */
   private readonly splitThreshold: Float64Array;
   private readonly table: Float64Array;
-  /** Scratch: each slot's pattern for four rows, a byte each: bit i on when a_j = 0 for the i-th feature on the path. */
+  /** Scratch: each slot's pattern for four rows, a byte each: bit i on when a_j = 0 for the i-th column on the path. */
   private readonly bits: Int32Array;
   private acc = new Float64Array(0);
+  /** Values per row of x: the forest's columns (5 for plain models). */
+  private readonly stride: number;
+  /** Whether every unit's pattern fits a byte, so explainBlock can pack four rows in one int. */
+  private readonly packed: boolean;
 
-  constructor(trees: readonly ShapTree[]) {
-    const layout = buildLayout(trees);
+  /** `reads[c]`: the fields column c reads (bit j: field j); without it, the five plain columns. */
+  constructor(trees: readonly ShapTree[], reads: ArrayLike<number> = PLAIN_READS) {
+    const layout = buildLayout(trees, reads);
+    this.stride = reads.length;
+    this.packed = layout.patternBits <= PACKED_BITS;
     this.treeStart = Int32Array.from(layout.treeStart);
     this.nodeLinks = Int32Array.from(layout.links);
     this.nodeThreshold = Float64Array.from(layout.nodeThreshold);
@@ -70,8 +94,8 @@ export class ShapTable {
       bits[0] = 0;
       for (let k = treeStart[3 * t], p = 0; k < treeStart[3 * t + 3]; k++, p++) {
         const code = nodeLinks[3 * k + 2];
-        const bit = code >> 3;
-        const right = -+(x[offset + (code & 7)] >= nodeThreshold[k]) & bit;
+        const bit = code >> 4;
+        const right = -+(x[offset + (code & 15)] >= nodeThreshold[k]) & bit;
         bits[nodeLinks[3 * k]] = bits[p] | right;
         bits[nodeLinks[3 * k + 1]] = bits[p] | (bit ^ right);
       }
@@ -86,9 +110,9 @@ export class ShapTable {
       for (let k = treeStart[3 * t + 2]; k < treeStart[3 * t + 5]; k++) {
         const code = splitUnits[3 * k + 2];
         const goes =
-          (+(x[offset + ((code >> 2) & 7)] >= splitThreshold[3 * k]) << 2) |
-          (+(x[offset + ((code >> 5) & 7)] >= splitThreshold[3 * k + 1]) << 1) |
-          +(x[offset + ((code >> 8) & 7)] >= splitThreshold[3 * k + 2]);
+          (+(x[offset + ((code >> 2) & 15)] >= splitThreshold[3 * k]) << 2) |
+          (+(x[offset + ((code >> 6) & 15)] >= splitThreshold[3 * k + 1]) << 1) |
+          +(x[offset + ((code >> 10) & 15)] >= splitThreshold[3 * k + 2]);
         const i = splitUnits[3 * k + 1] + (((bits[splitUnits[3 * k]] << 3) | goes) >> (code & 3)) * M;
         a0 += table[i];
         a1 += table[i + 1];
@@ -105,13 +129,17 @@ export class ShapTable {
   }
 
   /**
-   * Adds `scale` times the Shapley values of `count` rows (transformed, row-major from `offset`) to `phi`
-   * (5 per row, from 0). Tree by tree over a block of rows, so a tree's tables stay in cache; four rows at a
+   * Adds `scale` times the Shapley values of `count` rows (encoded, row-major from `offset`, `stride` values a
+   * row) to `phi` (5 per row, from 0). Tree by tree over a block of rows, so a tree's tables stay in cache; four rows at a
    * time, their patterns packed in one int (a byte each), so each node's and unit's description is read and
    * each pattern stored once for all four (1.25x over two rows at a time, 1.7x over one).
    */
   explainBlock(x: Float64Array, offset: number, count: number, phi: Float64Array, scale: number): void {
-    const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits } = this;
+    const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits, stride } = this;
+    if (!this.packed) {
+      for (let r = 0; r < count; r++) this.explain(x, offset + r * stride, phi.subarray(r * M, r * M + M), scale);
+      return;
+    }
     const trees = treeStart.length / 3 - 1;
     const rows = Math.min(count, BLOCK_ROWS) + 3;
     if (this.acc.length < rows * M) this.acc = new Float64Array(rows * M);
@@ -119,7 +147,7 @@ export class ShapTable {
     for (let first = 0; first < count; first += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, count - first);
       // A block's last group of four may run past its last row: those lanes repeat it, into rows n..n+2.
-      const last = offset + (first + n - 1) * M;
+      const last = offset + (first + n - 1) * stride;
       acc.fill(0, 0, (n + 3) * M);
       for (let t = 0; t < trees; t++) {
         const n0 = treeStart[3 * t],
@@ -129,19 +157,19 @@ export class ShapTable {
           l1 = treeStart[3 * t + 4],
           s1 = treeStart[3 * t + 5];
         for (let r = 0; r < n; r += 4) {
-          const x0 = offset + (first + r) * M;
-          const x1 = Math.min(x0 + M, last),
-            x2 = Math.min(x0 + 2 * M, last),
-            x3 = Math.min(x0 + 3 * M, last);
+          const x0 = offset + (first + r) * stride;
+          const x1 = Math.min(x0 + stride, last),
+            x2 = Math.min(x0 + 2 * stride, last),
+            x3 = Math.min(x0 + 3 * stride, last);
           bits[0] = 0;
           // The child on the other side from x's turns its feature's bit on (a_j = 0 below it).
           for (let k = n0, p = 0; k < n1; k++, p++) {
             const left = nodeLinks[3 * k],
               right = nodeLinks[3 * k + 1],
               code = nodeLinks[3 * k + 2];
-            const f = code & 7,
+            const f = code & 15,
               th = nodeThreshold[k];
-            const lanes = (code >> 3) * 0x01010101; // the feature's bit in every row's byte
+            const lanes = (code >> 4) * 0x01010101; // the feature's bit in every row's byte
             const right4 =
               ((-+(x[x0 + f] >= th) & 0xff) |
                 (-+(x[x1 + f] >= th) & 0xff00) |
@@ -207,9 +235,9 @@ export class ShapTable {
               base = splitUnits[3 * k + 1],
               code = splitUnits[3 * k + 2];
             const shift = code & 3,
-              f1 = (code >> 2) & 7,
-              f2 = (code >> 5) & 7,
-              f3 = (code >> 8) & 7;
+              f1 = (code >> 2) & 15,
+              f2 = (code >> 6) & 15,
+              f3 = (code >> 10) & 15;
             const t1 = splitThreshold[3 * k],
               t2 = splitThreshold[3 * k + 1],
               t3 = splitThreshold[3 * k + 2];
@@ -285,6 +313,11 @@ export class ShapTable {
   }
 }
 
+/** Bytes of the tables a ShapTable of these trees would hold (what it costs in memory), without building them. */
+export function shapTableBytes(trees: readonly ShapTree[]): number {
+  return 8 * trees.reduce((n, tree) => n + tableLength(tree, countSplits(tree), 0, 0), 0);
+}
+
 /** The ShapTable's arrays while they are built, tree by tree (see the field comments on ShapTable). */
 interface Layout {
   readonly treeStart: number[];
@@ -298,23 +331,29 @@ interface Layout {
   tableSize: number;
   /** The most slots any tree uses: the length of the pattern scratch. */
   slots: number;
+  /** The most columns met above any unit: the bits of its patterns. */
+  patternBits: number;
   readonly weights: number[][];
+  /** The fields each column reads; `plain` when column j is field j (the product games of shapleyOfProduct). */
+  readonly reads: ArrayLike<number>;
+  readonly plain: boolean;
 }
 
 /** One tree's state during the pre-order walk that lays it out. */
 interface TreeWalk {
   readonly tree: ShapTree;
   readonly splits: Int32Array;
-  /** Features met on the path from the root, in order: bit i of a pattern is order[i]'s. */
+  /** Columns met on the path from the root, in order: bit i of a pattern is order[i]'s. */
   readonly order: number[];
-  /** Per feature, the product of the cover ratios of the splits on it along the path (R_j). */
+  /** Per column, the product of the cover ratios of the splits on it along the path (R_j). */
   readonly ratio: Float64Array;
   nextNode: number;
   nextUnit: number;
 }
 
 /** Lays out every tree: nodes above the units, unit descriptions and their tables, and where each tree starts. */
-function buildLayout(trees: readonly ShapTree[]): Layout {
+function buildLayout(trees: readonly ShapTree[], reads: ArrayLike<number>): Layout {
+  if (reads.length > MAX_COLUMNS) throw new Error(`shap table: at most ${MAX_COLUMNS} columns`);
   const splitCounts = trees.map(countSplits);
   const layout: Layout = {
     treeStart: [],
@@ -326,7 +365,10 @@ function buildLayout(trees: readonly ShapTree[]): Layout {
     table: new Float64Array(trees.reduce((n, tree, t) => n + tableLength(tree, splitCounts[t], 0, 0), 0)),
     tableSize: 0,
     slots: 1,
+    patternBits: 0,
     weights: shapleyWeights(),
+    reads,
+    plain: reads.length === M && Array.from(reads).every((r, j) => r === 1 << j),
   };
   trees.forEach((tree, t) => {
     layoutTree(layout, tree, splitCounts[t]);
@@ -346,7 +388,8 @@ function layoutTree(layout: Layout, tree: ShapTree, splits: Int32Array): void {
   pushTreeStart(layout);
   let upper = 0;
   for (let i = 0; i < tree.feature.length; i++) if (splits[i] > UNIT_SPLITS) upper++;
-  const walk: TreeWalk = { tree, splits, order: [], ratio: new Float64Array(M).fill(1), nextNode: 0, nextUnit: upper };
+  const ratio = new Float64Array(layout.reads.length).fill(1);
+  const walk: TreeWalk = { tree, splits, order: [], ratio, nextNode: 0, nextUnit: upper };
   visitNode(layout, walk, 0);
   layout.slots = Math.max(layout.slots, walk.nextUnit);
 }
@@ -368,7 +411,7 @@ function visitNode(layout: Layout, walk: TreeWalk, node: number): number {
     order.push(f);
   }
   const at = layout.links.length;
-  layout.links.push(0, 0, f | ((1 << pos) << 3));
+  layout.links.push(0, 0, f | ((1 << pos) << 4));
   layout.nodeThreshold.push(tree.threshold[node]);
   const saved = ratio[f];
   ratio[f] = saved * (tree.size[tree.left[node]] / tree.size[node]);
@@ -386,12 +429,13 @@ function addUnit(layout: Layout, walk: TreeWalk, root: number, slot: number): vo
   const inner = unitSplits(tree, root);
   const m = inner.length;
   const entries = layout.table.subarray(layout.tableSize, layout.tableSize + (1 << (walk.order.length + m)) * M);
-  fillUnitTable(entries, walk, root, inner, layout.weights);
+  layout.patternBits = Math.max(layout.patternBits, walk.order.length);
+  fillUnitTable(entries, walk, root, inner, layout);
   if (m === 0) layout.leafUnits.push(slot, layout.tableSize);
   else {
     let code = 3 - m;
     inner.forEach((node, q) => {
-      code |= tree.feature[node] << (2 + 3 * q);
+      code |= tree.feature[node] << (2 + 4 * q);
       layout.splitThreshold.push(tree.threshold[node]);
     });
     for (let q = m; q < 3; q++) layout.splitThreshold.push(Infinity);
@@ -423,16 +467,21 @@ function fillUnitTable(
   walk: TreeWalk,
   root: number,
   inner: readonly number[],
-  weights: number[][],
+  layout: Layout,
 ): void {
   const { tree, ratio } = walk;
+  const { weights, reads } = layout;
   const k = walk.order.length;
   const m = inner.length;
   // `steps`: the unit's splits above a leaf, as (split, side, pattern bit); the bit is on when x goes to the
   // other side.
   const descend = (node: number, path: number[], steps: number[]): void => {
     if (tree.feature[node] < 0) {
-      addLeaf(entries, leafTable(path, ratio, tree.value[node], weights), steps, k, m);
+      const value = tree.value[node];
+      const values = layout.plain
+        ? leafTable(path, ratio, value, weights)
+        : leafTableOfColumns(path, reads, ratio, value, weights);
+      addLeaf(entries, values, steps, k, m);
       return;
     }
     const q = inner.indexOf(node);
@@ -475,11 +524,11 @@ function countSplits(tree: ShapTree): Int32Array {
   return splits;
 }
 
-/** Doubles in the tables of the units under `node`, with the features in `onPath` met above it. */
+/** Doubles in the tables of the units under `node`, with the columns in `onPath` met above it. */
 function tableLength(tree: ShapTree, splits: Int32Array, node: number, onPath: number): number {
   if (splits[node] <= UNIT_SPLITS) {
     let k = 0;
-    for (let j = 0; j < M; j++) k += (onPath >> j) & 1;
+    for (let j = 0; j < MAX_COLUMNS; j++) k += (onPath >> j) & 1;
     return (1 << (k + splits[node])) * M;
   }
   const below = onPath | (1 << tree.feature[node]);
@@ -548,4 +597,65 @@ function shapleyOfProduct(
     for (let s = 0; s <= n; s++) sum += weights[k][s] * e[n - s];
     out[row + i] = value * (((pattern >> i) & 1) - ratio[i]) * zeros * sum;
   }
+}
+
+let columnValues = new Float64Array(0); // scratch for leafTableOfColumns
+const coalitionValue = new Float64Array(PATTERNS);
+const knownAt = new Int32Array(PATTERNS);
+const unknownProduct = new Float64Array(PATTERNS);
+
+/**
+ * leafTable for columns that may read several fields (conditional features): the leaf's game is
+ * v(S) = value * prod over the path's columns c of (reads_c in S ? a_c : R_c), the players the fields its columns
+ * read (at most 5). Per coalition S, the columns known in S (`knownAt`, bit i for path[i]) and the product of R
+ * over the others do not depend on the pattern; a pattern p (bit i: a = 0 for path[i]) zeroes the coalitions
+ * knowing one of its columns. Then Shapley by its definition over the <= 32 coalitions. Returns a scratch array.
+ */
+function leafTableOfColumns(
+  path: readonly number[],
+  reads: ArrayLike<number>,
+  ratio: Float64Array,
+  value: number,
+  weights: number[][],
+): Float64Array {
+  const k = path.length;
+  let players = 0;
+  for (const c of path) players |= reads[c];
+  let n = 0;
+  for (let b = players; b; b &= b - 1) n++;
+  for (let s = players; ; s = (s - 1) & players) {
+    let known = 0;
+    let product = value;
+    for (let i = 0; i < k; i++) {
+      const need = reads[path[i]];
+      if ((s & need) === need) known |= 1 << i;
+      else product *= ratio[path[i]];
+    }
+    knownAt[s] = known;
+    unknownProduct[s] = product;
+    if (s === 0) break;
+  }
+  if (columnValues.length < (1 << k) * M) columnValues = new Float64Array((1 << k) * M);
+  const out = columnValues.fill(0, 0, (1 << k) * M);
+  const v = coalitionValue;
+  for (let p = 0; p < 1 << k; p++) {
+    for (let s = players; ; s = (s - 1) & players) {
+      v[s] = knownAt[s] & p ? 0 : unknownProduct[s];
+      if (s === 0) break;
+    }
+    for (let i = 0; i < M; i++) {
+      const bit = 1 << i;
+      if (!(players & bit)) continue;
+      const others = players & ~bit;
+      let sum = 0;
+      for (let s = others; ; s = (s - 1) & others) {
+        let size = 0;
+        for (let b = s; b; b &= b - 1) size++;
+        sum += weights[n][size] * (v[s | bit] - v[s]);
+        if (s === 0) break;
+      }
+      out[p * M + i] = sum;
+    }
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { BLOCK_ROWS, ShapTable } from '../../src/model/shap-table.js';
 import { bruteForceShap, prepareShapTree, TreeShapExplainer, type ShapTree } from '../../src/model/tree-shap.js';
 
 const data = generateTransactions(BLOCK_ROWS + 40, 0.05, createRandom(5));
-// The tables explain plain models (five columns); conditional ones go through coalition-shap.ts.
+// Plain models (five columns) here; conditional ones (columns reading two fields) in conditional-shap-table.test.ts.
 const doc = trainModel(data.raw, data.rows, { seed: 3, trees: 20, conditionalFeatures: 'none' });
 const trees = doc.forest.trees.map(prepareShapTree);
 const table = new ShapTable(trees);
