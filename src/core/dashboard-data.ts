@@ -1,4 +1,4 @@
-import type { Store } from '../db/store.js';
+import type { DecisionSummary, RuleMatchCount, Store } from '../db/store.js';
 import { expectedAlertRate } from '../model/calibrate.js';
 import type { RiskFactor } from '../model/explain.js';
 import type { IsolationForestModel } from '../model/model.js';
@@ -26,6 +26,10 @@ export interface DashboardData {
    * without traffic; absent while it is being computed (StoredDriftCache) or from an older daemon.
    */
   drift?: StoredDrift | null;
+  /** Rows by what the rules (else the model's flag) decided over the window; absent from an older daemon. */
+  decisions?: DecisionSummary['decisions'];
+  /** The rules that matched the most rows over the window, most first; absent from an older daemon. */
+  top_rules?: RuleMatchCount[];
 }
 
 /**
@@ -90,17 +94,23 @@ export interface DashboardQuery {
   flagged: number;
   modelVersion: string | null;
   alertRate?: AlertRateView | null;
+  /** How many of the rules that matched most (default TOP_RULES). */
+  topRules?: number;
   now?: Date;
 }
+
+/** The dashboard's "rules firing most": this many. */
+export const TOP_RULES = 5;
 
 /** Reads the dashboard's data from a store: the same for the daemon's endpoint and the local dashboard. */
 export async function dashboardData(store: Store, q: DashboardQuery): Promise<DashboardData> {
   const now = q.now ?? new Date();
   const since = new Date(now.getTime() - q.days * 86_400_000);
-  const [d, throughput, flagged] = await Promise.all([
+  const [d, throughput, flagged, decided] = await Promise.all([
     store.dashboard(since),
     store.throughput(since, q.buckets),
     store.recentFlagged(since, q.flagged), // with their verdicts, in the same query
+    store.decisionSummary(since, q.topRules ?? TOP_RULES),
   ]);
   const recent: FlaggedSummary[] = [];
   for (const row of flagged) {
@@ -136,6 +146,8 @@ export async function dashboardData(store: Store, q: DashboardQuery): Promise<Da
     risk_levels: d.risk_levels,
     throughput,
     recent_flagged: recent,
+    decisions: decided.decisions,
+    top_rules: decided.top_rules,
   };
 }
 

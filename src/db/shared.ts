@@ -5,6 +5,7 @@
 import { SecureflowError, type ErrorKind } from '../core/errors.js';
 import type {
   DashboardStats,
+  DecisionSummary,
   NewRiskRule,
   NewTransaction,
   RiskRule,
@@ -329,6 +330,60 @@ export function buildDashboard(hours: HourSums[], feedback: { total: number; pos
       accuracy: feedback.total === 0 ? 0 : round((feedback.positive / feedback.total) * 100, 2),
     },
   };
+}
+
+/** At most this many distinct matched-rules texts are read for the top rules (most common first): a bound. */
+export const RULE_COMBINATIONS_READ = 1000;
+
+/**
+ * One row of Store.decisionSummary's query: kind 0 a count of rows (n) and flagged rows (m) in the window (the
+ * rollup, or the first partial minute); kind 1 the rows a rule matched with decision d (n of them, m flagged);
+ * kind 2 the rows with one matched-rules text (n).
+ */
+export interface DecisionSummaryRow {
+  kind: number | string;
+  rules: string | null;
+  d: number | string | null;
+  n: number | string | null;
+  m: number | string | null;
+}
+
+/**
+ * Decisions from totals and the rule-matched rows alone: a row no rule matched was decided by the model's flag
+ * (decide.ts), so it is review when flagged, else allow; rule-matched rows move from that to their own decision.
+ */
+export function buildDecisionSummary(rows: readonly DecisionSummaryRow[], topRules: number): DecisionSummary {
+  const decisions = { allow: 0, review: 0, block: 0 };
+  const matches = new Map<string, number>();
+  for (const r of rows) {
+    const n = Number(r.n ?? 0);
+    const m = Number(r.m ?? 0);
+    const kind = Number(r.kind);
+    if (kind === 0) {
+      decisions.allow += n - m;
+      decisions.review += m;
+    } else if (kind === 1) {
+      decisions.allow -= n - m;
+      decisions.review -= m;
+      decisions[decisionFromCode(r.d)] += n;
+    } else {
+      for (const rule of matchedRulesOf(r.rules)) {
+        const key = `${rule.action}:${rule.name}`;
+        matches.set(key, (matches.get(key) ?? 0) + n);
+      }
+    }
+  }
+  const top_rules = [...matches]
+    .map(([key, count]) => {
+      const at = key.indexOf(':');
+      return { name: key.slice(at + 1), action: key.slice(0, at) as RiskRuleAction, matches: count };
+    })
+    .sort(
+      (a, b) =>
+        b.matches - a.matches || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.action < b.action ? -1 : 1),
+    )
+    .slice(0, Math.max(0, topRules));
+  return { decisions, top_rules };
 }
 
 /**

@@ -115,6 +115,20 @@ export interface DashboardStats {
   feedback: { total_feedback: number; positive_feedback: number; accuracy: number };
 }
 
+/** What the rules decided over a window (Store.decisionSummary). */
+export interface DecisionSummary {
+  /** Rows by decision; rows stored before migration 010 count as the model's flag (review when flagged). */
+  decisions: { allow: number; review: number; block: number };
+  /** The rules that matched the most rows, most first (ties by name); a rule whose action changed is listed per action. */
+  top_rules: RuleMatchCount[];
+}
+
+export interface RuleMatchCount {
+  name: string;
+  action: RiskRuleAction;
+  matches: number;
+}
+
 export interface ModelVersion {
   id: number;
   version: string;
@@ -276,6 +290,11 @@ export interface Store {
    */
   reviewedTransactions(): Promise<ReviewedTransaction[]>;
   dashboard(since: Date): Promise<DashboardStats>;
+  /**
+   * Decisions since `since` and the `topRules` rules that matched most. Cheap on large tables: totals come from the
+   * rollups, and only rows a rule matched (a partial index, migration 012) are read, grouped by their matched rules.
+   */
+  decisionSummary(since: Date, topRules: number): Promise<DecisionSummary>;
   /** Transactions and anomalies in `buckets` equal spans of [since, now], oldest first (from the rollups). */
   throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]>;
   /**

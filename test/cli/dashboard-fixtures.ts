@@ -181,3 +181,15 @@ export function fixtureDrift(): NonNullable<DashboardSnapshot['drift']> {
     drifted: true,
   };
 }
+
+/** Decisions over the window (adding up to the fixture's 12,027 transactions) and the rules that fired most. */
+export function fixtureDecisions(): Pick<DashboardSnapshot, 'decisions' | 'top_rules'> {
+  return {
+    decisions: { allow: 10_884, review: 1_105, block: 38 },
+    top_rules: [
+      { name: 'big-night-transfer', action: 'block', matches: 38 },
+      { name: 'new-merchant', action: 'review', matches: 21 },
+      { name: 'vip.allow-list', action: 'allow', matches: 9 },
+    ],
+  };
+}

@@ -24,7 +24,7 @@ import {
 } from '../../src/cli/dashboard/format.js';
 import { flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from '../../src/cli/dashboard/panels.js';
 import { renderPlain } from '../../src/cli/dashboard/plain.js';
-import { fixtureDrift, fixtureSnapshot, RECENT_FLAGGED } from './dashboard-fixtures.js';
+import { fixtureDecisions, fixtureDrift, fixtureSnapshot, RECENT_FLAGGED } from './dashboard-fixtures.js';
 
 const savedTz = process.env.TZ;
 beforeAll(() => {
@@ -176,6 +176,14 @@ describe('dashboard plain snapshot', () => {
     expect(text).toContain('hour              0.1312  watch    <= 9: 17.5% -> 31.0%');
     expect(text).toContain('anomaly_score       12.3  drifted  > 0.5537: 10.0% -> 100.0%');
     expect(renderPlain(fixtureSnapshot())).not.toContain('Drift');
+  });
+
+  it('adds decisions and the rules firing most when the snapshot has them, within 80 columns', () => {
+    const text = renderPlain(fixtureSnapshot(fixtureDecisions()));
+    for (const line of text.split('\n')) expect(width(line)).toBeLessThanOrEqual(80);
+    expect(text).toContain('\nDecisions 10,884 allow · 1,105 review · 38 block\n');
+    expect(text).toContain('\nRules firing most big-night-transfer (block) 38, new-merchant (review) 21, vip.…\n');
+    expect(renderPlain(fixtureSnapshot())).not.toContain('Decisions');
   });
 
   it('says so when nothing is flagged', () => {

@@ -13,6 +13,13 @@ beforeAll(async () => {
   server = await startTestServer();
   key = await createKey(server.dbPath, 'analyst');
   const headers = { authorization: `Bearer ${key}` };
+  // Two rules, applied to the scores below: the dashboard's decisions and rules firing most.
+  const admin = { authorization: `Bearer ${await createKey(server.dbPath, 'admin')}` };
+  for (const rule of [
+    { name: 'big-amount', expression: 'amount > 5000', action: 'block' },
+    { name: 'night', expression: 'hour < 5', action: 'review' },
+  ])
+    expect((await call(server.url, 'POST', '/api/rules', { body: rule, headers: admin })).status).toBe(201);
   await call(server.url, 'POST', '/api/predict-batch', {
     body: { transactions: [odd, normal, normal, { ...odd, amount: 9000 }] },
     headers,
@@ -54,6 +61,15 @@ describe('dashboard sources', () => {
       // The drift line's figures, the same from both (the same rows, model and bins).
       expect(a.drift).toMatchObject({ days: 7, rows: 5 });
       expect(b.drift).toEqual(a.drift);
+      // Decisions (block wins over review; the two plain rows no rule matched are allowed) and the rules that
+      // fired most, from both sources: the remote one reads GET /api/dashboard's decisions and top_rules.
+      expect(a.decisions).toEqual({ allow: 2, review: 1, block: 2 });
+      expect(a.top_rules).toEqual([
+        { name: 'night', action: 'review', matches: 3 },
+        { name: 'big-amount', action: 'block', matches: 2 },
+      ]);
+      expect(b.decisions).toEqual(a.decisions);
+      expect(b.top_rules).toEqual(a.top_rules);
     } finally {
       await local.close();
     }

@@ -8,7 +8,13 @@ import {
   type DashboardState,
 } from '../../src/cli/dashboard/state.js';
 import { keyIntent } from '../../src/cli/dashboard/keys.js';
-import { fixtureDetail, fixtureSnapshot, GENERATED_AT, RECENT_FLAGGED } from './dashboard-fixtures.js';
+import {
+  fixtureDecisions,
+  fixtureDetail,
+  fixtureSnapshot,
+  GENERATED_AT,
+  RECENT_FLAGGED,
+} from './dashboard-fixtures.js';
 
 const T1 = GENERATED_AT;
 const T2 = '2025-03-14T12:00:02.000Z';
@@ -63,6 +69,25 @@ describe('dashboard reducer: refresh', () => {
     });
     const again = reduce(s, actions.snapshotLoaded(fixtureSnapshot(), T2));
     expect(again).toMatchObject({ status: 'live', lastError: null, lastRefresh: T2 });
+  });
+
+  it('keeps decisions and top rules through a failed refresh and a verdict; an older daemon has none', () => {
+    const withDecisions = fixtureSnapshot(fixtureDecisions());
+    const s = run(
+      initialState({ source: 'x', days: 7 }),
+      actions.snapshotLoaded(withDecisions, T1),
+      actions.refreshFailed(new Error('connection refused'), T2),
+      actions.openDetail(),
+      actions.detailLoaded(fixtureDetail({ id: 12034 })),
+      actions.feedbackStarted(),
+      actions.feedbackSaved(12034, true, T2),
+    );
+    expect(s.status).toBe('stale');
+    expect(s.snapshot?.decisions).toEqual({ allow: 10_884, review: 1_105, block: 38 });
+    expect(s.snapshot?.top_rules?.map((r) => r.name)).toEqual(['big-night-transfer', 'new-merchant', 'vip.allow-list']);
+    const older = reduce(s, actions.snapshotLoaded(fixtureSnapshot(), T2));
+    expect(older.snapshot?.decisions).toBeUndefined();
+    expect(older.snapshot?.top_rules).toBeUndefined();
   });
 
   it('is in error when the first refresh fails', () => {

@@ -20,7 +20,14 @@ import { cleanup, render } from 'ink-testing-library';
 import { actions, initialState, reduce, type DashboardState } from '../../src/cli/dashboard/state.js';
 import { DashboardView } from '../../src/cli/dashboard/view.js';
 import type { FlaggedSummary } from '../../src/cli/dashboard/snapshot.js';
-import { fixtureDetail, fixtureDrift, fixtureSnapshot, GENERATED_AT, RECENT_FLAGGED } from './dashboard-fixtures.js';
+import {
+  fixtureDecisions,
+  fixtureDetail,
+  fixtureDrift,
+  fixtureSnapshot,
+  GENERATED_AT,
+  RECENT_FLAGGED,
+} from './dashboard-fixtures.js';
 
 afterEach(() => cleanup());
 
@@ -142,6 +149,50 @@ describe('dashboard view: main', () => {
     // No scores from this model in the window: the score says n/a.
     const noScore = live(fixtureSnapshot({ drift: { ...fixtureDrift(), score: null } }));
     expect(frame(noScore, 80, 24).text).toContain('score n/a drifted');
+  });
+
+  it('shows decisions and the rules firing most: one line on short terminals, two on tall ones', () => {
+    const plain = live(fixtureSnapshot({ recent_flagged: manyFlagged(40) }));
+    const decided = live(fixtureSnapshot({ recent_flagged: manyFlagged(40), ...fixtureDecisions() }));
+    const both = live(
+      fixtureSnapshot({ recent_flagged: manyFlagged(40), drift: fixtureDrift(), ...fixtureDecisions() }),
+    );
+    for (const [c, r] of [
+      [80, 24],
+      [120, 30],
+      [120, 40],
+      [60, 20],
+      [200, 50],
+    ]) {
+      expectFits(frame(decided, c, r).lines, c, r);
+      expectFits(frame(both, c, r).lines, c, r);
+    }
+    const short = frame(decided, 120, 24, true);
+    expect(short.lines.find((l) => l.startsWith('Decisions'))).toBe(
+      'Decisions 10,884 allow · 1,105 review · 38 block  rules: big-night-transfer (block) 38, new-merchant (review) 21, vip.a…',
+    );
+    const line = short.raw.split('\n').find((l) => strip(l).startsWith('Decisions'))!;
+    expect(colourCodes(line)).toEqual(expect.arrayContaining([32, 33, 31])); // allow green, review yellow, block red
+    // At 80 columns the rules are cut short, never wrapped.
+    expect(frame(decided, 80, 24).lines.find((l) => l.startsWith('Decisions'))).toMatch(
+      / rules: big-night-transfer \(bl…$/,
+    );
+    const tall = frame(decided, 120, 40).lines;
+    expect(tall).toContain('Decisions 10,884 allow · 1,105 review · 38 block');
+    expect(tall).toContain(
+      'Rules firing most big-night-transfer (block) 38, new-merchant (review) 21, vip.allow-list (allow) 9',
+    );
+    const flaggedRows = (state: DashboardState, c: number, r: number) =>
+      frame(state, c, r).lines.filter((l) => /^\s*1[23]\d{3}\s/.test(l)).length;
+    expect(flaggedRows(decided, 80, 24)).toBe(flaggedRows(plain, 80, 24) - 1);
+    expect(flaggedRows(decided, 120, 40)).toBe(flaggedRows(plain, 120, 40) - 2);
+    expect(frame(both, 80, 24).text).toContain('Drift 7d');
+    expect(frame(both, 80, 24).text).toContain('Decisions 10,884 allow');
+    // No room left beside a single table row (60x20): the line gives way; a snapshot without them shows none.
+    expect(frame(decided, 60, 20).text).not.toContain('Decisions');
+    expect(frame(plain, 120, 40).text).not.toContain('Decisions');
+    const none = live(fixtureSnapshot({ ...fixtureDecisions(), top_rules: [] }));
+    expect(frame(none, 120, 40).lines).toContain('Rules firing most no rule matched in the window');
   });
 
   it('scrolls to keep the selection visible and highlights it', () => {

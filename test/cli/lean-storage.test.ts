@@ -109,7 +109,7 @@ describe('lean SQLite storage', () => {
     }
     const upgraded = new Database(oldPath, { readonly: true });
     expect(upgraded.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').pluck().get()).toBe(
-      '011_user_accounts',
+      '012_rule_matches_index',
     );
     expect(upgraded.prepare('SELECT count(*) FROM transactions').pluck().get()).toBe(rows.length);
     upgraded.close();

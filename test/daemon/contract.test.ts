@@ -241,6 +241,10 @@ describe('GET /api/dashboard', () => {
       accuracy: expect.any(Number),
     });
     expect(Date.parse(r.json.generated_at)).not.toBeNaN();
+    // Added fields (issue 15): every row of the window by decision, and the rules that fired most (none here).
+    const d = r.json.decisions;
+    expect(d.allow + d.review + d.block).toBe(r.json.stats.total_transactions);
+    expect(r.json.top_rules).toEqual([]);
   });
 
   it('answers 400 for a bad days value', async () => {

@@ -99,6 +99,7 @@ describe('sqlite specifics', () => {
       '009_risk_rules',
       '010_transaction_decisions',
       '011_user_accounts',
+      '012_rule_matches_index',
     ]);
     const { rows, total } = await store.listTransactions({ limit: 10 });
     expect(total).toBe(3);
@@ -161,6 +162,10 @@ describe('sqlite specifics', () => {
       [2, 'review', []],
       [1, 'allow', []],
     ]);
+    expect(await store.decisionSummary(new Date('2024-05-01T00:00:00.000Z'), 5)).toEqual({
+      decisions: { allow: 2, review: 1, block: 0 },
+      top_rules: [],
+    });
     const db = new Database(path);
     expect(db.prepare('SELECT transaction_created_at FROM feedback').pluck().get()).toBe('2024-05-01T12:00:59.999Z');
     db.exec('DELETE FROM transactions WHERE id = 1'); // the trigger keeps the rollups true (an elevated row)

@@ -1017,6 +1017,84 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
       });
     });
 
+    describe('decision summary (the dashboard)', () => {
+      it('is all zeros with no rules when there is nothing', async () => {
+        expect(await store.decisionSummary(new Date(0), 5)).toEqual({
+          decisions: { allow: 0, review: 0, block: 0 },
+          top_rules: [],
+        });
+      });
+
+      it('agrees with counting the rows one by one, whatever `since` is, and ranks the rules that matched', async () => {
+        const R = (name: string, action: 'allow' | 'review' | 'block') => ({ name, action });
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          const at = async (iso: string, rows: NewTransaction[]) => {
+            vi.setSystemTime(new Date(iso));
+            await store.insertTransactions(rows);
+          };
+          await at('2030-01-01T12:00:30.000Z', [
+            newTransaction({ is_fraudulent: true, decision: 'review' }),
+            newTransaction({ decision: 'block', matched_rules: [R('big', 'block')] }),
+          ]);
+          await at('2030-01-01T12:00:50.000Z', [
+            newTransaction({
+              is_fraudulent: true,
+              decision: 'allow',
+              matched_rules: [R('vip', 'allow'), R('big', 'block')],
+            }),
+            newTransaction({ decision: 'allow' }),
+          ]);
+          await at('2030-01-01T12:01:00.000Z', [
+            newTransaction({ decision: 'review', matched_rules: [R('night', 'review')] }),
+            newTransaction({ is_fraudulent: true, decision: 'block', matched_rules: [R('big', 'block')] }),
+          ]);
+          await at('2030-01-01T12:03:20.000Z', [
+            newTransaction({ is_fraudulent: true, decision: 'review', matched_rules: [R('night', 'review')] }),
+            newTransaction({ decision: 'allow' }),
+            newTransaction({ decision: 'allow' }),
+          ]);
+        } finally {
+          vi.useRealTimers();
+        }
+        const { rows } = await store.listTransactions({ limit: 100 });
+        for (const since of [
+          '2030-01-01T11:00:00.000Z',
+          '2030-01-01T12:00:30.000Z',
+          '2030-01-01T12:00:40.000Z',
+          '2030-01-01T12:01:00.000Z',
+          '2030-01-01T12:02:00.000Z',
+          '2030-01-01T12:04:00.000Z',
+        ]) {
+          const inWindow = rows.filter((r) => r.created_at >= since);
+          const decisions = { allow: 0, review: 0, block: 0 };
+          const matches = new Map<string, number>();
+          for (const r of inWindow) {
+            decisions[r.decision]++;
+            for (const m of r.matched_rules)
+              matches.set(`${m.name} ${m.action}`, (matches.get(`${m.name} ${m.action}`) ?? 0) + 1);
+          }
+          const got = await store.decisionSummary(new Date(since), 10);
+          expect(got.decisions, since).toEqual(decisions);
+          expect(new Map(got.top_rules.map((t) => [`${t.name} ${t.action}`, t.matches])), since).toEqual(matches);
+        }
+        expect(await store.decisionSummary(new Date('2030-01-01T11:00:00.000Z'), 10)).toEqual({
+          decisions: { allow: 4, review: 3, block: 2 },
+          top_rules: [
+            { name: 'big', action: 'block', matches: 3 },
+            { name: 'night', action: 'review', matches: 2 },
+            { name: 'vip', action: 'allow', matches: 1 },
+          ],
+        });
+        // The top N only; ties go by name.
+        expect((await store.decisionSummary(new Date('2030-01-01T12:00:40.000Z'), 2)).top_rules).toEqual([
+          { name: 'big', action: 'block', matches: 2 },
+          { name: 'night', action: 'review', matches: 2 },
+        ]);
+        expect((await store.decisionSummary(new Date('2030-01-01T11:00:00.000Z'), 0)).top_rules).toEqual([]);
+      });
+    });
+
     describe('rules version', () => {
       it('changes with every change to the rules, and only then', async () => {
         const v0 = await store.rulesVersion();

@@ -192,3 +192,30 @@ export function driftCells(drift: NonNullable<DashboardSnapshot['drift']>): {
   const worst = bands.includes('drifted') ? 'drifted' : bands.includes('watch') ? 'watch' : 'stable';
   return { title: `Drift ${drift.days}d `, cells, verdict: { text: worst, band: worst } };
 }
+
+export interface DecisionCell {
+  /** " · " before every count but the first (uncoloured). */
+  lead: string;
+  /** The count and its decision, "190 review" (the view colours it by decision). */
+  text: string;
+  decision: 'allow' | 'review' | 'block';
+}
+
+/**
+ * The decisions line ("Decisions 11,800 allow · 190 review · 37 block") and the rules that fired most ("big
+ * (block) 37, night (review) 12"), from a snapshot that has them (absent from an older daemon: null).
+ */
+export function decisionsPanel(s: DashboardSnapshot): { title: string; cells: DecisionCell[]; rules: string } | null {
+  if (!s.decisions) return null;
+  const d = s.decisions;
+  const cells = (['allow', 'review', 'block'] as const).map((name, i) => ({
+    lead: i > 0 ? ' · ' : '',
+    text: `${fmtInt(d[name])} ${name}`,
+    decision: name,
+  }));
+  const top = s.top_rules ?? [];
+  const rules = top.length
+    ? top.map((r) => `${r.name} (${r.action}) ${fmtInt(r.matches)}`).join(', ')
+    : 'no rule matched in the window';
+  return { title: 'Decisions ', cells, rules };
+}

@@ -15,7 +15,7 @@ import {
   truncate,
   width,
 } from './format.js';
-import { flaggedTable, fmtPsi, hourlyChart, riskRows, throughputPanel } from './panels.js';
+import { decisionsPanel, flaggedTable, fmtPsi, hourlyChart, riskRows, throughputPanel } from './panels.js';
 
 const W = 80;
 
@@ -72,6 +72,13 @@ export function renderPlain(snapshot: DashboardSnapshot): string {
         ),
       );
     }
+    blank();
+  }
+
+  const decisions = decisionsPanel(s);
+  if (decisions) {
+    out.push(truncate(decisions.title + decisions.cells.map((c) => c.lead + c.text).join(''), W));
+    out.push(truncate(`Rules firing most ${decisions.rules}`, W));
     blank();
   }
 

@@ -2,7 +2,15 @@
 import { Box, Text } from 'ink';
 import type { DashboardSnapshot } from './snapshot.js';
 import { fit, fmtCompact, fmtInt, fmtPct, fmtScore, width } from './format.js';
-import { driftCells, flaggedTable, hourlyChart, riskRows, throughputPanel, windowStart } from './panels.js';
+import {
+  decisionsPanel,
+  driftCells,
+  flaggedTable,
+  hourlyChart,
+  riskRows,
+  throughputPanel,
+  windowStart,
+} from './panels.js';
 import { Line, Title, levelColor, type Paint } from './view-common.js';
 
 export interface MainLayout {
@@ -23,10 +31,12 @@ export interface MainLayout {
   flaggedRows: number;
   /** Rows of the drift line: 1 when the snapshot carries drift figures. */
   driftRows: number;
+  /** Rows of decisions and top rules: 2 on tall terminals, else 1 (both on one line), 0 without them or room. */
+  decisionRows: number;
 }
 
 /** Sizes from the terminal: whatever rows the charts leave go to the flagged table. */
-export function mainLayout(columns: number, rows: number, withDrift = false): MainLayout {
+export function mainLayout(columns: number, rows: number, withDrift = false, withDecisions = false): MainLayout {
   const wide = columns >= 110;
   const stacked = columns < 76;
   const gap = 2;
@@ -44,7 +54,10 @@ export function mainLayout(columns: number, rows: number, withDrift = false): Ma
   const panels = 5 + 2 * spacing + chartsH + (wide ? 0 : 2 + spacing);
   // The drift line takes a row from the flagged table, only while the table keeps at least one.
   const driftRows = withDrift && rows - panels >= 2 ? 1 : 0;
-  const fixed = panels + driftRows;
+  // Decisions likewise, after drift: two lines from 30 rows, else one, while the table keeps a row.
+  const left = rows - panels - driftRows;
+  const decisionRows = !withDecisions || left < 2 ? 0 : rows >= 30 && left >= 3 ? 2 : 1;
+  const fixed = panels + driftRows + decisionRows;
   return {
     stacked,
     wide,
@@ -57,6 +70,7 @@ export function mainLayout(columns: number, rows: number, withDrift = false): Ma
     spacing,
     flaggedRows: Math.max(1, rows - fixed),
     driftRows,
+    decisionRows,
   };
 }
 
@@ -211,6 +225,54 @@ function Drift({ drift, columns, p }: { drift: NonNullable<DashboardSnapshot['dr
   );
 }
 
+/** Decisions over the window, coloured by decision, and the rules that fired most: on two lines, or one. */
+function Decisions({
+  panel,
+  lines,
+  columns,
+  p,
+}: {
+  panel: NonNullable<ReturnType<typeof decisionsPanel>>;
+  lines: number;
+  columns: number;
+  p: Paint;
+}) {
+  const color = (d: string) => p.fg(d === 'block' ? 'red' : d === 'review' ? 'yellow' : 'green');
+  const used = width(panel.title) + panel.cells.reduce((n, c) => n + width(c.lead) + width(c.text), 0);
+  const rulesTitle = 'Rules firing most ';
+  const counts = (
+    <>
+      <Text bold color={p.fg('cyan')}>
+        {panel.title}
+      </Text>
+      {panel.cells.map((c) => (
+        <Text key={c.decision}>
+          {c.lead}
+          <Text color={color(c.decision)}>{c.text}</Text>
+        </Text>
+      ))}
+    </>
+  );
+  if (lines < 2)
+    return (
+      <Line>
+        {counts}
+        <Text>{fit(`  rules: ${panel.rules}`, Math.max(0, columns - used))}</Text>
+      </Line>
+    );
+  return (
+    <Box flexDirection="column">
+      <Line>{counts}</Line>
+      <Line>
+        <Text bold color={p.fg('cyan')}>
+          {rulesTitle}
+        </Text>
+        {fit(panel.rules, Math.max(0, columns - width(rulesTitle)))}
+      </Line>
+    </Box>
+  );
+}
+
 function Flagged({
   s,
   selected,
@@ -267,7 +329,8 @@ export function MainBody({
   rows: number;
   p: Paint;
 }) {
-  const L = mainLayout(columns, rows, Boolean(s.drift));
+  const decisions = decisionsPanel(s);
+  const L = mainLayout(columns, rows, Boolean(s.drift), decisions !== null);
   return (
     <Box flexDirection="column" width={columns} marginTop={L.spacing}>
       {L.wide ? null : <Tiles s={s} columns={columns} L={L} p={p} />}
@@ -285,6 +348,9 @@ export function MainBody({
         </Box>
       </Box>
       {s.drift && L.driftRows > 0 ? <Drift drift={s.drift} columns={columns} p={p} /> : null}
+      {decisions && L.decisionRows > 0 ? (
+        <Decisions panel={decisions} lines={L.decisionRows} columns={columns} p={p} />
+      ) : null}
       <Box marginTop={L.spacing}>
         <Flagged s={s} selected={selected} L={L} columns={columns} p={p} />
       </Box>

@@ -300,6 +300,29 @@ export const Dashboard = Type.Object(
       ),
     ),
     drift: Type.Optional(Nullable(DriftShape())),
+    decisions: Type.Optional(
+      Type.Object(
+        { allow: Type.Integer(), review: Type.Integer(), block: Type.Integer() },
+        {
+          ...open,
+          description:
+            "Transactions in the window by decision; rows stored before decisions were kept count as the model's flag",
+        },
+      ),
+    ),
+    top_rules: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String(),
+            action: Type.Union([Type.Literal('allow'), Type.Literal('review'), Type.Literal('block')]),
+            matches: Type.Integer({ description: 'Transactions in the window the rule matched' }),
+          },
+          open,
+        ),
+        { description: 'The rules that matched the most transactions in the window, most first' },
+      ),
+    ),
   },
   open,
 );

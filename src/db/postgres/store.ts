@@ -2,6 +2,7 @@ import pg from 'pg';
 import type {
   ApiKey,
   DashboardStats,
+  DecisionSummary,
   Feedback,
   FeedbackHistoryEntry,
   ModelVersion,
@@ -28,6 +29,9 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  buildDecisionSummary,
+  type DecisionSummaryRow,
+  RULE_COMBINATIONS_READ,
   checkIdList,
   checkPage,
   checkRiskRule,
@@ -470,6 +474,27 @@ export class PostgresStore implements Store {
       ),
     ]);
     return buildDashboard(hours, feedback);
+  }
+
+  async decisionSummary(since: Date, topRules: number): Promise<DecisionSummary> {
+    const from = isoOf(since, 'since');
+    // One statement, so totals and rule-matched rows are one snapshot. The rule-matched rows are read through the
+    // partial, covering index transactions_rule_matches (migration 012): the rows no rule matched are never touched.
+    const rows = await this.query<DecisionSummaryRow>(
+      `SELECT 0 AS kind, NULL::text AS rules, NULL::int AS d, sum(total)::bigint AS n, sum(anomalies)::bigint AS m
+       FROM transaction_stats WHERE bucket >= $2::timestamptz
+       UNION ALL
+       SELECT 0, NULL, NULL, count(*), count(*) FILTER (WHERE is_fraudulent)
+       FROM transactions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+       UNION ALL
+       SELECT 1, NULL, coalesce(decision, is_fraudulent::int), count(*), count(*) FILTER (WHERE is_fraudulent)
+       FROM transactions WHERE created_at >= $1::timestamptz AND matched_rules IS NOT NULL GROUP BY 3
+       UNION ALL
+       (SELECT 2, matched_rules, NULL, count(*), NULL FROM transactions
+        WHERE created_at >= $1::timestamptz AND matched_rules IS NOT NULL GROUP BY matched_rules ORDER BY 4 DESC LIMIT $3)`,
+      [from, statsBoundary(from), RULE_COMBINATIONS_READ],
+    );
+    return buildDecisionSummary(rows, topRules);
   }
 
   async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {

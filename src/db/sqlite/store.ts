@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type {
   ApiKey,
   DashboardStats,
+  DecisionSummary,
   Feedback,
   FeedbackHistoryEntry,
   ModelVersion,
@@ -27,6 +28,9 @@ import {
   asId,
   binThroughput,
   buildDashboard,
+  buildDecisionSummary,
+  type DecisionSummaryRow,
+  RULE_COMBINATIONS_READ,
   checkIdList,
   checkPage,
   checkRiskRule,
@@ -462,6 +466,26 @@ export class SqliteStore implements Store {
       ).get(from) as { total: number; positive: number };
       return buildDashboard(hours, feedback);
     })();
+  }
+
+  async decisionSummary(since: Date, topRules: number): Promise<DecisionSummary> {
+    const from = isoOf(since, 'since');
+    const boundary = statsBoundary(from);
+    const fromMs = Date.parse(from);
+    // One statement, so totals and rule-matched rows are one snapshot. The rule-matched rows are read through the
+    // partial, covering index transactions_rule_matches (migration 012): the rows no rule matched are never touched.
+    const rows = this.stmt(
+      `SELECT 0 AS kind, NULL AS rules, NULL AS d, sum(total) AS n, sum(anomalies) AS m FROM transaction_stats WHERE bucket >= ?
+       UNION ALL
+       SELECT 0, NULL, NULL, count(*), sum(is_fraudulent) FROM transactions WHERE created_ms >= ? AND created_ms < ?
+       UNION ALL
+       SELECT 1, NULL, coalesce(decision, is_fraudulent), count(*), sum(is_fraudulent)
+       FROM transactions WHERE created_ms >= ? AND matched_rules IS NOT NULL GROUP BY 3
+       UNION ALL
+       SELECT * FROM (SELECT 2, matched_rules, NULL, count(*), NULL FROM transactions
+         WHERE created_ms >= ? AND matched_rules IS NOT NULL GROUP BY matched_rules ORDER BY 4 DESC LIMIT ?)`,
+    ).all(boundary, fromMs, Date.parse(boundary), fromMs, fromMs, RULE_COMBINATIONS_READ) as DecisionSummaryRow[];
+    return buildDecisionSummary(rows, topRules);
   }
 
   async throughput(since: Date, buckets: number): Promise<{ start: string; total: number; anomalies: number }[]> {
