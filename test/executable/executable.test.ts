@@ -192,6 +192,48 @@ describe.skipIf(!built && process.platform !== 'linux')('the single executable',
     expect(await exited).toBe(0);
   });
 
+  it('applies risk rules to scores, and logs users in to the daemon', async () => {
+    const db = ['--db', 'people.db'];
+    const added = runExe(['rules', 'add', 'big', '--when', 'amount > 3000.0', '--action', 'block', ...db], user);
+    expect(added.status, added.stderr).toBe(0);
+    const tx = ['--amount', '5000', '--hour', '2', '--day-of-week', '1', '--merchant-category', '2'];
+    const scored = runExe(['score', ...tx, '--transaction-type', '0', ...db, '-f', 'json'], user);
+    expect(JSON.parse(scored.stdout)).toMatchObject({
+      decision: 'block',
+      matched_rules: [{ name: 'big', action: 'block' }],
+    });
+    const password = 'a long enough password';
+    const ana = runExe(['users', 'add', 'ana', '--role', 'admin', '--password-stdin', ...db], user, `${password}\n`);
+    expect(ana.status, ana.stderr).toBe(0);
+    // No JWT_SECRET on loopback: the daemon makes one and keeps it in the database.
+    const proc = spawnExe(['serve', '--port', '0', ...db], user);
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        proc.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /"url":"([^"]+)"/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        void exited.then((code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const login = await fetch(`${url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'ana', password }),
+      });
+      expect(login.status).toBe(200);
+      const { token } = (await login.json()) as { token: string };
+      expect((await fetch(`${url}/api/rules`)).status).toBe(401); // users exist: never open
+      const rules = await fetch(`${url}/api/rules`, { headers: { authorization: `Bearer ${token}` } });
+      expect(((await rules.json()) as { rules: { name: string }[] }).rules.map((r) => r.name)).toEqual(['big']);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('renders the dashboard once as JSON', () => {
     const r = runExe(['dashboard', '--once', '--format', 'json'], user);
     expect(r.status, r.stderr).toBe(0);

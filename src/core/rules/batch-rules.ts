@@ -98,6 +98,7 @@ export function applyRulesToBatch(
   const x = batch.features;
   const [amount, hour, day, category, type, anomaly, risk] = block.numbers;
   const [merchantOf, categoryOf, typeOf, referenceOf, levelOf] = block.strings;
+  const anyHit = new Uint8Array(BLOCK_ROWS);
   for (let from = 0; from < n; from += BLOCK_ROWS) {
     const m = Math.min(BLOCK_ROWS, n - from);
     block.n = m;
@@ -128,8 +129,21 @@ export function applyRulesToBatch(
       const column = columns[k];
       results[k] = column ? column(block) : null;
     }
+    // With every rule column-wise, rows no rule matched (most) are decided by the model's flag without visiting
+    // each rule: one OR per rule over the block first.
+    if (!rowWise) {
+      anyHit.fill(0, 0, m);
+      for (let k = 0; k < count; k++) {
+        const result = results[k]!;
+        for (let i = 0; i < m; i++) anyHit[i] |= result[i];
+      }
+    }
     for (let i = 0; i < m; i++) {
       const v = from + i;
+      if (!rowWise && anyHit[i] === 0) {
+        decisions[v] = block.isAnomaly[i];
+        continue;
+      }
       const flagged = block.isAnomaly[i] === 1;
       if (rowWise) fillInput(input, block, i);
       let best = 0;
