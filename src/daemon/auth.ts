@@ -46,6 +46,12 @@ export class KeyChecker {
   private readonly cache = new Map<string, { principal: Principal; expires: number }>();
   /** SHA-256 of keys that passed in the last 10 minutes, until when: exempt from the failure limit. */
   private readonly recentlyGood = new Map<string, number>();
+  /**
+   * While an address is held back: how often each key was presented (a client retries with its one key; a flood
+   * of made-up keys rarely repeats one), and keys that failed, until when (they are not checked again).
+   */
+  private readonly heldBack = new Map<string, number>();
+  private readonly recentlyBad = new Map<string, number>();
   private readonly touched = new Map<number, number>();
   private readonly failures: FailureLimiter;
   // Legacy scrypt hashes cost ~100 ms of the libuv pool each: two at a time, so they cannot starve it.
@@ -86,7 +92,7 @@ export class KeyChecker {
     // A key that was good lately is checked again even from a held-back address: behind a proxy (Fly, nginx)
     // every caller shares one address, and a flood there must not lock out keys in use.
     const wait = (this.recentlyGood.get(digest) ?? 0) > t ? 0 : this.failures.blockedFor(ip);
-    if (wait > 0) {
+    if (wait > 0 && !this.persistent(digest, t)) {
       const seconds = Math.ceil(wait / 1000);
       throw new SecureflowError(
         'rate_limited',
@@ -100,6 +106,8 @@ export class KeyChecker {
     const principal = checked.principal;
     if (!principal) {
       this.recentlyGood.delete(digest);
+      if (this.recentlyBad.size > 10_000) this.recentlyBad.clear();
+      this.recentlyBad.set(digest, t + 10 * 60_000);
       this.failures.record(ip);
       throw jwt
         ? unauthorized(
@@ -116,6 +124,19 @@ export class KeyChecker {
     this.cache.set(digest, { principal, expires: Math.min(t + this.ttlMs, checked.until) });
     this.recentlyGood.set(digest, Math.min(t + 10 * 60_000, checked.until));
     return this.touch(principal, t);
+  }
+
+  /**
+   * Whether a key presented from a held-back address is checked anyway: the third time the same key comes (a
+   * real client retrying; a new key behind the same proxy as a flood was otherwise locked out for as long as the
+   * flood won the race for each second's attempts), unless it failed lately. Bounded: one check per distinct key.
+   */
+  private persistent(digest: string, t: number): boolean {
+    if ((this.recentlyBad.get(digest) ?? 0) > t) return false;
+    if (this.heldBack.size > 10_000) this.heldBack.clear();
+    const seen = (this.heldBack.get(digest) ?? 0) + 1;
+    this.heldBack.set(digest, seen);
+    return seen >= 3;
   }
 
   /** A login token's principal and until when it may be cached (-1: expired). */

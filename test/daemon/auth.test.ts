@@ -102,6 +102,33 @@ describe('with keys', () => {
   });
 });
 
+describe('an address held back after failed keys', () => {
+  it('checks a new key on its third try (a client retrying), never a key that failed lately', async () => {
+    const db = tempDb();
+    const key = await createKey(db, 'scorer');
+    const server = await startTestServer({ db });
+    try {
+      const send = async (k: string) =>
+        (await call(server.url, 'POST', '/api/predict', { body: tx, headers: { authorization: `Bearer ${k}` } }))
+          .status;
+      const bogus = (i: number) => `sf_${90_000 + i}_${'B'.repeat(42)}${i % 10}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push(await send(bogus(i)));
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses.slice(10)).toEqual([429, 429]); // held back, before any lookup
+      // The real key, new here: refused twice, checked the third time, then served (and cached).
+      expect([await send(key), await send(key), await send(key), await send(key)]).toEqual([429, 429, 200, 200]);
+      // A made-up key repeated: checked once on its third try (401), then held back again.
+      const repeated = 'sf_91234_' + 'C'.repeat(43);
+      expect([await send(repeated), await send(repeated), await send(repeated), await send(repeated)]).toEqual([
+        429, 429, 401, 429,
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('starting up', () => {
   it('refuses a public address without keys, naming the fix', async () => {
     await expect(startTestServer({ host: '0.0.0.0' })).rejects.toThrow(SecureflowError);
