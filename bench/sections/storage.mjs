@@ -18,6 +18,8 @@ function row(i) {
     merchant_category: i % 10,
     transaction_type: i % 3,
     is_fraudulent: i % 20 === 0,
+    decision: i % 20 === 0 ? 'review' : 'allow',
+    matched_rules: [],
     anomaly_score: 0.45,
     risk_score: 50.5,
     risk_level: 'normal',

@@ -43,6 +43,12 @@ export interface ScoredTransaction {
   rule_errors: RuleErrorOnRow[];
 }
 
+/**
+ * No rule matched, or none failed: one shared empty list, frozen (a push would throw, never corrupt other rows).
+ * A new [] for each was two arrays per scored row on a bulk store's main thread.
+ */
+const NONE = Object.freeze([]) as never[];
+
 /** Decimal places every face shows (and the database keeps): one place, so all faces agree. */
 export const DIGITS = { anomaly_score: 6, risk_score: 2, confidence: 4, shap: 6 } as const;
 
@@ -80,8 +86,8 @@ export function scoredTransactionAt(model: IsolationForestModel, batch: ScoredBa
     explanation: batch.shap ? explanationOf(model, x, batch.shap, v) : null,
     model_version: model.version,
     decision: decisionOf(batch.decisions ? batch.decisions[v] : batch.isAnomaly[v]),
-    matched_rules: batch.matchedRules?.[v] ?? [],
-    rule_errors: batch.ruleErrors?.[v] ?? [],
+    matched_rules: batch.matchedRules?.[v] ?? NONE,
+    rule_errors: batch.ruleErrors?.[v] ?? NONE,
   };
 }
 
