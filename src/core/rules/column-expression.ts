@@ -65,9 +65,7 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 export function compileColumns(expr: Expr): ((b: RuleBlock) => Uint8Array) | null {
   const node = build(expr);
   if (!node || node.t !== 'bool') return null;
-  if (node.f) return node.f;
-  const out = new Uint8Array(BLOCK_ROWS).fill(node.c ? 1 : 0); // a constant rule (`true`)
-  return () => out;
+  return bools(node); // a constant rule (`true`) is one array filled once
 }
 
 function build(e: Expr): Node | null {
@@ -167,6 +165,13 @@ function numbers(n: Num): (b: RuleBlock) => Float64Array {
   return () => out;
 }
 
+/** A boolean node as a block evaluator; a constant is one array filled once, not one per block. */
+function bools(n: Bool): (b: RuleBlock) => Uint8Array {
+  if (n.f) return n.f;
+  const out = new Uint8Array(BLOCK_ROWS).fill(n.c ? 1 : 0);
+  return () => out;
+}
+
 function logic(and: boolean, a: Bool, b: Bool): Bool {
   if (a.f === null && b.f === null) return { t: 'bool', c: and ? a.c && b.c : a.c || b.c, f: null };
   if (a.f === null || b.f === null) {
@@ -197,7 +202,7 @@ function logic(and: boolean, a: Bool, b: Bool): Bool {
 }
 
 function choice(cond: Bool, a: Node, b: Node): Node | null {
-  const p = cond.f ?? (() => new Uint8Array(BLOCK_ROWS).fill(cond.c ? 1 : 0));
+  const p = bools(cond);
   if (isNum(a) && isNum(b) && a.t === b.t) {
     const [x, y] = [numbers(a), numbers(b)];
     const out = new Float64Array(BLOCK_ROWS);
@@ -214,8 +219,7 @@ function choice(cond: Bool, a: Node, b: Node): Node | null {
     };
   }
   if (a.t === 'bool' && b.t === 'bool') {
-    const x = a.f ?? (() => new Uint8Array(BLOCK_ROWS).fill(a.c ? 1 : 0));
-    const y = b.f ?? (() => new Uint8Array(BLOCK_ROWS).fill(b.c ? 1 : 0));
+    const [x, y] = [bools(a), bools(b)];
     const out = scratch();
     return {
       t: 'bool',
@@ -277,8 +281,7 @@ function equality(negate: boolean, a: Node, b: Node): Bool | null {
     };
   }
   if (a.t === 'bool' && b.t === 'bool') {
-    const x = a.f ?? (() => new Uint8Array(BLOCK_ROWS).fill(a.c ? 1 : 0));
-    const y = b.f ?? (() => new Uint8Array(BLOCK_ROWS).fill(b.c ? 1 : 0));
+    const [x, y] = [bools(a), bools(b)];
     const out = scratch();
     return {
       t: 'bool',
