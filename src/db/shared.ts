@@ -6,8 +6,10 @@ import { SecureflowError, type ErrorKind } from '../core/errors.js';
 import type {
   DashboardStats,
   DecisionSummary,
+  Feedback,
   NewRiskRule,
   NewTransaction,
+  RecordedFeedback,
   RiskRule,
   RiskRuleChange,
   RiskRuleUpdate,
@@ -572,4 +574,14 @@ export function trainingPage(rows: readonly (readonly unknown[])[]): TrainingPag
     confirmedFraud[r] = row[6] === true || row[6] === 1 ? 1 : 0;
   }
   return { count, ids, features, confirmedFraud };
+}
+
+/** A verdict as replaced by a newer one (RecordedFeedback.previous): who gave it, and when. */
+export function replacedVerdict(current: Feedback): NonNullable<RecordedFeedback['previous']> {
+  return {
+    is_correct: current.is_correct,
+    notes: current.notes,
+    recorded_by: current.recorded_by,
+    recorded_at: current.updated_at,
+  };
 }

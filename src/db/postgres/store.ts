@@ -37,6 +37,7 @@ import {
   checkRiskRule,
   updatedRule,
   checkText,
+  replacedVerdict,
   checkTransactions,
   describeError as reason,
   explanationText,
@@ -428,12 +429,7 @@ export class PostgresStore implements Store {
       );
       return {
         ...(updated.rows[0] as Feedback),
-        previous: {
-          is_correct: current.is_correct,
-          notes: current.notes,
-          recorded_by: current.recorded_by,
-          recorded_at: current.updated_at,
-        },
+        previous: replacedVerdict(current),
       };
     });
   }

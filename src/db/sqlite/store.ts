@@ -36,6 +36,7 @@ import {
   checkRiskRule,
   updatedRule,
   checkText,
+  replacedVerdict,
   checkTransaction,
   decisionToCode,
   explanationText,
@@ -421,12 +422,7 @@ export class SqliteStore implements Store {
       ).get(isCorrect ? 1 : 0, notes, recordedBy, at, transactionId) as Row;
       return {
         ...toFeedback(row),
-        previous: {
-          is_correct: previous.is_correct,
-          notes: previous.notes,
-          recorded_by: previous.recorded_by,
-          recorded_at: previous.updated_at,
-        },
+        previous: replacedVerdict(previous),
       };
     });
   }
