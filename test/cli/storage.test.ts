@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { csvChunks } from '../../src/core/batch/csv-chunks.js';
 import { parseRecords } from '../../src/core/batch/csv-records.js';
-import { BLOCKING_STORE_CHUNK_BYTES } from '../../src/core/batch/run-batch.js';
+import { STORE_CHUNK_BYTES } from '../../src/core/batch/run-batch.js';
 import { createRandom, generateTransactions } from '../../src/model/index.js';
 import { BIN, cli, csvTable, fixture } from './run-cli.js';
 
@@ -194,7 +194,7 @@ describe('storage from the CLI (SQLite)', () => {
       writeFileSync(big, `${lines.join('\n')}\n`);
       // Where whole chunks end, in rows, as the CLI cuts this file when storing into SQLite.
       let total = 0;
-      const size = BLOCKING_STORE_CHUNK_BYTES;
+      const size = STORE_CHUNK_BYTES;
       for await (const c of csvChunks(createReadStream(big, { highWaterMark: size }), big, size)) {
         total += parseRecords(c.bytes.toString('utf8'), c.firstLine).count;
         chunkEnds.push(total);

@@ -75,16 +75,14 @@ export interface DecisionCounts {
 
 const DEFAULT_CHUNK_BYTES = 1 << 20;
 /**
- * Storing on this thread (SQLite): while it writes a chunk it cannot hand the worker its next one (the worker
- * idled ~20% of the run), so one more job in flight keeps the worker busy; half-size chunks and a smaller young
- * generation per worker pay for that job's memory. 1M rows on 2 cores with other processes stopped: ~1.97x ->
- * ~1.7x the --no-store time, peak RSS 188-197 -> 169-177 MB (bench/sections/storage.mjs). Postgres writes on
- * its server, not here: left as it was.
+ * Storing: half-size chunks and a smaller young generation per worker, for the memory of what storing holds in
+ * flight. And when the store writes on this thread (SQLite), one more job in flight: while this thread writes a
+ * chunk it cannot hand the worker its next one (the worker idled ~20% of the run). 1M rows on 2 cores: SQLite
+ * ~1.97x -> ~1.7x the --no-store time, peak RSS 188-197 -> 169-177 MB; Postgres peak ~195 -> ~180 MB, no slower
+ * (bench/sections/storage.mjs).
  */
-export const BLOCKING_STORE_CHUNK_BYTES = 512 << 10;
-const BLOCKING_STORE_TUNING: PoolTuning = { extraInFlight: 1, youngGenerationMb: 4 };
-/** Postgres: the same chunk size and young generation (1M rows: peak ~195 -> ~180 MB, no slower). */
-const STORE_TUNING: PoolTuning = { extraInFlight: 0, youngGenerationMb: 4 };
+export const STORE_CHUNK_BYTES = 512 << 10;
+const storeTuning = (writesHere: boolean): PoolTuning => ({ extraInFlight: writesHere ? 1 : 0, youngGenerationMb: 4 });
 /** Below this, worker threads cost more to start than they save. */
 const WORKER_MIN_BYTES = 4 << 20;
 
@@ -108,17 +106,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
     derived,
     warnings: derived === 'warn',
   };
-  const blocking = o.store !== null && Boolean(o.storeBlocksThread);
   const storing = o.store !== null;
-  const chunkBytes = o.chunkBytes ?? (storing ? BLOCKING_STORE_CHUNK_BYTES : DEFAULT_CHUNK_BYTES);
+  const chunkBytes = o.chunkBytes ?? (storing ? STORE_CHUNK_BYTES : DEFAULT_CHUNK_BYTES);
   const inputs = await batchInputs(o.inputs, o.stdin ?? process.stdin, chunkBytes, dialect);
   const big = total === 0 || total >= WORKER_MIN_BYTES;
   // Storing takes a core: SQLite writes synchronously on this thread, and a Postgres server on this machine works
   // on the COPY as hard as we score. So cores - 1 scoring workers, at least one, so that scoring overlaps writing
   // (on 2 cores: one worker scores and formats while the rows are written). A worker per core took 250-300 MB for
   // little gain; this thread scoring a share of the chunks while SQLite left it time was no faster and took
-  // ~20 MB more (bench/sections/storage.mjs; figures in the README). --workers still decides when given (1: everything on this thread).
-  const busy = o.store !== null && !o.executor;
+  // ~20 MB more (bench/sections/storage.mjs; figures in the README). --workers still decides when given (1:
+  // everything on this thread).
+  const busy = storing && !o.executor;
   const workers = o.workers ?? (big ? Math.max(1, availableParallelism() - (busy ? 1 : 0)) : 1);
   const pooled = o.workers === undefined ? big && (workers > 1 || busy) : workers > 1;
   const executor: ChunkExecutor = o.executor
@@ -130,7 +128,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchSummary> {
           o.threshold,
           settings,
           o.rules,
-          blocking ? BLOCKING_STORE_TUNING : storing ? STORE_TUNING : DEFAULT_POOL_TUNING,
+          storing ? storeTuning(Boolean(o.storeBlocksThread)) : DEFAULT_POOL_TUNING,
         )
       : inlineExecutor(o.model!, settings, o.rules);
   const store = o.store ? storeInOrder(o.store) : null;
