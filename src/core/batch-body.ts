@@ -175,7 +175,7 @@ export async function scoreAndStore(
   const storedExplanations: (string | undefined)[] = new Array(read.count);
   const items: string[] = new Array(total);
   const made = (batch: ScoredBatch, from: number, to: number): void => {
-    applyRulesToSlice(opts.rules, batch, from, to, model.thresholdRisk, read.legacy);
+    applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v], from, to);
     for (let v = from; v < to; v++) {
       // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
       const t = scoredTransactionAt(model, batch, v);
@@ -248,50 +248,10 @@ function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
     references: read.references,
     shap: explain ? new Float64Array(n * FEATURE_COUNT) : null,
     stopped: false,
-    decisions: new Uint8Array(n),
-    matchedRules: null,
-    ruleErrors: null,
-  };
-}
-
-/**
- * The rules applied to rows [from, to) of `batch` (a slice just scored), their outcome written into the batch's
- * columns: the same as applyRulesToBatch over the whole batch, a slice at a time so that rows are made as their
- * slice comes back.
- */
-function applyRulesToSlice(
-  rules: readonly CompiledRule[],
-  batch: ScoredBatch,
-  from: number,
-  to: number,
-  thresholdRisk: number,
-  legacy: readonly (LegacyFields | null)[],
-): void {
-  const part: ScoredBatch = {
-    seq: batch.seq,
-    count: to - from,
-    features: batch.features.subarray(from * FEATURE_COUNT, to * FEATURE_COUNT),
-    anomalyScore: batch.anomalyScore.subarray(from, to),
-    riskScore: batch.riskScore.subarray(from, to),
-    confidence: batch.confidence.subarray(from, to),
-    isAnomaly: batch.isAnomaly.subarray(from, to),
-    references: batch.references ? batch.references.slice(from, to) : null,
-    shap: null,
-    stopped: false,
     decisions: null,
     matchedRules: null,
     ruleErrors: null,
   };
-  applyRulesToBatch(rules, part, thresholdRisk, (v) => legacy[from + v] ?? null);
-  batch.decisions!.set(part.decisions!, from);
-  if (part.matchedRules) {
-    batch.matchedRules ??= new Array(batch.count).fill(null);
-    batch.ruleErrors ??= new Array(batch.count).fill(null);
-    for (let i = 0; i < part.count; i++) {
-      batch.matchedRules[from + i] = part.matchedRules[i];
-      batch.ruleErrors[from + i] = part.ruleErrors![i];
-    }
-  }
 }
 
 /** Copies a scored slice into the whole batch's columns from row `from`. */

@@ -64,24 +64,31 @@ export function rulesReadLegacy(rules: readonly CompiledRule[]): boolean {
  * hold the values every face shows (scores rounded as printed), so a rule on `risk_score > 95` agrees with what
  * the user reads. Rows go a block at a time: rules that can be evaluated column-wise (./column-expression.ts) run
  * as tight loops over the block; the others row by row. Allocates nothing per row unless a rule matches or fails.
+ * Rows [from, to) only, when given: a daemon's batch comes back from scoring a slice at a time, and its rows are
+ * made as each slice arrives; the other rows' outcomes are kept.
  */
 export function applyRulesToBatch(
   rules: readonly CompiledRule[],
   batch: ScoredBatch,
   thresholdRisk: number,
   legacyOf: LegacyOf | null,
+  from = 0,
+  to = batch.count,
 ): void {
   const n = batch.count;
-  const decisions = new Uint8Array(n);
+  batch.decisions ??= new Uint8Array(n);
+  const decisions = batch.decisions;
   if (rules.length === 0) {
-    decisions.set(batch.isAnomaly.subarray(0, n)); // no rule: review what the model flags (code 1), allow the rest
-    batch.decisions = decisions;
+    // No rule: review what the model flags (code 1), allow the rest.
+    decisions.set(batch.isAnomaly.subarray(from, to), from);
     batch.matchedRules = null;
     batch.ruleErrors = null;
     return;
   }
-  const matchedRules: (RuleMatch[] | null)[] = new Array(n).fill(null);
-  const ruleErrors: (RuleErrorOnRow[] | null)[] = new Array(n).fill(null);
+  batch.matchedRules ??= new Array(n).fill(null);
+  batch.ruleErrors ??= new Array(n).fill(null);
+  const matchedRules = batch.matchedRules;
+  const ruleErrors = batch.ruleErrors;
   const count = rules.length;
   const codes = rules.map((r) => decisionCode(r.action));
   // Precedence (decide.ts): allow, then block, then review, then the model's flag. Codes: allow 0, review 1,
@@ -99,12 +106,12 @@ export function applyRulesToBatch(
   const [amount, hour, day, category, type, anomaly, risk] = block.numbers;
   const [merchantOf, categoryOf, typeOf, referenceOf, levelOf] = block.strings;
   const anyHit = new Uint8Array(BLOCK_ROWS);
-  for (let from = 0; from < n; from += BLOCK_ROWS) {
-    const m = Math.min(BLOCK_ROWS, n - from);
+  for (let start = from; start < to; start += BLOCK_ROWS) {
+    const m = Math.min(BLOCK_ROWS, to - start);
     block.n = m;
     // The block's variables, column by column (only those a rule reads, beyond the five features).
     for (let i = 0; i < m; i++) {
-      const v = from + i;
+      const v = start + i;
       const f = v * FEATURE_COUNT;
       amount[i] = x[f];
       hour[i] = x[f + 1];
@@ -139,7 +146,7 @@ export function applyRulesToBatch(
       }
     }
     for (let i = 0; i < m; i++) {
-      const v = from + i;
+      const v = start + i;
       if (!rowWise && anyHit[i] === 0) {
         decisions[v] = block.isAnomaly[i];
         continue;
@@ -174,9 +181,6 @@ export function applyRulesToBatch(
       decisions[v] = bestCode;
     }
   }
-  batch.decisions = decisions;
-  batch.matchedRules = matchedRules;
-  batch.ruleErrors = ruleErrors;
 }
 
 let block: RuleBlock | null = null;
