@@ -230,6 +230,14 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         .choices(['none', 'all', 'auto'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--conditional-weight <n>',
+        'how many times as often a node splits on a conditional feature as on a field itself',
+      )
+        .default(2)
+        .argParser(number('conditional weight', 1, 64, true)),
+    )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')
     .addOption(dbOption())

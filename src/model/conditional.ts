@@ -8,22 +8,28 @@ import { quantile } from './quantiles.js';
  * user sees the five transaction fields only: each conditional feature is a function of a subset of the fields
  * (`reads`), and explanations stay Shapley values over the five fields (see shap-table.ts and coalition-shap.ts).
  *
- * - amount_for_category: (log1p(amount) - median) / scale of the category's log amounts, scale = IQR / 1.349 (a
- *   robust z-score: a coffee-shop amount the size of a flight, or a burst of cent-sized card tests, sits many
+ * - amount_for_category: (log(amount + 1 cent) - median) / scale of the category's log amounts, scale = IQR / 1.349
+ *   (a robust z-score: a coffee-shop amount the size of a flight, or a burst of cent-sized card tests, sits many
  *   scales from its category's bulk even when it is ordinary overall). Median and IQR, not mean and deviation, so
- *   the fraud inside the training rows cannot drag them far.
+ *   the fraud inside the training rows cannot drag them far. log(amount + 0.01), not log1p: log1p squeezes every
+ *   amount under one unit into [0, 0.7], so card tests of a few cents sat only 3-4 scales below a category whose
+ *   median is 11; with a cent's offset they sit 8-12 scales below (files before it say `robust-z-log1p`).
  * - hour_for_category, type_for_category, day_for_category: log of the share of the category's training rows
- *   with that hour / type / day (Laplace-smoothed): electronics at 3 am or a transfer at a grocery is rare for
- *   the category though common overall. Log, because the forest cuts uniformly between a node's min and max and
- *   the rare end (shares of 0.001 against 0.05) would be a sliver of a linear axis.
+ *   with that hour / type / day (Laplace-smoothed) below ORDINARY_SHARE, 0 from there up: electronics at 3 am or
+ *   a transfer at a grocery is rare for the category though common overall. Log, because the forest cuts
+ *   uniformly between a node's min and max and the rare end (shares of 0.001 against 0.05) would be a sliver of a
+ *   linear axis. Flat above 1%, because an isolation forest isolates any minority value of a column in one cut,
+ *   however common: grocery cash back (3%) and marketplace transfers (4%) were isolated as fast as a transfer no
+ *   grocery ever sees, and filled the top of the ranking (files before it say `log-share`, with no floor).
  */
 export type ConditionalFeature = CategoryAmountFeature | CategoryShareFeature;
 
 export interface CategoryAmountFeature {
   name: 'amount_for_category';
-  rule: 'robust-z-log1p';
+  /** `robust-z-log-cent`: z of log(amount + 0.01); `robust-z-log1p`: of log1p(amount) (older files). */
+  rule: 'robust-z-log-cent' | 'robust-z-log1p';
   reads: ['amount', 'merchant_category'];
-  /** Per category code with enough rows (MIN_CATEGORY_ROWS): [median, scale] of log1p(amount). */
+  /** Per category code with enough rows (MIN_CATEGORY_ROWS): [median, scale] of the log amount. */
   categories: Record<string, [number, number]>;
   /** For other categories: the same over all training rows. */
   overall: [number, number];
@@ -33,7 +39,10 @@ export interface CategoryAmountFeature {
 
 export interface CategoryShareFeature {
   name: 'hour_for_category' | 'type_for_category' | 'day_for_category';
-  rule: 'log-share';
+  /** `log-share-rare`: min(0, log(share / ordinaryShare)); `log-share`: log(share), no floor (older files). */
+  rule: 'log-share-rare' | 'log-share';
+  /** With `log-share-rare`: the share from which a value is ordinary for the category (0 from there up). */
+  ordinaryShare?: number;
   reads: [FeatureName, 'merchant_category'];
   /** Laplace smoothing: log((count + 1) / (category rows + values)). */
   values: number;
@@ -73,6 +82,11 @@ export const CONDITIONAL_NAMES: readonly ConditionalName[] = [
 
 const AMOUNT = 0;
 const CATEGORY = 3;
+/** A value at least this share of the category's training rows take is ordinary for it (log-share-rare). */
+const ORDINARY_SHARE = 0.01;
+/** log(amount + CENT): zero amounts stay finite, and amounts of a few cents stay apart (robust-z-log-cent). */
+const CENT = 0.01;
+const logCent = (amount: number): number => Math.log(amount + CENT);
 /** Categories with fewer training rows use the overall amount statistics. */
 const MIN_CATEGORY_ROWS = 10;
 /** The smallest scale: a category whose amounts are all equal still gives finite z-scores. */
@@ -129,7 +143,7 @@ function learnAmount(raw: Float64Array, rows: number): CategoryAmountFeature {
   const byCategory = new Map<number, number[]>();
   const all = new Float64Array(rows);
   for (let i = 0; i < rows; i++) {
-    const v = Math.log1p(raw[i * FEATURE_COUNT + AMOUNT]);
+    const v = logCent(raw[i * FEATURE_COUNT + AMOUNT]);
     all[i] = v;
     const c = raw[i * FEATURE_COUNT + CATEGORY];
     const list = byCategory.get(c);
@@ -143,7 +157,7 @@ function learnAmount(raw: Float64Array, rows: number): CategoryAmountFeature {
   }
   return {
     name: 'amount_for_category',
-    rule: 'robust-z-log1p',
+    rule: 'robust-z-log-cent',
     reads: ['amount', 'merchant_category'],
     categories,
     overall: robustCentre(all.sort()),
@@ -175,7 +189,8 @@ function learnShare(raw: Float64Array, rows: number, name: CategoryShareFeature[
   }
   return {
     name,
-    rule: 'log-share',
+    rule: 'log-share-rare',
+    ordinaryShare: ORDINARY_SHARE,
     reads: [FEATURES[field], 'merchant_category'],
     values: SHARE_FIELDS[name].values || Math.max(2, distinct.size),
     counts: record,
@@ -254,19 +269,23 @@ export function compileConditional(feature: ConditionalFeature): ConditionalColu
       }
     }
     const [om, os] = feature.overall;
+    const log = feature.rule === 'robust-z-log1p' ? Math.log1p : logCent;
     return {
       fill(raw, count, out, stride, column) {
         for (let i = 0; i < count; i++) {
           const code = raw[i * FEATURE_COUNT + CATEGORY];
-          const v = Math.log1p(raw[i * FEATURE_COUNT + AMOUNT]);
+          const v = log(raw[i * FEATURE_COUNT + AMOUNT]);
           out[i * stride + column] = code < DENSE_CODES ? (v - centre[code]) * inverse[code] : (v - om) / os;
         }
       },
     };
   }
   const field = SHARE_FIELDS[feature.name].field;
-  const unseen = Math.log(1 / feature.values);
-  // Per category: log((count + 1) / (n + values)) for the field's values 0..width-1 (others: count 0).
+  // log-share-rare: shares from ordinaryShare up are all 0, so only what is rare for the category stands apart.
+  const floor = feature.rule === 'log-share-rare' ? Math.log(feature.ordinaryShare ?? ORDINARY_SHARE) : null;
+  const level = (share: number): number => (floor === null ? Math.log(share) : Math.min(0, Math.log(share) - floor));
+  const unseen = level(1 / feature.values);
+  // Per category: level((count + 1) / (n + values)) for the field's values 0..width-1 (others: count 0).
   let width = 1;
   for (const m of Object.values(feature.counts)) for (const v of Object.keys(m)) width = Math.max(width, Number(v) + 1);
   width = Math.min(width, DENSE_CODES);
@@ -277,11 +296,11 @@ export function compileConditional(feature: ConditionalFeature): ConditionalColu
     if (code >= DENSE_CODES) continue;
     let n = 0;
     for (const k of Object.values(m)) n += k;
-    const zero = Math.log(1 / (n + feature.values));
+    const zero = level(1 / (n + feature.values));
     absent[code] = zero;
     table.fill(zero, code * width, (code + 1) * width);
     for (const [v, k] of Object.entries(m))
-      if (Number(v) < width) table[code * width + Number(v)] = Math.log((k + 1) / (n + feature.values));
+      if (Number(v) < width) table[code * width + Number(v)] = level((k + 1) / (n + feature.values));
   }
   return {
     fill(raw, count, out, stride, column) {

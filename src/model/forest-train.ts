@@ -23,6 +23,8 @@ export function heightLimit(sampleSize: number): number {
  * Grows `trees` isolation trees on `data` (row-major, already encoded, `rows` x specs.length columns),
  * as Liu et al. and scikit-learn do: a subsample without replacement per tree, a random non-constant
  * feature per node, a threshold uniform between the node's min and max, and a height limit.
+ * `weights[c]` (a positive integer, 1 for every column if absent): column c is drawn that many times as often;
+ * with all weights 1 the draws, and so the trees, are the same as without weights.
  */
 export function growForest(
   data: Float64Array,
@@ -31,7 +33,12 @@ export function growForest(
   trees: number,
   sampleSize: number,
   rng: Random,
+  weights: readonly number[] = specs.map(() => 1),
 ): CompactTree[] {
+  if (weights.length !== specs.length || !weights.every((w) => Number.isInteger(w) && w >= 1 && w <= 64))
+    throw new RangeError('column weights must be one integer in 1..64 per column');
+  // Each column index `weight` times: a node shuffles this list and splits on the first non-constant column.
+  const draws = Int32Array.from(weights.flatMap((w, c) => new Array<number>(w).fill(c)));
   const psi = Math.min(sampleSize, rows);
   const limit = heightLimit(psi);
   const pool = new Int32Array(rows);
@@ -48,7 +55,7 @@ export function growForest(
       sample[i] = pool[i];
     }
     const tree: CompactTree = { feature: [], threshold: [], size: [] };
-    grow(tree, data, specs, sample, 0, psi, 0, limit, rng);
+    grow(tree, data, specs, draws, sample, 0, psi, 0, limit, rng);
     out.push(tree);
   }
   return out;
@@ -58,6 +65,7 @@ function grow(
   tree: CompactTree,
   data: Float64Array,
   specs: readonly ColumnKind[],
+  draws: Int32Array,
   idx: Int32Array,
   start: number,
   end: number,
@@ -73,14 +81,17 @@ function grow(
   tree.size.push(n);
   if (depth >= limit || n <= 1) return;
 
-  // Features in random order; the first that is not constant in this node is split (scikit-learn skips
-  // constant features the same way). A node where every feature is constant stays a leaf.
-  const order = Array.from({ length: m }, (_, i) => i);
-  for (let i = m - 1; i > 0; i--) {
+  // Features in (weighted) random order; the first that is not constant in this node is split (scikit-learn
+  // skips constant features the same way). A node where every feature is constant stays a leaf.
+  const order = Array.from(draws);
+  for (let i = order.length - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
+  const tried = new Uint8Array(m);
   for (const f of order) {
+    if (tried[f]) continue; // a weighted column's later copies: already found constant here
+    tried[f] = 1;
     let lo = Infinity;
     let hi = -Infinity;
     for (let i = start; i < end; i++) {
@@ -106,8 +117,8 @@ function grow(
     }
     tree.feature[at] = f;
     tree.threshold[at] = threshold;
-    grow(tree, data, specs, idx, start, split, depth + 1, limit, rng);
-    grow(tree, data, specs, idx, split, end, depth + 1, limit, rng);
+    grow(tree, data, specs, draws, idx, start, split, depth + 1, limit, rng);
+    grow(tree, data, specs, draws, idx, split, end, depth + 1, limit, rng);
     return;
   }
 }

@@ -41,6 +41,8 @@ export interface ModelDocument {
     threshold: number | null;
     /** `--conditional-features` as given; absent in models from before it existed (none). */
     conditionalFeatures?: 'none' | 'all' | 'auto';
+    /** How much more often conditional columns were drawn (ForestOptions); absent in models before it (1). */
+    conditionalWeight?: number;
   };
   /** The anomaly-score threshold in force: is_anomaly = anomaly_score >= threshold. */
   threshold: number;
@@ -222,6 +224,7 @@ function checkConditional(value: unknown, fail: (what: string) => never): void {
   const features = value as Record<string, unknown>[];
   const seen = new Set<unknown>();
   const isNumber = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const isShare = (x: unknown): boolean => isNumber(x) && (x as number) > 0 && (x as number) <= 1;
   const isPair = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && isNumber(x[0]) && x[1] > 0;
   const isRecord = (x: unknown): x is Record<string, unknown> =>
     x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -236,7 +239,7 @@ function checkConditional(value: unknown, fail: (what: string) => never): void {
     if (f.name === 'amount_for_category') {
       const cats = f.categories;
       const ok =
-        f.rule === 'robust-z-log1p' &&
+        (f.rule === 'robust-z-log-cent' || f.rule === 'robust-z-log1p') &&
         isPair(f.overall) &&
         isRecord(cats) &&
         Object.entries(cats).every(([c, p]) => isCode(c) && isPair(p));
@@ -244,7 +247,8 @@ function checkConditional(value: unknown, fail: (what: string) => never): void {
     } else {
       const counts = f.counts;
       const ok =
-        f.rule === 'log-share' &&
+        ((f.rule === 'log-share-rare' && isShare(f.ordinaryShare)) ||
+          (f.rule === 'log-share' && f.ordinaryShare === undefined)) &&
         Number.isInteger(f.values) &&
         (f.values as number) >= 1 &&
         isRecord(counts) &&

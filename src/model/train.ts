@@ -38,7 +38,8 @@ export function trainModel(
   encoder.encode(raw, rows, x);
 
   const random = rng ?? createRandom(options.seed);
-  const trees = growForest(x, rows, encoder.kinds, options.trees, options.sampleSize, random);
+  const weights = [...specs.map(() => 1), ...conditional.map(() => options.conditionalWeight)];
+  const trees = growForest(x, rows, encoder.kinds, options.trees, options.sampleSize, random, weights);
   const psi = Math.min(options.sampleSize, rows);
   const height = heightLimit(psi);
   const normaliser = averagePathLength(psi);
@@ -66,6 +67,7 @@ export function trainModel(
       contamination: options.contamination,
       threshold: options.threshold,
       ...(options.conditionalFeatures === 'none' ? {} : { conditionalFeatures: options.conditionalFeatures }),
+      ...(conditional.length === 0 ? {} : { conditionalWeight: options.conditionalWeight }),
     },
     threshold,
     forest: { sampleSize: psi, heightLimit: height, normaliser, trees },

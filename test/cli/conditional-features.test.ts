@@ -46,7 +46,13 @@ describe('secureflow train: conditional features', () => {
       'type_for_category',
       'day_for_category',
     ]);
-    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto' });
+    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto', conditionalWeight: 2 });
+    expect(doc.conditional!.map((c) => (c as { rule?: string }).rule)).toEqual([
+      'robust-z-log-cent',
+      'log-share-rare',
+      'log-share-rare',
+      'log-share-rare',
+    ]);
     const none = join(dir, 'none.json');
     const args = ['train', train, '--label-column', 'is_fraud', '--out', none, '--conditional-features', 'none'];
     expect(cli(args).code).toBe(0);
@@ -109,5 +115,29 @@ describe('secureflow train: conditional features', () => {
     const r = cli(['train', train, '--out', join(dir, 'x.json'), '--conditional-features', 'some']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--conditional-features/);
+    for (const bad of ['0', '1.5', 'x', '65']) {
+      const w = cli(['train', train, '--out', join(dir, 'x.json'), '--conditional-weight', bad]);
+      expect(w.code).toBe(2);
+      expect(w.stderr).toMatch(/--conditional-weight/);
+      expect(w.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it('--conditional-weight: recorded, and the trees it grows find conditional fraud better than weight 1', () => {
+    const one = join(dir, 'w1.json');
+    const four = join(dir, 'w4.json');
+    expect(cli(['train', train, '--label-column', 'is_fraud', '--out', one, '--conditional-weight', '1']).code).toBe(0);
+    expect(cli(['train', train, '--label-column', 'is_fraud', '--out', four, '--conditional-weight', '4']).code).toBe(
+      0,
+    );
+    expect(json(one).options).toMatchObject({ conditionalWeight: 1 });
+    expect(json(four).options).toMatchObject({ conditionalWeight: 4 });
+    // The mixed scenario: most of its fraud is odd only for the category.
+    expect(evaluate(four).pr_auc).toBeGreaterThan(evaluate(one).pr_auc);
+    // Without conditional features the weight has nothing to weigh: not recorded, same file as before it existed.
+    const plain = join(dir, 'plain-w4.json');
+    const args = ['--label-column', 'is_fraud', '--conditional-features', 'none', '--conditional-weight', '4'];
+    expect(cli(['train', train, '--out', plain, ...args]).code).toBe(0);
+    expect(json(plain).options).not.toHaveProperty('conditionalWeight');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CoalitionExplainer } from '../../src/model/coalition-shap.js';
 import { RowEncoder } from '../../src/model/conditional.js';
+import type { CompactTree } from '../../src/model/forest-train.js';
 import type { ModelDocument } from '../../src/model/model-file.js';
 import { IsolationForestModel } from '../../src/model/model.js';
 import { createRandom, type Random } from '../../src/model/random.js';
@@ -14,7 +15,10 @@ import { bruteForceShap, prepareShapTree, type ShapTree } from '../../src/model/
  * on rows built to reach every leaf of every tree, so every entry a row can look up is exercised.
  */
 
-/** Rows whose fields depend on the category (as in the scenario suite), with 2% odd for their category. */
+/**
+ * Rows whose fields depend on the category (as in the scenario suite), with 2% odd for their category, and a
+ * thin spread of hours and weekend days (shares under the ordinary 1%), so the conditional columns have rare values.
+ */
 function categoryRows(rows: number, rng: Random): Float64Array {
   const raw = new Float64Array(rows * 5);
   for (let i = 0; i < rows; i++) {
@@ -27,7 +31,9 @@ function categoryRows(rows: number, rng: Random): Float64Array {
       hour = (hour + 12) % 24;
       type = (type + 1) % 3;
     }
-    raw.set([amount, hour, rng.nextInt(7), c, type], i * 5);
+    if (rng.nextFloat() < 0.03) hour = rng.nextInt(24);
+    const day = c < 3 && rng.nextFloat() >= 0.03 ? rng.nextInt(5) : rng.nextInt(7);
+    raw.set([amount, hour, day, c, type], i * 5);
   }
   return raw;
 }
@@ -45,6 +51,22 @@ function forest(seed: number, trees: number, sampleSize = 256): Forest {
   const doc = trainModel(raw, 3000, { seed, trees, sampleSize, conditionalFeatures: 'all' });
   const encoder = new RowEncoder(doc.features, doc.conditional);
   return { doc, trees: doc.forest.trees.map(prepareShapTree), reads: encoder.reads, width: encoder.width };
+}
+
+/** A tree splitting on column 0, then (right) on 1, ... on width - 1: a leaf on the left of each split. */
+function chainOfEveryColumn(width: number, size: number): CompactTree {
+  const tree: CompactTree = { feature: [], threshold: [], size: [] };
+  let n = size;
+  for (let c = 0; c < width; c++) {
+    tree.feature.push(c, -1);
+    tree.threshold.push(0.5, 0);
+    tree.size.push(n, n >> 1);
+    n -= n >> 1;
+  }
+  tree.feature.push(-1);
+  tree.threshold.push(0);
+  tree.size.push(n);
+  return tree;
 }
 
 /**
@@ -154,6 +176,9 @@ describe('ShapTable with conditional features (columns reading two fields)', () 
   it('handles deep trees whose patterns do not fit a byte (row by row), single leaves and small trees', () => {
     for (const sampleSize of [2, 3, 5, 2048]) {
       const f = forest(8, 4, sampleSize);
+      // Trained trees rarely meet all nine columns on one path (rare values are few, and isolated early), so the
+      // deep case also holds a chain that splits on every column in turn: its last unit meets nine.
+      if (sampleSize === 2048) f.trees.push(prepareShapTree(chainOfEveryColumn(f.width, sampleSize)));
       const table = new ShapTable(f.trees, f.reads);
       const x = encodedRows(f, 0, 24);
       const extra = f.trees.flatMap((tree) => rowsToEveryLeaf(tree, f.width, x.subarray(0, f.width)));

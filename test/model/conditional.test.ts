@@ -6,6 +6,7 @@ import { learnConditionalFeatures, RowEncoder, CONDITIONAL_NAMES } from '../../s
 import { checkModel, parseModel, serializeModel, ModelFormatError } from '../../src/model/model-file.js';
 import { IsolationForestModel } from '../../src/model/model.js';
 import { createRandom, type Random } from '../../src/model/random.js';
+import { growForest } from '../../src/model/forest-train.js';
 import { trainModel } from '../../src/model/train.js';
 import { bruteForceShap, prepareShapTree, TreeShapExplainer } from '../../src/model/tree-shap.js';
 
@@ -76,11 +77,15 @@ describe('conditional features', () => {
     encoder.encode(Float64Array.of(205, 19, 1, 5, 2), 1, x);
     expect(atZero).toBeGreaterThan(5);
     expect(Math.abs(x[5])).toBeLessThan(1);
-    // A transfer (type 2) at category 0, which only sees type 0: log share far below category 5's own type.
+    // A transfer (type 2) at category 0, which only sees type 0: a log share far below the ordinary share (1%);
+    // the category's own type is ordinary, 0 (shares from 1% up are all alike).
     encoder.encode(Float64Array.of(5, 9, 1, 0, 2), 1, x);
     const oddType = x[7];
     encoder.encode(Float64Array.of(5, 9, 1, 0, 0), 1, x);
-    expect(oddType).toBeLessThan(x[7] - 4);
+    expect(x[7]).toBe(0);
+    const categoryRows = data.labels.length / 6; // about 500 rows a category
+    expect(oddType).toBeCloseTo(Math.log(1 / (categoryRows + 3) / 0.01), 0);
+    expect(oddType).toBeLessThan(-1.5);
   });
 
   it('auto keeps those whose field depends on the category, and drops them on independent fields', () => {
@@ -213,6 +218,56 @@ describe('model file with conditional features', () => {
     );
   });
 
+  it('older version 2 files (log1p amounts, log shares with no floor) load and encode as they did', () => {
+    const old = resealed((o) => {
+      for (const f of o.conditional as Record<string, unknown>[]) {
+        if (f.name === 'amount_for_category') f.rule = 'robust-z-log1p';
+        else {
+          f.rule = 'log-share';
+          delete f.ordinaryShare;
+        }
+      }
+    });
+    const parsed = checkModel(old);
+    const oldEncoder = new RowEncoder(parsed.features, parsed.conditional);
+    const x = new Float64Array(9);
+    oldEncoder.encode(Float64Array.of(205, 9, 1, 0, 2), 1, x);
+    const amount = parsed.conditional!.find((c) => c.name === 'amount_for_category');
+    const [median, scale] = (amount as { categories: Record<string, [number, number]> }).categories['0'];
+    expect(x[5]).toBeCloseTo((Math.log1p(205) - median) / scale, 12);
+    const type = parsed.conditional!.find((c) => c.name === 'type_for_category') as {
+      values: number;
+      counts: Record<string, Record<string, number>>;
+    };
+    const n = Object.values(type.counts['0']).reduce((a, b) => a + b, 0);
+    expect(x[7]).toBeCloseTo(Math.log(1 / (n + type.values)), 12); // no floor: an unseen type's plain log share
+    oldEncoder.encode(Float64Array.of(5, 9, 1, 0, 0), 1, x);
+    expect(x[7]).toBeCloseTo(Math.log((type.counts['0']['0'] + 1) / (n + type.values)), 12);
+    expect(x[7]).toBeLessThan(0);
+  });
+
+  it('conditionalWeight is recorded and changes the trees; weights of 1 are the unweighted draw', () => {
+    expect(doc.options.conditionalWeight).toBe(2);
+    const one = trainModel(data.raw, 3000, { seed: 5, trees: 25, conditionalFeatures: 'all', conditionalWeight: 1 });
+    expect(one.options.conditionalWeight).toBe(1);
+    expect(JSON.stringify(one.forest.trees)).not.toBe(JSON.stringify(doc.forest.trees));
+    const width = encoder.width;
+    const x = new Float64Array(3000 * width);
+    encoder.encode(data.raw, 3000, x);
+    const kinds = encoder.kinds;
+    const unweighted = growForest(x, 3000, kinds, 10, 256, createRandom(9));
+    const ones = growForest(x, 3000, kinds, 10, 256, createRandom(9), new Array(width).fill(1));
+    expect(ones).toEqual(unweighted);
+    // More weight: more of the splits on the conditional columns (5..8).
+    const share = (trees: { feature: number[] }[]) => {
+      const split = trees.flatMap((t) => t.feature.filter((f) => f >= 0));
+      return split.filter((f) => f >= 5).length / split.length;
+    };
+    const heavy = growForest(x, 3000, kinds, 10, 256, createRandom(9), [1, 1, 1, 1, 1, 4, 4, 4, 4]);
+    expect(share(heavy)).toBeGreaterThan(share(unweighted) + 0.1);
+    expect(() => growForest(x, 3000, kinds, 1, 256, createRandom(9), [1, 1])).toThrow(/one integer in 1..64/);
+  });
+
   it('old (version 1) files still load, the bundled model among them', () => {
     const text = readFileSync(new URL('../../src/model/default-model.json', import.meta.url), 'utf8');
     const bundled = parseModel(text);
@@ -243,9 +298,18 @@ describe('model file with conditional features', () => {
     bad((o) => {
       (o.conditional as { counts: Record<string, Record<string, number>> }[])[1].counts['0']['3'] = -2;
     }, /hour_for_category\) is malformed/);
-    // A tree splitting on a column the file does not define.
     bad((o) => {
-      (o.conditional as unknown[]).pop();
+      delete (o.conditional as { ordinaryShare?: number }[])[1].ordinaryShare;
+    }, /hour_for_category\) is malformed/);
+    bad((o) => {
+      (o.conditional as { ordinaryShare?: number }[])[1].ordinaryShare = 0;
+    }, /hour_for_category\) is malformed/);
+    bad((o) => {
+      (o.conditional as { rule: string }[])[0].rule = 'robust-z-log2';
+    }, /amount_for_category\) is malformed/);
+    // A tree splitting on a column the file does not define (the type column, 7: day's is constant here).
+    bad((o) => {
+      (o.conditional as unknown[]).splice(2);
     }, /tree \d+ is malformed/);
     expect(() => checkModel({ ...obj, formatVersion: 3 })).toThrow(/version 3 is not supported/);
   });

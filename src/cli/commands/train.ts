@@ -23,6 +23,7 @@ export interface TrainOptions {
   amountTransform: 'none' | 'log1p' | 'auto';
   dayStartHour: string;
   conditionalFeatures: 'none' | 'all' | 'auto';
+  conditionalWeight: number;
   format?: 'text' | 'json';
   register?: boolean;
   activate?: boolean;
@@ -67,6 +68,7 @@ export async function runTrain(files: string[], opts: TrainOptions, io: IOStream
     amountTransform: opts.amountTransform,
     dayStartHour: dayStart,
     conditionalFeatures: opts.conditionalFeatures,
+    conditionalWeight: opts.conditionalWeight,
   });
   const doc = provenance ? withProvenance(trained, provenance) : trained;
   writeModelFile(opts.out, doc);
