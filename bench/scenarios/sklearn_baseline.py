@@ -58,8 +58,8 @@ def log1p_amount(x):
     return x
 
 
-def main():
-    directory = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(), "secureflow-bench", "scenarios")
+def measure(directory):
+    """The scenarios of one generated directory: (manifest, {scenario: figures})."""
     with open(os.path.join(directory, "manifest.json")) as f:
         manifest = json.load(f)
     scenarios = {}
@@ -92,9 +92,40 @@ def main():
                     name: metrics(kind[keep] == k, score[keep]) for name, score in by_variant.items()
                 }
         scenarios[s["name"]] = entry
-    out = {
-        "command": "node bench/scenarios/generators.mjs > /dev/null && "
-        f"{sys.executable} bench/scenarios/sklearn_baseline.py > bench/scenarios/sklearn-baseline.json",
+    return manifest, scenarios
+
+
+def main():
+    default_dir = os.path.join(tempfile.gettempdir(), "secureflow-bench", "scenarios")
+    if len(sys.argv) > 2 and sys.argv[1] == "--seeds":
+        # Other generator seeds, each in DEFAULT_DIR-seed-N (bench/sections/scenarios.mjs writes them there).
+        seeds = [int(x) for x in sys.argv[2].split(",")]
+        runs = {}
+        for seed in seeds:
+            manifest, scenarios = measure(f"{default_dir}-seed-{seed}")
+            if manifest["seed"] != seed:
+                sys.exit(f"{default_dir}-seed-{seed} holds seed {manifest['seed']}")
+            runs[str(seed)] = scenarios
+        out = header(manifest, "sklearn-baseline-seeds.json", f"--seeds {sys.argv[2]}")
+        out["seeds"] = runs
+    else:
+        manifest, scenarios = measure(sys.argv[1] if len(sys.argv) > 1 else default_dir)
+        out = header(manifest, "sklearn-baseline.json", "")
+        out["seed"] = manifest["seed"]
+        out["scenarios"] = scenarios
+    json.dump(out, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def header(manifest, target, args):
+    generate = (
+        "node bench/scenarios/generators.mjs > /dev/null"
+        if not args
+        else "BENCH_ONLY=scenarios node bench/run.mjs (writes the seeds' files)"
+    )
+    return {
+        "command": f"{generate} && {sys.executable} bench/scenarios/sklearn_baseline.py{' ' + args if args else ''} "
+        f"> bench/scenarios/{target}",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sklearn_version": sklearn.__version__,
         "python_version": platform.python_version(),
@@ -106,12 +137,8 @@ def main():
             "log1p_amount": "amount replaced by log1p(amount)",
         },
         "generator_version": manifest["generatorVersion"],
-        "seed": manifest["seed"],
         "rows": manifest["rows"],
-        "scenarios": scenarios,
     }
-    json.dump(out, sys.stdout, indent=2)
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 //   SCENARIO_TRAIN_FLAGS="--amount-transform log1p"   extra `train` flags (to compare options against the defaults)
 //   SCENARIO_VARIANTS=0   skip the option columns (VARIANTS below: each is trained and evaluated like the defaults)
 //   SCENARIO_DIR=dir   where the scenario CSVs and models go (default $TMPDIR/secureflow-bench/scenarios)
+//   SCENARIO_SEEDS=1,2,3,4,5   other generator seeds (new files each, in DIR-seed-N), the defaults against
+//     scikit-learn measured on those very files (sklearn-baseline-seeds.json); empty to skip
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { CLI, ROOT, now, num, secs, table } from '../lib/util.mjs';
 
 const run = promisify(execFile);
 const BASELINE = new URL('../scenarios/sklearn-baseline.json', import.meta.url);
+const SEEDS_BASELINE = new URL('../scenarios/sklearn-baseline-seeds.json', import.meta.url);
 
 async function cli(args) {
   try {
@@ -24,9 +27,9 @@ async function cli(args) {
   }
 }
 
-function loadBaseline() {
-  if (!existsSync(BASELINE)) return null;
-  return JSON.parse(readFileSync(BASELINE, 'utf8'));
+function loadBaseline(url = BASELINE) {
+  if (!existsSync(url)) return null;
+  return JSON.parse(readFileSync(url, 'utf8'));
 }
 
 /** Options shown next to the defaults: the forest before conditional features, and the representations chosen. */
@@ -171,6 +174,7 @@ export async function scenarios(ctx, out) {
       out('  "stale": the scenario files differ from the ones scikit-learn was measured on; re-run that command');
   } else out('  no bench/scenarios/sklearn-baseline.json: scikit-learn columns are n/a');
   const byKind = await mixedByKind(dir, manifest, baseline, out);
+  const seeds = await otherSeeds(dir, extra, out);
   const totalTrainMs = rows.reduce((s, r) => s + r.trainMs, 0);
   const totalEvaluateMs = rows.reduce((s, r) => s + r.evaluateMs, 0);
   out(`  train ${secs(totalTrainMs)}, evaluate ${secs(totalEvaluateMs)} in all`);
@@ -184,7 +188,102 @@ export async function scenarios(ctx, out) {
     scenarios: rows,
     summary,
     mixedByKind: byKind,
+    seeds,
   };
+}
+
+/**
+ * The defaults on scenario files generated with other seeds (other populations from the same recipes), against
+ * scikit-learn measured on the same files: per scenario the mean and the lowest over seeds, how many seeds ours
+ * is below scikit-learn, and the smallest PR-AUC ratio.
+ */
+async function otherSeeds(dir, extra, out) {
+  const seeds = (process.env.SCENARIO_SEEDS ?? '1,2,3,4,5').split(',').filter(Boolean).map(Number);
+  if (seeds.length === 0) return null;
+  const baseline = loadBaseline(SEEDS_BASELINE);
+  const byScenario = new Map();
+  for (const seed of seeds) {
+    const manifest = ensureScenarios({ dir: `${dir}-seed-${seed}`, seed });
+    for (const s of manifest.scenarios) {
+      const m = await trainAndEvaluate(manifest.dir, s, extra, join(manifest.dir, `${s.name}-model.json`));
+      const b = baseline?.seeds?.[String(seed)]?.[s.name];
+      const fresh = b && b.train_sha256 === s.train.sha256 && b.test_sha256 === s.test.sha256;
+      const list = byScenario.get(s.name) ?? [];
+      list.push({ seed, roc: m.roc_auc, pr: m.pr_auc, sk: fresh ? b.raw : null, skLog: fresh ? b.log1p_amount : null });
+      byScenario.set(s.name, list);
+    }
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const known = (list, k) => (list.every((r) => r[k]) ? list.map((r) => r[k]) : null);
+  const rows = [...byScenario].map(([name, list]) => {
+    const sk = known(list, 'sk');
+    const skLog = known(list, 'skLog');
+    return {
+      name,
+      roc: mean(list.map((r) => r.roc)),
+      rocMin: Math.min(...list.map((r) => r.roc)),
+      pr: mean(list.map((r) => r.pr)),
+      skRoc: sk ? mean(sk.map((x) => x.roc_auc)) : null,
+      skPr: sk ? mean(sk.map((x) => x.pr_auc)) : null,
+      rocBelow: sk ? list.filter((r) => r.roc < r.sk.roc_auc).length : null,
+      prRatioMin: sk ? Math.min(...list.map((r) => r.pr / r.sk.pr_auc)) : null,
+      skLogRoc: skLog ? mean(skLog.map((x) => x.roc_auc)) : null,
+      skLogPr: skLog ? mean(skLog.map((x) => x.pr_auc)) : null,
+      perSeed: list,
+    };
+  });
+  const n = seeds.length;
+  out(`  generator seeds ${seeds.join(', ')} (new files each), the defaults; scikit-learn on the same files:`);
+  out(
+    table(
+      [
+        'scenario',
+        'ours ROC mean',
+        'lowest',
+        'sklearn ROC mean',
+        `seeds ours < sklearn (of ${n})`,
+        'ours PR mean',
+        'sklearn PR mean',
+        'PR ratio, lowest seed',
+        'sklearn log1p ROC',
+        'sklearn log1p PR',
+      ],
+      [
+        ...rows.map((r) => [
+          r.name,
+          f4(r.roc),
+          f4(r.rocMin),
+          f4(r.skRoc),
+          r.rocBelow ?? 'n/a',
+          f4(r.pr),
+          f4(r.skPr),
+          r.prRatioMin === null ? 'n/a' : `${r.prRatioMin.toFixed(2)}x`,
+          f4(r.skLogRoc),
+          f4(r.skLogPr),
+        ]),
+        [
+          'mean',
+          f4(mean(rows.map((r) => r.roc))),
+          f4(Math.min(...rows.map((r) => r.rocMin))),
+          '',
+          '',
+          f4(mean(rows.map((r) => r.pr))),
+          '',
+          '',
+          '',
+          '',
+        ],
+      ],
+    ),
+  );
+  if (!baseline || rows.some((r) => r.skRoc === null))
+    out(
+      '  scikit-learn n/a: no figures for these files; after this bench wrote them, run ' +
+        '`/usr/bin/python3 bench/scenarios/sklearn_baseline.py --seeds ' +
+        `${seeds.join(',')} > bench/scenarios/sklearn-baseline-seeds.json\``,
+    );
+  else out(`  scikit-learn ${baseline.sklearn_version}, recorded ${baseline.date} by: ${baseline.command}`);
+  return { seeds, scenarios: rows };
 }
 
 /**
