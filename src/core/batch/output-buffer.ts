@@ -2,6 +2,8 @@
  * A chunk's output, encoded straight into one growing byte buffer: rows do not pile up as strings
  * (which would outlive the young generation), and the bytes go to the main thread by transfer, not copy.
  */
+const PENDING_CHARS = 16384;
+
 export class OutputBuffer {
   private buf: Buffer;
   private length = 0;
@@ -10,7 +12,17 @@ export class OutputBuffer {
     this.buf = Buffer.allocUnsafe(Math.max(4096, initialBytes));
   }
 
+  /** Rows not yet encoded: one encoding call per PENDING_CHARS, not per row, which costs ~0.3 µs a call. */
+  private pending = '';
+
   push(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= PENDING_CHARS) this.flush();
+  }
+
+  private flush(): void {
+    const text = this.pending;
+    this.pending = '';
     const worst = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
     if (this.length + worst > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + worst));
@@ -22,6 +34,7 @@ export class OutputBuffer {
 
   /** The bytes written. Their ArrayBuffer is this object's own (never Node's shared pool: 4 KiB and up), so it can be transferred. */
   bytes(): Uint8Array {
+    if (this.pending !== '') this.flush();
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length);
   }
 }
