@@ -1,6 +1,8 @@
 // 3. End-to-end CLI: `secureflow score FILE -q --workers W > OUT`, wall time and peak RSS (GNU time).
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CACHE_DIR } from '../lib/data.mjs';
 import { CLI, runChecked, countLines, hasGnuTime, num, secs, mib, rate, table } from '../lib/util.mjs';
 
@@ -42,6 +44,7 @@ export async function cliEndToEnd(ctx, out) {
     ),
   );
   if (!hasGnuTime()) out('  (/usr/bin/time not found: no RSS figures)');
+  const sklearn = await sklearnEndToEnd(big, results, out);
 
   // --explain on a smaller file, against a plain run of the same file to isolate the explanation cost.
   const ex = await ctx.file(ctx.explainCliRows);
@@ -73,6 +76,7 @@ export async function cliEndToEnd(ctx, out) {
   return {
     rows: ctx.N,
     runs: results,
+    sklearn,
     explain: {
       rows: ex.rows,
       workers: w,
@@ -85,4 +89,35 @@ export async function cliEndToEnd(ctx, out) {
       extrapolated1MRowsMs: perRowMs * 1e6,
     },
   };
+}
+
+const PYTHON = '/usr/bin/python3';
+const SKLEARN_SCRIPT = fileURLToPath(new URL('../sklearn/end_to_end.py', import.meta.url));
+
+/**
+ * scikit-learn's whole process on the same file, on this machine, right after ours (bench/sklearn/end_to_end.py),
+ * when Debian's python3-sklearn is installed: a ratio from one machine in one run, beside the reference figure
+ * (6.0 s, scikit-learn 1.6.1, measured elsewhere). Skipped, saying so, without it.
+ */
+async function sklearnEndToEnd(big, results, out) {
+  const probe = spawnSync(PYTHON, ['-c', 'import sklearn, pandas; print(sklearn.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    out('  scikit-learn on this machine: skipped (no /usr/bin/python3 with sklearn and pandas)');
+    return null;
+  }
+  const version = probe.stdout.trim();
+  const model = join(CACHE_DIR, 'sklearn-e2e-model.pkl');
+  const train = join(CACHE_DIR, 'sklearn-e2e-train.csv');
+  const head = spawnSync('head', ['-n', '10001', big.path], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  writeFileSync(train, head.stdout);
+  await runChecked(PYTHON, [SKLEARN_SCRIPT, 'fit', model, train], {});
+  const outPath = join(CACHE_DIR, 'sklearn-e2e-out.csv');
+  const r = await runChecked(PYTHON, [SKLEARN_SCRIPT, 'score', model, big.path, outPath], {});
+  rmSync(outPath, { force: true });
+  const ours = Math.min(...results.map((x) => x.bestMs));
+  out(
+    `  scikit-learn ${version} on this machine, same file, whole process (read, scale, score, write): ` +
+      `${secs(r.wallMs)}, peak ${mib(r.rssKb)}; ours ${secs(ours)}: ${(r.wallMs / ours).toFixed(1)}x`,
+  );
+  return { version, wallMs: r.wallMs, rssKb: r.rssKb, oursMs: ours };
 }
