@@ -10,11 +10,17 @@ import { readReference, readTransaction, type FieldError } from '../model/transa
 import { Readable } from 'node:stream';
 import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
-import type { RowScorer } from './batch/executors.js';
+import type { RowScorer, ScoredRows } from './batch/executors.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
-import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
-import { toBatchItem, type BatchItem } from './scored-views.js';
+import {
+  explanationJson,
+  explanationText,
+  scoredTransactionAt,
+  type ExplanationText,
+  type ScoredTransaction,
+} from './scored-transaction.js';
+import { batchItemText, type BatchItem } from './scored-views.js';
 import type { CompiledRule } from './rules/apply-rules.js';
 import { applyRulesToBatch, LEGACY_FIELDS, legacyFieldsOf, type LegacyFields } from './rules/batch-rules.js';
 import { storeSink } from './store-sink.js';
@@ -152,9 +158,10 @@ function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
  * path as `secureflow score`). Returns one answer item per input, in input order, as JSON text.
  *
  * Each row is made as its slice comes back from scoring, while the rest of the batch is still being explained (on
- * worker threads): the scored transaction, its answer item serialised (without its id) and its explanation
- * serialised for the store. What is left once the last slice is in is storing the rows and putting their ids into
- * the answer text: the same bytes as JSON.stringify(toBatchItem(...)) of each stored row.
+ * worker threads): the scored transaction, without an explanation object, and its explanation as JSON text
+ * (explanationText), which both the store and the answer item use. Once the last slice is in, the rows are stored
+ * and each answer item is written with its id: the same bytes as JSON.stringify(toBatchItem(...)) of each stored
+ * row (batchItemText).
  */
 export async function scoreAndStore(
   model: IsolationForestModel,
@@ -172,17 +179,20 @@ export async function scoreAndStore(
   },
 ): Promise<{ items: string[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const scored: ScoredTransaction[] = new Array(read.count);
-  const storedExplanations: (string | undefined)[] = new Array(read.count);
-  const items: string[] = new Array(total);
-  const made = (batch: ScoredBatch, from: number, to: number): void => {
+  const explanations: (ExplanationText | null)[] = new Array(read.count);
+  const made = (batch: ScoredBatch, from: number, to: number, texts: string[] | null): void => {
     applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v], from, to);
+    // Each row made once, as the one scored-transaction shape, stored and answered from the same object; its
+    // explanation straight to text, not as objects to be serialised twice (the answer and the store).
+    const plain = batch.shap ? { ...batch, shap: null } : batch;
     for (let v = from; v < to; v++) {
-      // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
-      const t = scoredTransactionAt(model, batch, v);
-      scored[v] = t;
-      const index = read.inputIndex[v];
-      items[index] = JSON.stringify(toBatchItem(t, index, read.lines?.[index]));
-      if (opts.store && t.explanation) storedExplanations[v] = JSON.stringify(t.explanation);
+      scored[v] = scoredTransactionAt(model, plain, v);
+      const k = 2 * (v - from);
+      explanations[v] = !batch.shap
+        ? null
+        : texts
+          ? { shap: texts[k], factors: texts[k + 1] }
+          : explanationText(model, batch.features, batch.shap, v);
     }
   };
   const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
@@ -198,14 +208,18 @@ export async function scoreAndStore(
     const ids = await sink.store(
       batch,
       (v) => scored[v],
-      (v) => storedExplanations[v],
+      (v) => {
+        const text = explanations[v];
+        return text ? explanationJson(model, text) : undefined;
+      },
     );
-    for (let v = 0; v < batch.count; v++) {
-      scored[v].transaction_id = ids[v];
-      const index = read.inputIndex[v];
-      items[index] = withId(items[index], index, ids[v]);
-    }
+    for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
     batchId = sink.batchId;
+  }
+  const items: string[] = new Array(total);
+  for (let v = 0; v < batch.count; v++) {
+    const index = read.inputIndex[v];
+    items[index] = batchItemText(scored[v], index, read.lines?.[index], explanations[v]);
   }
   for (const [i, e] of read.errors) {
     const error: BatchItem = read.lines
@@ -214,13 +228,6 @@ export async function scoreAndStore(
     items[i] = JSON.stringify(error);
   }
   return { items, batch, batchId, scoringSeconds };
-}
-
-/** An answer item serialised before its row was stored (transaction_id null, the second key), with its id. */
-function withId(item: string, index: number, id: number): string {
-  const head = `{"index":${index},"transaction_id":`;
-  if (!item.startsWith(`${head}null,`)) throw new Error(`predict-batch item ${index} is not as serialised`);
-  return `${head}${id}${item.slice(head.length + 4)}`;
 }
 
 /** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
@@ -232,8 +239,11 @@ const WORKER_JOB_ROWS = 1280;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile. */
-type OnSlice = (batch: ScoredBatch, from: number, to: number) => void;
+/**
+ * Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile; with its rows'
+ * explanation texts when a worker wrote them (ScoredRows.texts), else null.
+ */
+type OnSlice = (batch: ScoredBatch, from: number, to: number, texts: string[] | null) => void;
 
 function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
   const n = read.count;
@@ -282,7 +292,7 @@ async function scoreInSlices(
     const m = Math.min(SLICE_ROWS, n - from);
     place(batch, scoreFeatureRows(model, 0, batch.features.subarray(from * FEATURE_COUNT), m, null, explain), from);
     cpu += process.hrtime.bigint() - start;
-    onSlice(batch, from, from + m);
+    onSlice(batch, from, from + m, null);
   }
   return { batch, scoringSeconds: Number(cpu) / 1e9 };
 }
@@ -301,7 +311,7 @@ async function scoreOnWorkers(
   const n = read.count;
   const batch = emptyBatch(read, explain);
   const start = process.hrtime.bigint();
-  const jobs: { from: number; part: Promise<ScoredBatch> }[] = [];
+  const jobs: { from: number; part: Promise<ScoredRows> }[] = [];
   for (let from = 0; from < n; from += WORKER_JOB_ROWS) {
     const m = Math.min(WORKER_JOB_ROWS, n - from);
     jobs.push({ from, part: workers.score(batch.features.subarray(from * FEATURE_COUNT), m, explain) });
@@ -312,8 +322,8 @@ async function scoreOnWorkers(
   for (const { from, part } of jobs) {
     const scored = await part;
     end = process.hrtime.bigint();
-    place(batch, scored, from);
-    onSlice(batch, from, from + scored.count);
+    place(batch, scored.batch, from);
+    onSlice(batch, from, from + scored.batch.count, scored.texts);
   }
   return { batch, scoringSeconds: Number(end - start) / 1e9 };
 }

@@ -3,8 +3,9 @@ import { parseModel } from '../../model/model-file.js';
 import { IsolationForestModel } from '../../model/model.js';
 import { compileRules } from '../rules/apply-rules.js';
 import type { FromWorker, ToWorker, WorkerData } from './executors.js';
-import { formatChunk, scoreChunkRows, type ScoredChunk } from './score-chunk.js';
+import { formatChunk, scoreChunkRows, type ScoredBatch, type ScoredChunk } from './score-chunk.js';
 import { scoreFeatureRows } from './score-features.js';
+import { explanationText } from '../scored-transaction.js';
 
 /**
  * Worker thread: loads the model and compiles the rules once, then scores chunks. A chunk to be stored is scored,
@@ -28,7 +29,8 @@ const send = (msg: FromWorker): void => {
 
 parentPort!.on('message', (msg: ToWorker) => {
   if (msg.kind === 'rows') {
-    send({ kind: 'rows', batch: scoreFeatureRows(model, msg.seq, msg.features, msg.count, null, msg.explain) });
+    const batch = scoreFeatureRows(model, msg.seq, msg.features, msg.count, null, msg.explain);
+    send({ kind: 'rows', batch, texts: batch.shap ? explanationTexts(batch, batch.shap) : null });
     return;
   }
   const settings = data.settings!; // the CLI's pool: chunk jobs only
@@ -45,3 +47,14 @@ parentPort!.on('message', (msg: ToWorker) => {
   awaitingIds.delete(msg.seq);
   send({ kind: 'done', result: formatChunk(model, chunk, settings, msg.ids) });
 });
+
+/** Each row's explanation as JSON text (see ScoredRows): written here, in parallel, not on the daemon's thread. */
+function explanationTexts(batch: ScoredBatch, shap: Float64Array): string[] {
+  const texts = new Array<string>(2 * batch.count);
+  for (let v = 0; v < batch.count; v++) {
+    const text = explanationText(model, batch.features, shap, v);
+    texts[2 * v] = text.shap;
+    texts[2 * v + 1] = text.factors;
+  }
+  return texts;
+}
