@@ -3,7 +3,7 @@
  * kept by position), then scored in slices and stored, one BatchItem per input. The CLI's streaming CSV pipeline is
  * batch/ instead.
  */
-import type { Store } from '../db/store.js';
+import { RowsAbandoned, type Store } from '../db/store.js';
 import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
@@ -195,24 +195,40 @@ export async function scoreAndStore(
           : explanationText(model, batch.features, batch.shap, v);
     }
   };
+  const batch = emptyBatch(read, opts.explain);
+  // Stored as it is made: the insert starts now and each store takes the rows as it can (TransactionRows.ready):
+  // Postgres copies each slice while the next is explained; SQLite waits for the last and writes them in one call.
+  const progress = new MadeRows(read.count);
+  const sink = opts.store && read.count > 0 ? storeSink(opts.store, model, opts.source, opts.batchId) : null;
+  const storing = sink?.store(
+    batch,
+    (v) => scored[v],
+    (v) => {
+      const text = explanations[v];
+      return text ? explanationJson(model, text) : undefined;
+    },
+    (count) => progress.ready(count),
+  );
+  storing?.catch(() => {}); // awaited below, after the scoring; a failure meanwhile is not unhandled
+  const onSlice: OnSlice = (b, from, to, texts) => {
+    made(b, from, to, texts);
+    progress.made(to);
+  };
   const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
-  // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
-  const { batch, scoringSeconds } = onWorkers
-    ? await scoreOnWorkers(onWorkers, read, opts.explain, made).catch(() =>
-        scoreInSlices(model, read, opts.explain, made),
-      )
-    : await scoreInSlices(model, read, opts.explain, made);
+  let scoringSeconds: number;
+  try {
+    // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
+    ({ scoringSeconds } = onWorkers
+      ? await scoreOnWorkers(onWorkers, read, batch, onSlice).catch(() => scoreInSlices(model, read, batch, onSlice))
+      : await scoreInSlices(model, read, batch, onSlice));
+  } catch (e) {
+    progress.abandon(e); // the insert stores nothing: all or nothing, as before
+    await storing?.catch(() => {});
+    throw e;
+  }
   let batchId: string | null = null;
-  if (opts.store && batch.count > 0) {
-    const sink = storeSink(opts.store, model, opts.source, opts.batchId);
-    const ids = await sink.store(
-      batch,
-      (v) => scored[v],
-      (v) => {
-        const text = explanations[v];
-        return text ? explanationJson(model, text) : undefined;
-      },
-    );
+  if (sink && storing) {
+    const ids = await storing;
     for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
     batchId = sink.batchId;
   }
@@ -244,6 +260,43 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * explanation texts when a worker wrote them (ScoredRows.texts), else null.
  */
 type OnSlice = (batch: ScoredBatch, from: number, to: number, texts: string[] | null) => void;
+
+/**
+ * How many rows of a batch are made, for its insert (TransactionRows.ready): slices are made in order, so rows
+ * [0, made) can be read. Scored again on this thread after a worker failed, rows are made again from the first,
+ * the same ones (the same numbers), and the count never goes back.
+ */
+class MadeRows {
+  private count = 0;
+  private failed: RowsAbandoned | null = null;
+  private waiting: { count: number; resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(private readonly total: number) {}
+
+  made(to: number): void {
+    if (to <= this.count) return;
+    this.count = to;
+    const still = [];
+    for (const w of this.waiting) {
+      if (Math.min(w.count, this.total) <= this.count) w.resolve(this.count);
+      else still.push(w);
+    }
+    this.waiting = still;
+  }
+
+  ready(count: number): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (Math.min(count, this.total) <= this.count) return Promise.resolve(this.count);
+    return new Promise((resolve, reject) => this.waiting.push({ count, resolve, reject }));
+  }
+
+  /** The rest will never be made: waiting inserts fail (and store nothing). */
+  abandon(cause: unknown): void {
+    this.failed = new RowsAbandoned({ cause });
+    for (const w of this.waiting) w.reject(this.failed);
+    this.waiting = [];
+  }
+}
 
 function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
   const n = read.count;
@@ -280,11 +333,11 @@ function place(batch: ScoredBatch, part: ScoredBatch, from: number): void {
 async function scoreInSlices(
   model: IsolationForestModel,
   read: ReadBatch,
-  explain: boolean,
+  batch: ScoredBatch,
   onSlice: OnSlice,
-): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+): Promise<{ scoringSeconds: number }> {
   const n = read.count;
-  const batch = emptyBatch(read, explain);
+  const explain = batch.shap !== null;
   let cpu = 0n;
   for (let from = 0; from < n; from += SLICE_ROWS) {
     if (from > 0) await yieldToEventLoop();
@@ -294,7 +347,7 @@ async function scoreInSlices(
     cpu += process.hrtime.bigint() - start;
     onSlice(batch, from, from + m, null);
   }
-  return { batch, scoringSeconds: Number(cpu) / 1e9 };
+  return { scoringSeconds: Number(cpu) / 1e9 };
 }
 
 /**
@@ -305,11 +358,11 @@ async function scoreInSlices(
 async function scoreOnWorkers(
   workers: RowScorer,
   read: ReadBatch,
-  explain: boolean,
+  batch: ScoredBatch,
   onSlice: OnSlice,
-): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+): Promise<{ scoringSeconds: number }> {
   const n = read.count;
-  const batch = emptyBatch(read, explain);
+  const explain = batch.shap !== null;
   const start = process.hrtime.bigint();
   const jobs: { from: number; part: Promise<ScoredRows> }[] = [];
   for (let from = 0; from < n; from += WORKER_JOB_ROWS) {
@@ -325,5 +378,5 @@ async function scoreOnWorkers(
     place(batch, scored.batch, from);
     onSlice(batch, from, from + scored.batch.count, scored.texts);
   }
-  return { batch, scoringSeconds: Number(end - start) / 1e9 };
+  return { scoringSeconds: Number(end - start) / 1e9 };
 }
