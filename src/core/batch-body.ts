@@ -10,7 +10,7 @@ import { readReference, readTransaction, type FieldError } from '../model/transa
 import { Readable } from 'node:stream';
 import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
-import type { RowScorer, ScoredRows } from './batch/executors.js';
+import type { ExplanationTexts, RowScorer, ScoredRows } from './batch/executors.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
 import {
@@ -180,7 +180,7 @@ export async function scoreAndStore(
 ): Promise<{ items: string[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const scored: ScoredTransaction[] = new Array(read.count);
   const explanations: (ExplanationText | null)[] = new Array(read.count);
-  const made = (batch: ScoredBatch, from: number, to: number, texts: string[] | null): void => {
+  const made = (batch: ScoredBatch, from: number, to: number, texts: ExplanationTexts | null): void => {
     applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v], from, to);
     // Each row made once, as the one scored-transaction shape, stored and answered from the same object; its
     // explanation straight to text, not as objects to be serialised twice (the answer and the store).
@@ -191,7 +191,10 @@ export async function scoreAndStore(
       explanations[v] = !batch.shap
         ? null
         : texts
-          ? { shap: texts[k], factors: texts[k + 1] }
+          ? {
+              shap: texts.text.slice(k === 0 ? 0 : texts.ends[k - 1], texts.ends[k]),
+              factors: texts.text.slice(texts.ends[k], texts.ends[k + 1]),
+            }
           : explanationText(model, batch.features, batch.shap, v);
     }
   };
@@ -259,7 +262,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile; with its rows'
  * explanation texts when a worker wrote them (ScoredRows.texts), else null.
  */
-type OnSlice = (batch: ScoredBatch, from: number, to: number, texts: string[] | null) => void;
+type OnSlice = (batch: ScoredBatch, from: number, to: number, texts: ExplanationTexts | null) => void;
 
 /**
  * How many rows of a batch are made, for its insert (TransactionRows.ready): slices are made in order, so rows

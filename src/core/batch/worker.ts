@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseModel } from '../../model/model-file.js';
 import { IsolationForestModel } from '../../model/model.js';
 import { compileRules } from '../rules/apply-rules.js';
-import type { FromWorker, ToWorker, WorkerData } from './executors.js';
+import type { ExplanationTexts, FromWorker, ToWorker, WorkerData } from './executors.js';
 import { formatChunk, scoreChunkRows, type ScoredBatch, type ScoredChunk } from './score-chunk.js';
 import { scoreFeatureRows } from './score-features.js';
 import { explanationText } from '../scored-transaction.js';
@@ -22,7 +22,9 @@ const send = (msg: FromWorker): void => {
   if (msg.kind === 'done') parentPort!.postMessage(msg, [msg.result.output.buffer as ArrayBuffer]);
   else if (msg.kind === 'rows') {
     const b = msg.batch;
-    const arrays = [b.features, b.anomalyScore, b.riskScore, b.confidence, b.isAnomaly, ...(b.shap ? [b.shap] : [])];
+    const arrays: ArrayBufferView[] = [b.features, b.anomalyScore, b.riskScore, b.confidence, b.isAnomaly];
+    if (b.shap) arrays.push(b.shap);
+    if (msg.texts) arrays.push(msg.texts.ends);
     parentPort!.postMessage(msg, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
   } else parentPort!.postMessage(msg);
 };
@@ -48,13 +50,16 @@ parentPort!.on('message', (msg: ToWorker) => {
   send({ kind: 'done', result: formatChunk(model, chunk, settings, msg.ids) });
 });
 
-/** Each row's explanation as JSON text (see ScoredRows): written here, in parallel, not on the daemon's thread. */
-function explanationTexts(batch: ScoredBatch, shap: Float64Array): string[] {
-  const texts = new Array<string>(2 * batch.count);
+/** Each row's explanation as JSON text (ExplanationTexts): written here, in parallel, not on the daemon's thread. */
+function explanationTexts(batch: ScoredBatch, shap: Float64Array): ExplanationTexts {
+  const ends = new Int32Array(2 * batch.count);
+  let text = '';
   for (let v = 0; v < batch.count; v++) {
-    const text = explanationText(model, batch.features, shap, v);
-    texts[2 * v] = text.shap;
-    texts[2 * v + 1] = text.factors;
+    const part = explanationText(model, batch.features, shap, v);
+    text += part.shap;
+    ends[2 * v] = text.length;
+    text += part.factors;
+    ends[2 * v + 1] = text.length;
   }
-  return texts;
+  return { text, ends };
 }
