@@ -3,18 +3,24 @@
  * kept by position), then scored in slices and stored, one BatchItem per input. The CLI's streaming CSV pipeline is
  * batch/ instead.
  */
-import type { Store } from '../db/store.js';
+import { RowsAbandoned, type Store } from '../db/store.js';
 import { FEATURE_COUNT } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import { readReference, readTransaction, type FieldError } from '../model/transaction.js';
 import { Readable } from 'node:stream';
 import { csvChunks } from './batch/csv-chunks.js';
 import { parseRecords } from './batch/csv-records.js';
-import type { RowScorer } from './batch/executors.js';
+import type { ExplanationTexts, RowScorer, ScoredRows } from './batch/executors.js';
 import type { ScoredBatch } from './batch/score-chunk.js';
 import { scoreFeatureRows } from './batch/score-features.js';
-import { scoredTransactionAt, type ScoredTransaction } from './scored-transaction.js';
-import { toBatchItem, type BatchItem } from './scored-views.js';
+import {
+  explanationJson,
+  explanationText,
+  scoredTransactionAt,
+  type ExplanationText,
+  type ScoredTransaction,
+} from './scored-transaction.js';
+import { batchItemText, type BatchItem } from './scored-views.js';
 import type { CompiledRule } from './rules/apply-rules.js';
 import { applyRulesToBatch, LEGACY_FIELDS, legacyFieldsOf, type LegacyFields } from './rules/batch-rules.js';
 import { storeSink } from './store-sink.js';
@@ -152,9 +158,10 @@ function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
  * path as `secureflow score`). Returns one answer item per input, in input order, as JSON text.
  *
  * Each row is made as its slice comes back from scoring, while the rest of the batch is still being explained (on
- * worker threads): the scored transaction, its answer item serialised (without its id) and its explanation
- * serialised for the store. What is left once the last slice is in is storing the rows and putting their ids into
- * the answer text: the same bytes as JSON.stringify(toBatchItem(...)) of each stored row.
+ * worker threads): the scored transaction, without an explanation object, and its explanation as JSON text
+ * (explanationText), which both the store and the answer item use. Once the last slice is in, the rows are stored
+ * and each answer item is written with its id: the same bytes as JSON.stringify(toBatchItem(...)) of each stored
+ * row (batchItemText).
  */
 export async function scoreAndStore(
   model: IsolationForestModel,
@@ -172,40 +179,66 @@ export async function scoreAndStore(
   },
 ): Promise<{ items: string[]; batch: ScoredBatch; batchId: string | null; scoringSeconds: number }> {
   const scored: ScoredTransaction[] = new Array(read.count);
-  const storedExplanations: (string | undefined)[] = new Array(read.count);
-  const items: string[] = new Array(total);
-  const made = (batch: ScoredBatch, from: number, to: number): void => {
+  const explanations: (ExplanationText | null)[] = new Array(read.count);
+  const made = (batch: ScoredBatch, from: number, to: number, texts: ExplanationTexts | null): void => {
     applyRulesToBatch(opts.rules, batch, model.thresholdRisk, (v) => read.legacy[v], from, to);
+    // Each row made once, as the one scored-transaction shape, stored and answered from the same object; its
+    // explanation straight to text, not as objects to be serialised twice (the answer and the store).
+    const plain = batch.shap ? { ...batch, shap: null } : batch;
     for (let v = from; v < to; v++) {
-      // Each row made once, as the one scored-transaction shape: stored and answered from the same object.
-      const t = scoredTransactionAt(model, batch, v);
-      scored[v] = t;
-      const index = read.inputIndex[v];
-      items[index] = JSON.stringify(toBatchItem(t, index, read.lines?.[index]));
-      if (opts.store && t.explanation) storedExplanations[v] = JSON.stringify(t.explanation);
+      scored[v] = scoredTransactionAt(model, plain, v);
+      const k = 2 * (v - from);
+      explanations[v] = !batch.shap
+        ? null
+        : texts
+          ? {
+              shap: texts.text.slice(k === 0 ? 0 : texts.ends[k - 1], texts.ends[k]),
+              factors: texts.text.slice(texts.ends[k], texts.ends[k + 1]),
+            }
+          : explanationText(model, batch.features, batch.shap, v);
     }
   };
+  const batch = emptyBatch(read, opts.explain);
+  // Stored as it is made: the insert starts now and each store takes the rows as it can (TransactionRows.ready):
+  // Postgres copies each slice while the next is explained; SQLite waits for the last and writes them in one call.
+  const progress = new MadeRows(read.count);
+  const sink = opts.store && read.count > 0 ? storeSink(opts.store, model, opts.source, opts.batchId) : null;
+  const storing = sink?.store(
+    batch,
+    (v) => scored[v],
+    (v) => {
+      const text = explanations[v];
+      return text ? explanationJson(model, text) : undefined;
+    },
+    (count) => progress.ready(count),
+  );
+  storing?.catch(() => {}); // awaited below, after the scoring; a failure meanwhile is not unhandled
+  const onSlice: OnSlice = (b, from, to, texts) => {
+    made(b, from, to, texts);
+    progress.made(to);
+  };
   const onWorkers = opts.workers && read.count >= WORKER_MIN_ROWS ? opts.workers : null;
-  // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
-  const { batch, scoringSeconds } = onWorkers
-    ? await scoreOnWorkers(onWorkers, read, opts.explain, made).catch(() =>
-        scoreInSlices(model, read, opts.explain, made),
-      )
-    : await scoreInSlices(model, read, opts.explain, made);
+  let scoringSeconds: number;
+  try {
+    // A worker that fails (out of memory, killed) costs the request nothing but time: this thread scores it again.
+    ({ scoringSeconds } = onWorkers
+      ? await scoreOnWorkers(onWorkers, read, batch, onSlice).catch(() => scoreInSlices(model, read, batch, onSlice))
+      : await scoreInSlices(model, read, batch, onSlice));
+  } catch (e) {
+    progress.abandon(e); // the insert stores nothing: all or nothing, as before
+    await storing?.catch(() => {});
+    throw e;
+  }
   let batchId: string | null = null;
-  if (opts.store && batch.count > 0) {
-    const sink = storeSink(opts.store, model, opts.source, opts.batchId);
-    const ids = await sink.store(
-      batch,
-      (v) => scored[v],
-      (v) => storedExplanations[v],
-    );
-    for (let v = 0; v < batch.count; v++) {
-      scored[v].transaction_id = ids[v];
-      const index = read.inputIndex[v];
-      items[index] = withId(items[index], index, ids[v]);
-    }
+  if (sink && storing) {
+    const ids = await storing;
+    for (let v = 0; v < batch.count; v++) scored[v].transaction_id = ids[v];
     batchId = sink.batchId;
+  }
+  const items: string[] = new Array(total);
+  for (let v = 0; v < batch.count; v++) {
+    const index = read.inputIndex[v];
+    items[index] = batchItemText(scored[v], index, read.lines?.[index], explanations[v]);
   }
   for (const [i, e] of read.errors) {
     const error: BatchItem = read.lines
@@ -214,13 +247,6 @@ export async function scoreAndStore(
     items[i] = JSON.stringify(error);
   }
   return { items, batch, batchId, scoringSeconds };
-}
-
-/** An answer item serialised before its row was stored (transaction_id null, the second key), with its id. */
-function withId(item: string, index: number, id: number): string {
-  const head = `{"index":${index},"transaction_id":`;
-  if (!item.startsWith(`${head}null,`)) throw new Error(`predict-batch item ${index} is not as serialised`);
-  return `${head}${id}${item.slice(head.length + 4)}`;
 }
 
 /** Rows scored (and explained) between two yields: ~50 ms of work (smaller slices cost the explanation tables speed), so health checks and small requests interleave. */
@@ -232,8 +258,48 @@ const WORKER_JOB_ROWS = 1280;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile. */
-type OnSlice = (batch: ScoredBatch, from: number, to: number) => void;
+/**
+ * Called with each scored slice [from, to) as it is ready, in order, to make its rows meanwhile; with its rows'
+ * explanation texts when a worker wrote them (ScoredRows.texts), else null.
+ */
+type OnSlice = (batch: ScoredBatch, from: number, to: number, texts: ExplanationTexts | null) => void;
+
+/**
+ * How many rows of a batch are made, for its insert (TransactionRows.ready): slices are made in order, so rows
+ * [0, made) can be read. Scored again on this thread after a worker failed, rows are made again from the first,
+ * the same ones (the same numbers), and the count never goes back.
+ */
+class MadeRows {
+  private count = 0;
+  private failed: RowsAbandoned | null = null;
+  private waiting: { count: number; resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(private readonly total: number) {}
+
+  made(to: number): void {
+    if (to <= this.count) return;
+    this.count = to;
+    const still = [];
+    for (const w of this.waiting) {
+      if (Math.min(w.count, this.total) <= this.count) w.resolve(this.count);
+      else still.push(w);
+    }
+    this.waiting = still;
+  }
+
+  ready(count: number): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (Math.min(count, this.total) <= this.count) return Promise.resolve(this.count);
+    return new Promise((resolve, reject) => this.waiting.push({ count, resolve, reject }));
+  }
+
+  /** The rest will never be made: waiting inserts fail (and store nothing). */
+  abandon(cause: unknown): void {
+    this.failed = new RowsAbandoned({ cause });
+    for (const w of this.waiting) w.reject(this.failed);
+    this.waiting = [];
+  }
+}
 
 function emptyBatch(read: ReadBatch, explain: boolean): ScoredBatch {
   const n = read.count;
@@ -270,11 +336,11 @@ function place(batch: ScoredBatch, part: ScoredBatch, from: number): void {
 async function scoreInSlices(
   model: IsolationForestModel,
   read: ReadBatch,
-  explain: boolean,
+  batch: ScoredBatch,
   onSlice: OnSlice,
-): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+): Promise<{ scoringSeconds: number }> {
   const n = read.count;
-  const batch = emptyBatch(read, explain);
+  const explain = batch.shap !== null;
   let cpu = 0n;
   for (let from = 0; from < n; from += SLICE_ROWS) {
     if (from > 0) await yieldToEventLoop();
@@ -282,9 +348,9 @@ async function scoreInSlices(
     const m = Math.min(SLICE_ROWS, n - from);
     place(batch, scoreFeatureRows(model, 0, batch.features.subarray(from * FEATURE_COUNT), m, null, explain), from);
     cpu += process.hrtime.bigint() - start;
-    onSlice(batch, from, from + m);
+    onSlice(batch, from, from + m, null);
   }
-  return { batch, scoringSeconds: Number(cpu) / 1e9 };
+  return { scoringSeconds: Number(cpu) / 1e9 };
 }
 
 /**
@@ -295,13 +361,13 @@ async function scoreInSlices(
 async function scoreOnWorkers(
   workers: RowScorer,
   read: ReadBatch,
-  explain: boolean,
+  batch: ScoredBatch,
   onSlice: OnSlice,
-): Promise<{ batch: ScoredBatch; scoringSeconds: number }> {
+): Promise<{ scoringSeconds: number }> {
   const n = read.count;
-  const batch = emptyBatch(read, explain);
+  const explain = batch.shap !== null;
   const start = process.hrtime.bigint();
-  const jobs: { from: number; part: Promise<ScoredBatch> }[] = [];
+  const jobs: { from: number; part: Promise<ScoredRows> }[] = [];
   for (let from = 0; from < n; from += WORKER_JOB_ROWS) {
     const m = Math.min(WORKER_JOB_ROWS, n - from);
     jobs.push({ from, part: workers.score(batch.features.subarray(from * FEATURE_COUNT), m, explain) });
@@ -312,8 +378,8 @@ async function scoreOnWorkers(
   for (const { from, part } of jobs) {
     const scored = await part;
     end = process.hrtime.bigint();
-    place(batch, scored, from);
-    onSlice(batch, from, from + scored.count);
+    place(batch, scored.batch, from);
+    onSlice(batch, from, from + scored.batch.count, scored.texts);
   }
-  return { batch, scoringSeconds: Number(end - start) / 1e9 };
+  return { scoringSeconds: Number(end - start) / 1e9 };
 }

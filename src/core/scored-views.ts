@@ -7,7 +7,12 @@ import type { Feedback, NewTransaction, StoredTransaction } from '../db/store.js
 import type { RiskFactor, RiskLevel } from '../model/explain.js';
 import type { RuleErrorOnRow } from './rules/apply-rules.js';
 import type { Decision, RuleMatch } from './rules/decide.js';
-import type { ScoredTransaction, TransactionExplanation } from './scored-transaction.js';
+import {
+  jsonNumber,
+  type ExplanationText,
+  type ScoredTransaction,
+  type TransactionExplanation,
+} from './scored-transaction.js';
 
 /** The row to store: the transaction, its scores, its explanation when it has one, and where it came from. */
 export function toNewTransaction(
@@ -160,6 +165,39 @@ export function toBatchItem(t: ScoredTransaction, index: number, line: number | 
     item.risk_factors = t.explanation.risk_factors;
   }
   return item;
+}
+
+/**
+ * JSON.stringify(toBatchItem(t, index, line)) as text, made without the item object, open at the end: the
+ * explanation's two keys (when the row was explained) and the closing brace follow (batchItemText).
+ */
+export function batchItemHead(t: ScoredTransaction, index: number, line: number | undefined): string {
+  const anomaly = t.is_anomaly ? 'true' : 'false';
+  let head = `{"index":${index},"transaction_id":${t.transaction_id === null ? 'null' : jsonNumber(t.transaction_id)}`;
+  head += `,"reference":${t.reference === null ? 'null' : JSON.stringify(t.reference)}`;
+  head += `,"is_anomaly":${anomaly},"is_fraudulent":${anomaly},"anomaly_score":${jsonNumber(t.anomaly_score)}`;
+  head += `,"risk_score":${jsonNumber(t.risk_score)},"risk_level":${JSON.stringify(t.risk_level)}`;
+  head += `,"confidence":${jsonNumber(t.confidence)},"decision":${JSON.stringify(t.decision)}`;
+  head += `,"matched_rules":${t.matched_rules.length === 0 ? '[]' : JSON.stringify(t.matched_rules)}`;
+  if (t.rule_errors.length > 0) head += `,"rule_errors":${JSON.stringify(t.rule_errors)}`;
+  if (line !== undefined) head += `,"line":${jsonNumber(line)}`;
+  return head;
+}
+
+/**
+ * The same bytes as JSON.stringify(toBatchItem(t, index, line)) when `t` carries no explanation object and
+ * `explanation` is its explanation's text (or null: not explained). test/core/explanation-text.test.ts.
+ */
+export function batchItemText(
+  t: ScoredTransaction,
+  index: number,
+  line: number | undefined,
+  explanation: ExplanationText | null,
+): string {
+  const head = batchItemHead(t, index, line);
+  return explanation
+    ? `${head},"shap_explanation":${explanation.shap},"risk_factors":${explanation.factors}}`
+    : `${head}}`;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface StoreSink {
     batch: ScoredBatch,
     scored?: (v: number) => ScoredTransaction,
     explanationJson?: (v: number) => string | undefined,
+    /** The block's rows are still being made: TransactionRows.ready. */
+    ready?: (count: number) => Promise<number>,
   ): Promise<Float64Array>;
 }
 
@@ -34,11 +36,18 @@ export function storeSink(
   const sink: StoreSink = {
     batchId,
     stored: 0,
-    async store(batch, scored = (v) => scoredTransactionAt(model, batch, v), explanationJson = () => undefined) {
+    async store(
+      batch,
+      scored = (v) => scoredTransactionAt(model, batch, v),
+      explanationJson = () => undefined,
+      ready = undefined,
+    ) {
       // Made one at a time as the store reads them (see TransactionRows): short-lived, never a whole chunk at once.
       const at = (v: number) =>
         v < 0 || v >= batch.count ? undefined : toNewTransaction(scored(v), origin, explanationJson(v));
-      const ids = await store.insertTransactions({ length: batch.count, at });
+      const ids = await store.insertTransactions(
+        ready ? { length: batch.count, at, ready } : { length: batch.count, at },
+      );
       sink.stored += ids.length;
       return Float64Array.from(ids);
     },

@@ -17,6 +17,7 @@ import type {
   RuleMatchRecord,
   TrafficSlice,
   TrainingPage,
+  TransactionRows,
 } from './store.js';
 
 export type StoreErrorKind = Extract<ErrorKind, 'not_found' | 'unavailable' | 'invalid' | 'conflict'>;
@@ -35,6 +36,11 @@ export class StoreError extends SecureflowError {
     super(kind, message, options?.field !== undefined ? { field: options.field } : {}, { cause: options?.cause });
     if (options?.field !== undefined) this.field = options.field;
   }
+}
+
+/** Waits until every row of `rows` can be read (TransactionRows.ready), for stores that write them all at once. */
+export async function allRows(rows: TransactionRows): Promise<void> {
+  if (rows.ready) await rows.ready(rows.length);
 }
 
 // NUL (Postgres text cannot hold it) and UTF-16 surrogates without their pair (not encodable as UTF-8: the

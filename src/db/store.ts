@@ -46,6 +46,21 @@ export interface RuleMatchRecord {
 export interface TransactionRows {
   readonly length: number;
   at(index: number): NewTransaction | undefined;
+  /**
+   * Rows still being made while the insert runs (predict-batch's slices, as the workers return them): resolves,
+   * once at least the first `count` rows can be read with at(), to how many can. A store may start writing the
+   * first rows meanwhile (Postgres streams them into its COPY); the insert is still one transaction. Rejects with
+   * RowsAbandoned when the rest will never come: the insert then stores nothing and fails with that error.
+   */
+  ready?(count: number): Promise<number>;
+}
+
+/** TransactionRows.ready: the rows will never all be made (scoring failed); the insert stores nothing. */
+export class RowsAbandoned extends Error {
+  override name = 'RowsAbandoned';
+  constructor(options?: { cause?: unknown }) {
+    super('the rows to store were abandoned', options);
+  }
 }
 
 export interface StoredTransaction extends NewTransaction {

@@ -12,6 +12,7 @@ import { scoreValid, validateTransaction } from '../../src/core/score-transactio
 import { toBatchItem } from '../../src/core/scored-views.js';
 import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { cli } from '../cli/run-cli.js';
+import { adminPool, freshSchema, pgReachable } from '../support/postgres.js';
 import { tempDb } from './server-helpers.js';
 
 const ROWS = 3001; // several worker jobs, the last one short
@@ -124,5 +125,55 @@ describe('predict-batch on worker threads', () => {
     // The rules decided: every action occurs among the answers.
     const decisions = new Set(answer.results.filter((r) => !('error' in r)).map((r) => r.decision));
     expect([...decisions].sort()).toEqual(['allow', 'block', 'review']);
+  }, 60_000);
+});
+
+describe('predict-batch on worker threads, stored in Postgres', () => {
+  it('copies each slice as it comes back: every row once, ids in input order, read back as answered', async () => {
+    const admin = adminPool();
+    if (!(await pgReachable(admin))) {
+      await admin.end();
+      return; // no Postgres here: the SQLite case above still runs
+    }
+    const { schema, url } = await freshSchema(admin, 'sf_batch_workers');
+    let pgDaemon: DaemonProcess | undefined;
+    try {
+      for (const r of RULES)
+        expect(cli(['rules', 'add', r.name, '--when', r.expression, '--action', r.action, '--db', url]).code).toBe(0);
+      pgDaemon = await spawnDaemon(['--db', url]);
+      const r = await fetch(`${pgDaemon.url}/api/predict-batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ transactions }),
+      });
+      expect(r.status).toBe(200);
+      const answer = (await r.json()) as { results: Record<string, unknown>[]; batch_id: string };
+      const ids = answer.results.filter((x) => !('error' in x)).map((x) => x.transaction_id as number);
+      expect(ids).toHaveLength(ROWS - 1);
+      ids.forEach((id, k) => {
+        expect(id).toBe(ids[0] + k);
+      });
+      const withoutIds = answer.results.map((x) => ('error' in x ? x : { ...x, transaction_id: null }));
+      expect(JSON.stringify(withoutIds)).toBe(JSON.stringify(inThread(true, answer.results[BAD])));
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.transactions`);
+      expect(rows[0].n).toBe(ROWS - 1);
+      for (const k of [0, 1500, ROWS - 1]) {
+        const item = answer.results[k];
+        const stored = await (await fetch(`${pgDaemon.url}/api/transactions/${item.transaction_id}`)).json();
+        expect(stored).toMatchObject({
+          reference: `r${k}`,
+          batch_id: answer.batch_id,
+          anomaly_score: item.anomaly_score,
+          shap_explanation: item.shap_explanation,
+          risk_factors: item.risk_factors,
+          decision: item.decision,
+          matched_rules: item.matched_rules,
+        });
+      }
+    } finally {
+      await pgDaemon?.stop();
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
+      await admin.end();
+    }
   }, 60_000);
 });

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreError } from '../../src/db/shared.js';
-import type { NewTransaction, Store } from '../../src/db/store.js';
+import { RowsAbandoned, type NewTransaction, type Store } from '../../src/db/store.js';
 
 export interface StoreHarness {
   store: Store;
@@ -151,6 +151,51 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
           expect(last!.explanation).toEqual({ shap_explanation: { amount: (n - 1) / 8 }, risk_factors: [] });
           expect(last).not.toHaveProperty('explanation_json');
         }
+      });
+
+      it('stores rows made while the insert runs (ready) as one insert: ids in order, every field intact', async () => {
+        for (const n of [1500, 2500]) {
+          // Below and above Postgres's COPY threshold: the array insert waits for every row, COPY streams them.
+          const rows = variedRows(n).map((r) => ({ ...r, batch_id: `ready-${n}` }));
+          let made = 0;
+          const waits: number[] = [];
+          const ready = (count: number) => {
+            waits.push(count);
+            return new Promise<number>((resolve) =>
+              setTimeout(() => {
+                made = Math.min(n, Math.max(made, count) + 700);
+                resolve(made);
+              }, 5),
+            );
+          };
+          const ids = await store.insertTransactions({ length: n, at: (i) => (i < made ? rows[i] : undefined), ready });
+          expect(waits.length).toBeGreaterThan(0);
+          expect(ids).toHaveLength(n);
+          ids.forEach((id, i) => {
+            if (i > 0) expect(id).toBe(ids[i - 1] + 1);
+          });
+          const { rows: stored, total } = await store.listTransactions({ batchId: `ready-${n}`, limit: 3000 });
+          expect(total).toBe(n);
+          const byId = new Map(stored.map((r) => [r.id, r]));
+          rows.forEach((row, i) => {
+            expect(byId.get(ids[i])).toStrictEqual({ ...row, id: ids[i], created_at: expect.stringMatching(ISO) });
+          });
+        }
+      });
+
+      it('stores nothing when the rows being made are abandoned (RowsAbandoned), and stores again after', async () => {
+        for (const n of [1500, 2500]) {
+          const rows = Array.from({ length: n }, () => newTransaction({ batch_id: 'abandoned' }));
+          // The first 1,000 rows are made, the rest never: COPY has written those when it hears of it.
+          const ready = (count: number) =>
+            count <= 1000 ? Promise.resolve(1000) : Promise.reject(new RowsAbandoned());
+          const error = await store
+            .insertTransactions({ length: n, at: (i) => rows[i], ready })
+            .catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(RowsAbandoned);
+        }
+        expect((await store.listTransactions({ batchId: 'abandoned', limit: 10 })).total).toBe(0);
+        expect(await store.insertTransactions([newTransaction()])).toHaveLength(1);
       });
 
       it('stores nothing of a batch with an invalid row', async () => {

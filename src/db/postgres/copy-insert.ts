@@ -201,7 +201,14 @@ export async function copyInsert(
     w.raw(SIGNATURE);
     w.int32(0); // flags
     w.int32(0); // header extension length
+    // Rows still being made (TransactionRows.ready) are copied as they come: the server inserts the first ones while
+    // the rest are scored, and what is written so far goes out before each wait.
+    let available = rows.ready ? 0 : rows.length;
     for (let i = 0; i < rows.length; i++) {
+      if (i >= available) {
+        if (w.length > 0) yield w.take();
+        available = await rows.ready!(i + 1);
+      }
       const r = rows.at(i)!;
       checkTransaction(r, i, rows.length);
       hours.add(r);

@@ -25,7 +25,9 @@ import type {
   User,
   UserCredentials,
 } from '../store.js';
+import { RowsAbandoned } from '../store.js';
 import {
+  allRows,
   asId,
   binThroughput,
   buildDashboard,
@@ -271,7 +273,8 @@ export class PostgresStore implements Store {
 
   async insertTransactions(source: TransactionRows): Promise<number[]> {
     if (source.length === 0) return [];
-    if (source.length >= COPY_MIN_ROWS) return this.copyTransactions(source);
+    if (source.length >= COPY_MIN_ROWS) return this.copyTransactions(source); // streams rows as they are made
+    await allRows(source);
     const rows = Array.isArray(source)
       ? (source as NewTransaction[])
       : Array.from({ length: source.length }, (_, i) => source.at(i)!);
@@ -880,7 +883,7 @@ export class PostgresStore implements Store {
 
   /** Constraint failures are the caller's bad input; connection failures are unavailability. Never the URL. */
   private mapError(e: unknown): unknown {
-    if (e instanceof StoreError) return e;
+    if (e instanceof StoreError || e instanceof RowsAbandoned) return e;
     // What the server rejected carries a SQLSTATE (a DatabaseError); anything else from pg is the connection
     // failing: refused, reset, "Connection terminated unexpectedly", a connect timeout.
     if (!(e instanceof pg.DatabaseError)) {

@@ -25,6 +25,7 @@ import type {
   UserCredentials,
 } from '../store.js';
 import {
+  allRows,
   asId,
   binThroughput,
   buildDashboard,
@@ -221,6 +222,9 @@ export class SqliteStore implements Store {
 
   async insertTransactions(rows: TransactionRows): Promise<number[]> {
     if (rows.length === 0) return [];
+    // Rows still being made: all of them first. A transaction held open across awaits would let this connection's
+    // other readers see its rows before they are committed; this one is written in one synchronous call.
+    await allRows(rows);
     const columns = INSERT_COLUMNS;
     const inserts = INSERT_SQL.map((sql) => this.stmt(sql));
     const addStats = this.stmt(
