@@ -171,4 +171,33 @@ describe('secureflow score: CSV files', () => {
       expect(rows[120_000].line).toBe('120002');
     });
   });
+
+  it('writes the same CSV rows whether records are copied as bytes (comma, ASCII) or rebuilt as text (semicolons)', () => {
+    const d = generateTransactions(3000, 0.02, createRandom(11));
+    const rows: string[][] = [];
+    for (let i = 0; i < d.rows; i++) rows.push(Array.from(d.raw.subarray(i * 5, i * 5 + 5), String));
+    rows.splice(700, 0, ['12', '99', '1', '1', '1']); // a bad row: written as text in both
+    const header = 'amount,hour,day_of_week,merchant_category,transaction_type';
+    const write = (name: string, sep: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, `${[header, ...rows.map((r) => r.join(','))].join('\n').replaceAll(',', sep)}\n`);
+      return path;
+    };
+    const comma = write('bytes-comma.csv', ',');
+    const semi = write('bytes-semi.csv', ';');
+    const run = (file: string, tag: string) => {
+      const db = join(dir, `bytes-${tag}.db`);
+      expect(cli(['rules', 'add', 'big', '--db', db, '--when', 'amount > 2000', '--action', 'block']).code).toBe(0);
+      return cli(['score', file, fixture('transactions.csv'), '--explain', '--db', db, '-q']);
+    };
+    const fast = run(comma, 'comma');
+    const text = run(semi, 'semi');
+    expect(fast.code).toBe(3);
+    expect(fast.stdout.replaceAll('bytes-comma.csv', 'bytes-semi.csv')).toBe(text.stdout);
+    const out = csvTable(fast.stdout);
+    expect(out).toHaveLength(rows.length + 10);
+    expect(out.some((r) => r.matched_rules === 'big') && out.some((r) => r.matched_rules === '')).toBe(true);
+    expect(out[0]).toMatchObject({ transaction_id: '1', file: comma, line: '2' });
+    expect(out[700].error).toBe('hour must be in 0..23, got 99');
+  });
 });

@@ -24,12 +24,32 @@ export class OutputBuffer {
     const text = this.pending;
     this.pending = '';
     const worst = text.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (this.length + worst > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + worst));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
+    if (this.length + worst > this.buf.length) this.grow(this.length + worst);
     this.length += this.buf.write(text, this.length);
+  }
+
+  /**
+   * Room for `bytes` more bytes written by the caller straight into the returned buffer from `end` on (pending
+   * rows are encoded first, so the order holds); the caller then moves `end` past what it wrote.
+   */
+  reserve(bytes: number): Uint8Array {
+    if (this.pending !== '') this.flush();
+    if (this.length + bytes > this.buf.length) this.grow(this.length + bytes);
+    return this.buf;
+  }
+
+  get end(): number {
+    return this.length;
+  }
+
+  set end(at: number) {
+    this.length = at;
+  }
+
+  private grow(atLeast: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, atLeast));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
   }
 
   /** The bytes written. Their ArrayBuffer is this object's own (never Node's shared pool: 4 KiB and up), so it can be transferred. */

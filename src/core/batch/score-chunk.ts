@@ -9,6 +9,7 @@ import { formatFixed } from '../../model/number-format.js';
 import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
 import { OutputBuffer } from './output-buffer.js';
+import { CsvRowBytes } from './csv-row-bytes.js';
 import type { CompiledRule, RuleErrorOnRow } from '../rules/apply-rules.js';
 import { applyRulesToBatch, LEGACY_FIELDS, legacyFieldsOf, rulesReadLegacy } from '../rules/batch-rules.js';
 import { RULE_ACTIONS, type RuleMatch } from '../rules/decide.js';
@@ -259,9 +260,27 @@ export function formatChunk(
   let warned = 0;
   const sampleErrors: RowError[] = [];
   let v = 0;
+  const bytes = CsvRowBytes.forChunk(job, settings, thresholdRisk);
+  const { starts, ends, quoted } = rows.plain;
   for (let r = 0; r < stopAt; r++) {
     row.line = rows.line(r);
-    const error = errors.get(r);
+    const error = errors.size > 0 ? errors.get(r) : undefined;
+    if (
+      bytes &&
+      !error &&
+      !(quoted && quoted[r]) &&
+      !(batch.matchedRules && batch.matchedRules[v]) &&
+      !(batch.ruleErrors && batch.ruleErrors[v]) &&
+      !(settings.explain && !batch.shap) &&
+      !warnings.has(r)
+    ) {
+      if (batch.isAnomaly[v] === 1) flagged++;
+      const code = batch.decisions ? batch.decisions[v] : batch.isAnomaly[v];
+      decisions[code]++;
+      bytes.write(out, starts[r], ends[r], ids ? ids[v] : null, row.line, batch, v, code);
+      v++;
+      continue;
+    }
     if (error) {
       if (sampleErrors.length < 5) sampleErrors.push({ line: row.line, field: error.field, reason: error.reason });
       row.transaction_id = row.anomaly_score = row.risk_score = row.risk_level = row.confidence = row.top_factor = '';
