@@ -12,7 +12,9 @@ describe('writeFixed / writeInteger: the CSV byte path writes what formatFixed /
   it('matches formatFixed for scores, risks, confidences, Shapley values, halves, negatives and huge values', () => {
     const random = createRandom(7);
     const next = () => random.nextFloat();
-    const values = [0, -0, 0.5, 1, 99.995, 0.0000005, -0.0000004, -0.0000005, 1e-12, 12345.678901, 2147.483648, 3e9, -3e9];
+    const values = [
+      0, -0, 0.5, 1, 99.995, 0.0000005, -0.0000004, -0.0000005, 1e-12, 12345.678901, 2147.483648, 3e9, -3e9,
+    ];
     for (let i = 0; i < 20_000; i++) values.push(next() * 100, (next() - 0.5) * 2, Math.round(next() * 1e6) / 1e6);
     for (const digits of [2, 4, 6])
       for (const v of values) expect(text((b, at) => writeFixed(b, at, v, digits))).toBe(`${formatFixed(v, digits)}x`);
