@@ -38,6 +38,8 @@ describe('secureflow serve', () => {
     const lines = daemon.logs.map((l) => JSON.parse(l));
     expect(lines.some((l) => /shutting down/.test(l.msg))).toBe(true);
     expect(lines.at(-1).msg).toBe('stopped');
+    // Nothing on stderr from a clean start and stop: no library deprecation notices (Fastify 5.12's FSTDEP023).
+    expect(daemon.stderr()).toBe('');
   });
 
   it('takes HOST from the environment, as on Fly', async () => {
