@@ -1,7 +1,7 @@
 // The daemon: requests per second against a bare node:http server (same load, same run), 10,000-row
 // batches stored on SQLite and Postgres, and cold start to the first answered /api/health.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,19 +55,40 @@ function stop(proc) {
   });
 }
 
-/** autocannon from another process on core `cpu`: JSON summary. */
-function load(cpu, url, { method = 'GET', body, seconds, connections = 50 }) {
+/**
+ * CPU time (user + system, ms) used so far by every thread of process `pid`, from /proc (null elsewhere): what a
+ * request costs in CPU holds on a shared machine where requests per second move with everything else running.
+ */
+function cpuMs(pid) {
+  try {
+    let ticks = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** autocannon from another process on core `cpu`: JSON summary, with the server's CPU per request when `serverPid`. */
+function load(cpu, url, { method = 'GET', body, seconds, connections = 50, serverPid }) {
   const args = [AUTOCANNON, '-j', '-c', String(connections), '-d', String(seconds), '-m', method];
   if (body) args.push('-H', 'content-type=application/json', '-b', body);
   args.push(url);
   const proc = pinned(cpu, args);
+  const cpuBefore = serverPid ? cpuMs(serverPid) : null;
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   return new Promise((resolve, reject) =>
     proc.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
       const r = JSON.parse(out);
+      const cpuAfter = serverPid ? cpuMs(serverPid) : null;
       resolve({
+        cpu_us: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total : null,
         rps: r.requests.average,
         p50_ms: r.latency.p50,
         p99_ms: r.latency.p99,
@@ -83,6 +104,8 @@ const http = require('node:http');
 const body = JSON.stringify({ transaction_id: 1, is_anomaly: true, anomaly_score: 0.7, risk_score: 99.5 });
 http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(body); }); })
   .listen(Number(process.env.PORT), '127.0.0.1');`;
+
+const cpuCell = (us) => (us === null ? 'n/a' : `${us.toFixed(1)} µs`);
 
 async function startDaemon(cpu, db, extra = []) {
   const port = await freePort();
@@ -111,12 +134,12 @@ export async function daemon(ctx, out) {
   const runs = { bare: [], predict: [] };
   try {
     await waitHealthy(bareUrl);
-    const post = (secs) => ({ method: 'POST', body: JSON.stringify(tx), seconds: secs });
+    const post = (secs, serverPid) => ({ method: 'POST', body: JSON.stringify(tx), seconds: secs, serverPid });
     await load(1, bareUrl, post(1)); // warm-up
     await load(1, predictUrl, post(2));
     for (let r = 0; r < rounds; r++) {
-      runs.bare.push(await load(1, bareUrl, post(seconds)));
-      runs.predict.push(await load(1, predictUrl, post(seconds)));
+      runs.bare.push(await load(1, bareUrl, post(seconds, bare.pid)));
+      runs.predict.push(await load(1, predictUrl, post(seconds, d.proc.pid)));
     }
   } finally {
     await stop(d.proc);
@@ -126,6 +149,7 @@ export async function daemon(ctx, out) {
     rps: median(list.map((x) => x.rps)),
     p50_ms: median(list.map((x) => x.p50_ms)),
     p99_ms: median(list.map((x) => x.p99_ms)),
+    cpu_us: list.some((x) => x.cpu_us === null) ? null : median(list.map((x) => x.cpu_us)),
     errors: list.reduce((s, x) => s + x.errors, 0),
     non2xx: list.reduce((s, x) => s + x.non2xx, 0),
     runs: list.map((x) => Math.round(x.rps)),
@@ -142,6 +166,7 @@ export async function daemon(ctx, out) {
         'req/s',
         'p50',
         'p99',
+        'server CPU/req',
         'errors',
       ],
       [
@@ -150,6 +175,7 @@ export async function daemon(ctx, out) {
           num(results.bare.rps),
           `${results.bare.p50_ms} ms`,
           `${results.bare.p99_ms} ms`,
+          cpuCell(results.bare.cpu_us),
           results.bare.errors + results.bare.non2xx,
         ],
         [
@@ -157,6 +183,7 @@ export async function daemon(ctx, out) {
           num(results.predict.rps),
           `${results.predict.p50_ms} ms`,
           `${results.predict.p99_ms} ms`,
+          cpuCell(results.predict.cpu_us),
           results.predict.errors + results.predict.non2xx,
         ],
       ],
@@ -165,6 +192,12 @@ export async function daemon(ctx, out) {
   out(
     `  /api/predict serves ${(100 * results.predict.share_of_bare).toFixed(1)}% of the bare server's requests per second, median of the rounds (${ratios.map((x) => `${(100 * x).toFixed(1)}%`).join(', ')}; target >= 15%)`,
   );
+  if (results.bare.cpu_us && results.predict.cpu_us)
+    out(
+      `  by CPU per request (all threads of each server, /proc; holds when other work shares the machine): ${(
+        (100 * results.bare.cpu_us) / results.predict.cpu_us
+      ).toFixed(1)}%`,
+    );
 
   // 2. 10,000-transaction batches, stored, explained: median of several requests. One request at a time, nothing
   // else loading the machine, so the daemon has every core (its workers explain while its main thread stores).
@@ -178,8 +211,9 @@ export async function daemon(ctx, out) {
       transaction_type: i % 3,
     })),
   });
-  const timeBatches = async (url, n) => {
+  const timeBatches = async (url, n, pid) => {
     const times = [];
+    let cpuStart = null;
     for (let i = 0; i < n + 1; i++) {
       const t = performance.now();
       const r = await fetch(`${url}/api/predict-batch`, {
@@ -189,16 +223,21 @@ export async function daemon(ctx, out) {
       });
       await r.arrayBuffer();
       if (r.status !== 200) throw new Error(`predict-batch answered ${r.status}`);
-      if (i > 0) times.push(performance.now() - t); // the first warms up
+      if (i > 0)
+        times.push(performance.now() - t); // the first warms up
+      else cpuStart = cpuMs(pid);
     }
-    return median(times);
+    const cpuEnd = cpuMs(pid);
+    return { ms: median(times), cpuMs: cpuStart !== null && cpuEnd !== null ? (cpuEnd - cpuStart) / n : null };
   };
   const batchRuns = ctx.quick ? 3 : 5;
   const rows = [];
   const sq = await startDaemon(null, join(dir, 'batch.db'));
   try {
-    results.batch_sqlite_ms = await timeBatches(sq.url, batchRuns);
-    rows.push(['SQLite', millis(results.batch_sqlite_ms)]);
+    const r = await timeBatches(sq.url, batchRuns, sq.proc.pid);
+    results.batch_sqlite_ms = r.ms;
+    results.batch_sqlite_cpu_ms = r.cpuMs;
+    rows.push(['SQLite', millis(r.ms), r.cpuMs === null ? 'n/a' : millis(r.cpuMs)]);
   } finally {
     await stop(sq.proc);
   }
@@ -212,13 +251,15 @@ export async function daemon(ctx, out) {
     url.searchParams.set('options', `-c search_path=${schema}`);
     const p = await startDaemon(null, url.toString());
     try {
-      results.batch_postgres_ms = await timeBatches(p.url, batchRuns);
-      rows.push(['Postgres', millis(results.batch_postgres_ms)]);
+      const r = await timeBatches(p.url, batchRuns, p.proc.pid);
+      results.batch_postgres_ms = r.ms;
+      results.batch_postgres_cpu_ms = r.cpuMs;
+      rows.push(['Postgres', millis(r.ms), r.cpuMs === null ? 'n/a' : `${millis(r.cpuMs)} (+ the database server's)`]);
     } finally {
       await stop(p.proc);
     }
   } catch (e) {
-    rows.push(['Postgres', `skipped: ${e.message}`]);
+    rows.push(['Postgres', `skipped: ${e.message}`, '']);
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
     await admin.end();
@@ -228,6 +269,7 @@ export async function daemon(ctx, out) {
       [
         `POST /api/predict-batch, 10,000 transactions, stored and explained (median of ${batchRuns}; all cores)`,
         'time',
+        'daemon CPU (mean, all threads)',
       ],
       rows,
     ),
