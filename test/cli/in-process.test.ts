@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { IOStreams } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { EXAMPLE_FLAGS } from './run-cli.js';
 
 function fakeIO(tty: boolean, input = ''): IOStreams & { out(): string; err(): string } {
   const collect = (s: PassThrough) => {
@@ -27,19 +28,7 @@ function fakeIO(tty: boolean, input = ''): IOStreams & { out(): string; err(): s
 }
 
 const run = (args: string[], io: IOStreams) => main(['node', 'secureflow', ...args], io);
-const ONE = [
-  '--amount',
-  '4800',
-  '--hour',
-  '3',
-  '--day-of-week',
-  '6',
-  '--merchant-category',
-  '9',
-  '--transaction-type',
-  '2',
-  '--no-store',
-];
+const ONE = [...EXAMPLE_FLAGS, '--no-store'];
 
 describe('commands with injected streams', () => {
   it('score: text for a terminal, JSON for a pipe, and JSON read from the injected stdin', async () => {

@@ -1,6 +1,6 @@
 /** --remote: score, feedback and transactions through a real daemon process, with the same output as local mode. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, csvTable, fixture } from './run-cli.js';
+import { cli, csvTable, fixture, EXAMPLE_FLAGS } from './run-cli.js';
 import { spawnDaemon, type DaemonProcess } from './daemon-process.js';
 import { createKey, tempDb } from '../daemon/server-helpers.js';
 
@@ -19,21 +19,7 @@ const withoutIds = (rows: Record<string, string>[]) => rows.map(({ transaction_i
 
 describe('score --remote', () => {
   it('scores one transaction like local mode, and stores it on the daemon', async () => {
-    const args = [
-      'score',
-      '--amount',
-      '4800',
-      '--hour',
-      '3',
-      '--day-of-week',
-      '6',
-      '--merchant-category',
-      '9',
-      '--transaction-type',
-      '2',
-      '--format',
-      'json',
-    ];
+    const args = ['score', ...EXAMPLE_FLAGS, '--format', 'json'];
     const r = cli(args, { env: remote() });
     expect(r.code, r.stderr).toBe(0);
     const local = cli([...args, '--no-store']);

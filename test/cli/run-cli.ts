@@ -10,6 +10,20 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = process.env.SECUREFLOW_BIN || fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
 export const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 
+/** The contract's example transaction as flags: 4,800 at 03:00 on a Sunday, category 9, a transfer (flagged). */
+export const EXAMPLE_FLAGS = [
+  '--amount',
+  '4800',
+  '--hour',
+  '3',
+  '--day-of-week',
+  '6',
+  '--merchant-category',
+  '9',
+  '--transaction-type',
+  '2',
+];
+
 /** Writes `path`: the CSV fixture `name`'s header, then its rows `times` over (a big file of known content). */
 export function writeRepeatedFixture(name: string, times: number, path: string): void {
   const [header, ...rows] = readFileSync(fixture(name), 'utf8').trim().split('\n');

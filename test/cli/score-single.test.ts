@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cli, fixture } from './run-cli.js';
+import { cli, fixture, EXAMPLE_FLAGS } from './run-cli.js';
 
 const CONTRACT_FIELDS = [
   'transaction_id',
@@ -19,21 +19,7 @@ const CONTRACT_FIELDS = [
 
 describe('secureflow score: one transaction', () => {
   it('scores feature flags and prints every contract field as JSON', () => {
-    const r = cli([
-      'score',
-      '--amount',
-      '4800',
-      '--hour',
-      '3',
-      '--day-of-week',
-      '6',
-      '--merchant-category',
-      '9',
-      '--transaction-type',
-      '2',
-      '--format',
-      'json',
-    ]);
+    const r = cli(['score', ...EXAMPLE_FLAGS, '--format', 'json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     for (const f of CONTRACT_FIELDS) expect(out).toHaveProperty(f);
@@ -98,21 +84,7 @@ describe('secureflow score: one transaction', () => {
   });
 
   it('prints a human summary with every Shapley value in text format', () => {
-    const r = cli([
-      'score',
-      '--amount',
-      '4800',
-      '--hour',
-      '3',
-      '--day-of-week',
-      '6',
-      '--merchant-category',
-      '9',
-      '--transaction-type',
-      '2',
-      '--format',
-      'text',
-    ]);
+    const r = cli(['score', ...EXAMPLE_FLAGS, '--format', 'text']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^FLAGGED/);
     for (const f of ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type'])
@@ -138,20 +110,7 @@ describe('secureflow score: one transaction', () => {
     expect(cli(['score', '--threshold', 'abc', '--amount', '1']).code).toBe(2);
     expect(cli(['score', '--amount', '1', '--format', 'csv']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);
-    const flagged = cli([
-      'score',
-      '--amount',
-      '4800',
-      '--hour',
-      '3',
-      '--day-of-week',
-      '6',
-      '--merchant-category',
-      '9',
-      '--transaction-type',
-      '2',
-      '--fail-on-anomaly',
-    ]);
+    const flagged = cli(['score', ...EXAMPLE_FLAGS, '--fail-on-anomaly']);
     expect(flagged.code).toBe(10);
     expect(flagged.stderr).toContain('1 transaction flagged');
     expect(
