@@ -484,7 +484,8 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'Every change is kept in the history with who made it (the OS user; with --remote, key:NAME) and when: ' +
         'rules show NAME. With --remote URL every command works through a daemon (rules test: on its stored ' +
         'transactions, with --since). ' +
-        'Rules are not yet applied when scoring; rules test backtests one.',
+        'The enabled rules apply to every score made with the database (score, serve): a matching allow rule wins, ' +
+        'then block, then review; with none, review what the model flags. rules test backtests one first.',
     );
   const rulesFormat = () =>
     new Option('-f, --format <format>', 'output format (default: table on a terminal, json when piped)').choices([
