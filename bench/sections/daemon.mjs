@@ -141,6 +141,8 @@ export async function daemon(ctx, out) {
       runs.bare.push(await load(1, bareUrl, post(seconds, bare.pid)));
       runs.predict.push(await load(1, predictUrl, post(seconds, d.proc.pid)));
     }
+    // The framework's own share: the same daemon answering a path it does not have (every hook, a JSON 404).
+    results.floor = await load(1, `${d.url}/bench-no-such-route`, { seconds, serverPid: d.proc.pid });
   } finally {
     await stop(d.proc);
     await stop(bare);
@@ -192,6 +194,11 @@ export async function daemon(ctx, out) {
   out(
     `  /api/predict serves ${(100 * results.predict.share_of_bare).toFixed(1)}% of the bare server's requests per second, median of the rounds (${ratios.map((x) => `${(100 * x).toFixed(1)}%`).join(', ')}; target >= 15%)`,
   );
+  if (results.floor.cpu_us)
+    out(
+      `  the daemon answering an unknown path (Fastify, every hook, a JSON 404): ${cpuCell(results.floor.cpu_us)} CPU/req, ` +
+        `${num(results.floor.rps)} req/s: the floor under any route's own work`,
+    );
   if (results.bare.cpu_us && results.predict.cpu_us)
     out(
       `  by CPU per request (all threads of each server, /proc; holds when other work shares the machine): ${(
