@@ -1,32 +1,27 @@
 /** secureflow rules through the built CLI against Postgres (a fresh schema), as storage-postgres.test.ts does. */
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { adminPool, PG_URL, pgReachable, pgRequired, schemaUrl } from '../support/postgres.js';
 import { cli, fixture, writeRepeatedFixture } from './run-cli.js';
 
-const url = process.env.SECUREFLOW_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 3000 });
-admin.on('error', () => {});
-const reachable = await admin.query('SELECT 1').then(
-  () => true,
-  () => false,
-);
+const admin = adminPool();
+const reachable = await pgReachable(admin);
 const schema = `sf_rules_${randomBytes(5).toString('hex')}`;
 afterAll(async () => {
   if (reachable) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
 });
-if (!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')
-  console.warn(`\n*** SKIPPING the Postgres rules CLI tests: cannot reach ${url} ***\n`);
+if (!reachable && !pgRequired)
+  console.warn(`\n*** SKIPPING the Postgres rules CLI tests: cannot reach ${PG_URL} ***\n`);
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('secureflow rules (Postgres)', () => {
+describe.skipIf(!reachable && !pgRequired)('secureflow rules (Postgres)', () => {
   it('adds, disables, removes with history, refuses a bad rule, and backtests stored transactions', async () => {
     await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const db = schemaUrl(schema);
     expect(cli(['score', fixture('transactions.csv'), '--db', db, '-q']).code).toBe(0);
     expect(cli(['feedback', '10', '--correct', '--db', db]).code).toBe(0);
 
@@ -72,68 +67,65 @@ describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')('
   });
 });
 
-describe.skipIf(!reachable && process.env.SECUREFLOW_REQUIRE_POSTGRES !== '1')(
-  'rules applied to scoring (Postgres)',
-  () => {
-    it('decides single transactions and CSV rows (COPY) with the database rules, stored and read back alike', async () => {
-      const own = `${schema}_apply`;
-      await admin.query(`CREATE SCHEMA ${own}`);
-      try {
-        const db = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${own}`)}`;
-        for (const [name, when, action] of [
-          ['big', 'amount > 3000', 'block'],
-          ['night', 'hour < 5', 'review'],
-          ['small', 'amount < 60', 'allow'],
-        ])
-          expect(cli(['rules', 'add', name, '--when', when, '--action', action, '--db', db]).code).toBe(0);
-        const one = cli([
-          'score',
-          '--amount',
-          '5000',
-          '--hour',
-          '2',
-          '--day-of-week',
-          '1',
-          '--merchant-category',
-          '2',
-          '--transaction-type',
-          '0',
-          '--db',
-          db,
-          '--format',
-          'json',
-        ]);
-        expect(one.code, one.stderr).toBe(0);
-        const result = JSON.parse(one.stdout);
-        expect(result).toMatchObject({ decision: 'block', matched_rules: [{ name: 'big' }, { name: 'night' }] });
-        const shown = JSON.parse(
-          cli(['transactions', 'show', String(result.transaction_id), '--db', db, '-f', 'json']).stdout,
-        );
-        expect([shown.decision, shown.matched_rules]).toEqual([result.decision, result.matched_rules]);
+describe.skipIf(!reachable && !pgRequired)('rules applied to scoring (Postgres)', () => {
+  it('decides single transactions and CSV rows (COPY) with the database rules, stored and read back alike', async () => {
+    const own = `${schema}_apply`;
+    await admin.query(`CREATE SCHEMA ${own}`);
+    try {
+      const db = schemaUrl(own);
+      for (const [name, when, action] of [
+        ['big', 'amount > 3000', 'block'],
+        ['night', 'hour < 5', 'review'],
+        ['small', 'amount < 60', 'allow'],
+      ])
+        expect(cli(['rules', 'add', name, '--when', when, '--action', action, '--db', db]).code).toBe(0);
+      const one = cli([
+        'score',
+        '--amount',
+        '5000',
+        '--hour',
+        '2',
+        '--day-of-week',
+        '1',
+        '--merchant-category',
+        '2',
+        '--transaction-type',
+        '0',
+        '--db',
+        db,
+        '--format',
+        'json',
+      ]);
+      expect(one.code, one.stderr).toBe(0);
+      const result = JSON.parse(one.stdout);
+      expect(result).toMatchObject({ decision: 'block', matched_rules: [{ name: 'big' }, { name: 'night' }] });
+      const shown = JSON.parse(
+        cli(['transactions', 'show', String(result.transaction_id), '--db', db, '-f', 'json']).stdout,
+      );
+      expect([shown.decision, shown.matched_rules]).toEqual([result.decision, result.matched_rules]);
 
-        // 3,000 rows: stored through COPY, as big runs are
-        const big = join(mkdtempSync(join(tmpdir(), 'secureflow-rules-pg-')), 'big.csv');
-        writeRepeatedFixture('transactions.csv', 300, big);
-        const run = cli(['score', big, '--db', db, '--format', 'ndjson', '--workers', '2']);
-        expect(run.code, run.stderr).toBe(0);
-        const rows = run.stdout
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l));
-        expect(rows).toHaveLength(3000);
-        const listed = JSON.parse(cli(['transactions', 'list', '--db', db, '--limit', '3001', '-f', 'json']).stdout);
-        const byId = new Map(
-          (listed.transactions as { id: number; decision: string; matched_rules: unknown }[]).map((t) => [t.id, t]),
-        );
-        for (const row of rows)
-          expect([byId.get(row.transaction_id)?.decision, byId.get(row.transaction_id)?.matched_rules]).toEqual([
-            row.decision,
-            row.matched_rules,
-          ]);
-        expect(new Set(rows.map((r) => r.decision))).toEqual(new Set(['allow', 'review', 'block']));
-      } finally {
-        await admin.query(`DROP SCHEMA IF EXISTS ${own} CASCADE`);
-      }
-    }, 120_000);
-  },
-);
+      // 3,000 rows: stored through COPY, as big runs are
+      const big = join(mkdtempSync(join(tmpdir(), 'secureflow-rules-pg-')), 'big.csv');
+      writeRepeatedFixture('transactions.csv', 300, big);
+      const run = cli(['score', big, '--db', db, '--format', 'ndjson', '--workers', '2']);
+      expect(run.code, run.stderr).toBe(0);
+      const rows = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(rows).toHaveLength(3000);
+      const listed = JSON.parse(cli(['transactions', 'list', '--db', db, '--limit', '3001', '-f', 'json']).stdout);
+      const byId = new Map(
+        (listed.transactions as { id: number; decision: string; matched_rules: unknown }[]).map((t) => [t.id, t]),
+      );
+      for (const row of rows)
+        expect([byId.get(row.transaction_id)?.decision, byId.get(row.transaction_id)?.matched_rules]).toEqual([
+          row.decision,
+          row.matched_rules,
+        ]);
+      expect(new Set(rows.map((r) => r.decision))).toEqual(new Set(['allow', 'review', 'block']));
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${own} CASCADE`);
+    }
+  }, 120_000);
+});

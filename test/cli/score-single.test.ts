@@ -1,28 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PREDICT_FIELDS } from '../support/contract.js';
 import { cli, fixture, EXAMPLE_FLAGS } from './run-cli.js';
-
-const CONTRACT_FIELDS = [
-  'transaction_id',
-  'is_anomaly',
-  'is_fraudulent',
-  'anomaly_score',
-  'risk_score',
-  'risk_level',
-  'confidence',
-  'shap_explanation',
-  'risk_factors',
-  'data_source',
-  'model_version',
-  'timestamp',
-];
 
 describe('secureflow score: one transaction', () => {
   it('scores feature flags and prints every contract field as JSON', () => {
     const r = cli(['score', ...EXAMPLE_FLAGS, '--format', 'json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    for (const f of CONTRACT_FIELDS) expect(out).toHaveProperty(f);
+    for (const f of PREDICT_FIELDS) expect(out).toHaveProperty(f);
     expect(out.is_anomaly).toBe(true);
     expect(out.is_fraudulent).toBe(true);
     expect(out.risk_level).toBe('highest');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer } from './server-helpers.js';
+import { PREDICT_FIELDS } from '../support/contract.js';
 
 let server: TestServer;
 let base: FastifyInstance;
@@ -54,20 +55,7 @@ describe('POST /api/predict', () => {
   it('returns every contract field, stores the transaction and explains it exactly', async () => {
     const r = await call(base, 'POST', '/api/predict', { body: odd });
     expect(r.status).toBe(200);
-    for (const f of [
-      'transaction_id',
-      'is_anomaly',
-      'is_fraudulent',
-      'anomaly_score',
-      'risk_score',
-      'risk_level',
-      'confidence',
-      'shap_explanation',
-      'risk_factors',
-      'data_source',
-      'model_version',
-      'timestamp',
-    ]) {
+    for (const f of PREDICT_FIELDS) {
       expect(r.json, f).toHaveProperty(f);
     }
     expect(r.json.is_anomaly).toBe(true);
