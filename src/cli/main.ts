@@ -212,9 +212,12 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       ).argParser(number('until id', 1, Number.MAX_SAFE_INTEGER, true)),
     )
     .addOption(
-      new Option('--amount-transform <t>', 'how amount is fed to the forest ("auto": chosen from the training data)')
-        .choices(['none', 'log1p', 'auto'])
-        .default('none'),
+      new Option(
+        '--amount-transform <t>',
+        'how amount is fed to the forest ("auto": chosen from the training data; "conditional": log1p with conditional features)',
+      )
+        .choices(['none', 'log1p', 'auto', 'conditional'])
+        .default('conditional'),
     )
     .addOption(
       new Option(
@@ -235,7 +238,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         '--conditional-weight <n>',
         'how many times as often a node splits on a conditional feature as on a field itself',
       )
-        .default(2)
+        .default(1)
         .argParser(number('conditional weight', 1, 64, true)),
     )
     .option('--register', 'also store the model in the database (models list)')

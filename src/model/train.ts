@@ -28,11 +28,11 @@ export function trainModel(
 ): ModelDocument {
   const options = resolveForestOptions(partial);
   if (rows < 2) throw new RangeError(`training needs at least 2 rows, got ${rows}`);
-  const specs = featureSpecsFor(raw, rows, options);
   const conditional =
     options.conditionalFeatures === 'none'
       ? []
       : learnConditionalFeatures(raw, rows, CONDITIONAL_NAMES, options.conditionalFeatures === 'auto');
+  const specs = featureSpecsFor(raw, rows, options, conditional.length > 0);
   const encoder = new RowEncoder(specs, conditional);
   const x = new Float64Array(rows * encoder.width);
   encoder.encode(raw, rows, x);
@@ -87,8 +87,11 @@ export function withProvenance(doc: ModelDocument, provenance: TrainingProvenanc
   return sealModel({ ...body, provenance });
 }
 
-/** The feature specs, with `auto` representations chosen from the training rows and the choice recorded. */
-function featureSpecsFor(raw: Float64Array, rows: number, options: ForestOptions): FeatureSpec[] {
+/**
+ * The feature specs, with `auto` representations chosen from the training rows and the choice recorded;
+ * `conditional` amounts are log1p when the model keeps conditional features.
+ */
+function featureSpecsFor(raw: Float64Array, rows: number, options: ForestOptions, conditional: boolean): FeatureSpec[] {
   const column = (j: number): Float64Array => {
     const values = new Float64Array(rows);
     for (let i = 0; i < rows; i++) values[i] = raw[i * FEATURE_COUNT + j];
@@ -96,8 +99,9 @@ function featureSpecsFor(raw: Float64Array, rows: number, options: ForestOptions
   };
   const amount = options.amountTransform === 'auto' ? chooseAmountTransform(column(0)) : null;
   const hour = options.dayStartHour === 'auto' ? chooseDayStartHour(column(1)) : null;
+  const fixed = options.amountTransform === 'conditional' ? (conditional ? 'log1p' : 'none') : options.amountTransform;
   const specs = defaultFeatureSpecs(
-    amount?.transform ?? (options.amountTransform as 'none' | 'log1p'),
+    amount?.transform ?? (fixed as 'none' | 'log1p'),
     hour?.hour ?? (options.dayStartHour as number | null),
   );
   if (amount) specs[0].chosen = amount.chosen;

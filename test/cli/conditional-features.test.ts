@@ -46,7 +46,7 @@ describe('secureflow train: conditional features', () => {
       'type_for_category',
       'day_for_category',
     ]);
-    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto', conditionalWeight: 2 });
+    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto', conditionalWeight: 1 });
     expect(doc.conditional!.map((c) => (c as { rule?: string }).rule)).toEqual([
       'robust-z-log-cent',
       'log-share-rare',

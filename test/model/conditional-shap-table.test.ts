@@ -4,6 +4,7 @@ import { RowEncoder } from '../../src/model/conditional.js';
 import type { CompactTree } from '../../src/model/forest-train.js';
 import type { ModelDocument } from '../../src/model/model-file.js';
 import { IsolationForestModel } from '../../src/model/model.js';
+import type { ForestOptions } from '../../src/model/options.js';
 import { createRandom, type Random } from '../../src/model/random.js';
 import { ShapTable, shapTableBytes } from '../../src/model/shap-table.js';
 import { trainModel } from '../../src/model/train.js';
@@ -47,8 +48,8 @@ interface Forest {
   width: number;
 }
 
-function forest(seed: number, trees: number, sampleSize = 256): Forest {
-  const doc = trainModel(raw, 3000, { seed, trees, sampleSize, conditionalFeatures: 'all' });
+function forest(seed: number, trees: number, sampleSize = 256, options: Partial<ForestOptions> = {}): Forest {
+  const doc = trainModel(raw, 3000, { seed, trees, sampleSize, conditionalFeatures: 'all', ...options });
   const encoder = new RowEncoder(doc.features, doc.conditional);
   return { doc, trees: doc.forest.trees.map(prepareShapTree), reads: encoder.reads, width: encoder.width };
 }
@@ -175,7 +176,8 @@ describe('ShapTable with conditional features (columns reading two fields)', () 
 
   it('handles deep trees whose patterns do not fit a byte (row by row), single leaves and small trees', () => {
     for (const sampleSize of [2, 3, 5, 2048]) {
-      const f = forest(8, 4, sampleSize);
+      // Raw amounts and weight 2 (the defaults before): these trees at 2048 meet more than 8 columns above a unit.
+      const f = forest(8, 4, sampleSize, { amountTransform: 'none', conditionalWeight: 2 });
       // Trained trees rarely meet all nine columns on one path (rare values are few, and isolated early), so the
       // deep case also holds a chain that splits on every column in turn: its last unit meets nine.
       if (sampleSize === 2048) f.trees.push(prepareShapTree(chainOfEveryColumn(f.width, sampleSize)));

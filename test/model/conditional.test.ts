@@ -247,10 +247,10 @@ describe('model file with conditional features', () => {
   });
 
   it('conditionalWeight is recorded and changes the trees; weights of 1 are the unweighted draw', () => {
-    expect(doc.options.conditionalWeight).toBe(2);
-    const one = trainModel(data.raw, 3000, { seed: 5, trees: 25, conditionalFeatures: 'all', conditionalWeight: 1 });
-    expect(one.options.conditionalWeight).toBe(1);
-    expect(JSON.stringify(one.forest.trees)).not.toBe(JSON.stringify(doc.forest.trees));
+    expect(doc.options.conditionalWeight).toBe(1);
+    const two = trainModel(data.raw, 3000, { seed: 5, trees: 25, conditionalFeatures: 'all', conditionalWeight: 2 });
+    expect(two.options.conditionalWeight).toBe(2);
+    expect(JSON.stringify(two.forest.trees)).not.toBe(JSON.stringify(doc.forest.trees));
     const width = encoder.width;
     const x = new Float64Array(3000 * width);
     encoder.encode(data.raw, 3000, x);

@@ -20,7 +20,7 @@ export interface TrainOptions {
   contamination: string;
   threshold?: number;
   labelColumn?: string;
-  amountTransform: 'none' | 'log1p' | 'auto';
+  amountTransform: 'none' | 'log1p' | 'auto' | 'conditional';
   dayStartHour: string;
   conditionalFeatures: 'none' | 'all' | 'auto';
   conditionalWeight: number;
