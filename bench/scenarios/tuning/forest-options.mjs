@@ -14,9 +14,7 @@
 //     0.892-0.946 over random_state 0..9, sklearn_forest_seeds.py), so compare options on averages.
 //
 // Files: SCENARIO_DIR (default the bench's) and SCENARIO_DIR-seed-N, generated when missing.
-// Options the trainer does not know are passed through: weights-hook.patch (applies to 08956e1, before
-// `--amount-transform conditional`) adds per-column weights (`fieldWeights`, `byName`) and one-sided amount columns
-// (`sides`) for such experiments.
+// Options the trainer does not know are passed through (for experiments that add options of their own).
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DIR, ensureScenarios } from '../generators.mjs';
 
