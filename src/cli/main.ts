@@ -16,6 +16,16 @@ function number(name: string, min: number, max: number, integer = false) {
   };
 }
 
+/** A number in min..max in steps of 0.5. */
+function halves(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(2 * n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be in ${min}..${max} in steps of 0.5`);
+    return n;
+  };
+}
+
 function rate(value: string): number {
   const percent = value.trim().endsWith('%');
   const n = Number(percent ? value.trim().slice(0, -1) : value);
@@ -236,10 +246,10 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(
       new Option(
         '--conditional-weight <n>',
-        'how many times as often a node splits on a conditional feature as on a field itself',
+        'how many times as often a node splits on a conditional feature as on a field itself (steps of 0.5)',
       )
-        .default(1)
-        .argParser(number('conditional weight', 1, 64, true)),
+        .default(1.5)
+        .argParser(halves('conditional weight', 1, 64)),
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')

@@ -23,7 +23,7 @@ export function heightLimit(sampleSize: number): number {
  * Grows `trees` isolation trees on `data` (row-major, already encoded, `rows` x specs.length columns),
  * as Liu et al. and scikit-learn do: a subsample without replacement per tree, a random non-constant
  * feature per node, a threshold uniform between the node's min and max, and a height limit.
- * `weights[c]` (a positive integer, 1 for every column if absent): column c is drawn that many times as often;
+ * `weights[c]` (an integer in 1..128, 1 for every column if absent): column c is drawn that many times as often;
  * with all weights 1 the draws, and so the trees, are the same as without weights.
  */
 export function growForest(
@@ -35,8 +35,8 @@ export function growForest(
   rng: Random,
   weights: readonly number[] = specs.map(() => 1),
 ): CompactTree[] {
-  if (weights.length !== specs.length || !weights.every((w) => Number.isInteger(w) && w >= 1 && w <= 64))
-    throw new RangeError('column weights must be one integer in 1..64 per column');
+  if (weights.length !== specs.length || !weights.every((w) => Number.isInteger(w) && w >= 1 && w <= 128))
+    throw new RangeError('column weights must be one integer in 1..128 per column');
   // Each column index `weight` times: a node shuffles this list and splits on the first non-constant column.
   const draws = Int32Array.from(weights.flatMap((w, c) => new Array<number>(w).fill(c)));
   const psi = Math.min(sampleSize, rows);

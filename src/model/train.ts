@@ -38,7 +38,11 @@ export function trainModel(
   encoder.encode(raw, rows, x);
 
   const random = rng ?? createRandom(options.seed);
-  const weights = [...specs.map(() => 1), ...conditional.map(() => options.conditionalWeight)];
+  // Integer draw counts: a weight of 1.5 draws each field's column twice and each conditional column three times.
+  // Whole weights, and models without conditional features, draw the fields once, as before halves were allowed
+  // (the same trees).
+  const unit = conditional.length === 0 || Number.isInteger(options.conditionalWeight) ? 1 : 2;
+  const weights = [...specs.map(() => unit), ...conditional.map(() => unit * options.conditionalWeight)];
   const trees = growForest(x, rows, encoder.kinds, options.trees, options.sampleSize, random, weights);
   const psi = Math.min(options.sampleSize, rows);
   const height = heightLimit(psi);

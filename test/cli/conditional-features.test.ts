@@ -46,7 +46,7 @@ describe('secureflow train: conditional features', () => {
       'type_for_category',
       'day_for_category',
     ]);
-    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto', conditionalWeight: 1 });
+    expect(doc.options).toMatchObject({ conditionalFeatures: 'auto', conditionalWeight: 1.5 });
     expect(doc.conditional!.map((c) => (c as { rule?: string }).rule)).toEqual([
       'robust-z-log-cent',
       'log-share-rare',
@@ -115,7 +115,7 @@ describe('secureflow train: conditional features', () => {
     const r = cli(['train', train, '--out', join(dir, 'x.json'), '--conditional-features', 'some']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--conditional-features/);
-    for (const bad of ['0', '1.5', 'x', '65']) {
+    for (const bad of ['0', '1.25', 'x', '65']) {
       const w = cli(['train', train, '--out', join(dir, 'x.json'), '--conditional-weight', bad]);
       expect(w.code).toBe(2);
       expect(w.stderr).toMatch(/--conditional-weight/);
