@@ -174,13 +174,19 @@ describe('secureflow score: CSV files', () => {
 
   it('writes the same CSV rows whether records are copied as bytes (comma, ASCII) or rebuilt as text (semicolons)', () => {
     const d = generateTransactions(3000, 0.02, createRandom(11));
+    // Cells as written in the file: some quoted (quoting that is needed, and quoting that is not).
     const rows: string[][] = [];
-    for (let i = 0; i < d.rows; i++) rows.push(Array.from(d.raw.subarray(i * 5, i * 5 + 5), String));
-    rows.splice(700, 0, ['12', '99', '1', '1', '1']); // a bad row: written as text in both
-    const header = 'amount,hour,day_of_week,merchant_category,transaction_type';
+    for (let i = 0; i < d.rows; i++) {
+      const cells = Array.from(d.raw.subarray(i * 5, i * 5 + 5), String);
+      if (i % 7 === 0) cells[0] = `"${cells[0]}"`;
+      cells.push(i % 11 === 0 ? '"ref ""a"", b"' : i % 13 === 0 ? '"r,1"' : `r${i}`);
+      rows.push(cells);
+    }
+    rows.splice(700, 0, ['12', '99', '1', '1', '1', 'bad']); // a bad row: written as text in both
+    const header = ['amount', 'hour', 'day_of_week', 'merchant_category', 'transaction_type', 'reference'];
     const write = (name: string, sep: string) => {
       const path = join(dir, name);
-      writeFileSync(path, `${[header, ...rows.map((r) => r.join(','))].join('\n').replaceAll(',', sep)}\n`);
+      writeFileSync(path, `${[header, ...rows].map((r) => r.join(sep)).join('\n')}\n`);
       return path;
     };
     const comma = write('bytes-comma.csv', ',');
@@ -197,7 +203,8 @@ describe('secureflow score: CSV files', () => {
     const out = csvTable(fast.stdout);
     expect(out).toHaveLength(rows.length + 10);
     expect(out.some((r) => r.matched_rules === 'big') && out.some((r) => r.matched_rules === '')).toBe(true);
-    expect(out[0]).toMatchObject({ transaction_id: '1', file: comma, line: '2' });
+    expect(out[0]).toMatchObject({ transaction_id: '1', file: comma, line: '2', reference: 'ref "a", b' });
+    expect(out[13].reference).toBe('r,1');
     expect(out[700].error).toBe('hour must be in 0..23, got 99');
   });
 });

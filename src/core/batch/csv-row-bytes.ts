@@ -2,20 +2,31 @@ import { isAscii } from 'node:buffer';
 import { riskLevel } from '../../model/explain.js';
 import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
 import { writeAscii, writeFixed, writeInteger } from '../../model/number-format.js';
-import { RULE_ACTIONS } from '../rules/decide.js';
+import { RULE_ACTIONS, type RuleMatch } from '../rules/decide.js';
 import { csvEscape } from './csv-records.js';
 import type { OutputBuffer } from './output-buffer.js';
 import type { ChunkJob, ChunkSettings, ScoredBatch } from './score-chunk.js';
 
 const COMMA = 44;
 const NEWLINE = 10;
+const RETURN = 13;
+const QUOTE = 34;
+const SEMICOLON = 59;
+
+/** Room for the matched rules' names (ASCII: letters, digits, _ - .), joined by ;. */
+function matchedBytes(matched: readonly RuleMatch[] | null): number {
+  let n = 0;
+  if (matched) for (let k = 0; k < matched.length; k++) n += matched[k].name.length + 1;
+  return n;
+}
 
 /**
- * csvRow's text for a valid row that no rule matched or failed on and that carries no warning, written as bytes:
- * the record's own bytes copied from the input, the numbers written digit by digit. Strings per row (a slice, three
- * numbers, the joined row) were a quarter of a worker's time with the garbage they left. Only for a chunk whose
- * records pass through unchanged: CSV out, comma-separated, the file's own columns, ASCII (so that the record's
- * place in the decoded text is its place in the bytes).
+ * csvRow's text for a valid row that no rule failed on and that carries no warning, written as bytes:
+ * the record's own bytes copied from the input (a quoted record: its cells, quoted again only where they need it),
+ * the numbers written digit by digit. Strings per row (a slice, three numbers, the joined row) were a quarter of a
+ * worker's time with the garbage they left. Only for a chunk whose records pass through as read: CSV out,
+ * comma-separated, the file's own columns, ASCII (so that a record's place in the decoded text is its place in the
+ * bytes).
  */
 export class CsvRowBytes {
   private readonly fileCell: Uint8Array | null;
@@ -45,11 +56,53 @@ export class CsvRowBytes {
     batch: ScoredBatch,
     v: number,
     decision: number,
+    matched: readonly RuleMatch[] | null,
   ): void {
-    const s = this.settings;
-    const b = out.reserve(end - start + (this.fileCell ? this.fileCell.length : 0) + 256);
+    const b = out.reserve(end - start + this.resultBytes + matchedBytes(matched));
     let at = out.end;
     for (let i = start; i < end; i++) b[at++] = this.input[i];
+    out.end = this.results(b, at, id, line, batch, v, decision, matched);
+  }
+
+  /** A quoted record, by its cells (quoted again only where they need it, as csvEscape does), and its results. */
+  writeCells(
+    out: OutputBuffer,
+    cells: readonly string[],
+    id: number | null,
+    line: number,
+    batch: ScoredBatch,
+    v: number,
+    decision: number,
+    matched: readonly RuleMatch[] | null,
+  ): void {
+    let size = this.resultBytes + matchedBytes(matched);
+    for (let k = 0; k < cells.length; k++) size += 2 * cells[k].length + 3;
+    const b = out.reserve(size);
+    let at = out.end;
+    for (let k = 0; k < cells.length; k++) {
+      if (k > 0) b[at++] = COMMA;
+      at = writeCell(b, at, cells[k]);
+    }
+    out.end = this.results(b, at, id, line, batch, v, decision, matched);
+  }
+
+  /** Room for the result columns (the numbers, the words, the file cell). */
+  private get resultBytes(): number {
+    return (this.fileCell ? this.fileCell.length : 0) + 256;
+  }
+
+  /** The comma after the record, the result columns and the newline, from `at`; returns the end. */
+  private results(
+    b: Uint8Array,
+    at: number,
+    id: number | null,
+    line: number,
+    batch: ScoredBatch,
+    v: number,
+    decision: number,
+    matched: readonly RuleMatch[] | null,
+  ): number {
+    const s = this.settings;
     b[at++] = COMMA;
     if (s.withIds) {
       if (id !== null) at = writeInteger(b, at, id);
@@ -73,7 +126,12 @@ export class CsvRowBytes {
     at = writeFixed(b, at, batch.confidence[v], 4);
     b[at++] = COMMA;
     at = writeAscii(b, at, RULE_ACTIONS[decision]);
-    b[at++] = COMMA; // matched_rules: none
+    b[at++] = COMMA;
+    if (matched)
+      for (let k = 0; k < matched.length; k++) {
+        if (k > 0) b[at++] = SEMICOLON; // matchedRulesCell: names hold no ; or ,
+        at = writeAscii(b, at, matched[k].name);
+      }
     if (s.explain && batch.shap) {
       let best = -1;
       for (let j = 0; j < FEATURE_COUNT; j++) {
@@ -89,6 +147,24 @@ export class CsvRowBytes {
     b[at++] = COMMA; // rule_errors: none
     b[at++] = COMMA; // error: none
     b[at++] = NEWLINE;
-    out.end = at;
+    return at;
   }
+}
+
+/** csvEscape(cell) as ASCII bytes (the cell comes from an ASCII chunk). */
+function writeCell(b: Uint8Array, at: number, cell: string): number {
+  let plain = true;
+  for (let i = 0; i < cell.length && plain; i++) {
+    const c = cell.charCodeAt(i);
+    plain = c !== QUOTE && c !== COMMA && c !== NEWLINE && c !== RETURN;
+  }
+  if (plain) return writeAscii(b, at, cell);
+  b[at++] = QUOTE;
+  for (let i = 0; i < cell.length; i++) {
+    const c = cell.charCodeAt(i);
+    if (c === QUOTE) b[at++] = QUOTE;
+    b[at++] = c;
+  }
+  b[at++] = QUOTE;
+  return at;
 }

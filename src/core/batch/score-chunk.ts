@@ -268,8 +268,6 @@ export function formatChunk(
     if (
       bytes &&
       !error &&
-      !(quoted && quoted[r]) &&
-      !(batch.matchedRules && batch.matchedRules[v]) &&
       !(batch.ruleErrors && batch.ruleErrors[v]) &&
       !(settings.explain && !batch.shap) &&
       !warnings.has(r)
@@ -277,7 +275,10 @@ export function formatChunk(
       if (batch.isAnomaly[v] === 1) flagged++;
       const code = batch.decisions ? batch.decisions[v] : batch.isAnomaly[v];
       decisions[code]++;
-      bytes.write(out, starts[r], ends[r], ids ? ids[v] : null, row.line, batch, v, code);
+      const id = ids ? ids[v] : null;
+      const matched = batch.matchedRules ? batch.matchedRules[v] : null;
+      if (quoted && quoted[r]) bytes.writeCells(out, rows.cells(r), id, row.line, batch, v, code, matched);
+      else bytes.write(out, starts[r], ends[r], id, row.line, batch, v, code, matched);
       v++;
       continue;
     }
