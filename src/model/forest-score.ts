@@ -35,8 +35,9 @@ export class DenseForest {
       const end = this.place(tree, t, 0, 0, 0);
       if (end !== tree.feature.length) throw new Error(`tree ${t} is malformed`);
     });
+    // makeKernel reads the root before descending: trees of height 0 (one-row samples) take the general kernel.
     this.sumPathLengths =
-      features === 5
+      features === 5 && height > 0
         ? makeKernel(this.splitFeature, this.splitThreshold, this.leafDepth, this.trees, height)
         : makeStridedKernel(this.splitFeature, this.splitThreshold, this.leafDepth, this.trees, height, features);
   }
@@ -91,17 +92,21 @@ function makeKernel(
         const fo = t * internal;
         const lo = t * leaves - internal;
         let r = b0;
+        // The root is the same node for every row: its column and threshold are read once per tree.
+        const rootAt = sf[fo],
+          rootAbove = st[fo];
         for (; r + 8 <= b1; r += 8) {
-          const x0 = r * 5;
-          let n0 = 0,
-            n1 = 0,
-            n2 = 0,
-            n3 = 0,
-            n4 = 0,
-            n5 = 0,
-            n6 = 0,
-            n7 = 0;
-          for (let level = 0; level < height; level++) {
+          const x0 = r * 5 + rootAt;
+          let n0 = 1 + (((x[x0] >= rootAbove) as unknown as number) | 0),
+            n1 = 1 + (((x[x0 + 5] >= rootAbove) as unknown as number) | 0),
+            n2 = 1 + (((x[x0 + 10] >= rootAbove) as unknown as number) | 0),
+            n3 = 1 + (((x[x0 + 15] >= rootAbove) as unknown as number) | 0),
+            n4 = 1 + (((x[x0 + 20] >= rootAbove) as unknown as number) | 0),
+            n5 = 1 + (((x[x0 + 25] >= rootAbove) as unknown as number) | 0),
+            n6 = 1 + (((x[x0 + 30] >= rootAbove) as unknown as number) | 0),
+            n7 = 1 + (((x[x0 + 35] >= rootAbove) as unknown as number) | 0);
+          const xr = r * 5;
+          for (let level = 1; level < height; level++) {
             const k0 = fo + n0,
               k1 = fo + n1,
               k2 = fo + n2,
@@ -110,14 +115,14 @@ function makeKernel(
               k5 = fo + n5,
               k6 = fo + n6,
               k7 = fo + n7;
-            n0 = 2 * n0 + 1 + (((x[x0 + sf[k0]] >= st[k0]) as unknown as number) | 0);
-            n1 = 2 * n1 + 1 + (((x[x0 + 5 + sf[k1]] >= st[k1]) as unknown as number) | 0);
-            n2 = 2 * n2 + 1 + (((x[x0 + 10 + sf[k2]] >= st[k2]) as unknown as number) | 0);
-            n3 = 2 * n3 + 1 + (((x[x0 + 15 + sf[k3]] >= st[k3]) as unknown as number) | 0);
-            n4 = 2 * n4 + 1 + (((x[x0 + 20 + sf[k4]] >= st[k4]) as unknown as number) | 0);
-            n5 = 2 * n5 + 1 + (((x[x0 + 25 + sf[k5]] >= st[k5]) as unknown as number) | 0);
-            n6 = 2 * n6 + 1 + (((x[x0 + 30 + sf[k6]] >= st[k6]) as unknown as number) | 0);
-            n7 = 2 * n7 + 1 + (((x[x0 + 35 + sf[k7]] >= st[k7]) as unknown as number) | 0);
+            n0 = 2 * n0 + 1 + (((x[xr + sf[k0]] >= st[k0]) as unknown as number) | 0);
+            n1 = 2 * n1 + 1 + (((x[xr + 5 + sf[k1]] >= st[k1]) as unknown as number) | 0);
+            n2 = 2 * n2 + 1 + (((x[xr + 10 + sf[k2]] >= st[k2]) as unknown as number) | 0);
+            n3 = 2 * n3 + 1 + (((x[xr + 15 + sf[k3]] >= st[k3]) as unknown as number) | 0);
+            n4 = 2 * n4 + 1 + (((x[xr + 20 + sf[k4]] >= st[k4]) as unknown as number) | 0);
+            n5 = 2 * n5 + 1 + (((x[xr + 25 + sf[k5]] >= st[k5]) as unknown as number) | 0);
+            n6 = 2 * n6 + 1 + (((x[xr + 30 + sf[k6]] >= st[k6]) as unknown as number) | 0);
+            n7 = 2 * n7 + 1 + (((x[xr + 35 + sf[k7]] >= st[k7]) as unknown as number) | 0);
           }
           out[r] += ld[lo + n0];
           out[r + 1] += ld[lo + n1];

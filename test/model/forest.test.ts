@@ -67,17 +67,20 @@ describe('isolation forest training', () => {
     expect(trainModel(data.raw, data.rows, { threshold: 0.61 }).threshold).toBe(0.61);
   });
 
-  it('scores with the dense branch-free layout exactly as walking the trees does', () => {
-    const doc = trainModel(data.raw, data.rows, { seed: 3, conditionalFeatures: 'none' });
-    const model = new IsolationForestModel(doc);
-    const scores = new Float64Array(500);
-    model.scoreRows(data.raw, 500, scores);
-    for (let r = 0; r < 500; r++) {
-      const x = Float64Array.from(data.raw.subarray(r * 5, r * 5 + 5));
-      x[1] = (x[1] + 24 - (doc.features[1].origin ?? 0)) % 24; // the hours-since transform (origin: auto)
-      let sum = 0;
-      for (const tree of doc.forest.trees) sum += walk(tree, x);
-      expect(scores[r]).toBe(Math.pow(2, -(sum / doc.forest.trees.length) / doc.forest.normaliser));
+  it('scores with the dense branch-free layout exactly as walking the trees does (any height)', () => {
+    // 256: the usual height 8; 2 and 3: trees of one and two levels (the kernel reads the root before descending).
+    for (const sampleSize of [256, 2, 3]) {
+      const doc = trainModel(data.raw, data.rows, { seed: 3, conditionalFeatures: 'none', sampleSize });
+      const model = new IsolationForestModel(doc);
+      const scores = new Float64Array(500);
+      model.scoreRows(data.raw, 500, scores);
+      for (let r = 0; r < 500; r++) {
+        const x = Float64Array.from(data.raw.subarray(r * 5, r * 5 + 5));
+        x[1] = (x[1] + 24 - (doc.features[1].origin ?? 0)) % 24; // the hours-since transform (origin: auto)
+        let sum = 0;
+        for (const tree of doc.forest.trees) sum += walk(tree, x);
+        expect(scores[r]).toBe(Math.pow(2, -(sum / doc.forest.trees.length) / doc.forest.normaliser));
+      }
     }
   });
 
