@@ -46,28 +46,15 @@ export class CsvRowBytes {
     return plain && isAscii(job.bytes) ? new CsvRowBytes(job.bytes, settings, job.columns.file, thresholdRisk) : null;
   }
 
-  /** Record bytes [start, end) and scored row `v` of `batch` (id: the stored row's, or null). */
+  /**
+   * One row: the record's bytes [start, end), or for a quoted record its `cells` (quoted again only where they need
+   * it, as csvEscape does), then scored row `v` of `batch` (id: the stored row's, or null).
+   */
   write(
     out: OutputBuffer,
     start: number,
     end: number,
-    id: number | null,
-    line: number,
-    batch: ScoredBatch,
-    v: number,
-    decision: number,
-    matched: readonly RuleMatch[] | null,
-  ): void {
-    const b = out.reserve(end - start + this.resultBytes + matchedBytes(matched));
-    let at = out.end;
-    for (let i = start; i < end; i++) b[at++] = this.input[i];
-    out.end = this.results(b, at, id, line, batch, v, decision, matched);
-  }
-
-  /** A quoted record, by its cells (quoted again only where they need it, as csvEscape does), and its results. */
-  writeCells(
-    out: OutputBuffer,
-    cells: readonly string[],
+    cells: readonly string[] | null,
     id: number | null,
     line: number,
     batch: ScoredBatch,
@@ -76,13 +63,16 @@ export class CsvRowBytes {
     matched: readonly RuleMatch[] | null,
   ): void {
     let size = this.resultBytes + matchedBytes(matched);
-    for (let k = 0; k < cells.length; k++) size += 2 * cells[k].length + 3;
+    if (cells) for (let k = 0; k < cells.length; k++) size += 2 * cells[k].length + 3;
+    else size += end - start;
     const b = out.reserve(size);
     let at = out.end;
-    for (let k = 0; k < cells.length; k++) {
-      if (k > 0) b[at++] = COMMA;
-      at = writeCell(b, at, cells[k]);
-    }
+    if (cells)
+      for (let k = 0; k < cells.length; k++) {
+        if (k > 0) b[at++] = COMMA;
+        at = writeCell(b, at, cells[k]);
+      }
+    else for (let i = start; i < end; i++) b[at++] = this.input[i];
     out.end = this.results(b, at, id, line, batch, v, decision, matched);
   }
 

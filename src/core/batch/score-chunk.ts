@@ -277,8 +277,8 @@ export function formatChunk(
       decisions[code]++;
       const id = ids ? ids[v] : null;
       const matched = batch.matchedRules ? batch.matchedRules[v] : null;
-      if (quoted && quoted[r]) bytes.writeCells(out, rows.cells(r), id, row.line, batch, v, code, matched);
-      else bytes.write(out, starts[r], ends[r], id, row.line, batch, v, code, matched);
+      const cells = quoted && quoted[r] ? rows.cells(r) : null;
+      bytes.write(out, starts[r], ends[r], cells, id, row.line, batch, v, code, matched);
       v++;
       continue;
     }
