@@ -97,14 +97,14 @@ function makeKernel(
           rootAbove = st[fo];
         for (; r + 8 <= b1; r += 8) {
           const x0 = r * 5 + rootAt;
-          let n0 = 1 + (((x[x0] >= rootAbove) as unknown as number) | 0),
-            n1 = 1 + (((x[x0 + 5] >= rootAbove) as unknown as number) | 0),
-            n2 = 1 + (((x[x0 + 10] >= rootAbove) as unknown as number) | 0),
-            n3 = 1 + (((x[x0 + 15] >= rootAbove) as unknown as number) | 0),
-            n4 = 1 + (((x[x0 + 20] >= rootAbove) as unknown as number) | 0),
-            n5 = 1 + (((x[x0 + 25] >= rootAbove) as unknown as number) | 0),
-            n6 = 1 + (((x[x0 + 30] >= rootAbove) as unknown as number) | 0),
-            n7 = 1 + (((x[x0 + 35] >= rootAbove) as unknown as number) | 0);
+          let n0 = 1 + +(x[x0] >= rootAbove),
+            n1 = 1 + +(x[x0 + 5] >= rootAbove),
+            n2 = 1 + +(x[x0 + 10] >= rootAbove),
+            n3 = 1 + +(x[x0 + 15] >= rootAbove),
+            n4 = 1 + +(x[x0 + 20] >= rootAbove),
+            n5 = 1 + +(x[x0 + 25] >= rootAbove),
+            n6 = 1 + +(x[x0 + 30] >= rootAbove),
+            n7 = 1 + +(x[x0 + 35] >= rootAbove);
           const xr = r * 5;
           for (let level = 1; level < height; level++) {
             const k0 = fo + n0,
@@ -115,14 +115,14 @@ function makeKernel(
               k5 = fo + n5,
               k6 = fo + n6,
               k7 = fo + n7;
-            n0 = 2 * n0 + 1 + (((x[xr + sf[k0]] >= st[k0]) as unknown as number) | 0);
-            n1 = 2 * n1 + 1 + (((x[xr + 5 + sf[k1]] >= st[k1]) as unknown as number) | 0);
-            n2 = 2 * n2 + 1 + (((x[xr + 10 + sf[k2]] >= st[k2]) as unknown as number) | 0);
-            n3 = 2 * n3 + 1 + (((x[xr + 15 + sf[k3]] >= st[k3]) as unknown as number) | 0);
-            n4 = 2 * n4 + 1 + (((x[xr + 20 + sf[k4]] >= st[k4]) as unknown as number) | 0);
-            n5 = 2 * n5 + 1 + (((x[xr + 25 + sf[k5]] >= st[k5]) as unknown as number) | 0);
-            n6 = 2 * n6 + 1 + (((x[xr + 30 + sf[k6]] >= st[k6]) as unknown as number) | 0);
-            n7 = 2 * n7 + 1 + (((x[xr + 35 + sf[k7]] >= st[k7]) as unknown as number) | 0);
+            n0 = 2 * n0 + 1 + +(x[xr + sf[k0]] >= st[k0]);
+            n1 = 2 * n1 + 1 + +(x[xr + 5 + sf[k1]] >= st[k1]);
+            n2 = 2 * n2 + 1 + +(x[xr + 10 + sf[k2]] >= st[k2]);
+            n3 = 2 * n3 + 1 + +(x[xr + 15 + sf[k3]] >= st[k3]);
+            n4 = 2 * n4 + 1 + +(x[xr + 20 + sf[k4]] >= st[k4]);
+            n5 = 2 * n5 + 1 + +(x[xr + 25 + sf[k5]] >= st[k5]);
+            n6 = 2 * n6 + 1 + +(x[xr + 30 + sf[k6]] >= st[k6]);
+            n7 = 2 * n7 + 1 + +(x[xr + 35 + sf[k7]] >= st[k7]);
           }
           out[r] += ld[lo + n0];
           out[r + 1] += ld[lo + n1];
@@ -137,7 +137,7 @@ function makeKernel(
           let node = 0;
           for (let level = 0; level < height; level++) {
             const k = fo + node;
-            node = 2 * node + 1 + (((x[r * 5 + sf[k]] >= st[k]) as unknown as number) | 0);
+            node = 2 * node + 1 + +(x[r * 5 + sf[k]] >= st[k]);
           }
           out[r] += ld[lo + node];
         }
@@ -194,14 +194,14 @@ function makeStridedKernel(
               k5 = fo + n5,
               k6 = fo + n6,
               k7 = fo + n7;
-            n0 = 2 * n0 + 1 + (((x[x0 + sf[k0]] >= st[k0]) as unknown as number) | 0);
-            n1 = 2 * n1 + 1 + (((x[x1 + sf[k1]] >= st[k1]) as unknown as number) | 0);
-            n2 = 2 * n2 + 1 + (((x[x2 + sf[k2]] >= st[k2]) as unknown as number) | 0);
-            n3 = 2 * n3 + 1 + (((x[x3 + sf[k3]] >= st[k3]) as unknown as number) | 0);
-            n4 = 2 * n4 + 1 + (((x[x4 + sf[k4]] >= st[k4]) as unknown as number) | 0);
-            n5 = 2 * n5 + 1 + (((x[x5 + sf[k5]] >= st[k5]) as unknown as number) | 0);
-            n6 = 2 * n6 + 1 + (((x[x6 + sf[k6]] >= st[k6]) as unknown as number) | 0);
-            n7 = 2 * n7 + 1 + (((x[x7 + sf[k7]] >= st[k7]) as unknown as number) | 0);
+            n0 = 2 * n0 + 1 + +(x[x0 + sf[k0]] >= st[k0]);
+            n1 = 2 * n1 + 1 + +(x[x1 + sf[k1]] >= st[k1]);
+            n2 = 2 * n2 + 1 + +(x[x2 + sf[k2]] >= st[k2]);
+            n3 = 2 * n3 + 1 + +(x[x3 + sf[k3]] >= st[k3]);
+            n4 = 2 * n4 + 1 + +(x[x4 + sf[k4]] >= st[k4]);
+            n5 = 2 * n5 + 1 + +(x[x5 + sf[k5]] >= st[k5]);
+            n6 = 2 * n6 + 1 + +(x[x6 + sf[k6]] >= st[k6]);
+            n7 = 2 * n7 + 1 + +(x[x7 + sf[k7]] >= st[k7]);
           }
           out[r] += ld[lo + n0];
           out[r + 1] += ld[lo + n1];
@@ -216,7 +216,7 @@ function makeStridedKernel(
           let node = 0;
           for (let level = 0; level < height; level++) {
             const k = fo + node;
-            node = 2 * node + 1 + (((x[r * s + sf[k]] >= st[k]) as unknown as number) | 0);
+            node = 2 * node + 1 + +(x[r * s + sf[k]] >= st[k]);
           }
           out[r] += ld[lo + node];
         }
