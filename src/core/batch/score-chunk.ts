@@ -265,6 +265,8 @@ export function formatChunk(
   for (let r = 0; r < stopAt; r++) {
     row.line = rows.line(r);
     const error = errors.size > 0 ? errors.get(r) : undefined;
+    // Most rows go out as bytes (csv-row-bytes.ts); rows in error, with a rule's failure or a warning, and rows
+    // asked to be explained but not explained, go through the text path below.
     if (
       bytes &&
       !error &&
