@@ -6,22 +6,15 @@ import { VERSION } from './version.js';
 
 // Commands are imported when they run, so that start-up loads only commander and this file.
 
-function number(name: string, min: number, max: number, integer = false) {
+/** A number in min..max: any (step 0), a whole number (step 1), or a whole number of steps (0.5: halves). */
+function number(name: string, min: number, max: number, step = 0) {
+  const kind = step === 0 ? 'a number in' : step === 1 ? 'an integer in' : 'in';
+  const steps = step === 0 || step === 1 ? '' : ` in steps of ${step}`;
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
+    if (value.trim() === '' || !Number.isFinite(n) || (step > 0 && !Number.isInteger(n / step)) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be ${kind} ${min}..${max}${steps}`);
     }
-    return n;
-  };
-}
-
-/** A number in min..max in steps of 0.5. */
-function halves(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(2 * n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be in ${min}..${max} in steps of 0.5`);
     return n;
   };
 }
@@ -107,7 +100,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       new Option(
         '--workers <n>',
         'worker threads for CSV input (default: the number of cores, one fewer when storing into SQLite)',
-      ).argParser(number('workers', 1, 256, true)),
+      ).argParser(number('workers', 1, 256, 1)),
     )
     .option(
       '--explain',
@@ -201,13 +194,13 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     )
     .argument('[files...]', 'training CSV files (- for stdin); none with --from-db')
     .requiredOption('--out <file>', 'where to write the model file')
-    .addOption(new Option('--trees <n>', 'number of trees').default(100).argParser(number('trees', 1, 10000, true)))
+    .addOption(new Option('--trees <n>', 'number of trees').default(100).argParser(number('trees', 1, 10000, 1)))
     .addOption(
       new Option('--sample-size <n>', 'rows drawn for each tree')
         .default(256)
-        .argParser(number('sample size', 2, 65536, true)),
+        .argParser(number('sample size', 2, 65536, 1)),
     )
-    .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(number('seed', 0, 4294967295, true)))
+    .addOption(new Option('--seed <n>', 'random seed').default(42).argParser(number('seed', 0, 4294967295, 1)))
     .addOption(
       new Option('--contamination <rate>', 'expected share of anomalies, or "auto" (threshold 0.5)').default('0.1'),
     )
@@ -219,7 +212,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       new Option(
         '--until-id <id>',
         'with --from-db: only ids up to this one (with an ISO --since: the same rows again)',
-      ).argParser(number('until id', 1, Number.MAX_SAFE_INTEGER, true)),
+      ).argParser(number('until id', 1, Number.MAX_SAFE_INTEGER, 1)),
     )
     .addOption(
       new Option(
@@ -249,7 +242,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'how many times as often a node splits on a conditional feature as on a field itself (steps of 0.5)',
       )
         .default(1.5)
-        .argParser(halves('conditional weight', 1, 64)),
+        .argParser(number('conditional weight', 1, 64, 0.5)),
     )
     .option('--register', 'also store the model in the database (models list)')
     .option('--activate', 'with --register: make it the model secureflow score uses')
@@ -330,11 +323,11 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .option('--anomalies', 'only flagged transactions')
     .option('--since <when>', 'only since then: 7d, 24h, 30m or an ISO date')
     .option('--batch <id>', 'only one run of secureflow score (its batch id)')
-    .addOption(new Option('--limit <n>', 'at most this many').default(20).argParser(number('limit', 1, 100000, true)))
+    .addOption(new Option('--limit <n>', 'at most this many').default(20).argParser(number('limit', 1, 100000, 1)))
     .addOption(
       new Option('--offset <n>', 'skip this many')
         .default(0)
-        .argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, true)),
+        .argParser(number('offset', 0, Number.MAX_SAFE_INTEGER, 1)),
     )
     .addOption(dbOption())
     .addOption(remoteOption())
@@ -615,7 +608,7 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
     .addOption(dbOption())
     .addOption(remoteOption())
     .addOption(apiKeyOption())
-    .addOption(new Option('--days <n>', 'window: the last N days').default(7).argParser(number('days', 1, 3650, true)))
+    .addOption(new Option('--days <n>', 'window: the last N days').default(7).argParser(number('days', 1, 3650, 1)))
     .addOption(new Option('--refresh <interval>', 'refresh interval, e.g. 2s, 500ms, 1m').default('2s'))
     .option('--once', 'print one snapshot and exit')
     .addOption(new Option('-f, --format <format>', 'with --once: text or json').choices(['text', 'json']))
@@ -631,25 +624,25 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
         'users exist, JWT_SECRET (32+ characters) signs their login tokens (on loopback one is generated).',
     )
     .option('--host <host>', 'address to listen on (default: HOST, else 127.0.0.1)')
-    .addOption(new Option('--port <port>', 'port (default: PORT, else 5001)').argParser(number('port', 0, 65535, true)))
+    .addOption(new Option('--port <port>', 'port (default: PORT, else 5001)').argParser(number('port', 0, 65535, 1)))
     .addOption(dbOption())
     .addOption(modelOption())
     .addOption(thresholdOption())
     .addOption(
       new Option('--body-limit <bytes>', 'largest request body (default 10 MiB)').argParser(
-        number('body limit', 1024, 1024 ** 3, true),
+        number('body limit', 1024, 1024 ** 3, 1),
       ),
     )
     .addOption(
       new Option('--batch-limit <n>', 'most transactions per predict-batch request (default 10000)').argParser(
-        number('batch limit', 1, 1_000_000, true),
+        number('batch limit', 1, 1_000_000, 1),
       ),
     )
     .addOption(
       new Option(
         '--rate-limit <n>',
         'requests per second per key (per IP without keys); 0 = off (default: SECUREFLOW_RATE_LIMIT, else off)',
-      ).argParser(number('rate limit', 0, 1_000_000, true)),
+      ).argParser(number('rate limit', 0, 1_000_000, 1)),
     )
     .option('--redis-url <url>', 'share rate-limit counters between instances (default: REDIS_URL)')
     .option(
@@ -662,25 +655,25 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       new Option(
         '--request-timeout <ms>',
         'a request (headers and body) must arrive within this, else 408 (default: SECUREFLOW_REQUEST_TIMEOUT_MS, else 30000)',
-      ).argParser(number('request timeout', 100, 3_600_000, true)),
+      ).argParser(number('request timeout', 100, 3_600_000, 1)),
     )
     .addOption(
       new Option(
         '--headers-timeout <ms>',
         'request headers must arrive within this (default: SECUREFLOW_HEADERS_TIMEOUT_MS, else 10000)',
-      ).argParser(number('headers timeout', 100, 3_600_000, true)),
+      ).argParser(number('headers timeout', 100, 3_600_000, 1)),
     )
     .addOption(
       new Option(
         '--max-event-loop-delay <ms>',
         'answer 503 + Retry-After while the event loop lags more than this; 0 = off (default: SECUREFLOW_MAX_EVENT_LOOP_DELAY_MS, else 1000)',
-      ).argParser(number('max event loop delay', 0, 600_000, true)),
+      ).argParser(number('max event loop delay', 0, 600_000, 1)),
     )
     .addOption(
       new Option(
         '--drift-days <n>',
         'the window of stored traffic whose drift /metrics reports, in days (default: SECUREFLOW_DRIFT_DAYS, else 7)',
-      ).argParser(number('drift days', 1, 3650, true)),
+      ).argParser(number('drift days', 1, 3650, 1)),
     )
     .option(
       '--trust-proxy <hops|addresses>',
@@ -694,13 +687,13 @@ export function buildProgram(io: IOStreams = systemIO()): Command {
       new Option(
         '--login-limit <n>',
         'login attempts a minute per username (default: SECUREFLOW_LOGIN_LIMIT, else 10)',
-      ).argParser(number('login limit', 1, 1_000_000, true)),
+      ).argParser(number('login limit', 1, 1_000_000, 1)),
     )
     .addOption(
       new Option(
         '--login-ip-limit <n>',
         'login attempts a minute per client address (default: SECUREFLOW_LOGIN_IP_LIMIT, else 30)',
-      ).argParser(number('login ip limit', 1, 1_000_000, true)),
+      ).argParser(number('login ip limit', 1, 1_000_000, 1)),
     )
     .addOption(
       new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices([

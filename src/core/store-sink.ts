@@ -36,18 +36,11 @@ export function storeSink(
   const sink: StoreSink = {
     batchId,
     stored: 0,
-    async store(
-      batch,
-      scored = (v) => scoredTransactionAt(model, batch, v),
-      explanationJson = () => undefined,
-      ready = undefined,
-    ) {
+    async store(batch, scored = (v) => scoredTransactionAt(model, batch, v), explanationJson = () => undefined, ready) {
       // Made one at a time as the store reads them (see TransactionRows): short-lived, never a whole chunk at once.
       const at = (v: number) =>
         v < 0 || v >= batch.count ? undefined : toNewTransaction(scored(v), origin, explanationJson(v));
-      const ids = await store.insertTransactions(
-        ready ? { length: batch.count, at, ready } : { length: batch.count, at },
-      );
+      const ids = await store.insertTransactions({ length: batch.count, at, ready });
       sink.stored += ids.length;
       return Float64Array.from(ids);
     },

@@ -26,6 +26,16 @@ export function confidence(risk: number, thresholdRisk: number, isAnomaly: boole
   return Math.min(1, Math.max(0, c));
 }
 
+/** The field whose Shapley value (phi[offset..offset + 4]) pushes hardest toward anomaly; '' when none does. */
+export function topFactor(phi: ArrayLike<number>, offset: number): FeatureName | '' {
+  let best = -1;
+  for (let j = 0; j < FEATURES.length; j++) {
+    const x = phi[offset + j];
+    if (x > 0 && (best < 0 || x > phi[offset + best])) best = j;
+  }
+  return best < 0 ? '' : FEATURES[best];
+}
+
 export interface RiskFactor {
   feature: FeatureName;
   value: number;

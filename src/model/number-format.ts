@@ -18,13 +18,19 @@ const POWERS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000];
  * toFixed outside the 31-bit range. Deterministic either way.
  */
 export function formatFixed(value: number, digits: number): string {
+  const n = scaledFixed(value, digits);
+  if (n < 0) return value.toFixed(digits);
   const scale = POWERS[digits];
-  const n = Math.round(Math.abs(value) * scale);
-  if (!(n < 2147483648) || digits === 0) return value.toFixed(digits);
   const whole = Math.floor(n / scale);
   let frac = String(n - whole * scale);
   while (frac.length < digits) frac = `0${frac}`;
   return `${value < 0 && n !== 0 ? '-' : ''}${whole}.${frac}`;
+}
+
+/** |value| scaled to `digits` decimals and rounded half away from zero, or -1 where both fall back to toFixed. */
+function scaledFixed(value: number, digits: number): number {
+  const n = Math.round(Math.abs(value) * POWERS[digits]);
+  return n < 2147483648 && digits !== 0 ? n : -1;
 }
 
 /**
@@ -32,9 +38,9 @@ export function formatFixed(value: number, digits: number): string {
  * the position after it. The CLI's CSV rows are written this way, without a string per cell.
  */
 export function writeFixed(target: Uint8Array, at: number, value: number, digits: number): number {
+  const n = scaledFixed(value, digits);
+  if (n < 0) return writeAscii(target, at, value.toFixed(digits));
   const scale = POWERS[digits];
-  const n = Math.round(Math.abs(value) * scale);
-  if (!(n < 2147483648) || digits === 0) return writeAscii(target, at, value.toFixed(digits));
   if (value < 0 && n !== 0) target[at++] = 45; // -
   const whole = Math.floor(n / scale);
   at = writeInteger(target, at, whole);

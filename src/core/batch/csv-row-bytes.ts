@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
-import { riskLevel } from '../../model/explain.js';
-import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
+import { riskLevel, topFactor } from '../../model/explain.js';
+import { FEATURE_COUNT } from '../../model/features.js';
 import { writeAscii, writeFixed, writeInteger } from '../../model/number-format.js';
 import { RULE_ACTIONS, type RuleMatch } from '../rules/decide.js';
 import { csvEscape } from './csv-records.js';
@@ -123,15 +123,12 @@ export class CsvRowBytes {
         at = writeAscii(b, at, matched[k].name);
       }
     if (s.explain && batch.shap) {
-      let best = -1;
       for (let j = 0; j < FEATURE_COUNT; j++) {
-        const x = batch.shap[v * FEATURE_COUNT + j];
         b[at++] = COMMA;
-        at = writeFixed(b, at, x, 6);
-        if (x > 0 && (best < 0 || x > batch.shap[v * FEATURE_COUNT + best])) best = j;
+        at = writeFixed(b, at, batch.shap[v * FEATURE_COUNT + j], 6);
       }
       b[at++] = COMMA;
-      if (best >= 0) at = writeAscii(b, at, FEATURES[best]);
+      at = writeAscii(b, at, topFactor(batch.shap, v * FEATURE_COUNT));
     }
     if (s.warnings) b[at++] = COMMA; // warning: none
     b[at++] = COMMA; // rule_errors: none

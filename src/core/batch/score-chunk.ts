@@ -1,10 +1,10 @@
-import { FEATURE_COUNT, FEATURES } from '../../model/features.js';
+import { FEATURE_COUNT } from '../../model/features.js';
 import type { IsolationForestModel } from '../../model/model.js';
 import { readTransaction, type DerivedCheck, type FieldError } from '../../model/transaction.js';
 import type { DerivedRule } from './dialect.js';
 import { readExportAmount } from './export-amount.js';
 import { scoreFeatureRows } from './score-features.js';
-import { riskLevel } from '../../model/explain.js';
+import { riskLevel, topFactor } from '../../model/explain.js';
 import { formatFixed } from '../../model/number-format.js';
 import { csvEscape, parseRecords, type CsvRows } from './csv-records.js';
 import { fastReader } from './fast-reader.js';
@@ -335,11 +335,8 @@ export function formatChunk(
 }
 
 function explanationCells(shap: Float64Array, v: number, out: ResultCells): void {
-  const values = Array.from(shap.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT));
-  out.shap = values.map((x) => formatFixed(x, 6));
-  let best = -1;
-  for (let j = 0; j < values.length; j++) if (values[j] > 0 && (best < 0 || values[j] > values[best])) best = j;
-  out.top_factor = best < 0 ? '' : FEATURES[best];
+  out.shap = Array.from(shap.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT), (x) => formatFixed(x, 6));
+  out.top_factor = topFactor(shap, v * FEATURE_COUNT);
 }
 
 function formatRow(
