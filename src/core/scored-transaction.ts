@@ -154,6 +154,11 @@ export function explanationText(
 
 /** JSON.stringify(explanationOf(...)) from its parts' text. */
 export function explanationJson(model: IsolationForestModel, text: ExplanationText): string {
-  const base = jsonNumber(round(model.shapBaseValue, DIGITS.shap));
+  const base = baseValueText(model);
   return `{"shap_explanation":${text.shap},"shap_base_value":${base},"risk_factors":${text.factors}}`;
+}
+
+/** The model's shap_base_value as every face writes it (JSON text). */
+export function baseValueText(model: IsolationForestModel): string {
+  return jsonNumber(round(model.shapBaseValue, DIGITS.shap));
 }

@@ -103,6 +103,25 @@ export interface ScoreResult {
   timestamp: string;
 }
 
+/**
+ * The /api/predict answer as text: the same bytes as the schema's serialiser writes for toScoreResult(t, origin)
+ * with the transaction's fields last, when `t` carries no explanation object and `explanation` is its text
+ * (test/core/explanation-text.test.ts). Serialising the object was a tenth of the route's CPU and allocation.
+ */
+export function scoreResultText(
+  t: ScoredTransaction,
+  explanation: ExplanationText,
+  baseValue: string,
+  origin: { dataSource: string; timestamp: string },
+): string {
+  const x = t.transaction;
+  let text = `{${scoresText(t)},"shap_explanation":${explanation.shap},"shap_base_value":${baseValue}`;
+  text += `,"risk_factors":${explanation.factors},"data_source":${JSON.stringify(origin.dataSource)}`;
+  text += `,"model_version":${JSON.stringify(t.model_version)},"timestamp":${JSON.stringify(origin.timestamp)}`;
+  text += `,"amount":${jsonNumber(x.amount)},"hour":${jsonNumber(x.hour)},"day_of_week":${jsonNumber(x.day_of_week)}`;
+  return `${text},"merchant_category":${jsonNumber(x.merchant_category)},"transaction_type":${jsonNumber(x.transaction_type)}}`;
+}
+
 export function toScoreResult(t: ScoredTransaction, origin: { dataSource: string; timestamp: string }): ScoreResult {
   return {
     transaction_id: t.transaction_id,
@@ -168,20 +187,28 @@ export function toBatchItem(t: ScoredTransaction, index: number, line: number | 
 }
 
 /**
+ * The keys every answer item shares, transaction_id through rule_errors, as JSON text in the contract's order
+ * (the inside of an object: no braces, no comma at either end).
+ */
+function scoresText(t: ScoredTransaction): string {
+  const anomaly = t.is_anomaly ? 'true' : 'false';
+  let text = `"transaction_id":${t.transaction_id === null ? 'null' : jsonNumber(t.transaction_id)}`;
+  text += `,"reference":${t.reference === null ? 'null' : JSON.stringify(t.reference)}`;
+  text += `,"is_anomaly":${anomaly},"is_fraudulent":${anomaly},"anomaly_score":${jsonNumber(t.anomaly_score)}`;
+  text += `,"risk_score":${jsonNumber(t.risk_score)},"risk_level":${JSON.stringify(t.risk_level)}`;
+  text += `,"confidence":${jsonNumber(t.confidence)},"decision":${JSON.stringify(t.decision)}`;
+  text += `,"matched_rules":${t.matched_rules.length === 0 ? '[]' : JSON.stringify(t.matched_rules)}`;
+  if (t.rule_errors.length > 0) text += `,"rule_errors":${JSON.stringify(t.rule_errors)}`;
+  return text;
+}
+
+/**
  * JSON.stringify(toBatchItem(t, index, line)) as text, made without the item object, open at the end: the
  * explanation's two keys (when the row was explained) and the closing brace follow (batchItemText).
  */
 export function batchItemHead(t: ScoredTransaction, index: number, line: number | undefined): string {
-  const anomaly = t.is_anomaly ? 'true' : 'false';
-  let head = `{"index":${index},"transaction_id":${t.transaction_id === null ? 'null' : jsonNumber(t.transaction_id)}`;
-  head += `,"reference":${t.reference === null ? 'null' : JSON.stringify(t.reference)}`;
-  head += `,"is_anomaly":${anomaly},"is_fraudulent":${anomaly},"anomaly_score":${jsonNumber(t.anomaly_score)}`;
-  head += `,"risk_score":${jsonNumber(t.risk_score)},"risk_level":${JSON.stringify(t.risk_level)}`;
-  head += `,"confidence":${jsonNumber(t.confidence)},"decision":${JSON.stringify(t.decision)}`;
-  head += `,"matched_rules":${t.matched_rules.length === 0 ? '[]' : JSON.stringify(t.matched_rules)}`;
-  if (t.rule_errors.length > 0) head += `,"rule_errors":${JSON.stringify(t.rule_errors)}`;
-  if (line !== undefined) head += `,"line":${jsonNumber(line)}`;
-  return head;
+  const head = `{"index":${index},${scoresText(t)}`;
+  return line === undefined ? head : `${head},"line":${jsonNumber(line)}`;
 }
 
 /**

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import {
   checkLoopbackHost,
@@ -117,16 +123,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook('onRequest', async (request) => {
       request.log.debug({ req: request }, 'incoming request');
     });
-  app.addHook('onRequest', async (_request, reply) => {
+  // Hooks that never wait take a callback, not an async function: a promise per hook per request adds up (bench/).
+  app.addHook('onRequest', (_request, reply, done) => {
     if (draining) {
       reply.header('connection', 'close');
-      throw new SecureflowError('unavailable', 'shutting down: retry shortly', {}, { headers: { 'retry-after': '1' } });
+      done(new SecureflowError('unavailable', 'shutting down: retry shortly', {}, { headers: { 'retry-after': '1' } }));
+      return;
     }
     const res = reply.raw;
     inflight.add(res);
-    const done = () => inflight.delete(res);
-    res.once('finish', done);
-    res.once('close', done);
+    // A response emits close once it has finished (handed to the OS) or its connection went away: one listener.
+    res.once('close', () => inflight.delete(res));
+    done();
   });
   app.decorate('drain', (timeoutMs: number) => {
     draining = true;
@@ -163,10 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       warn: (message) => deps.logger?.warn(message),
     });
   const keys = new KeyChecker(db, tokens);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    const permission = request.routeOptions.config.permission;
-    if (!permission || options.noAuth || request.method === 'OPTIONS') return;
+  const authorize = async (request: FastifyRequest, permission: Permission): Promise<void> => {
     const key = presentedKey(request.headers);
     if (key === null) {
       // A daemon on loopback where no key has ever existed is a developer's: open, as `serve` warned at start,
@@ -181,6 +186,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     request.principal = await keys.check(key, request.ip);
     requirePermission(request.principal, permission);
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    const permission = request.routeOptions.config.permission;
+    if (!permission || options.noAuth || request.method === 'OPTIONS') return done();
+    authorize(request, permission).then(() => done(), done);
   });
 
   // Always registered: logins are limited per username and address (routes/auth.ts) even with --rate-limit 0.
@@ -204,20 +215,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ),
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        req: { method: request.method, url: request.url },
-        res: { statusCode: reply.statusCode },
-        responseTime: reply.elapsedTime,
-      },
-      'request completed',
-    );
+  // The level is fixed at start: below info, the access line's object is not even made.
+  const logsRequests = deps.logger !== undefined && ['trace', 'debug', 'info'].includes(deps.logger.level);
+  app.addHook('onResponse', (request, reply, done) => {
+    if (logsRequests)
+      request.log.info(
+        {
+          req: { method: request.method, url: request.url },
+          res: { statusCode: reply.statusCode },
+          responseTime: reply.elapsedTime,
+        },
+        'request completed',
+      );
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestDuration.observe(
       { method: request.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

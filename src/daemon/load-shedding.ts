@@ -50,13 +50,15 @@ export async function loadShedding(app: FastifyInstance, options: ServeOptions):
   if (options.maxEventLoopDelayMs <= 0) return;
   const lag = new EventLoopLag();
   app.addHook('onClose', async () => lag.stop());
-  app.addHook('onRequest', async (request) => {
-    if (lag.value <= options.maxEventLoopDelayMs || !request.routeOptions.config.permission) return;
-    throw new SecureflowError(
-      'unavailable',
-      `overloaded (event loop ${Math.round(lag.value)} ms behind): retry shortly`,
-      { retry_after_seconds: 1 },
-      { headers: { 'retry-after': '1' } },
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (lag.value <= options.maxEventLoopDelayMs || !request.routeOptions.config.permission) return done();
+    done(
+      new SecureflowError(
+        'unavailable',
+        `overloaded (event loop ${Math.round(lag.value)} ms behind): retry shortly`,
+        { retry_after_seconds: 1 },
+        { headers: { 'retry-after': '1' } },
+      ),
     );
   });
 }

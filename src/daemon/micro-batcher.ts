@@ -19,6 +19,12 @@ export class MicroBatcher<In, Out> {
      * Other failures (the database is down) fail the whole batch at once.
      */
     private readonly isolate: (e: unknown) => boolean = () => false,
+    /**
+     * When a batch is processed: by default after the requests already read in this turn (setImmediate). Items
+     * handed in by the continuations of another batcher's callers (the daemon's rows, made as a scored batch
+     * resolves) are all queued as microtasks at once: queueMicrotask gathers them and stores them in the same turn.
+     */
+    private readonly schedule: (flush: () => void) => void = setImmediate,
   ) {}
 
   add(item: In): Promise<Out> {
@@ -27,7 +33,7 @@ export class MicroBatcher<In, Out> {
       if (this.queue.length >= this.maxItems) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush()); // after the requests already read in this turn
+        this.schedule(() => this.flush());
       }
     });
   }

@@ -1,6 +1,6 @@
 /**
- * predict-batch writes its explanations and answer items as text, without the objects (explanationText,
- * batchItemText): the bytes must be JSON.stringify's of the one scored-transaction shape, whatever the row.
+ * predict-batch and /api/predict write explanations and answers as text, without the objects (explanationText,
+ * batchItemText, scoreResultText): the bytes must be JSON.stringify's of the one scored-transaction shape, whatever the row.
  */
 import { describe, expect, it } from 'vitest';
 import { scoreFeatureRows } from '../../src/core/batch/score-features.js';
@@ -11,9 +11,10 @@ import {
   explanationJson,
   explanationOf,
   explanationText,
+  baseValueText,
   scoredTransactionAt,
 } from '../../src/core/scored-transaction.js';
-import { batchItemText, toBatchItem } from '../../src/core/scored-views.js';
+import { batchItemText, scoreResultText, toBatchItem, toScoreResult } from '../../src/core/scored-views.js';
 import { FEATURE_COUNT } from '../../src/model/features.js';
 
 const RULES: RuleDefinition[] = [
@@ -61,6 +62,12 @@ describe('explanation and batch item text', () => {
         t.transaction_id = id;
         expect(batchItemText(t, v, line, text)).toBe(JSON.stringify(toBatchItem(full, v, line)));
         expect(batchItemText(t, v, line, null)).toBe(JSON.stringify(toBatchItem(t, v, line)));
+        // /api/predict's answer: the contract's object with the transaction's fields last, as the route sent it.
+        const origin = { dataSource: v % 2 ? 'api' : 'a "source"', timestamp: '2026-12-07T06:00:00.000Z' };
+        const { transaction, ...rest } = toScoreResult(full, origin);
+        expect(scoreResultText(t, text, baseValueText(model), origin)).toBe(
+          JSON.stringify({ ...rest, ...transaction }),
+        );
       }
     }
   });
@@ -72,5 +79,10 @@ describe('explanation and batch item text', () => {
     t.rule_errors = [{ rule: 'odd "rule"', error: 'division by zero' }];
     t.matched_rules = [{ name: 'big', action: 'block' }];
     expect(batchItemText(t, 1, 4, null)).toBe(JSON.stringify(toBatchItem(t, 1, 4)));
+    const text = explanationText(model, batch.features, batch.shap!, 1);
+    const full = { ...t, explanation: explanationOf(model, batch.features, batch.shap!, 1) };
+    const origin = { dataSource: 'api', timestamp: 'now' };
+    const { transaction, ...rest } = toScoreResult(full, origin);
+    expect(scoreResultText(t, text, baseValueText(model), origin)).toBe(JSON.stringify({ ...rest, ...transaction }));
   });
 });
