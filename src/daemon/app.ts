@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, {
@@ -116,7 +115,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.decorateRequest('principal', null);
 
-  const inflight = new Set<ServerResponse>();
+  // Responses in flight, for drain(): a count. A Set holding each response until it closed had V8 promote every
+  // request's objects to the old generation (1.2 MB a scavenge under load, 8% of /api/predict's CPU; bench/).
+  let inflight = 0;
+  const closed = () => {
+    inflight--;
+  };
   let draining = false;
   // With LOG_LEVEL=debug (or trace) a line when a request arrives too, to see requests that never finish.
   if (deps.logger && ['debug', 'trace'].includes(deps.logger.level))
@@ -130,10 +134,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       done(new SecureflowError('unavailable', 'shutting down: retry shortly', {}, { headers: { 'retry-after': '1' } }));
       return;
     }
-    const res = reply.raw;
-    inflight.add(res);
-    // A response emits close once it has finished (handed to the OS) or its connection went away: one listener.
-    res.once('close', () => inflight.delete(res));
+    inflight++;
+    // A response emits close once, when it has finished (handed to the OS) or its connection went away.
+    reply.raw.once('close', closed);
     done();
   });
   app.decorate('drain', (timeoutMs: number) => {
@@ -141,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const deadline = Date.now() + timeoutMs;
     return new Promise<boolean>((resolve) => {
       const check = () => {
-        if (inflight.size === 0) resolve(true);
+        if (inflight === 0) resolve(true);
         else if (Date.now() >= deadline) resolve(false);
         else setTimeout(check, 10);
       };
