@@ -4,7 +4,14 @@
  * (a ScoredBatch: the scores of a block of rows, column by column); every other shape (the stored row, the HTTP
  * answers, the CLI's JSON) is derived from it in ./scored-views.ts. Field names are the HTTP contract's.
  */
-import { riskFactors, riskLevel, type RiskFactor, type RiskLevel } from '../model/explain.js';
+import {
+  describeValue,
+  riskFactors,
+  riskLevel,
+  topFeatures,
+  type RiskFactor,
+  type RiskLevel,
+} from '../model/explain.js';
 import { FEATURE_COUNT, FEATURES } from '../model/features.js';
 import type { IsolationForestModel } from '../model/model.js';
 import type { CanonicalTransaction } from '../model/transaction.js';
@@ -140,14 +147,15 @@ export function explanationText(
   let shap = '{';
   for (let j = 0; j < FEATURE_COUNT; j++)
     shap += `${j === 0 ? '' : ','}"${FEATURES[j]}":${jsonNumber(round(phi[o + j], DIGITS.shap))}`;
-  const p = phi.subarray(o, o + FEATURE_COUNT);
-  const list = riskFactors(raw, o, p, model.doc.training.features, model.doc.training.rows);
+  const { features: stats, rows } = model.doc.training;
+  const top = topFeatures(phi, o);
   let factors = '[';
-  for (let k = 0; k < list.length; k++) {
-    const r = list[k];
-    factors += `${k === 0 ? '' : ','}{"feature":"${r.feature}","value":${jsonNumber(r.value)},"contribution":${jsonNumber(
-      round(r.contribution, DIGITS.shap),
-    )},"description":${JSON.stringify(r.description)}}`;
+  for (let k = 0; k < top.length; k++) {
+    const j = top[k];
+    const description = describeValue(FEATURES[j], raw[o + j], stats[j], rows);
+    factors += `${k === 0 ? '' : ','}{"feature":"${FEATURES[j]}","value":${jsonNumber(raw[o + j])},"contribution":${jsonNumber(
+      round(phi[o + j], DIGITS.shap),
+    )},"description":${JSON.stringify(description)}}`;
   }
   return { shap: `${shap}}`, factors: `${factors}]` };
 }

@@ -53,10 +53,7 @@ export function riskFactors(
   trainingRows: number,
   limit = 3,
 ): RiskFactor[] {
-  const order = FEATURES.map((_, j) => j)
-    .filter((j) => phi[j] > 0)
-    .sort((a, b) => phi[b] - phi[a] || a - b);
-  return order.slice(0, limit).map((j) => ({
+  return topFeatures(phi, 0, limit).map((j) => ({
     feature: FEATURES[j],
     value: raw[offset + j],
     contribution: phi[j],
@@ -64,18 +61,56 @@ export function riskFactors(
   }));
 }
 
+/**
+ * The fields whose Shapley values (phi[offset..offset + 4]) are positive, largest first (ties: field order), at most
+ * `limit`: the risk factors' order. A selection, not a sort of an array of all five: it runs for every explained row.
+ */
+export function topFeatures(phi: ArrayLike<number>, offset: number, limit = 3): number[] {
+  const top: number[] = [];
+  for (let j = 0; j < FEATURES.length; j++) {
+    const x = phi[offset + j];
+    if (!(x > 0)) continue;
+    let k = top.length;
+    while (k > 0 && phi[offset + top[k - 1]] < x) k--; // equal values keep field order
+    if (k < limit) {
+      top.splice(k, 0, j);
+      if (top.length > limit) top.pop();
+    }
+  }
+  return top;
+}
+
 function pct(p: number): string {
   return `${(Math.floor(p * 10) / 10).toFixed(1)}%`;
 }
 
+/** Sentences of categorical values, by the field's statistics: the same few values recur in every file. */
+const sentences = new WeakMap<FeatureStats, Map<number, string>>();
+/** Distinct values remembered per field (categorical codes; a caller may send any integer). */
+const SENTENCES_KEPT = 1024;
+
 export function describeValue(feature: FeatureName, value: number, stats: FeatureStats, rows: number): string {
-  const label = featureLabel(feature, value);
-  if (stats.counts) {
-    const count = stats.counts[String(value)] ?? 0;
-    if (count === 0) return `${label} never occurs in the training data`;
-    const share = (100 * count) / rows;
-    return `${label} occurs in ${share < 10 ? 'only ' : ''}${share < 0.1 ? '<0.1%' : pct(share)} of training transactions`;
+  if (!stats.counts) return describeAmongQuantiles(feature, value, stats);
+  let known = sentences.get(stats);
+  if (!known) sentences.set(stats, (known = new Map()));
+  let sentence = known.get(value);
+  if (sentence === undefined) {
+    sentence = describeAmongCounts(feature, value, stats, rows);
+    if (known.size < SENTENCES_KEPT) known.set(value, sentence);
   }
+  return sentence;
+}
+
+function describeAmongCounts(feature: FeatureName, value: number, stats: FeatureStats, rows: number): string {
+  const label = featureLabel(feature, value);
+  const count = stats.counts?.[String(value)] ?? 0;
+  if (count === 0) return `${label} never occurs in the training data`;
+  const share = (100 * count) / rows;
+  return `${label} occurs in ${share < 10 ? 'only ' : ''}${share < 0.1 ? '<0.1%' : pct(share)} of training transactions`;
+}
+
+function describeAmongQuantiles(feature: FeatureName, value: number, stats: FeatureStats): string {
+  const label = featureLabel(feature, value);
   const rank = percentileRank(stats.quantiles, value);
   return rank >= 50
     ? `${label} is higher than ${pct(rank)} of training data`
