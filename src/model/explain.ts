@@ -92,7 +92,10 @@ const SENTENCES_KEPT = 1024;
 export function describeValue(feature: FeatureName, value: number, stats: FeatureStats, rows: number): string {
   if (!stats.counts) return describeAmongQuantiles(feature, value, stats);
   let known = sentences.get(stats);
-  if (!known) sentences.set(stats, (known = new Map()));
+  if (!known) {
+    known = new Map();
+    sentences.set(stats, known);
+  }
   let sentence = known.get(value);
   if (sentence === undefined) {
     sentence = describeAmongCounts(feature, value, stats, rows);
