@@ -64,6 +64,7 @@ export function riskFactors(
 /**
  * The fields whose Shapley values (phi[offset..offset + 4]) are positive, largest first (ties: field order), at most
  * `limit`: the risk factors' order. A selection, not a sort of an array of all five: it runs for every explained row.
+ * topFactor is its first field, picked without the array (the CSV top_factor cell of every row).
  */
 export function topFeatures(phi: ArrayLike<number>, offset: number, limit = 3): number[] {
   const top: number[] = [];

@@ -3,7 +3,7 @@
  * which remembers categorical ones): the same as sorting all five and describing each value afresh.
  */
 import { describe, expect, it } from 'vitest';
-import { describeValue, topFeatures } from '../../src/model/explain.js';
+import { describeValue, topFactor, topFeatures } from '../../src/model/explain.js';
 import { FEATURES } from '../../src/model/features.js';
 import { loadModel } from '../../src/core/model-source.js';
 
@@ -23,6 +23,9 @@ describe('risk factors', () => {
         expect(topFeatures(phi, 2, limit)).toEqual(sorted);
         checked++;
       }
+      // The CSV's top_factor cell: the same first field.
+      const first = topFeatures(phi, 2, 1)[0];
+      expect(topFactor(phi, 2)).toBe(first === undefined ? '' : FEATURES[first]);
     }
     expect(checked).toBe(3 * 7 ** 5);
   });
