@@ -950,6 +950,12 @@ export function storeContract(name: string, makeStore: () => Promise<StoreHarnes
         expect(['a', 'b', 'c', 'd']).toContain(values[0]);
         expect(await store.keepSecret('jwt_secret', 'later')).toBe(values[0]);
         expect(await store.keepSecret('other', 'x')).toBe('x');
+        // Callers racing on a new name: one that waits on another's insert must still read the winner back.
+        for (let round = 0; round < 20; round++) {
+          const name = `race_${round}`;
+          const raced = await Promise.all(Array.from({ length: 8 }, (_, i) => store.keepSecret(name, `v${i}`)));
+          expect(new Set(raced).size).toBe(1);
+        }
       });
     });
 

@@ -747,14 +747,19 @@ export class PostgresStore implements Store {
   }
 
   async keepSecret(name: string, value: string): Promise<string> {
-    // One statement: the row inserted now, or the one a concurrent caller stored first.
-    const [row] = await this.query(
-      `WITH added AS (INSERT INTO daemon_secrets (name, value, created_at) VALUES ($1, $2, $3::timestamptz)
-         ON CONFLICT (name) DO NOTHING RETURNING value)
-       SELECT value FROM added UNION ALL SELECT value FROM daemon_secrets WHERE name = $1 LIMIT 1`,
-      [name, value, now()],
-    );
-    return row.value as string;
+    // The row inserted now, or the one a concurrent caller stored first. When that caller commits while this
+    // statement waits on its row, ON CONFLICT skips it but the statement's snapshot predates it, so neither
+    // branch returns a row: a second statement (a new snapshot) sees it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [row] = await this.query(
+        `WITH added AS (INSERT INTO daemon_secrets (name, value, created_at) VALUES ($1, $2, $3::timestamptz)
+           ON CONFLICT (name) DO NOTHING RETURNING value)
+         SELECT value FROM added UNION ALL SELECT value FROM daemon_secrets WHERE name = $1 LIMIT 1`,
+        [name, value, now()],
+      );
+      if (row) return row.value as string;
+    }
+    throw new StoreError('unavailable', `could not read back the stored secret "${name}"`);
   }
 
   async countActiveKeys(): Promise<number> {
