@@ -1,3 +1,4 @@
+import { ShapKernel } from './shap-kernel.js';
 import type { ShapTree } from './tree-shap.js';
 
 const M = 5;
@@ -62,9 +63,14 @@ export class ShapTable {
   private readonly stride: number;
   /** Whether every unit's pattern fits a byte, so explainBlock can pack four rows in one int. */
   private readonly packed: boolean;
+  /** explainBlock's packed path in WebAssembly, where it runs (null: the JavaScript below). */
+  private readonly kernel: ShapKernel | null;
 
-  /** `reads[c]`: the fields column c reads (bit j: field j); without it, the five plain columns. */
-  constructor(trees: readonly ShapTree[], reads: ArrayLike<number> = PLAIN_READS) {
+  /**
+   * `reads[c]`: the fields column c reads (bit j: field j); without it, the five plain columns. `kernel` 'js' keeps
+   * blocks in JavaScript even where WebAssembly runs (for comparisons).
+   */
+  constructor(trees: readonly ShapTree[], reads: ArrayLike<number> = PLAIN_READS, kernel: 'auto' | 'js' = 'auto') {
     const layout = buildLayout(trees, reads);
     this.stride = reads.length;
     this.packed = layout.patternBits <= PACKED_BITS;
@@ -74,8 +80,31 @@ export class ShapTable {
     this.leafUnits = Int32Array.from(layout.leafUnits);
     this.splitUnits = Int32Array.from(layout.splitUnits);
     this.splitThreshold = Float64Array.from(layout.splitThreshold);
-    this.table = layout.table;
     this.bits = new Int32Array(layout.slots);
+    this.kernel =
+      this.packed && kernel === 'auto'
+        ? ShapKernel.create(
+            {
+              treeStart: this.treeStart,
+              nodeLinks: this.nodeLinks,
+              nodeThreshold: this.nodeThreshold,
+              leafUnits: this.leafUnits,
+              splitUnits: this.splitUnits,
+              splitThreshold: this.splitThreshold,
+              table: layout.table,
+              slots: layout.slots,
+              stride: this.stride,
+            },
+            BLOCK_ROWS,
+          )
+        : null;
+    // The kernel's copy of the tables serves explain() too: one copy in memory.
+    this.table = this.kernel ? this.kernel.table : layout.table;
+  }
+
+  /** Which code explains blocks of rows: 'wasm' (shap-kernel.wat) or 'js' (explainBlock below). */
+  get kernelKind(): 'wasm' | 'js' {
+    return this.kernel ? 'wasm' : 'js';
   }
 
   /**
@@ -138,6 +167,10 @@ export class ShapTable {
     const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits, stride } = this;
     if (!this.packed) {
       for (let r = 0; r < count; r++) this.explain(x, offset + r * stride, phi.subarray(r * M, r * M + M), scale);
+      return;
+    }
+    if (this.kernel) {
+      this.kernel.explainBlock(x, offset, count, phi, scale);
       return;
     }
     const trees = treeStart.length / 3 - 1;

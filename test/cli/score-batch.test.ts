@@ -170,6 +170,16 @@ describe('secureflow score: CSV files', () => {
       expect(rows[50_000]).toMatchObject({ line: '50002', error: 'hour must be in 0..23, got 99' });
       expect(rows[120_000].line).toBe('120002');
     });
+
+    it('explains with the WebAssembly kernel exactly as with the JavaScript one (SECUREFLOW_SHAP_KERNEL=js)', () => {
+      const args = ['score', '--no-store', big, '--explain', '-f', 'ndjson', '-q'];
+      const wasm = cli(args);
+      const js = cli(args, { env: { SECUREFLOW_SHAP_KERNEL: 'js' } });
+      expect(wasm.code).toBe(3);
+      expect(wasm.stdout.split('\n')).toHaveLength(120_002);
+      expect(wasm.stdout).toContain('"shap_explanation":{"amount":');
+      expect(js.stdout === wasm.stdout).toBe(true); // not toBe: a 60 MB diff is no help
+    });
   });
 
   it('writes the same CSV rows whether records are copied as bytes (comma, ASCII) or rebuilt as text (semicolons)', () => {
