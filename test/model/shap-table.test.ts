@@ -113,7 +113,7 @@ describe('ShapTable.explainBlock (many rows, tree by tree)', () => {
     }
   });
 
-  it('gives the same bits whatever the block size (short blocks go row by row)', () => {
+  it('gives the same bits whatever the block size (short groups: row by row in JavaScript, padded in WebAssembly)', () => {
     const model = new IsolationForestModel(doc);
     model.prepareBatchExplanations(); // as the daemon does at start: every block below goes through the tables
     const all = new Float64Array(40 * 5);
