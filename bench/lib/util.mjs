@@ -6,6 +6,23 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../bin/secureflow', import.meta.url));
 export const GNU_TIME = '/usr/bin/time';
+/** One transaction from flags, not stored, as JSON: what the cold-start and executable sections time. */
+export const SCORE_ONE = [
+  'score',
+  '--no-store',
+  '--amount',
+  '120',
+  '--hour',
+  '3',
+  '--day-of-week',
+  '6',
+  '--merchant-category',
+  '9',
+  '--transaction-type',
+  '2',
+  '--format',
+  'json',
+];
 
 export const now = () => performance.now();
 

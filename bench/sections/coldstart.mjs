@@ -1,27 +1,10 @@
 // 5. Cold start: `node -e 0` against scoring one transaction from flags.
 import { spawnSync } from 'node:child_process';
-import { CLI, ROOT, timeSync, median, millis, table } from '../lib/util.mjs';
-
-const ONE = [
-  'score',
-  '--no-store',
-  '--amount',
-  '120',
-  '--hour',
-  '3',
-  '--day-of-week',
-  '6',
-  '--merchant-category',
-  '9',
-  '--transaction-type',
-  '2',
-  '--format',
-  'json',
-];
+import { CLI, ROOT, SCORE_ONE, timeSync, median, millis, table } from '../lib/util.mjs';
 
 export async function coldStart(ctx, out) {
   // One checked run first: the command must work and print JSON.
-  const check = spawnSync(process.execPath, [CLI, ...ONE], { cwd: ROOT, encoding: 'utf8' });
+  const check = spawnSync(process.execPath, [CLI, ...SCORE_ONE], { cwd: ROOT, encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`single score exited with ${check.status}: ${check.stderr.slice(0, 300)}`);
   const score = JSON.parse(check.stdout).anomaly_score;
   timeSync(process.execPath, ['-e', '0']);
@@ -30,7 +13,7 @@ export async function coldStart(ctx, out) {
   for (let i = 0; i < ctx.coldRuns; i++) {
     // interleaved so drift hits both alike
     bare.push(timeSync(process.execPath, ['-e', '0']));
-    cli.push(timeSync(process.execPath, [CLI, ...ONE]));
+    cli.push(timeSync(process.execPath, [CLI, ...SCORE_ONE]));
   }
   const b = median(bare);
   const c = median(cli);

@@ -4,25 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, median, millis, now, secs, table, timeSync } from '../lib/util.mjs';
+import { CLI, ROOT, SCORE_ONE, median, millis, now, secs, table, timeSync } from '../lib/util.mjs';
 
 const EXE = join(ROOT, 'dist', `secureflow-${process.platform}-${process.arch}`);
-const ONE = [
-  'score',
-  '--no-store',
-  '--amount',
-  '120',
-  '--hour',
-  '3',
-  '--day-of-week',
-  '6',
-  '--merchant-category',
-  '9',
-  '--transaction-type',
-  '2',
-  '--format',
-  'json',
-];
 const MiB = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 export async function executable(ctx, out) {
@@ -32,8 +16,8 @@ export async function executable(ctx, out) {
   try {
     const result = (out) => ({ ...JSON.parse(out), timestamp: null });
     const same =
-      JSON.stringify(result(spawnSync(EXE, ONE, { encoding: 'utf8' }).stdout)) ===
-      JSON.stringify(result(spawnSync(process.execPath, [CLI, ...ONE], { encoding: 'utf8' }).stdout));
+      JSON.stringify(result(spawnSync(EXE, SCORE_ONE, { encoding: 'utf8' }).stdout)) ===
+      JSON.stringify(result(spawnSync(process.execPath, [CLI, ...SCORE_ONE], { encoding: 'utf8' }).stdout));
     if (!same) throw new Error('the executable and node bin/secureflow print different results');
     const size = statSync(EXE).size;
     const nodeSize = statSync(process.execPath).size;
@@ -46,7 +30,7 @@ export async function executable(ctx, out) {
     for (let i = 0; i < ctx.coldRuns; i++) {
       const dir = mkdtempSync(join(tmpdir(), 'secureflow-bench-first-'));
       const t0 = now();
-      const r = spawnSync(EXE, ONE, { env: { ...process.env, SECUREFLOW_CACHE_DIR: dir }, stdio: 'ignore' });
+      const r = spawnSync(EXE, SCORE_ONE, { env: { ...process.env, SECUREFLOW_CACHE_DIR: dir }, stdio: 'ignore' });
       first.push(now() - t0);
       rmSync(dir, { recursive: true, force: true });
       if (r.status !== 0) throw new Error(`first run exited with ${r.status}`);
@@ -59,8 +43,8 @@ export async function executable(ctx, out) {
       t.bare.push(timeSync(process.execPath, ['-e', '0']));
       t.nodeVersion.push(timeSync(process.execPath, [CLI, '--version']));
       t.exeVersion.push(timeSync(EXE, ['--version']));
-      t.nodeOne.push(timeSync(process.execPath, [CLI, ...ONE]));
-      t.exeOne.push(timeSync(EXE, ONE));
+      t.nodeOne.push(timeSync(process.execPath, [CLI, ...SCORE_ONE]));
+      t.exeOne.push(timeSync(EXE, SCORE_ONE));
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)]));
     out(
