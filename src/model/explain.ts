@@ -85,18 +85,23 @@ function pct(p: number): string {
   return `${(Math.floor(p * 10) / 10).toFixed(1)}%`;
 }
 
-/** Sentences of categorical values, by the field's statistics: the same few values recur in every file. */
-const sentences = new WeakMap<FeatureStats, Map<number, string>>();
+/**
+ * Sentences of categorical values, by the field's statistics and the training rows they were counted over (the
+ * sentence's share depends on both): the same few values recur in every file.
+ */
+const sentences = new WeakMap<FeatureStats, { rows: number; byValue: Map<number, string> }>();
 /** Distinct values remembered per field (categorical codes; a caller may send any integer). */
 const SENTENCES_KEPT = 1024;
 
 export function describeValue(feature: FeatureName, value: number, stats: FeatureStats, rows: number): string {
   if (!stats.counts) return describeAmongQuantiles(feature, value, stats);
-  let known = sentences.get(stats);
-  if (!known) {
-    known = new Map();
-    sentences.set(stats, known);
+  let kept = sentences.get(stats);
+  if (!kept) {
+    kept = { rows, byValue: new Map() };
+    sentences.set(stats, kept);
   }
+  if (kept.rows !== rows) return describeAmongCounts(feature, value, stats, rows); // other rows: not remembered
+  const known = kept.byValue;
   let sentence = known.get(value);
   if (sentence === undefined) {
     sentence = describeAmongCounts(feature, value, stats, rows);

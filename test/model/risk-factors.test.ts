@@ -38,7 +38,15 @@ describe('risk factors', () => {
         const first = describeValue(feature, value, stats[j], rows);
         expect(describeValue(feature, value, stats[j], rows)).toBe(first);
         expect(describeValue(feature, value, structuredClone(stats[j]), rows)).toBe(first);
+        // The share depends on the rows counted over: the same statistics over other rows say so.
+        expect(describeValue(feature, value, stats[j], rows * 4)).toBe(
+          describeValue(feature, value, structuredClone(stats[j]), rows * 4),
+        );
       }
     });
+    const category = FEATURES.indexOf('merchant_category');
+    expect(describeValue('merchant_category', 3, stats[category], rows * 4)).not.toBe(
+      describeValue('merchant_category', 3, stats[category], rows),
+    );
   });
 });
