@@ -166,7 +166,15 @@ export function explanationJson(model: IsolationForestModel, text: ExplanationTe
   return `{"shap_explanation":${text.shap},"shap_base_value":${base},"risk_factors":${text.factors}}`;
 }
 
+/** Each model's base value text: a model's base value never changes, and explanationJson runs for every row. */
+const baseValueTexts = new WeakMap<IsolationForestModel, string>();
+
 /** The model's shap_base_value as every face writes it (JSON text). */
 export function baseValueText(model: IsolationForestModel): string {
-  return jsonNumber(round(model.shapBaseValue, DIGITS.shap));
+  let text = baseValueTexts.get(model);
+  if (text === undefined) {
+    text = jsonNumber(round(model.shapBaseValue, DIGITS.shap));
+    baseValueTexts.set(model, text);
+  }
+  return text;
 }
