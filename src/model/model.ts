@@ -134,17 +134,7 @@ export class IsolationForestModel {
     const scale = 1 / trees.length;
     const width = this.encoder.width;
     if (this.shapTable) {
-      // Rows four at a time (the tables want blocks, and explainBlock works in lanes of four). In JavaScript the
-      // last one to three rows go alone, as a short group would pay for four; in WebAssembly a short group costs
-      // about one row (the time goes to fetching the tables: 1-3 rows ~250 µs against 300-600 µs row by row, cold
-      // caches, as between the daemon's micro-batches). explain() sums a row exactly as explainBlock does, so the
-      // split changes no bit of any value.
-      const grouped = this.shapTable.kernelKind === 'wasm' ? count : count - (count % 4);
-      if (grouped > 0) this.shapTable.explainBlock(x, 0, grouped, phi, scale);
-      for (let v = grouped; v < count; v++) {
-        const one = phi.subarray(v * FEATURE_COUNT, (v + 1) * FEATURE_COUNT);
-        this.shapTable.explain(x, v * width, one, scale);
-      }
+      this.shapTable.explainBlock(x, 0, count, phi, scale); // blocks of rows; short groups: see explainBlock
       return;
     }
     if (this.coalitions) {

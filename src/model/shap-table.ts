@@ -162,9 +162,14 @@ export class ShapTable {
    * row) to `phi` (5 per row, from 0). Tree by tree over a block of rows, so a tree's tables stay in cache; four rows at a
    * time, their patterns packed in one int (a byte each), so each node's and unit's description is read and
    * each pattern stored once for all four (1.25x over two rows at a time, 1.7x over one).
+   *
+   * A count that is not a multiple of four: the WebAssembly kernel repeats the last row in the short group's spare
+   * lanes, which costs about one row (the time goes to fetching the tables: 1-3 rows ~250 µs, cold caches, as between
+   * the daemon's micro-batches); in JavaScript a short group would cost four rows, so the last one to three go
+   * through explain(), 300-600 µs. explain() sums a row exactly as a group does: the same bits either way.
    */
   explainBlock(x: Float64Array, offset: number, count: number, phi: Float64Array, scale: number): void {
-    const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits, stride } = this;
+    const { stride } = this;
     if (!this.packed) {
       for (let r = 0; r < count; r++) this.explain(x, offset + r * stride, phi.subarray(r * M, r * M + M), scale);
       return;
@@ -173,15 +178,21 @@ export class ShapTable {
       this.kernel.explainBlock(x, offset, count, phi, scale);
       return;
     }
+    const grouped = count - (count % 4);
+    this.explainGroups(x, offset, grouped, phi, scale);
+    for (let r = grouped; r < count; r++) this.explain(x, offset + r * stride, phi.subarray(r * M, r * M + M), scale);
+  }
+
+  /** explainBlock in JavaScript for a multiple of four rows. */
+  private explainGroups(x: Float64Array, offset: number, count: number, phi: Float64Array, scale: number): void {
+    const { treeStart, nodeLinks, nodeThreshold, leafUnits, splitUnits, splitThreshold, table, bits, stride } = this;
     const trees = treeStart.length / 3 - 1;
-    const rows = Math.min(count, BLOCK_ROWS) + 3;
+    const rows = Math.min(count, BLOCK_ROWS);
     if (this.acc.length < rows * M) this.acc = new Float64Array(rows * M);
     const acc = this.acc;
     for (let first = 0; first < count; first += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, count - first);
-      // A block's last group of four may run past its last row: those lanes repeat it, into rows n..n+2.
-      const last = offset + (first + n - 1) * stride;
-      acc.fill(0, 0, (n + 3) * M);
+      acc.fill(0, 0, n * M);
       for (let t = 0; t < trees; t++) {
         const n0 = treeStart[3 * t],
           l0 = treeStart[3 * t + 1],
@@ -191,9 +202,9 @@ export class ShapTable {
           s1 = treeStart[3 * t + 5];
         for (let r = 0; r < n; r += 4) {
           const x0 = offset + (first + r) * stride;
-          const x1 = Math.min(x0 + stride, last),
-            x2 = Math.min(x0 + 2 * stride, last),
-            x3 = Math.min(x0 + 3 * stride, last);
+          const x1 = x0 + stride,
+            x2 = x0 + 2 * stride,
+            x3 = x0 + 3 * stride;
           bits[0] = 0;
           // The child on the other side from x's turns its feature's bit on (a_j = 0 below it).
           for (let k = n0, p = 0; k < n1; k++, p++) {
